@@ -1,0 +1,177 @@
+/*
+ * gbnet.h -- the one public header of gbnet, a graph-batched SchNet-family
+ * neural-network interatomic potential.
+ *
+ * Conventions
+ *   - Units: Angstrom, eV, eV/Angstrom (LAMMPS "units metal").
+ *   - Every fallible call returns a gbnet_status; on failure a readable
+ *     message is available from gbnet_last_error() (thread-local, valid until
+ *     the next failing call on the same thread).
+ *   - The library never prints, exits or aborts.
+ *   - Opaque handles: gbnet_model (weights, immutable after load: may be
+ *     shared by threads) and gbnet_workspace (scratch memory for evaluation:
+ *     one per thread; several may run concurrently on one model).
+ *   - Arrays are row-major; a "[n][3]" buffer holds n xyz triples.
+ *   - Virial: W = -sum_edges r_ij (x) dE/dr_ij, stored as 9 numbers
+ *     (xx xy xz yx yy yz zx zy zz); stress = -W / V.
+ */
+#ifndef GBNET_H
+#define GBNET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GBNET_VERSION_STRING "0.1.0"
+#define GBNET_MAX_ELEMENTS 32
+#define GBNET_MAX_BLOCKS 16
+
+typedef enum {
+    GBNET_OK = 0,
+    GBNET_ERR_INVALID_ARGUMENT = 1, /* a caller passed something impossible */
+    GBNET_ERR_NO_MEMORY = 2,
+    GBNET_ERR_IO = 3,               /* cannot open / read / write a file */
+    GBNET_ERR_FORMAT = 4,           /* a file is not what it should be (parse error, truncation) */
+    GBNET_ERR_VERSION = 5,          /* potential file of an unsupported format version */
+    GBNET_ERR_CHECKSUM = 6,         /* potential file corrupted */
+    GBNET_ERR_NUMERIC = 7,          /* NaN / Inf, atoms too close */
+    GBNET_ERR_UNSUPPORTED = 8,
+    GBNET_ERR_INTERRUPTED = 9
+} gbnet_status;
+
+/* Message of the last failure on this thread ("" if none). */
+const char *gbnet_last_error(void);
+/* Short fixed name of a status code, e.g. "format error". */
+const char *gbnet_status_name(gbnet_status status);
+const char *gbnet_version(void);
+
+/* ------------------------------------------------------------------ model */
+
+typedef struct gbnet_model gbnet_model;
+
+typedef struct {
+    int n_features;      /* F: feature width of atoms and filters */
+    int n_blocks;        /* T: interaction blocks (<= GBNET_MAX_BLOCKS) */
+    int n_rbf;           /* K: Gaussian radial basis functions */
+    int readout_width;   /* hidden width of the readout MLP (usually F/2) */
+    double cutoff;       /* rc in Angstrom */
+    int n_elements;      /* number of chemical elements the model knows */
+    int atomic_numbers[GBNET_MAX_ELEMENTS]; /* Z of each element, in model order */
+} gbnet_hyperparams;
+
+/* Fills hp with defaults (F=128, T=3, K=50, R=64, rc=5) and no elements. */
+void gbnet_hyperparams_default(gbnet_hyperparams *hp);
+
+/* A model with random weights (deterministic for a seed); normalization:
+ * scale 1, shift 0, zero reference energies. */
+gbnet_status gbnet_model_create(gbnet_model **out, const gbnet_hyperparams *hp, uint64_t seed);
+gbnet_status gbnet_model_load(gbnet_model **out, const char *path);
+/* Writes atomically: a temporary file in the same folder, then rename. */
+gbnet_status gbnet_model_save(const gbnet_model *model, const char *path);
+void gbnet_model_free(gbnet_model *model);
+
+const gbnet_hyperparams *gbnet_model_hyperparams(const gbnet_model *model);
+double gbnet_model_cutoff(const gbnet_model *model);
+/* Element index (0..n_elements-1) of a chemical symbol such as "O", or -1. */
+int gbnet_model_element_index(const gbnet_model *model, const char *symbol);
+/* Element index of an atomic number, or -1. */
+int gbnet_model_element_of_z(const gbnet_model *model, int atomic_number);
+/* Free-text provenance stored in the potential file ("" if none). */
+const char *gbnet_model_provenance(const gbnet_model *model);
+gbnet_status gbnet_model_set_provenance(gbnet_model *model, const char *text);
+/* Energy normalization: E_i = scale * eps_i + shift + e_ref[element_i]. */
+void gbnet_model_get_normalization(const gbnet_model *model, double *scale, double *shift,
+                                   double *e_ref /* [n_elements] or NULL */);
+gbnet_status gbnet_model_set_normalization(gbnet_model *model, double scale, double shift,
+                                           const double *e_ref /* [n_elements] */);
+size_t gbnet_model_n_params(const gbnet_model *model);
+/* Whether evaluation uses tabulated filters (see `gbnet compress`). */
+int gbnet_model_is_tabulated(const gbnet_model *model);
+
+/* -------------------------------------------------------------- workspace */
+
+typedef enum { GBNET_DOUBLE = 0, GBNET_FLOAT = 1 } gbnet_precision;
+
+typedef struct gbnet_workspace gbnet_workspace;
+
+/* A workspace keeps the model's weights converted to its precision and all
+ * scratch buffers; they grow on demand and are reused, so steady-state
+ * evaluation does not allocate. The model must outlive the workspace. */
+gbnet_status gbnet_workspace_create(gbnet_workspace **out, const gbnet_model *model,
+                                    gbnet_precision precision);
+void gbnet_workspace_free(gbnet_workspace *ws);
+/* Bytes currently held by the workspace's buffers. */
+size_t gbnet_workspace_bytes(const gbnet_workspace *ws);
+/* Threads used inside one evaluation (OpenMP); <= 0 means the OpenMP default. */
+void gbnet_workspace_set_threads(gbnet_workspace *ws, int n_threads);
+
+/* ------------------------------------------------- evaluating structures */
+
+typedef struct {
+    int n_atoms;
+    const int *species;      /* [n_atoms] element index into the model's list */
+    const double *positions; /* [n_atoms][3] */
+    const double *cell;      /* [3][3] lattice vectors as rows; may be NULL if no pbc */
+    int pbc[3];              /* periodic along each lattice vector (0/1) */
+} gbnet_structure;
+
+typedef struct {
+    double energy;           /* total energy, eV */
+    double virial[9];        /* eV */
+    double *atom_energies;   /* [n_atoms] caller-owned, or NULL to skip */
+    double *forces;          /* [n_atoms][3] caller-owned, or NULL to skip */
+} gbnet_result;
+
+/* Evaluates n structures of any sizes together: they are packed into
+ * fixed-capacity packs and run through the batched kernels. results[i]
+ * receives structure i's outputs. */
+gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *structures,
+                            gbnet_result *results);
+
+/* ----------------------------------------------- evaluating a given graph */
+
+/* Copies features of owned atoms into their ghost rows (forward) or adds
+ * ghost rows into their owners and zeroes the ghosts (reverse). rows points
+ * at n_total rows of n_cols numbers of elem_size bytes (4: float, 8: double). */
+typedef void (*gbnet_exchange_fn)(void *ctx, void *rows, int n_cols, size_t elem_size);
+
+typedef struct {
+    int n_local;               /* atoms [0, n_local) are owned: edge centers, energies counted */
+    int n_total;               /* owned + ghost atoms */
+    const int *species;        /* [n_total] element index */
+    const int *edge_offsets;   /* [n_local+1] CSR: edges of center i are offsets[i]..offsets[i+1]-1 */
+    const int *edge_neighbor;  /* [n_edges] neighbor atom j in [0, n_total) */
+    const double *edge_vector; /* [n_edges][3] r_j - r_i (images included), |.| < cutoff expected */
+    /* With ghosts (n_total > n_local) both callbacks are required: message
+     * passing reaches T*rc, so ghost features are exchanged between blocks. */
+    gbnet_exchange_fn forward_exchange;
+    gbnet_exchange_fn reverse_exchange;
+    void *exchange_ctx;
+} gbnet_graph;
+
+typedef struct {
+    double energy;           /* sum over owned atoms */
+    double virial[9];        /* sum over this graph's edges */
+    double *atom_energies;   /* [n_local] or NULL */
+    double *forces;          /* [n_total][3] or NULL: overwritten, ghosts included */
+    double *atom_virials;    /* [n_total][9] or NULL: each edge's virial split half to i, half to j */
+    double *edge_gradients;  /* [n_edges][3] or NULL: dE/dr_ij */
+} gbnet_graph_result;
+
+gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *graph,
+                                  gbnet_graph_result *result);
+
+/* ------------------------------------------------------------- elements */
+
+/* Atomic number of a chemical symbol ("H" -> 1), or 0 if unknown. */
+int gbnet_atomic_number(const char *symbol);
+/* Chemical symbol of an atomic number, or "X". */
+const char *gbnet_element_symbol(int atomic_number);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GBNET_H */

@@ -1,0 +1,219 @@
+/* Model creation, parameter layout, initialisation and accessors. */
+#include "model.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gb_error.h"
+#include "rng.h"
+
+void gbnet_hyperparams_default(gbnet_hyperparams *hp) {
+    memset(hp, 0, sizeof *hp);
+    hp->n_features = 128;
+    hp->n_blocks = 3;
+    hp->n_rbf = 50;
+    hp->readout_width = 64;
+    hp->cutoff = 5.0;
+}
+
+gbnet_status gb_hyperparams_check(const gbnet_hyperparams *hp) {
+    if (!hp) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "hyperparameters are NULL");
+    if (hp->n_features < 1 || hp->n_features > 4096)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_features (F) must be in 1..4096, got %d", hp->n_features);
+    if (hp->n_blocks < 1 || hp->n_blocks > GBNET_MAX_BLOCKS)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_blocks (T) must be in 1..%d, got %d", GBNET_MAX_BLOCKS,
+                       hp->n_blocks);
+    if (hp->n_rbf < 2 || hp->n_rbf > 1024)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_rbf (K) must be in 2..1024, got %d", hp->n_rbf);
+    if (hp->readout_width < 1 || hp->readout_width > 4096)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "readout_width must be in 1..4096, got %d", hp->readout_width);
+    if (!(hp->cutoff > 0.0 && hp->cutoff <= 100.0))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "cutoff must be in (0, 100] Angstrom, got %g", hp->cutoff);
+    if (hp->n_elements < 1 || hp->n_elements > GBNET_MAX_ELEMENTS)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "the model needs 1..%d elements, got %d", GBNET_MAX_ELEMENTS,
+                       hp->n_elements);
+    for (int e = 0; e < hp->n_elements; ++e) {
+        int z = hp->atomic_numbers[e];
+        if (z < 1 || z > 118)
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "element %d has invalid atomic number %d", e, z);
+        for (int f = 0; f < e; ++f)
+            if (hp->atomic_numbers[f] == z)
+                return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "element %s is listed twice", gbnet_element_symbol(z));
+    }
+    return GBNET_OK;
+}
+
+size_t gb_layout_compute(gb_layout *L, const gbnet_hyperparams *hp) {
+    size_t F = (size_t)hp->n_features, K = (size_t)hp->n_rbf, R = (size_t)hp->readout_width;
+    size_t at = 0;
+    memset(L, 0, sizeof *L);
+    L->embedding = at;
+    at += (size_t)hp->n_elements * F;
+    for (int t = 0; t < hp->n_blocks; ++t) {
+        L->block[t].filter1_w = at; at += F * K;
+        L->block[t].filter1_b = at; at += F;
+        L->block[t].filter2_w = at; at += F * F;
+        L->block[t].filter2_b = at; at += F;
+        L->block[t].in_w = at;      at += F * F;
+        L->block[t].out1_w = at;    at += F * F;
+        L->block[t].out1_b = at;    at += F;
+        L->block[t].out2_w = at;    at += F * F;
+        L->block[t].out2_b = at;    at += F;
+    }
+    L->readout1_w = at; at += R * F;
+    L->readout1_b = at; at += R;
+    L->readout2_w = at; at += R;
+    L->readout2_b = at; at += 1;
+    L->total = at;
+    return at;
+}
+
+gbnet_status gb_model_alloc(gbnet_model **out, const gbnet_hyperparams *hp) {
+    if (!out) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "output pointer is NULL");
+    *out = NULL;
+    gbnet_status st = gb_hyperparams_check(hp);
+    if (st) return st;
+    gbnet_model *m = gb_calloc(1, sizeof *m);
+    if (!m) return GBNET_ERR_NO_MEMORY;
+    m->hp = *hp;
+    gb_layout_compute(&m->layout, hp);
+    m->params = gb_calloc(m->layout.total, sizeof(double));
+    m->provenance = gb_calloc(1, 1);
+    if (!m->params || !m->provenance) {
+        gbnet_model_free(m);
+        return GBNET_ERR_NO_MEMORY;
+    }
+    m->energy_scale = 1.0;
+    *out = m;
+    return GBNET_OK;
+}
+
+/* Uniform(-b, b) with b = 1/sqrt(fan_in), as torch.nn.Linear does: keeps
+ * activations O(1) through the residual blocks at initialisation. */
+static void init_uniform(double *w, size_t n, size_t fan_in, gb_rng *rng) {
+    double b = 1.0 / sqrt((double)fan_in);
+    for (size_t i = 0; i < n; ++i) w[i] = (2.0 * gb_rng_uniform(rng) - 1.0) * b;
+}
+
+void gb_model_init_params(gbnet_model *m, uint64_t seed) {
+    const gbnet_hyperparams *hp = &m->hp;
+    const gb_layout *L = &m->layout;
+    size_t F = (size_t)hp->n_features, K = (size_t)hp->n_rbf, R = (size_t)hp->readout_width;
+    double *p = m->params;
+    gb_rng rng;
+    gb_rng_seed(&rng, seed);
+    for (size_t i = 0; i < (size_t)hp->n_elements * F; ++i) p[L->embedding + i] = gb_rng_normal(&rng);
+    for (int t = 0; t < hp->n_blocks; ++t) {
+        init_uniform(p + L->block[t].filter1_w, F * K, K, &rng);
+        init_uniform(p + L->block[t].filter1_b, F, K, &rng);
+        init_uniform(p + L->block[t].filter2_w, F * F, F, &rng);
+        init_uniform(p + L->block[t].filter2_b, F, F, &rng);
+        init_uniform(p + L->block[t].in_w, F * F, F, &rng);
+        init_uniform(p + L->block[t].out1_w, F * F, F, &rng);
+        init_uniform(p + L->block[t].out1_b, F, F, &rng);
+        init_uniform(p + L->block[t].out2_w, F * F, F, &rng);
+        init_uniform(p + L->block[t].out2_b, F, F, &rng);
+    }
+    init_uniform(p + L->readout1_w, R * F, F, &rng);
+    init_uniform(p + L->readout1_b, R, F, &rng);
+    init_uniform(p + L->readout2_w, R, R, &rng);
+    p[L->readout2_b] = 0.0;
+}
+
+gbnet_status gbnet_model_create(gbnet_model **out, const gbnet_hyperparams *hp, uint64_t seed) {
+    gbnet_status st = gb_model_alloc(out, hp);
+    if (st) return st;
+    gb_model_init_params(*out, seed);
+    return GBNET_OK;
+}
+
+static void table_free(gb_filter_table *t) {
+    if (!t) return;
+    free(t->values);
+    free(t->derivs);
+    free(t);
+}
+
+void gbnet_model_free(gbnet_model *m) {
+    if (!m) return;
+    free(m->params);
+    free(m->provenance);
+    table_free(m->table);
+    free(m);
+}
+
+gbnet_status gb_model_clone(gbnet_model **out, const gbnet_model *m) {
+    gbnet_status st = gb_model_alloc(out, &m->hp);
+    if (st) return st;
+    gbnet_model *c = *out;
+    memcpy(c->params, m->params, m->layout.total * sizeof(double));
+    c->energy_scale = m->energy_scale;
+    c->energy_shift = m->energy_shift;
+    memcpy(c->e_ref, m->e_ref, sizeof c->e_ref);
+    st = gbnet_model_set_provenance(c, m->provenance);
+    if (!st && m->table) {
+        size_t n = (size_t)m->hp.n_blocks * (size_t)m->table->n_points * (size_t)m->hp.n_features;
+        c->table = gb_calloc(1, sizeof *c->table);
+        if (c->table) {
+            c->table->n_points = m->table->n_points;
+            c->table->values = gb_malloc(n * sizeof(double));
+            c->table->derivs = gb_malloc(n * sizeof(double));
+        }
+        if (!c->table || !c->table->values || !c->table->derivs) st = GBNET_ERR_NO_MEMORY;
+        else {
+            memcpy(c->table->values, m->table->values, n * sizeof(double));
+            memcpy(c->table->derivs, m->table->derivs, n * sizeof(double));
+        }
+    }
+    if (st) {
+        gbnet_model_free(c);
+        *out = NULL;
+    }
+    return st;
+}
+
+const gbnet_hyperparams *gbnet_model_hyperparams(const gbnet_model *m) { return &m->hp; }
+double gbnet_model_cutoff(const gbnet_model *m) { return m->hp.cutoff; }
+size_t gbnet_model_n_params(const gbnet_model *m) { return m->layout.total; }
+int gbnet_model_is_tabulated(const gbnet_model *m) { return m->table != NULL; }
+const char *gbnet_model_provenance(const gbnet_model *m) { return m->provenance ? m->provenance : ""; }
+
+int gbnet_model_element_of_z(const gbnet_model *m, int z) {
+    for (int e = 0; e < m->hp.n_elements; ++e)
+        if (m->hp.atomic_numbers[e] == z) return e;
+    return -1;
+}
+
+int gbnet_model_element_index(const gbnet_model *m, const char *symbol) {
+    int z = gbnet_atomic_number(symbol);
+    return z ? gbnet_model_element_of_z(m, z) : -1;
+}
+
+gbnet_status gbnet_model_set_provenance(gbnet_model *m, const char *text) {
+    size_t n = strlen(text ? text : "");
+    char *copy = gb_malloc(n + 1);
+    if (!copy) return GBNET_ERR_NO_MEMORY;
+    memcpy(copy, text ? text : "", n + 1);
+    free(m->provenance);
+    m->provenance = copy;
+    return GBNET_OK;
+}
+
+void gbnet_model_get_normalization(const gbnet_model *m, double *scale, double *shift, double *e_ref) {
+    if (scale) *scale = m->energy_scale;
+    if (shift) *shift = m->energy_shift;
+    if (e_ref) memcpy(e_ref, m->e_ref, (size_t)m->hp.n_elements * sizeof(double));
+}
+
+gbnet_status gbnet_model_set_normalization(gbnet_model *m, double scale, double shift, const double *e_ref) {
+    if (!isfinite(scale) || !isfinite(shift) || scale == 0.0)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "energy scale must be finite and nonzero, shift finite");
+    for (int e = 0; e < m->hp.n_elements; ++e)
+        if (e_ref && !isfinite(e_ref[e]))
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "reference energy of element %d is not finite", e);
+    m->energy_scale = scale;
+    m->energy_shift = shift;
+    if (e_ref) memcpy(m->e_ref, e_ref, (size_t)m->hp.n_elements * sizeof(double));
+    return GBNET_OK;
+}

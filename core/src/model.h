@@ -1,0 +1,55 @@
+/* The model: hyperparameters, normalization and one parameter blob with a
+ * pointer table (offsets). Gradients and optimizer state use the same layout. */
+#ifndef GB_MODEL_H
+#define GB_MODEL_H
+
+#include "gbnet.h"
+
+/* Offsets (in numbers) of every tensor in the parameter blob. Weights are
+ * stored [out][in] row-major (like torch.nn.Linear.weight). Order in the blob:
+ *   embedding [n_elements][F]
+ *   per block t: filter1_w [F][K], filter1_b [F], filter2_w [F][F], filter2_b [F],
+ *                in_w [F][F], out1_w [F][F], out1_b [F], out2_w [F][F], out2_b [F]
+ *   readout1_w [R][F], readout1_b [R], readout2_w [1][R], readout2_b [1]      */
+typedef struct {
+    size_t embedding;
+    struct {
+        size_t filter1_w, filter1_b, filter2_w, filter2_b;
+        size_t in_w, out1_w, out1_b, out2_w, out2_b;
+    } block[GBNET_MAX_BLOCKS];
+    size_t readout1_w, readout1_b, readout2_w, readout2_b;
+    size_t total;
+} gb_layout;
+
+/* Tabulated filters (gbnet compress): per block, W(d) and dW/dd on a uniform
+ * grid of n_points in [0, rc]; evaluated by cubic Hermite interpolation, so the
+ * filter is C1 in d. NULL when the model is exact. */
+typedef struct {
+    int n_points;          /* grid points, spacing rc/(n_points-1) */
+    double *values;        /* [T][n_points][F] W_t(d_p) (cutoff included) */
+    double *derivs;        /* [T][n_points][F] dW_t/dd at d_p */
+} gb_filter_table;
+
+struct gbnet_model {
+    gbnet_hyperparams hp;
+    gb_layout layout;
+    double *params;          /* [layout.total] */
+    double energy_scale;     /* sigma */
+    double energy_shift;     /* mu */
+    double e_ref[GBNET_MAX_ELEMENTS];
+    char *provenance;        /* NUL-terminated, heap */
+    gb_filter_table *table;  /* NULL unless tabulated */
+};
+
+/* Computes the layout for hp; returns the total number of parameters. */
+size_t gb_layout_compute(gb_layout *layout, const gbnet_hyperparams *hp);
+/* Checks hyperparameters; returns GBNET_OK or an error with a message. */
+gbnet_status gb_hyperparams_check(const gbnet_hyperparams *hp);
+/* Allocates a model with zeroed parameters for hp (checked). */
+gbnet_status gb_model_alloc(gbnet_model **out, const gbnet_hyperparams *hp);
+/* Fills parameters with a deterministic random initialisation. */
+void gb_model_init_params(gbnet_model *m, uint64_t seed);
+/* Deep copy. */
+gbnet_status gb_model_clone(gbnet_model **out, const gbnet_model *m);
+
+#endif

@@ -1,0 +1,29 @@
+/* Packing graphs of different sizes into fixed-capacity packs (a maximum
+ * number of atoms and of edges per pack), longest-pack-first histogram
+ * packing: structures are taken largest first (by a histogram of sizes, not a
+ * sort, so it is O(n + max size)) and put into the pack with the least room
+ * left that still fits them (best fit), a new pack opened when none fits. */
+#ifndef GB_PACKING_H
+#define GB_PACKING_H
+
+#include "gbnet.h"
+
+typedef struct {
+    int n_packs;
+    int *pack_offsets;   /* [n_packs+1] into items */
+    int *items;          /* [n_graphs] graph indices, grouped by pack */
+    long long atoms_used, edges_used;   /* sums over all packs */
+    int cap_atoms, cap_edges;
+} gb_packing;
+
+/* Packs n graphs with sizes atoms[i], edges[i]. A graph larger than a
+ * capacity gets a pack of its own (the capacity is then exceeded for that
+ * pack, and the caller sizes buffers by the largest pack). */
+gbnet_status gb_pack(gb_packing *p, int n, const int *atoms, const int *edges,
+                     int cap_atoms, int cap_edges);
+/* Fraction of atom slots used: atoms_used / (n_packs * cap_atoms). */
+double gb_packing_atom_efficiency(const gb_packing *p);
+double gb_packing_edge_efficiency(const gb_packing *p);
+void gb_packing_free(gb_packing *p);
+
+#endif
