@@ -16,6 +16,7 @@ typedef struct {
     int *shift;     /* [n_edges][3] integer image shift S */
     double *vec;    /* [n_edges][3] r_j + S.cell - r_i, |vec| < cutoff */
     size_t cap_atoms, cap_edges;  /* capacities, so rebuilding reuses memory */
+    struct gb_neighbor_scratch *scratch;  /* private cell-list buffers, reused too */
 } gb_neighbor_list;
 
 /* Builds the list for positions pos [n][3]; cell is [3][3] (rows = lattice
