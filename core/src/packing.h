@@ -18,7 +18,9 @@ typedef struct {
 
 /* Packs n graphs with sizes atoms[i], edges[i]. A graph larger than a
  * capacity gets a pack of its own (the capacity is then exceeded for that
- * pack, and the caller sizes buffers by the largest pack). */
+ * pack, and the caller sizes buffers by the largest pack). p must be
+ * zero-initialised or hold an earlier packing (which is replaced); within a
+ * pack, items are in increasing graph index. */
 gbnet_status gb_pack(gb_packing *p, int n, const int *atoms, const int *edges,
                      int cap_atoms, int cap_edges);
 /* Fraction of atom slots used: atoms_used / (n_packs * cap_atoms). */
