@@ -1,0 +1,394 @@
+/* The workspace and the public evaluation calls: structures are given
+ * neighbor lists, packed into fixed-capacity packs (packing.h), concatenated
+ * into one batch per pack, and run through the batched network once. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gb_error.h"
+#include "kernels.h"
+#include "model.h"
+#include "workspace.h"
+
+/* Default pack capacity in atoms for gbnet_evaluate: large enough that GEMMs
+ * are efficient, small enough that per-edge buffers stay modest. */
+#define GB_EVAL_PACK_ATOMS 512
+
+gbnet_status gbnet_workspace_create(gbnet_workspace **out, const gbnet_model *model, gbnet_precision precision) {
+    if (!out || !model) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "workspace: NULL argument");
+    if (precision != GBNET_DOUBLE && precision != GBNET_FLOAT)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "workspace: unknown precision %d", (int)precision);
+    gbnet_workspace *ws = gb_calloc(1, sizeof *ws);
+    if (!ws) return GBNET_ERR_NO_MEMORY;
+    ws->model = model;
+    ws->precision = precision;
+    if (precision == GBNET_FLOAT) ws->net32 = gb_net_create_f32(model);
+    else ws->net64 = gb_net_create_f64(model);
+    if (!ws->net32 && !ws->net64) {
+        free(ws);
+        return GBNET_ERR_NO_MEMORY;
+    }
+    gbnet_workspace_set_threads(ws, 0);
+    *out = ws;
+    return GBNET_OK;
+}
+
+void gbnet_workspace_free(gbnet_workspace *ws) {
+    if (!ws) return;
+    gb_net_free_f32(ws->net32);
+    gb_net_free_f64(ws->net64);
+    for (int i = 0; i < ws->n_lists; ++i) gb_neighbor_free(&ws->lists[i]);
+    free(ws->lists);
+    gb_batch_buffer_free(&ws->bb);
+    gb_packing_free(&ws->packing);
+    free(ws->atom_energy);
+    free(ws->graph_energy);
+    free(ws->dbar);
+    free(ws);
+}
+
+size_t gbnet_workspace_bytes(const gbnet_workspace *ws) {
+    size_t n = ws->net32 ? gb_net_bytes_f32(ws->net32) : gb_net_bytes_f64(ws->net64);
+    for (int i = 0; i < ws->n_lists; ++i)
+        n += ws->lists[i].cap_atoms * sizeof(int) + ws->lists[i].cap_edges * (4 * sizeof(int) + 3 * sizeof(double));
+    n += ws->bb.cap_species + ws->bb.cap_offsets + ws->bb.cap_neighbor + ws->bb.cap_atom_graph + ws->bb.cap_vec;
+    n += ws->cap_atom_energy + ws->cap_graph_energy + ws->cap_dbar;
+    return n;
+}
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+void gbnet_workspace_set_threads(gbnet_workspace *ws, int n_threads) {
+#ifdef _OPENMP
+    if (n_threads <= 0) n_threads = omp_get_max_threads();
+#else
+    n_threads = 1;
+#endif
+    ws->n_threads = n_threads;
+    if (ws->net32) gb_net_set_threads_f32(ws->net32, n_threads);
+    if (ws->net64) gb_net_set_threads_f64(ws->net64, n_threads);
+    gb_blas_set_threads(n_threads);
+}
+
+gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, double *atom_energy,
+                           double *graph_energy) {
+    return ws->net32 ? gb_forward_f32(ws->net32, b, dual, atom_energy, graph_energy)
+                     : gb_forward_f64(ws->net64, b, dual, atom_energy, graph_energy);
+}
+
+gbnet_status gb_ws_tangent(gbnet_workspace *ws, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {
+    return ws->net32 ? gb_tangent_f32(ws->net32, b, d_dot, atom_energy_dot)
+                     : gb_tangent_f64(ws->net64, b, d_dot, atom_energy_dot);
+}
+
+gbnet_status gb_ws_backward(gbnet_workspace *ws, const gb_batch *b, const double *ebar, const double *ebar_dot,
+                            double *grad, double *dbar) {
+    return ws->net32 ? gb_backward_f32(ws->net32, b, ebar, ebar_dot, grad, dbar)
+                     : gb_backward_f64(ws->net64, b, ebar, ebar_dot, grad, dbar);
+}
+
+void gb_ws_load_params(gbnet_workspace *ws, const double *params) {
+    if (ws->net32) gb_net_load_params_f32(ws->net32, params);
+    if (ws->net64) gb_net_load_params_f64(ws->net64, params);
+}
+
+/* ------------------------------------------------------------ batches */
+
+#define GROW(bb, field, cap, count)                                                               \
+    do {                                                                                          \
+        void *p_ = (bb)->field;                                                                   \
+        if (!gb_reserve(&p_, &(bb)->cap, (count) * sizeof(*(bb)->field))) return GBNET_ERR_NO_MEMORY; \
+        (bb)->field = p_;                                                                         \
+    } while (0)
+
+void gb_batch_buffer_reset(gb_batch_buffer *bb) {
+    memset(&bb->batch, 0, sizeof bb->batch);
+}
+
+static gbnet_status batch_grow(gb_batch_buffer *bb, size_t atoms, size_t edges) {
+    GROW(bb, species, cap_species, atoms);
+    GROW(bb, offsets, cap_offsets, atoms + 1);
+    GROW(bb, atom_graph, cap_atom_graph, atoms);
+    GROW(bb, neighbor, cap_neighbor, edges + 1);
+    GROW(bb, vec, cap_vec, 3 * edges + 3);
+    return GBNET_OK;
+}
+
+static void batch_refresh_pointers(gb_batch_buffer *bb) {
+    gb_batch *b = &bb->batch;
+    b->species = bb->species;
+    b->offsets = bb->offsets;
+    b->neighbor = bb->neighbor;
+    b->vec = bb->vec;
+    b->atom_graph = bb->atom_graph;
+}
+
+gbnet_status gb_batch_buffer_append(gb_batch_buffer *bb, int n_atoms, const int *species, int n_edges,
+                                    const int *offsets, const int *neighbor, const double *vec, int graph) {
+    gb_batch *b = &bb->batch;
+    int a0 = b->n_atoms, e0 = b->n_edges;
+    gbnet_status st = batch_grow(bb, (size_t)a0 + n_atoms, (size_t)e0 + n_edges);
+    if (st) return st;
+    if (a0 == 0) bb->offsets[0] = 0;
+    for (int i = 0; i < n_atoms; ++i) {
+        bb->species[a0 + i] = species[i];
+        bb->atom_graph[a0 + i] = graph;
+        bb->offsets[a0 + i + 1] = e0 + offsets[i + 1];
+    }
+    for (int e = 0; e < n_edges; ++e) bb->neighbor[e0 + e] = a0 + neighbor[e];
+    memcpy(bb->vec + 3 * (size_t)e0, vec, 3 * (size_t)n_edges * sizeof(double));
+    b->n_atoms = b->n_centers = a0 + n_atoms;
+    b->n_edges = e0 + n_edges;
+    if (graph + 1 > b->n_graphs) b->n_graphs = graph + 1;
+    batch_refresh_pointers(bb);
+    return GBNET_OK;
+}
+
+gbnet_status gb_batch_buffer_pad(gb_batch_buffer *bb, int n_atoms, int unused) {
+    (void)unused;
+    gb_batch *b = &bb->batch;
+    int a0 = b->n_atoms;
+    gbnet_status st = batch_grow(bb, (size_t)a0 + n_atoms, (size_t)b->n_edges);
+    if (st) return st;
+    if (a0 == 0) bb->offsets[0] = 0;
+    for (int i = 0; i < n_atoms; ++i) {
+        bb->species[a0 + i] = 0;
+        bb->atom_graph[a0 + i] = -1;
+        bb->offsets[a0 + i + 1] = b->n_edges;
+    }
+    b->n_atoms = b->n_centers = a0 + n_atoms;
+    batch_refresh_pointers(bb);
+    return GBNET_OK;
+}
+
+void gb_batch_buffer_free(gb_batch_buffer *bb) {
+    free(bb->species);
+    free(bb->offsets);
+    free(bb->neighbor);
+    free(bb->atom_graph);
+    free(bb->vec);
+    memset(bb, 0, sizeof *bb);
+}
+
+gbnet_status gb_batch_check(const gb_batch *b, int n_elements) {
+    if (b->n_atoms < 0 || b->n_centers < 0 || b->n_centers > b->n_atoms || b->n_edges < 0)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "graph sizes are inconsistent (n_local=%d, n_total=%d)",
+                       b->n_centers, b->n_atoms);
+    if (b->n_centers > 0 && (b->offsets[0] != 0 || b->offsets[b->n_centers] != b->n_edges))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "edge offsets must start at 0 and end at the edge count");
+    for (int i = 0; i < b->n_centers; ++i)
+        if (b->offsets[i + 1] < b->offsets[i])
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "edge offsets decrease at atom %d", i);
+    for (int i = 0; i < b->n_atoms; ++i)
+        if (b->species[i] < 0 || b->species[i] >= n_elements)
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "atom %d has element index %d; the model has %d elements", i,
+                           b->species[i], n_elements);
+    for (int e = 0; e < b->n_edges; ++e)
+        if (b->neighbor[e] < 0 || b->neighbor[e] >= b->n_atoms)
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "edge %d points to atom %d outside 0..%d", e, b->neighbor[e],
+                           b->n_atoms - 1);
+    return GBNET_OK;
+}
+
+void gb_forces_from_dbar(double *forces, double *virial, const double *dbar, const double *vec, const int *offsets,
+                         const int *neighbor, int n_centers, int n_atoms) {
+    if (forces) memset(forces, 0, 3 * (size_t)n_atoms * sizeof(double));
+    for (int i = 0; i < n_centers; ++i)
+        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+            const double *v = vec + 3 * (size_t)e;
+            double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+            double g[3] = {dbar[e] * v[0] / len, dbar[e] * v[1] / len, dbar[e] * v[2] / len}; /* dE/dr_ij */
+            if (forces) {
+                int j = neighbor[e];
+                for (int c = 0; c < 3; ++c) {
+                    forces[3 * (size_t)i + c] += g[c];
+                    forces[3 * (size_t)j + c] -= g[c];
+                }
+            }
+            if (virial)
+                for (int a = 0; a < 3; ++a)
+                    for (int c = 0; c < 3; ++c) virial[3 * a + c] -= v[a] * g[c];
+        }
+}
+
+static gbnet_status ensure_doubles(double **p, size_t *cap, size_t n) {
+    void *q = *p;
+    if (!gb_reserve(&q, cap, n * sizeof(double) + sizeof(double))) return GBNET_ERR_NO_MEMORY;
+    *p = q;
+    return GBNET_OK;
+}
+
+/* ------------------------------------------------------------ gbnet_evaluate */
+
+static gbnet_status check_structure(const gbnet_model *m, const gbnet_structure *s, int index) {
+    if (s->n_atoms < 0) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "structure %d: negative atom count", index);
+    if (s->n_atoms > 0 && (!s->species || !s->positions))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "structure %d: species or positions missing", index);
+    if ((s->pbc[0] || s->pbc[1] || s->pbc[2]) && !s->cell)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "structure %d: periodic but no cell given", index);
+    for (int i = 0; i < s->n_atoms; ++i) {
+        if (s->species[i] < 0 || s->species[i] >= m->hp.n_elements)
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "structure %d, atom %d: element index %d not in the model (0..%d)",
+                           index, i, s->species[i], m->hp.n_elements - 1);
+        for (int c = 0; c < 3; ++c)
+            if (!isfinite(s->positions[3 * i + c]))
+                return gb_fail(GBNET_ERR_NUMERIC, "structure %d, atom %d: position is not finite", index, i);
+    }
+    return GBNET_OK;
+}
+
+gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *structures, gbnet_result *results) {
+    if (!ws || n < 0 || (n > 0 && (!structures || !results)))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_evaluate: invalid arguments");
+    const gbnet_model *m = ws->model;
+    gbnet_status st = GBNET_OK;
+    if (n > ws->n_lists) {
+        gb_neighbor_list *l = realloc(ws->lists, (size_t)n * sizeof *l);
+        if (!l) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for neighbor lists");
+        memset(l + ws->n_lists, 0, (size_t)(n - ws->n_lists) * sizeof *l);
+        ws->lists = l;
+        ws->n_lists = n;
+    }
+    int *atoms = gb_malloc(2 * (size_t)n * sizeof(int) + 1);
+    if (!atoms) return GBNET_ERR_NO_MEMORY;
+    int *edges = atoms + n;
+    int max_atoms = 1, max_edges = 1;
+    long long total_atoms = 0, total_edges = 0;
+    for (int s = 0; s < n && !st; ++s) {
+        const gbnet_structure *str = &structures[s];
+        st = check_structure(m, str, s);
+        if (!st) st = gb_neighbor_build(&ws->lists[s], str->positions, str->n_atoms, str->cell, str->pbc, m->hp.cutoff);
+        if (st) break;
+        atoms[s] = str->n_atoms;
+        edges[s] = ws->lists[s].n_edges;
+        total_atoms += atoms[s];
+        total_edges += edges[s];
+        if (atoms[s] > max_atoms) max_atoms = atoms[s];
+        if (edges[s] > max_edges) max_edges = edges[s];
+    }
+    int cap_atoms = max_atoms > GB_EVAL_PACK_ATOMS ? max_atoms : GB_EVAL_PACK_ATOMS;
+    double edges_per_atom = total_atoms ? (double)total_edges / (double)total_atoms : 0.0;
+    int cap_edges = (int)ceil(edges_per_atom * cap_atoms * 1.1) + 1;
+    if (cap_edges < max_edges) cap_edges = max_edges;
+    if (!st) st = gb_pack(&ws->packing, n, atoms, edges, cap_atoms, cap_edges);
+
+    for (int k = 0; k < ws->packing.n_packs && !st; ++k) {
+        gb_batch_buffer_reset(&ws->bb);
+        int first = ws->packing.pack_offsets[k], last = ws->packing.pack_offsets[k + 1];
+        for (int q = first; q < last && !st; ++q) {
+            int s = ws->packing.items[q];
+            const gb_neighbor_list *nl = &ws->lists[s];
+            st = gb_batch_buffer_append(&ws->bb, structures[s].n_atoms, structures[s].species, nl->n_edges, nl->offsets,
+                                        nl->neighbor, nl->vec, q - first);
+        }
+        if (st) break;
+        const gb_batch *b = &ws->bb.batch;
+        if ((st = ensure_doubles(&ws->atom_energy, &ws->cap_atom_energy, (size_t)b->n_atoms))) break;
+        if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, (size_t)b->n_graphs))) break;
+        if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b->n_edges))) break;
+        st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy);
+        if (st) break;
+        /* ebar = 1 for every atom: reuse graph_energy-sized buffer? no: a ones vector */
+        double *ones = ws->atom_energy + 0; /* overwritten after copying energies out below */
+        int a0 = 0;
+        for (int q = first; q < last; ++q) {
+            int s = ws->packing.items[q];
+            gbnet_result *r = &results[s];
+            r->energy = ws->graph_energy[q - first];
+            if (r->atom_energies) memcpy(r->atom_energies, ws->atom_energy + a0, (size_t)atoms[s] * sizeof(double));
+            a0 += atoms[s];
+        }
+        for (int i = 0; i < b->n_atoms; ++i) ones[i] = 1.0;
+        st = gb_ws_backward(ws, b, ones, NULL, NULL, ws->dbar);
+        if (st) break;
+        int e0 = 0;
+        a0 = 0;
+        for (int q = first; q < last; ++q) {
+            int s = ws->packing.items[q];
+            const gb_neighbor_list *nl = &ws->lists[s];
+            gbnet_result *r = &results[s];
+            memset(r->virial, 0, sizeof r->virial);
+            gb_forces_from_dbar(r->forces, r->virial, ws->dbar + e0, nl->vec, nl->offsets, nl->neighbor, atoms[s],
+                                atoms[s]);
+            e0 += nl->n_edges;
+            a0 += atoms[s];
+        }
+    }
+    free(atoms);
+    return st;
+}
+
+/* ------------------------------------------------------------ gbnet_evaluate_graph */
+
+gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbnet_graph_result *r) {
+    if (!ws || !g || !r) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_evaluate_graph: NULL argument");
+    if (g->n_local < 0 || g->n_total < g->n_local)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "graph: need 0 <= n_local <= n_total (got %d, %d)", g->n_local,
+                       g->n_total);
+    gb_batch b;
+    memset(&b, 0, sizeof b);
+    b.n_atoms = g->n_total;
+    b.n_centers = g->n_local;
+    b.n_edges = g->n_local > 0 ? g->edge_offsets[g->n_local] : 0;
+    b.species = g->species;
+    b.offsets = g->edge_offsets;
+    b.neighbor = g->edge_neighbor;
+    b.vec = g->edge_vector;
+    b.n_graphs = 1;
+    b.forward_exchange = g->forward_exchange;
+    b.reverse_exchange = g->reverse_exchange;
+    b.exchange_ctx = g->exchange_ctx;
+    memset(r->virial, 0, sizeof r->virial);
+    r->energy = 0.0;
+    if (g->n_local == 0) {
+        if (r->forces) memset(r->forces, 0, 3 * (size_t)g->n_total * sizeof(double));
+        if (r->atom_virials) memset(r->atom_virials, 0, 9 * (size_t)g->n_total * sizeof(double));
+        /* ranks with no atoms still take part in the exchanges of every block */
+        {
+            /* nothing to compute, but keep communication patterns symmetric */
+            int T = ws->model->hp.n_blocks, F = ws->model->hp.n_features;
+            size_t es = ws->precision == GBNET_FLOAT ? sizeof(float) : sizeof(double);
+            void *rows = gb_calloc((size_t)(g->n_total > 0 ? g->n_total : 1) * F, es);
+            if (!rows) return GBNET_ERR_NO_MEMORY;
+            if (g->forward_exchange && g->reverse_exchange) {
+                for (int t = 0; t < T - 1; ++t) g->forward_exchange(g->exchange_ctx, rows, F, es);
+                for (int t = 0; t < T - 1; ++t) g->reverse_exchange(g->exchange_ctx, rows, F, es);
+            }
+            free(rows);
+        }
+        return GBNET_OK;
+    }
+    gbnet_status st = gb_batch_check(&b, ws->model->hp.n_elements);
+    if (st) return st;
+    if ((st = ensure_doubles(&ws->atom_energy, &ws->cap_atom_energy, (size_t)b.n_atoms))) return st;
+    if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, 1))) return st;
+    if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b.n_edges))) return st;
+    st = gb_ws_forward(ws, &b, 0, ws->atom_energy, ws->graph_energy);
+    if (st) return st;
+    r->energy = ws->graph_energy[0];
+    if (r->atom_energies) memcpy(r->atom_energies, ws->atom_energy, (size_t)g->n_local * sizeof(double));
+    for (int i = 0; i < g->n_local; ++i) ws->atom_energy[i] = 1.0;
+    st = gb_ws_backward(ws, &b, ws->atom_energy, NULL, NULL, ws->dbar);
+    if (st) return st;
+    gb_forces_from_dbar(r->forces, r->virial, ws->dbar, b.vec, b.offsets, b.neighbor, b.n_centers, b.n_atoms);
+    if (r->atom_virials) memset(r->atom_virials, 0, 9 * (size_t)g->n_total * sizeof(double));
+    for (int i = 0; i < g->n_local; ++i)
+        for (int e = b.offsets[i]; e < b.offsets[i + 1]; ++e) {
+            const double *v = b.vec + 3 * (size_t)e;
+            double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+            double gr[3] = {ws->dbar[e] * v[0] / len, ws->dbar[e] * v[1] / len, ws->dbar[e] * v[2] / len};
+            if (r->edge_gradients) memcpy(r->edge_gradients + 3 * (size_t)e, gr, sizeof gr);
+            if (r->atom_virials) {
+                double *vi = r->atom_virials + 9 * (size_t)i, *vj = r->atom_virials + 9 * (size_t)b.neighbor[e];
+                for (int a = 0; a < 3; ++a)
+                    for (int c = 0; c < 3; ++c) {
+                        double w = -0.5 * v[a] * gr[c];
+                        vi[3 * a + c] += w;
+                        vj[3 * a + c] += w;
+                    }
+            }
+        }
+    return GBNET_OK;
+}

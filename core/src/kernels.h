@@ -1,0 +1,74 @@
+/* Kernels of the batched network: plain functions over contiguous buffers,
+ * outputs first, then inputs, then sizes. Compiled for float (_f32) and
+ * double (_f64) from kernels_impl.h. "nt" is the OpenMP thread count.
+ * Every kernel has a plain reference twin where it is optimized (the GEMM:
+ * OpenBLAS vs gb_gemm_ref) and a test against it (tests/test_kernels.cpp). */
+#ifndef GB_KERNELS_H
+#define GB_KERNELS_H
+
+#include <stddef.h>
+
+#define GB_DECLARE_KERNELS(S, R)                                                                    \
+    /* C[M][N] = alpha op(A) op(B) + beta C; op = transpose if trans != 0; row-major. */           \
+    void gb_gemm_##S(int transA, int transB, int M, int N, int K, R alpha, const R *A, int lda,     \
+                     const R *B, int ldb, R beta, R *C, int ldc);                                  \
+    void gb_gemm_ref_##S(int transA, int transB, int M, int N, int K, R alpha, const R *A, int lda, \
+                         const R *B, int ldb, R beta, R *C, int ldc);                              \
+    /* Y[rows][out] = X[rows][in] W[out][in]^T (+ bias[out] on rows < bias_rows) */                \
+    void gb_linear_##S(R *Y, const R *X, const R *W, const R *bias, int rows, int bias_rows, int in, \
+                       int out);                                                                   \
+    /* Y[rows][out] += X[rows][in] W[out][in]^T (+ bias on rows < bias_rows) */                     \
+    void gb_linear_acc_##S(R *Y, const R *X, const R *W, const R *bias, int rows, int bias_rows,    \
+                           int in, int out);                                                       \
+    /* C[M][N] += A[rows][M]^T B[rows][N]   (weight gradients) */                                  \
+    void gb_gemm_tn_acc_##S(R *C, const R *A, const R *B, int rows, int M, int N);                  \
+    /* C[M][N] = A[M][K] B[K][N]   (input gradients through W[out][in]) */                          \
+    void gb_gemm_nn_##S(R *C, const R *A, const R *B, int M, int K, int N);                         \
+    void gb_gemm_nn_acc_##S(R *C, const R *A, const R *B, int M, int K, int N);                     \
+    /* out[N] += column sums of A[rows][N], rows in order (fixed reduction order) */                \
+    void gb_colsum_acc_##S(R *out, const R *A, int rows, int N);                                    \
+    R gb_dot_##S(const R *a, const R *b, int n);                                                   \
+    R gb_sigmoid_##S(R x);                                                                         \
+    R gb_ssp_##S(R x);                                                                             \
+    /* fc(d) and dfc/dd, cosine cutoff */                                                          \
+    void gb_cosine_cutoff_##S(R *fc, R *dfc, R d, R rc);                                            \
+    /* g[K] and dg/dd [K], Gaussians centred at k*spacing with width spacing */                     \
+    void gb_gaussian_rbf_##S(R *g, R *dg, R d, R spacing, R inv_w2, int K);                         \
+    /* y[n] = ssp(a) (if y), ydot[n] = sigmoid(a) adot (if ydot) */                                 \
+    void gb_ssp_dual_##S(R *y, R *ydot, const R *a, const R *adot, size_t n, int nt);               \
+    /* out[n] = ybar sigmoid(a); may alias ybar */                                                  \
+    void gb_ssp_backward_##S(R *out, const R *ybar, const R *a, size_t n, int nt);                  \
+    /* reverse of (y, ydot) = (ssp(a), sig(a) adot): abar = ybar sig + ydotbar sig' adot,           \
+     * adotbar = ydotbar sig; outputs may alias the ybar inputs */                                  \
+    void gb_ssp_dual_backward_##S(R *abar, R *adotbar, const R *ybar, const R *ydotbar, const R *a, \
+                                  const R *adot, size_t n, int nt);                                \
+    /* m[i][F] = sum_{e in out(i)} h[nb(e)] * W[e]  for i < NC (segmented sum, CSR by center) */   \
+    void gb_cfconv_##S(R *m, const R *h, const R *W, const int *offsets, const int *neighbor,       \
+                       int NC, int F, int nt);                                                     \
+    /* mdot[i] = sum_e hdot[nb] W[e] + h[nb] dW[e] ddot[e] */                                       \
+    void gb_cfconv_tangent_##S(R *mdot, const R *h, const R *hdot, const R *W, const R *dW,        \
+                               const R *ddot, const int *offsets, const int *neighbor, int NC,     \
+                               int F, int nt);                                                     \
+    /* hbar[j][F] = sum_{e in in(j)} mbar[center(e)] * W[e], all N atoms */                         \
+    void gb_cfconv_backward_##S(R *hbar, const R *mbar, const R *W, const int *center,              \
+                                const int *in_offsets, const int *in_edges, int N, int F, int nt); \
+    /* dual: hbar_j = sum mbar_c W + mdotbar_c dW ddot ; hdotbar_j = sum mdotbar_c W */             \
+    void gb_cfconv_backward_dual_##S(R *hbar, R *hdotbar, const R *mbar, const R *mdotbar,          \
+                                     const R *W, const R *dW, const R *ddot, const int *center,    \
+                                     const int *in_offsets, const int *in_edges, int N, int F,     \
+                                     int nt);                                                      \
+    /* Wbar[e] = mbar_c h_j (+ mdotbar_c hdot_j); dWbar[e] = ddot_e mdotbar_c h_j (0 if no dual) */ \
+    void gb_filter_grad_dual_##S(R *Wbar, R *dWbar, const R *mbar, const R *mdotbar, const R *h,   \
+                                 const R *hdot, const R *ddot, const int *center,                  \
+                                 const int *neighbor, int E, int F, int nt);                       \
+    /* dbar[e] += sum_f mbar[c][f] h[j][f] dW[e][f] */                                              \
+    void gb_edge_dbar_acc_##S(double *dbar, const R *mbar, const R *h, const R *dW,                 \
+                              const int *center, const int *neighbor, int E, int F, int nt);
+
+GB_DECLARE_KERNELS(f32, float)
+GB_DECLARE_KERNELS(f64, double)
+
+/* Threads used by BLAS calls (OpenBLAS); no-op without BLAS. */
+void gb_blas_set_threads(int n);
+
+#endif

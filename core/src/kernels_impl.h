@@ -1,0 +1,234 @@
+/* Kernel bodies for one real type; included by kernels.c with REAL, S,
+ * BLAS_GEMM (cblas_sgemm / cblas_dgemm) defined. See kernels.h. */
+
+#define KCAT2(a, b) a##_##b
+#define KCAT(a, b) KCAT2(a, b)
+#define K(name) KCAT(name, S)
+
+void K(gb_gemm_ref)(int transA, int transB, int M, int N, int K_, REAL alpha, const REAL *A, int lda,
+                    const REAL *B, int ldb, REAL beta, REAL *C, int ldc) {
+    for (int i = 0; i < M; ++i)
+        for (int j = 0; j < N; ++j) {
+            REAL acc = 0;
+            for (int k = 0; k < K_; ++k) {
+                REAL a = transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
+                REAL b = transB ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
+                acc += a * b;
+            }
+            REAL *c = &C[(size_t)i * ldc + j];
+            *c = alpha * acc + (beta == 0 ? 0 : beta * *c);
+        }
+}
+
+void K(gb_gemm)(int transA, int transB, int M, int N, int K_, REAL alpha, const REAL *A, int lda, const REAL *B,
+                int ldb, REAL beta, REAL *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K_ <= 0) { /* BLAS leaves C untouched for K == 0 only when beta == 1 */
+        for (int i = 0; i < M; ++i)
+            for (int j = 0; j < N; ++j) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
+        return;
+    }
+#ifdef GBNET_HAVE_BLAS
+    BLAS_GEMM(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, M, N, K_, alpha, A,
+              lda, B, ldb, beta, C, ldc);
+#else
+    K(gb_gemm_ref)(transA, transB, M, N, K_, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+static void K(add_bias)(REAL *Y, const REAL *bias, int rows, int out) {
+    if (!bias) return;
+    for (int i = 0; i < rows; ++i) {
+        REAL *y = Y + (size_t)i * out;
+        for (int o = 0; o < out; ++o) y[o] += bias[o];
+    }
+}
+
+void K(gb_linear)(REAL *Y, const REAL *X, const REAL *W, const REAL *bias, int rows, int bias_rows, int in, int out) {
+    K(gb_gemm)(0, 1, rows, out, in, 1, X, in, W, in, 0, Y, out);
+    K(add_bias)(Y, bias, bias_rows, out);
+}
+
+void K(gb_linear_acc)(REAL *Y, const REAL *X, const REAL *W, const REAL *bias, int rows, int bias_rows, int in,
+                      int out) {
+    K(gb_gemm)(0, 1, rows, out, in, 1, X, in, W, in, 1, Y, out);
+    K(add_bias)(Y, bias, bias_rows, out);
+}
+
+void K(gb_gemm_tn_acc)(REAL *C, const REAL *A, const REAL *B, int rows, int M, int N) {
+    K(gb_gemm)(1, 0, M, N, rows, 1, A, M, B, N, 1, C, N);
+}
+
+void K(gb_gemm_nn)(REAL *C, const REAL *A, const REAL *B, int M, int K_, int N) {
+    K(gb_gemm)(0, 0, M, N, K_, 1, A, K_, B, N, 0, C, N);
+}
+
+void K(gb_gemm_nn_acc)(REAL *C, const REAL *A, const REAL *B, int M, int K_, int N) {
+    K(gb_gemm)(0, 0, M, N, K_, 1, A, K_, B, N, 1, C, N);
+}
+
+void K(gb_colsum_acc)(REAL *out, const REAL *A, int rows, int N) {
+    for (int i = 0; i < rows; ++i) {
+        const REAL *a = A + (size_t)i * N;
+        for (int j = 0; j < N; ++j) out[j] += a[j];
+    }
+}
+
+REAL K(gb_dot)(const REAL *a, const REAL *b, int n) {
+    REAL s = 0;
+    for (int i = 0; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+
+REAL K(gb_sigmoid)(REAL x) {
+    if (x >= 0) return 1 / (1 + EXP(-x));
+    REAL z = EXP(x);
+    return z / (1 + z);
+}
+
+/* ln(1 + e^x) - ln 2, without overflow for large |x|. */
+REAL K(gb_ssp)(REAL x) { return (x > 0 ? x : 0) + LOG1P(EXP(-FABS(x))) - (REAL)0.69314718055994530942; }
+
+void K(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
+    if (d < rc) {
+        REAL a = (REAL)3.14159265358979323846 / rc;
+        *fc = (REAL)0.5 * (COS(a * d) + 1);
+        *dfc = -(REAL)0.5 * a * SIN(a * d);
+    } else {
+        *fc = 0;
+        *dfc = 0;
+    }
+}
+
+void K(gb_gaussian_rbf)(REAL *g, REAL *dg, REAL d, REAL spacing, REAL inv_w2, int K_) {
+    for (int k = 0; k < K_; ++k) {
+        REAL diff = d - (REAL)k * spacing;
+        g[k] = EXP(-(REAL)0.5 * diff * diff * inv_w2);
+        dg[k] = -diff * inv_w2 * g[k];
+    }
+}
+
+void K(gb_ssp_dual)(REAL *y, REAL *ydot, const REAL *a, const REAL *adot, size_t n, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t i = 0; i < n; ++i) {
+        if (y) y[i] = K(gb_ssp)(a[i]);
+        if (ydot) ydot[i] = K(gb_sigmoid)(a[i]) * adot[i];
+    }
+}
+
+void K(gb_ssp_backward)(REAL *out, const REAL *ybar, const REAL *a, size_t n, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t i = 0; i < n; ++i) out[i] = ybar[i] * K(gb_sigmoid)(a[i]);
+}
+
+void K(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar, const REAL *a,
+                             const REAL *adot, size_t n, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (size_t i = 0; i < n; ++i) {
+        REAL sg = K(gb_sigmoid)(a[i]), yb = ybar[i], ydb = ydotbar[i];
+        abar[i] = yb * sg + ydb * sg * (1 - sg) * adot[i];
+        adotbar[i] = ydb * sg;
+    }
+}
+
+void K(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *offsets, const int *neighbor, int NC, int F,
+                  int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int i = 0; i < NC; ++i) {
+        REAL *mi = m + (size_t)i * F;
+        for (int f = 0; f < F; ++f) mi[f] = 0;
+        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+            const REAL *hj = h + (size_t)neighbor[e] * F, *we = W + (size_t)e * F;
+            for (int f = 0; f < F; ++f) mi[f] += hj[f] * we[f];
+        }
+    }
+}
+
+void K(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REAL *W, const REAL *dW,
+                          const REAL *ddot, const int *offsets, const int *neighbor, int NC, int F, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int i = 0; i < NC; ++i) {
+        REAL *mi = mdot + (size_t)i * F;
+        for (int f = 0; f < F; ++f) mi[f] = 0;
+        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+            size_t j = (size_t)neighbor[e] * F, o = (size_t)e * F;
+            REAL dd = ddot[e];
+            for (int f = 0; f < F; ++f) mi[f] += hdot[j + f] * W[o + f] + h[j + f] * dW[o + f] * dd;
+        }
+    }
+}
+
+void K(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const int *center, const int *in_offsets,
+                           const int *in_edges, int N, int F, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int j = 0; j < N; ++j) {
+        REAL *hb = hbar + (size_t)j * F;
+        for (int f = 0; f < F; ++f) hb[f] = 0;
+        for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
+            int e = in_edges[k];
+            const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)e * F;
+            for (int f = 0; f < F; ++f) hb[f] += mb[f] * we[f];
+        }
+    }
+}
+
+void K(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, const REAL *mdotbar, const REAL *W,
+                                const REAL *dW, const REAL *ddot, const int *center, const int *in_offsets,
+                                const int *in_edges, int N, int F, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int j = 0; j < N; ++j) {
+        REAL *hb = hbar + (size_t)j * F, *hdb = hdotbar + (size_t)j * F;
+        for (int f = 0; f < F; ++f) hb[f] = hdb[f] = 0;
+        for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
+            int e = in_edges[k];
+            size_t c = (size_t)center[e] * F, o = (size_t)e * F;
+            REAL dd = ddot[e];
+            for (int f = 0; f < F; ++f) {
+                hb[f] += mbar[c + f] * W[o + f] + mdotbar[c + f] * dW[o + f] * dd;
+                hdb[f] += mdotbar[c + f] * W[o + f];
+            }
+        }
+    }
+}
+
+void K(gb_filter_grad_dual)(REAL *Wbar, REAL *dWbar, const REAL *mbar, const REAL *mdotbar, const REAL *h,
+                            const REAL *hdot, const REAL *ddot, const int *center, const int *neighbor, int E, int F,
+                            int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int e = 0; e < E; ++e) {
+        size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F, o = (size_t)e * F;
+        for (int f = 0; f < F; ++f) {
+            if (mdotbar) {
+                Wbar[o + f] = mbar[c + f] * h[j + f] + mdotbar[c + f] * hdot[j + f];
+                dWbar[o + f] = ddot[e] * mdotbar[c + f] * h[j + f];
+            } else {
+                Wbar[o + f] = mbar[c + f] * h[j + f];
+                dWbar[o + f] = 0;
+            }
+        }
+    }
+}
+
+void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const REAL *dW, const int *center,
+                         const int *neighbor, int E, int F, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt)
+    for (int e = 0; e < E; ++e) {
+        size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F, o = (size_t)e * F;
+        REAL s = 0;
+        for (int f = 0; f < F; ++f) s += mbar[c + f] * h[j + f] * dW[o + f];
+        dbar[e] += (double)s;
+    }
+}
+
+#undef K
+#undef KCAT
+#undef KCAT2

@@ -1,0 +1,74 @@
+/* The batched SchNet network: forward, backward and the tangent sweep used
+ * for exact force/stress training, over one batch (a pack of graphs, or a
+ * caller-given graph with ghost atoms). Implemented once in schnet_impl.h and
+ * compiled for float (_f32) and double (_f64).
+ *
+ * Design: the filter network depends on the edge length d alone, so it is
+ * always evaluated together with its derivative dW/dd (forward mode in the
+ * scalar d, stacked as extra GEMM rows). Forces then need no second pass
+ * through the filter network, and the tangent of the filter along any
+ * position perturbation is dW/dd * d_dot.
+ *
+ * Training (ARCHITECTURE.md section 3): gradients of force and stress losses
+ * are gradients of the directional derivative E_dot = sum_e dE/dd_e * d_dot_e
+ * along a fixed edge-length tangent d_dot. gb_tangent computes the tangent of
+ * every atom activation (stored as extra rows below the primal rows), and
+ * gb_backward with ebar_dot != NULL runs the reverse sweep of that dual
+ * program, giving grad_theta(sum_i ebar_i E_i + ebar_dot_i E_dot_i).        */
+#ifndef GB_SCHNET_H
+#define GB_SCHNET_H
+
+#include <stddef.h>
+
+#include "gbnet.h"
+#include "model.h"
+
+/* One batch: atoms [0, n_centers) are edge centers whose energies count;
+ * atoms [n_centers, n_atoms) are ghosts (their features come from the
+ * exchange callbacks between blocks). */
+typedef struct {
+    int n_atoms;
+    int n_centers;
+    int n_edges;
+    const int *species;     /* [n_atoms] element index */
+    const int *offsets;     /* [n_centers+1] CSR by center */
+    const int *neighbor;    /* [n_edges] */
+    const double *vec;      /* [n_edges][3] r_j - r_i */
+    const int *atom_graph;  /* [n_centers] graph of each center for energy sums; -1: masked slot; NULL: all 0 */
+    int n_graphs;
+    gbnet_exchange_fn forward_exchange, reverse_exchange;
+    void *exchange_ctx;
+} gb_batch;
+
+typedef struct gb_net_f32 gb_net_f32;
+typedef struct gb_net_f64 gb_net_f64;
+
+#define GB_DECLARE_NET(S, R)                                                                        \
+    /* State for one model in one precision: weights copy + reusable buffers. */                   \
+    gb_net_##S *gb_net_create_##S(const gbnet_model *model);                                       \
+    void gb_net_free_##S(gb_net_##S *net);                                                         \
+    /* Re-reads weights (after an optimizer step) from a double blob in gb_layout order. */         \
+    void gb_net_load_params_##S(gb_net_##S *net, const double *params);                             \
+    size_t gb_net_bytes_##S(const gb_net_##S *net);                                                \
+    void gb_net_set_threads_##S(gb_net_##S *net, int n_threads);                                   \
+    /* Forward pass; keeps what the backward needs. dual != 0 reserves tangent rows (training).     \
+     * Fills atom_energy [n_centers] and graph_energy [n_graphs] (masked slots excluded). */        \
+    gbnet_status gb_forward_##S(gb_net_##S *net, const gb_batch *b, int dual, double *atom_energy, \
+                                double *graph_energy);                                             \
+    /* Tangent sweep along edge-length tangent d_dot [n_edges] (after a dual forward).              \
+     * atom_energy_dot [n_centers] or NULL receives E_dot_i. */                                     \
+    gbnet_status gb_tangent_##S(gb_net_##S *net, const gb_batch *b, const double *d_dot,           \
+                                double *atom_energy_dot);                                          \
+    /* Reverse sweep with seeds ebar [n_centers] (and ebar_dot [n_centers] after gb_tangent).       \
+     * Accumulates dL/dtheta into grad [n_params] if non-NULL and writes dL/dd [n_edges] into       \
+     * dbar if non-NULL (dbar only without ebar_dot). */                                            \
+    gbnet_status gb_backward_##S(gb_net_##S *net, const gb_batch *b, const double *ebar,           \
+                                 const double *ebar_dot, double *grad, double *dbar);
+
+GB_DECLARE_NET(f32, float)
+GB_DECLARE_NET(f64, double)
+
+/* Validates a batch's indices (neighbors in range, CSR monotone, species in range). */
+gbnet_status gb_batch_check(const gb_batch *b, int n_elements);
+
+#endif

@@ -1,0 +1,4 @@
+/* The batched network in single precision. */
+#define REAL float
+#define S f32
+#include "schnet_impl.h"

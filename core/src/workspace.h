@@ -1,0 +1,55 @@
+/* The evaluation workspace (public handle gbnet_workspace) and precision
+ * dispatch, shared by evaluation, the trainer and benchmarks. */
+#ifndef GB_WORKSPACE_H
+#define GB_WORKSPACE_H
+
+#include "gbnet.h"
+#include "neighbor.h"
+#include "packing.h"
+#include "schnet.h"
+
+/* A concatenation of graphs as one batch, with buffers that only grow. */
+typedef struct {
+    gb_batch batch;
+    int *species, *offsets, *neighbor, *atom_graph;
+    double *vec;
+    size_t cap_species, cap_offsets, cap_neighbor, cap_atom_graph, cap_vec;
+} gb_batch_buffer;
+
+struct gbnet_workspace {
+    const gbnet_model *model;
+    gbnet_precision precision;
+    gb_net_f32 *net32;
+    gb_net_f64 *net64;
+    int n_threads;
+    /* gbnet_evaluate */
+    gb_neighbor_list *lists;
+    int n_lists;
+    gb_batch_buffer bb;
+    gb_packing packing;
+    double *atom_energy, *graph_energy, *dbar;
+    size_t cap_atom_energy, cap_graph_energy, cap_dbar;
+};
+
+gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, double *atom_energy,
+                           double *graph_energy);
+gbnet_status gb_ws_tangent(gbnet_workspace *ws, const gb_batch *b, const double *d_dot, double *atom_energy_dot);
+gbnet_status gb_ws_backward(gbnet_workspace *ws, const gb_batch *b, const double *ebar, const double *ebar_dot,
+                            double *grad, double *dbar);
+/* Reloads weights from a double blob (after an optimizer step). */
+void gb_ws_load_params(gbnet_workspace *ws, const double *params);
+
+/* Appends graph (species [n], CSR offsets [n+1], neighbor, vec) as graph g
+ * of the batch, renumbering atoms; start with gb_batch_buffer_reset. */
+void gb_batch_buffer_reset(gb_batch_buffer *bb);
+gbnet_status gb_batch_buffer_append(gb_batch_buffer *bb, int n_atoms, const int *species, int n_edges,
+                                    const int *offsets, const int *neighbor, const double *vec, int graph);
+/* Appends n masked atoms without edges (static-shape padding). */
+gbnet_status gb_batch_buffer_pad(gb_batch_buffer *bb, int n_atoms, int n_edges_padding_unused);
+void gb_batch_buffer_free(gb_batch_buffer *bb);
+
+/* Forces [n_atoms][3] (overwritten) and virial [9] (added) from dE/dd per edge. */
+void gb_forces_from_dbar(double *forces, double *virial, const double *dbar, const double *vec,
+                         const int *offsets, const int *neighbor, int n_centers, int n_atoms);
+
+#endif

@@ -1,0 +1,256 @@
+// The batched network against finite differences in double precision:
+// forces (dE/dr), parameter gradients, the tangent sweep and the dual
+// backward used for exact force/stress training. Graphs are built by brute
+// force here so the network is tested independently of the neighbor lists.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <functional>
+#include <random>
+#include <vector>
+
+extern "C" {
+#include "gbnet.h"
+#include "model.h"
+#include "schnet.h"
+#include "workspace.h"
+}
+
+namespace {
+
+struct Graph {
+    std::vector<int> species, offsets, neighbor;
+    std::vector<double> vec;
+    gb_batch batch() const {
+        gb_batch b{};
+        b.n_atoms = b.n_centers = (int)species.size();
+        b.n_edges = (int)neighbor.size();
+        b.species = species.data();
+        b.offsets = offsets.data();
+        b.neighbor = neighbor.data();
+        b.vec = vec.data();
+        b.n_graphs = 1;
+        return b;
+    }
+};
+
+// All pairs within rc of a molecule (no periodicity).
+Graph brute_graph(const std::vector<double> &pos, const std::vector<int> &species, double rc) {
+    Graph g;
+    int n = (int)species.size();
+    g.species = species;
+    g.offsets.push_back(0);
+    for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j) {
+            if (i == j) continue;
+            double v[3], d2 = 0;
+            for (int c = 0; c < 3; ++c) {
+                v[c] = pos[3 * j + c] - pos[3 * i + c];
+                d2 += v[c] * v[c];
+            }
+            if (d2 < rc * rc) {
+                g.neighbor.push_back(j);
+                for (int c = 0; c < 3; ++c) g.vec.push_back(v[c]);
+            }
+        }
+        g.offsets.push_back((int)g.neighbor.size());
+    }
+    return g;
+}
+
+struct Fixture {
+    gbnet_model *model = nullptr;
+    std::vector<double> pos;
+    std::vector<int> species;
+    double rc = 3.0;
+    Fixture(int n_atoms = 7, unsigned seed = 3) {
+        gbnet_hyperparams hp;
+        gbnet_hyperparams_default(&hp);
+        hp.n_features = 6;
+        hp.n_blocks = 3;
+        hp.n_rbf = 5;
+        hp.readout_width = 4;
+        hp.cutoff = rc;
+        hp.n_elements = 3;
+        hp.atomic_numbers[0] = 1;
+        hp.atomic_numbers[1] = 6;
+        hp.atomic_numbers[2] = 8;
+        EXPECT_EQ(gbnet_model_create(&model, &hp, 42), GBNET_OK);
+        double eref[3] = {-13.6, -1025.3, -2035.6};
+        gbnet_model_set_normalization(model, 0.7, -0.3, eref);
+        std::mt19937 rng(seed);
+        std::uniform_real_distribution<double> u(0.0, 2.6);
+        while ((int)species.size() < n_atoms) {
+            double p[3] = {u(rng), u(rng), u(rng)};
+            bool ok = true;
+            for (size_t k = 0; k < species.size(); ++k) {
+                double d2 = 0;
+                for (int c = 0; c < 3; ++c) d2 += (p[c] - pos[3 * k + c]) * (p[c] - pos[3 * k + c]);
+                if (d2 < 0.8 * 0.8) ok = false;
+            }
+            if (!ok) continue;
+            for (int c = 0; c < 3; ++c) pos.push_back(p[c]);
+            species.push_back((int)species.size() % 3);
+        }
+    }
+    ~Fixture() { gbnet_model_free(model); }
+};
+
+double energy_of(gb_net_f64 *net, const Graph &g) {
+    gb_batch b = g.batch();
+    double e = 0;
+    EXPECT_EQ(gb_forward_f64(net, &b, 0, nullptr, &e), GBNET_OK);
+    return e;
+}
+
+}  // namespace
+
+TEST(Schnet, ForcesMatchFiniteDifferences) {
+    Fixture fx;
+    // Reference energies are constants; large ones would only add round-off
+    // to the finite differences of the total energy.
+    double zero_ref[3] = {0, 0, 0};
+    gbnet_model_set_normalization(fx.model, 0.7, -0.3, zero_ref);
+    gb_net_f64 *net = gb_net_create_f64(fx.model);
+    Graph g = brute_graph(fx.pos, fx.species, fx.rc);
+    gb_batch b = g.batch();
+    std::vector<double> ones(fx.species.size(), 1.0), dbar(g.neighbor.size());
+    double e0 = 0;
+    ASSERT_EQ(gb_forward_f64(net, &b, 0, nullptr, &e0), GBNET_OK);
+    ASSERT_EQ(gb_backward_f64(net, &b, ones.data(), nullptr, nullptr, dbar.data()), GBNET_OK);
+    int n = (int)fx.species.size();
+    std::vector<double> forces(3 * n), virial(9, 0.0);
+    gb_forces_from_dbar(forces.data(), virial.data(), dbar.data(), g.vec.data(), g.offsets.data(), g.neighbor.data(),
+                        n, n);
+    const double h = 1e-5;
+    double max_f = 0;
+    for (double f : forces) max_f = std::max(max_f, std::fabs(f));
+    ASSERT_GT(max_f, 1e-3);  // the test means nothing on a flat landscape
+    for (int k = 0; k < 3 * n; ++k) {
+        std::vector<double> p = fx.pos;
+        p[k] += h;
+        double ep = energy_of(net, brute_graph(p, fx.species, fx.rc));
+        p[k] -= 2 * h;
+        double em = energy_of(net, brute_graph(p, fx.species, fx.rc));
+        double fd = -(ep - em) / (2 * h);
+        EXPECT_NEAR(forces[k], fd, 1e-6 * max_f) << "component " << k;
+    }
+    // virial of a molecule: -sum_i r_i (x) dE/dr_i = sum_i r_i (x) f_i
+    for (int a = 0; a < 3; ++a)
+        for (int c = 0; c < 3; ++c) {
+            double w = 0;
+            for (int i = 0; i < n; ++i) w += fx.pos[3 * i + a] * forces[3 * i + c];
+            EXPECT_NEAR(virial[3 * a + c], w, 1e-10 * max_f);
+        }
+    gb_net_free_f64(net);
+}
+
+TEST(Schnet, ParameterGradientMatchesFiniteDifferences) {
+    Fixture fx(6);
+    gb_net_f64 *net = gb_net_create_f64(fx.model);
+    Graph g = brute_graph(fx.pos, fx.species, fx.rc);
+    gb_batch b = g.batch();
+    int n = (int)fx.species.size();
+    std::vector<double> ebar(n);
+    for (int i = 0; i < n; ++i) ebar[i] = 0.5 + 0.1 * i;  // a weighted sum of atom energies
+    size_t P = fx.model->layout.total;
+    std::vector<double> grad(P, 0.0), atom_e(n);
+    ASSERT_EQ(gb_forward_f64(net, &b, 0, atom_e.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_backward_f64(net, &b, ebar.data(), nullptr, grad.data(), nullptr), GBNET_OK);
+    auto objective = [&](const std::vector<double> &params) {
+        gb_net_load_params_f64(net, params.data());
+        std::vector<double> ae(n);
+        EXPECT_EQ(gb_forward_f64(net, &b, 0, ae.data(), nullptr), GBNET_OK);
+        double s = 0;
+        for (int i = 0; i < n; ++i) s += ebar[i] * ae[i];
+        return s;
+    };
+    std::vector<double> params(fx.model->params, fx.model->params + P);
+    const double h = 1e-6;
+    double max_g = 0;
+    for (double v : grad) max_g = std::max(max_g, std::fabs(v));
+    for (size_t k = 0; k < P; ++k) {
+        std::vector<double> p = params;
+        p[k] += h;
+        double op = objective(p);
+        p[k] -= 2 * h;
+        double om = objective(p);
+        EXPECT_NEAR(grad[k], (op - om) / (2 * h), 1e-6 * max_g) << "parameter " << k;
+    }
+    gb_net_free_f64(net);
+}
+
+// E_dot (tangent sweep) equals sum_e dE/dd_e d_dot_e, and the dual backward
+// gives the parameter gradient of a E + b E_dot.
+TEST(Schnet, DualBackwardMatchesFiniteDifferences) {
+    Fixture fx(6, 11);
+    gb_net_f64 *net = gb_net_create_f64(fx.model);
+    Graph g = brute_graph(fx.pos, fx.species, fx.rc);
+    gb_batch b = g.batch();
+    int n = (int)fx.species.size(), E = (int)g.neighbor.size();
+    std::mt19937 rng(5);
+    std::normal_distribution<double> normal;
+    std::vector<double> ddot(E);
+    for (double &v : ddot) v = normal(rng);
+    std::vector<double> ones(n, 1.0), dbar(E), ae(n), aedot(n);
+    ASSERT_EQ(gb_forward_f64(net, &b, 0, ae.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_backward_f64(net, &b, ones.data(), nullptr, nullptr, dbar.data()), GBNET_OK);
+    double edot_ref = 0;
+    for (int e = 0; e < E; ++e) edot_ref += dbar[e] * ddot[e];
+    ASSERT_EQ(gb_forward_f64(net, &b, 1, ae.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_tangent_f64(net, &b, ddot.data(), aedot.data()), GBNET_OK);
+    double edot = 0;
+    for (int i = 0; i < n; ++i) edot += aedot[i];
+    EXPECT_NEAR(edot, edot_ref, 1e-11 * std::fabs(edot_ref) + 1e-13);
+
+    std::vector<double> ebar(n), ebar_dot(n);
+    for (int i = 0; i < n; ++i) {
+        ebar[i] = 0.3 + 0.05 * i;
+        ebar_dot[i] = -0.7 + 0.2 * i;
+    }
+    size_t P = fx.model->layout.total;
+    std::vector<double> grad(P, 0.0);
+    ASSERT_EQ(gb_backward_f64(net, &b, ebar.data(), ebar_dot.data(), grad.data(), nullptr), GBNET_OK);
+    auto objective = [&](const std::vector<double> &params) {
+        gb_net_load_params_f64(net, params.data());
+        std::vector<double> e(n), ed(n);
+        EXPECT_EQ(gb_forward_f64(net, &b, 1, e.data(), nullptr), GBNET_OK);
+        EXPECT_EQ(gb_tangent_f64(net, &b, ddot.data(), ed.data()), GBNET_OK);
+        double s = 0;
+        for (int i = 0; i < n; ++i) s += ebar[i] * e[i] + ebar_dot[i] * ed[i];
+        return s;
+    };
+    std::vector<double> params(fx.model->params, fx.model->params + P);
+    const double h = 1e-6;
+    double max_g = 0;
+    for (double v : grad) max_g = std::max(max_g, std::fabs(v));
+    for (size_t k = 0; k < P; ++k) {
+        std::vector<double> p = params;
+        p[k] += h;
+        double op = objective(p);
+        p[k] -= 2 * h;
+        double om = objective(p);
+        EXPECT_NEAR(grad[k], (op - om) / (2 * h), 1e-6 * max_g) << "parameter " << k;
+    }
+    gb_net_free_f64(net);
+}
+
+TEST(Schnet, SingleAgreesWithDouble) {
+    Fixture fx(9, 21);
+    gb_net_f64 *n64 = gb_net_create_f64(fx.model);
+    gb_net_f32 *n32 = gb_net_create_f32(fx.model);
+    Graph g = brute_graph(fx.pos, fx.species, fx.rc);
+    gb_batch b = g.batch();
+    int n = (int)fx.species.size(), E = (int)g.neighbor.size();
+    std::vector<double> a64(n), a32(n), ones(n, 1.0), d64(E), d32(E);
+    ASSERT_EQ(gb_forward_f64(n64, &b, 0, a64.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_forward_f32(n32, &b, 0, a32.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_backward_f64(n64, &b, ones.data(), nullptr, nullptr, d64.data()), GBNET_OK);
+    ASSERT_EQ(gb_backward_f32(n32, &b, ones.data(), nullptr, nullptr, d32.data()), GBNET_OK);
+    for (int i = 0; i < n; ++i) EXPECT_NEAR(a32[i], a64[i], 1e-4 * std::fabs(a64[i]));
+    double scale = 0;
+    for (double v : d64) scale = std::max(scale, std::fabs(v));
+    for (int e = 0; e < E; ++e) EXPECT_NEAR(d32[e], d64[e], 1e-4 * scale);
+    gb_net_free_f64(n64);
+    gb_net_free_f32(n32);
+}
