@@ -207,11 +207,13 @@ static gbnet_status parse_comment(pair_list *list, text_span line, const char *p
                 value = read_bare(&p, end, 0, &unterminated);
             }
             if (!value) {
+                gbnet_status status = unterminated
+                    ? gb_fail(GBNET_ERR_FORMAT,
+                              "%s:%d: expected a closing quote or bracket for the value of %s but found end of line",
+                              path, line_no, key)
+                    : GBNET_ERR_NO_MEMORY;
                 free(key);
-                if (!unterminated) return GBNET_ERR_NO_MEMORY;
-                return gb_fail(GBNET_ERR_FORMAT,
-                               "%s:%d: expected a closing quote or bracket for the value of %s but found end of line",
-                               path, line_no, key_start[0] == '"' ? "a quoted key" : key);
+                return status;
             }
         } else {
             value = gb_copy_text("T", 1); /* a bare key is a true flag, as in ASE */
