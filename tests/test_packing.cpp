@@ -42,7 +42,9 @@ void check_valid(const gb_packing &p, const Sizes &s, int cap_atoms, int cap_edg
             ASSERT_GE(g, 0);
             ASSERT_LT(g, s.n());
             seen[g]++;
-            if (k > begin) ASSERT_LT(p.items[k - 1], g) << "pack " << q << " not in index order";
+            if (k > begin) {
+                ASSERT_LT(p.items[k - 1], g) << "pack " << q << " not in index order";
+            }
             a += s.atoms[g];
             e += s.edges[g];
         }

@@ -22,13 +22,16 @@
  *      vec = r_j - r_i + S.cell with S = t_image + k_i - k_j, so S is the
  *      shift relative to the positions as given and forces / virials derived
  *      from vec agree with them.
- *   5. Two passes over centers (count, then fill), each center independent,
- *      so the build is parallel (OpenMP) and deterministic: a center's edges
- *      are sorted by (neighbor, shift) before they are written.
+ *   5. Each thread (OpenMP, for large systems) takes a contiguous range of
+ *      centers, finds their edges and sorts each center's by an integer key
+ *      that orders like (neighbor, shift), into its own buffer; after a
+ *      prefix sum of the counts each buffer is copied to its place in the
+ *      CSR arrays. The result does not depend on the number of threads.
  */
 #include "neighbor.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
@@ -46,10 +49,19 @@
 #define PARALLEL_MIN_ATOMS 4096
 
 typedef struct {
+    uint64_t key;   /* sorts like (neighbor, shift) for one center */
     int neighbor;
     int shift[3];
     double vec[3];
 } edge_record;
+
+/* One thread's edges for its contiguous range of centers, in output order. */
+typedef struct {
+    edge_record *records;
+    size_t capacity, used;  /* in records */
+    int first, last;        /* centers [first, last) */
+    int failed;             /* out of memory */
+} thread_edges;
 
 struct gb_neighbor_scratch {
     int *image;            /* [n][3] k: wrapped position = r - k.cell */
@@ -59,9 +71,10 @@ struct gb_neighbor_scratch {
     double *bin_pos;       /* [n][3] wrapped positions in bin_atoms order */
     double *wrapped;       /* [n][3] wrapped positions by atom */
     double *frac;          /* [n][3] fractional coordinates (wrapped where periodic) */
-    edge_record *records;  /* [n_threads][max_edges_per_center] sort buffers */
+    thread_edges *threads; /* [n_thread_slots] */
+    int n_thread_slots;
     size_t image_bytes, bin_of_bytes, bin_start_bytes, bin_atoms_bytes;
-    size_t bin_pos_bytes, wrapped_bytes, frac_bytes, records_bytes;
+    size_t bin_pos_bytes, wrapped_bytes, frac_bytes;
 };
 
 /* Everything a center's search needs, read-only during the passes. */
@@ -71,29 +84,49 @@ typedef struct {
     int periodic[3];
     int n_bins[3];
     int reach[3];             /* m_d: extended-bin offsets searched each side */
+    int image_range[3];       /* 2 m_d + 3: the images a center can see per direction */
     double cut2, screen2;     /* exact and slightly enlarged squared cutoffs */
     const struct gb_neighbor_scratch *s;
 } search_ctx;
 
 static int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-static int compare_records(const void *pa, const void *pb) {
-    const edge_record *a = pa, *b = pb;
-    if (a->neighbor != b->neighbor) return a->neighbor < b->neighbor ? -1 : 1;
-    for (int d = 0; d < 3; d++)
-        if (a->shift[d] != b->shift[d]) return a->shift[d] < b->shift[d] ? -1 : 1;
-    return 0;
-}
-
+/* Sorts by key: insertion sort for short runs, quicksort (median of three)
+ * above; a center has tens to hundreds of edges. */
 static void sort_records(edge_record *r, int count) {
-    if (count > 24) {
-        qsort(r, (size_t)count, sizeof *r, compare_records);
-        return;
+    while (count > 24) {
+        int mid = count / 2, last = count - 1;
+        edge_record t;
+#define SWAP(x, y) (t = r[x], r[x] = r[y], r[y] = t)
+        if (r[mid].key < r[0].key) SWAP(mid, 0);
+        if (r[last].key < r[0].key) SWAP(last, 0);
+        if (r[last].key < r[mid].key) SWAP(last, mid);
+        uint64_t pivot = r[mid].key;
+        int lo = 0, hi = last;
+        while (lo <= hi) {
+            while (r[lo].key < pivot) lo++;
+            while (r[hi].key > pivot) hi--;
+            if (lo <= hi) {
+                SWAP(lo, hi);
+                lo++;
+                hi--;
+            }
+        }
+#undef SWAP
+        /* recurse into the smaller part, loop on the larger */
+        if (hi + 1 < count - lo) {
+            sort_records(r, hi + 1);
+            r += lo;
+            count -= lo;
+        } else {
+            sort_records(r + lo, count - lo);
+            count = hi + 1;
+        }
     }
-    for (int a = 1; a < count; a++) {  /* insertion sort: short lists are common */
+    for (int a = 1; a < count; a++) {
         edge_record key = r[a];
         int b = a - 1;
-        while (b >= 0 && compare_records(&r[b], &key) > 0) {
+        while (b >= 0 && r[b].key > key.key) {
             r[b + 1] = r[b];
             b--;
         }
@@ -101,9 +134,23 @@ static void sort_records(edge_record *r, int count) {
     }
 }
 
-/* Finds the neighbors of center i; writes them to out (unsorted) when out is
- * not NULL. Returns their number. */
-static int search_center(const search_ctx *c, int i, edge_record *out) {
+/* Room for extra more records; 0 when out of memory (no message: this may
+ * run on a worker thread). */
+static int grow_thread_edges(thread_edges *t, size_t extra) {
+    if (t->used + extra <= t->capacity) return 1;
+    size_t cap = t->capacity + t->capacity / 2;
+    if (cap < t->used + extra) cap = t->used + extra;
+    if (cap < 256) cap = 256;
+    edge_record *p = realloc(t->records, cap * sizeof *p);
+    if (!p) return 0;
+    t->records = p;
+    t->capacity = cap;
+    return 1;
+}
+
+/* Appends the neighbors of center i to out (unsorted); returns their number,
+ * or -1 when out of memory. */
+static int search_center(const search_ctx *c, int i, thread_edges *out) {
     const struct gb_neighbor_scratch *s = c->s;
     const double *cell = c->cell;
     const double *wi = s->wrapped + 3 * (size_t)i;
@@ -132,6 +179,12 @@ static int search_center(const search_ctx *c, int i, edge_record *out) {
                     off[d] = img0 * cell[d] + img1 * cell[3 + d] + img2 * cell[6 + d] - wi[d];
                 int bin = (b0 * nb1 + b1) * nb2 + b2;
                 int same_image = img0 == 0 && img1 == 0 && img2 == 0;
+                /* images in lexicographic order, offset to be non-negative */
+                uint64_t image_code = ((uint64_t)(img0 + c->reach[0] + 1) * (uint64_t)c->image_range[1] +
+                                       (uint64_t)(img1 + c->reach[1] + 1)) * (uint64_t)c->image_range[2] +
+                                      (uint64_t)(img2 + c->reach[2] + 1);
+                uint64_t n_codes = (uint64_t)c->image_range[0] * c->image_range[1] * c->image_range[2];
+                if (!grow_thread_edges(out, (size_t)(s->bin_start[bin + 1] - s->bin_start[bin]))) return -1;
                 for (int a = s->bin_start[bin]; a < s->bin_start[bin + 1]; a++) {
                     const double *wj = s->bin_pos + 3 * (size_t)a;
                     double dx = wj[0] + off[0], dy = wj[1] + off[1], dz = wj[2] + off[2];
@@ -145,12 +198,12 @@ static int search_center(const search_ctx *c, int i, edge_record *out) {
                     for (int d = 0; d < 3; d++)
                         v[d] = rj[d] - ri[d] + (S[0] * cell[d] + S[1] * cell[3 + d] + S[2] * cell[6 + d]);
                     if (v[0] * v[0] + v[1] * v[1] + v[2] * v[2] >= c->cut2) continue;
-                    if (out) {
-                        edge_record *e = &out[count];
-                        e->neighbor = j;
-                        memcpy(e->shift, S, sizeof S);
-                        memcpy(e->vec, v, sizeof v);
-                    }
+                    /* for fixed i and j, S = image + k_i - k_j orders like the image */
+                    edge_record *e = &out->records[out->used++];
+                    e->key = (uint64_t)j * n_codes + image_code;
+                    e->neighbor = j;
+                    memcpy(e->shift, S, sizeof S);
+                    memcpy(e->vec, v, sizeof v);
                     count++;
                 }
             }
@@ -372,6 +425,24 @@ static void fill_bins(struct gb_neighbor_scratch *s, const search_ctx *c, const 
     for (int a = 0; a < n; a++) memcpy(s->bin_pos + 3 * (size_t)a, s->wrapped + 3 * (size_t)s->bin_atoms[a], 3 * sizeof(double));
 }
 
+/* One edge buffer per thread the build may use. */
+static gbnet_status reserve_threads(struct gb_neighbor_scratch *s, int n) {
+    int want = 1;
+#ifdef _OPENMP
+    if (n >= PARALLEL_MIN_ATOMS) want = omp_get_max_threads();
+#else
+    (void)n;
+#endif
+    if (want > s->n_thread_slots) {
+        thread_edges *t = realloc(s->threads, (size_t)want * sizeof *t);
+        if (!t) return gb_fail(GBNET_ERR_NO_MEMORY, "neighbor list: out of memory for %d threads", want);
+        memset(t + s->n_thread_slots, 0, (size_t)(want - s->n_thread_slots) * sizeof *t);
+        s->threads = t;
+        s->n_thread_slots = want;
+    }
+    return GBNET_OK;
+}
+
 gbnet_status gb_neighbor_build(gb_neighbor_list *nl, const double *pos, int n, const double *cell,
                                const int pbc[3], double cutoff) {
     search_ctx c;
@@ -395,48 +466,63 @@ gbnet_status gb_neighbor_build(gb_neighbor_list *nl, const double *pos, int n, c
     c.screen2 = c.cut2 * (1.0 + 4 * BIN_SLACK);
     c.s = s;
 
+    for (int d = 0; d < 3; d++) c.image_range[d] = 2 * c.reach[d] + 3;
+    if ((double)c.image_range[0] * c.image_range[1] * c.image_range[2] * ((double)n + 1) > 9e18)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                       "neighbor list: the cell is far too small for cutoff %g (%d x %d x %d images)", cutoff,
+                       c.image_range[0], c.image_range[1], c.image_range[2]);
     if ((st = reserve_list(nl, n, 0))) return st;
+    if ((st = reserve_threads(s, n))) return st;
     int *offsets = nl->offsets;
-    /* pass 1: count each center's edges */
-    int max_count = 0;
-#pragma omp parallel for schedule(dynamic, 64) reduction(max : max_count) if (n >= PARALLEL_MIN_ATOMS)
-    for (int i = 0; i < n; i++) {
-        int count = search_center(&c, i, NULL);
-        offsets[i + 1] = count;
-        if (count > max_count) max_count = count;
-    }
-    offsets[0] = 0;
-    long long total = 0;
-    for (int i = 0; i < n; i++) {
-        total += offsets[i + 1];
-        if (total > 0x7fffffff)
-            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "neighbor list: more than 2^31 edges (cutoff %g too large?)",
-                           cutoff);
-        offsets[i + 1] = (int)total;
-    }
-    if ((st = reserve_list(nl, n, (int)total))) return st;
-
     int n_threads = 1;
-#ifdef _OPENMP
-    if (n >= PARALLEL_MIN_ATOMS) n_threads = omp_get_max_threads();
-#endif
-    if (!reserve((void **)&s->records, &s->records_bytes, (size_t)n_threads * (size_t)max_count, sizeof(edge_record)))
-        return GBNET_ERR_NO_MEMORY;
-    /* pass 2: collect, sort and write each center's edges */
-#pragma omp parallel for schedule(dynamic, 64) num_threads(n_threads) if (n >= PARALLEL_MIN_ATOMS)
-    for (int i = 0; i < n; i++) {
-        int thread = 0;
+
+    /* pass 1: each thread finds, sorts and keeps the edges of a contiguous
+     * range of centers; counts go to offsets[i+1] */
+#pragma omp parallel num_threads(s->n_thread_slots) if (n >= PARALLEL_MIN_ATOMS)
+    {
+        int thread = 0, team = 1;
 #ifdef _OPENMP
         thread = omp_get_thread_num();
+        team = omp_get_num_threads();
 #endif
-        edge_record *rec = s->records + (size_t)thread * (size_t)max_count;
-        int count = search_center(&c, i, rec);
-        sort_records(rec, count);
-        int base = offsets[i];
-        for (int e = 0; e < count; e++) {
-            nl->neighbor[base + e] = rec[e].neighbor;
-            memcpy(nl->shift + 3 * (size_t)(base + e), rec[e].shift, 3 * sizeof(int));
-            memcpy(nl->vec + 3 * (size_t)(base + e), rec[e].vec, 3 * sizeof(double));
+        if (thread == 0) n_threads = team;
+        thread_edges *t = &s->threads[thread];
+        t->first = (int)((long long)n * thread / team);
+        t->last = (int)((long long)n * (thread + 1) / team);
+        t->used = 0;
+        t->failed = 0;
+        for (int i = t->first; i < t->last && !t->failed; i++) {
+            size_t start = t->used;
+            int count = search_center(&c, i, t);
+            if (count < 0) {
+                t->failed = 1;
+                break;
+            }
+            sort_records(t->records + start, count);
+            offsets[i + 1] = count;
+        }
+    }
+    long long total = 0;
+    for (int t = 0; t < n_threads; t++) {
+        if (s->threads[t].failed) return gb_fail(GBNET_ERR_NO_MEMORY, "neighbor list: out of memory for edges");
+        total += (long long)s->threads[t].used;
+    }
+    if (total > 0x7fffffff)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "neighbor list: more than 2^31 edges (cutoff %g too large?)", cutoff);
+    offsets[0] = 0;
+    for (int i = 0; i < n; i++) offsets[i + 1] += offsets[i];
+    if ((st = reserve_list(nl, n, (int)total))) return st;
+
+    /* pass 2: each thread writes its range, already in output order */
+#pragma omp parallel for num_threads(n_threads) if (n_threads > 1)
+    for (int thread = 0; thread < n_threads; thread++) {
+        const thread_edges *t = &s->threads[thread];
+        size_t base = (size_t)offsets[t->first];
+        for (size_t e = 0; e < t->used; e++) {
+            const edge_record *r = &t->records[e];
+            nl->neighbor[base + e] = r->neighbor;
+            memcpy(nl->shift + 3 * (base + e), r->shift, 3 * sizeof(int));
+            memcpy(nl->vec + 3 * (base + e), r->vec, 3 * sizeof(double));
         }
     }
     nl->n_atoms = n;
@@ -459,7 +545,8 @@ void gb_neighbor_free(gb_neighbor_list *nl) {
         free(s->bin_pos);
         free(s->wrapped);
         free(s->frac);
-        free(s->records);
+        for (int t = 0; t < s->n_thread_slots; t++) free(s->threads[t].records);
+        free(s->threads);
         free(s);
     }
     memset(nl, 0, sizeof *nl);
