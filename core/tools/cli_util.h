@@ -1,0 +1,69 @@
+/* Helpers shared by the gbnet subcommands: option parsing, strict number
+ * parsing and uniform error reporting.
+ *
+ * Exit codes: 0 success, 1 error while running (bad file, numeric failure),
+ * 2 bad usage (unknown option, missing or malformed argument). Messages go to
+ * stderr as "gbnet CMD: what happened". */
+#ifndef GB_CLI_UTIL_H
+#define GB_CLI_UTIL_H
+
+#include <stdint.h>
+
+#include "gbnet.h"
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLI_PRINTF(a, b)
+#endif
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_ERROR = 1, CLI_EXIT_USAGE = 2 };
+
+/* One accepted option: "--name VALUE", "--name=VALUE" or "-s VALUE". */
+typedef struct {
+    const char *long_name; /* without the leading "--" */
+    char short_name;       /* 0 if none */
+    int takes_value;
+} cli_option;
+
+typedef struct {
+    const char *command;     /* "eval": used in messages */
+    int argc;
+    char **argv;             /* argv[0] is the command name; parsing starts at 1 */
+    int next;
+    int options_ended;       /* after "--" everything is positional */
+    const cli_option *options;
+    int n_options;
+} cli_parser;
+
+enum { CLI_END = -1, CLI_POSITIONAL = -2, CLI_BAD = -3 };
+
+void cli_parser_init(cli_parser *p, const char *command, int argc, char **argv, const cli_option *options,
+                     int n_options);
+/* Returns the index of the next option in p->options (its value, if it takes
+ * one, in *value), CLI_POSITIONAL (the argument in *value), CLI_END, or
+ * CLI_BAD after printing a usage message (the caller returns CLI_EXIT_USAGE). */
+int cli_next(cli_parser *p, const char **value);
+
+/* Strict number parsing: the whole text must be a number in range, else a
+ * usage message naming the option is printed and 0 returned. */
+int cli_parse_int(const char *command, const char *option, const char *text, long min, long max, int *out);
+int cli_parse_u64(const char *command, const char *option, const char *text, uint64_t *out);
+int cli_parse_double(const char *command, const char *option, const char *text, double min, double max,
+                     double *out);
+
+/* "gbnet CMD: message" + "Try 'gbnet CMD --help'." on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "gbnet CMD: message" on stderr; returns CLI_EXIT_ERROR. */
+int cli_error(const char *command, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "gbnet CMD: <gbnet_last_error()>" (or the status name if there is no
+ * message); returns CLI_EXIT_ERROR. */
+int cli_library_error(const char *command, gbnet_status status);
+
+/* The command line joined with spaces (for provenance); caller frees. */
+char *cli_join_arguments(int argc, char **argv);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+#endif

@@ -1,0 +1,345 @@
+/* gbnet eval: evaluates a model on labelled data and reports the errors. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "cli_util.h"
+#include "commands.h"
+#include "dataset.h"
+#include "gbnet.h"
+#include "metrics.h"
+#include "tool_frames.h"
+
+static const char *const eval_help =
+    "Usage: gbnet eval MODEL.gbnet DATA... [options]\n"
+    "\n"
+    "Evaluates the model on every frame of DATA (extended XYZ files or DeePMD\n"
+    "system folders) and prints mean absolute and root-mean-square errors:\n"
+    "  energy  meV/atom   per frame: (E_pred - E_ref) / N_atoms\n"
+    "  force   meV/A      per Cartesian component\n"
+    "  stress  GPa        all 9 components of -virial/V, for frames with a virial\n"
+    "                     (or stress) label and a cell\n"
+    "and the same per element: energy[X] over the frames that contain X,\n"
+    "force[X] over the force components on atoms of element X.\n"
+    "\n"
+    "Options:\n"
+    "  --precision P              double (default) or float\n"
+    "  --threads N                OpenMP threads (default: OpenMP's default)\n"
+    "  --batch N                  frames per evaluation call (default 64)\n"
+    "  --write-predictions FILE   write predicted energy, forces and virial as\n"
+    "                             extended XYZ (positions and metadata kept)\n"
+    "  --subset KEY=PATTERN       only frames whose metadata KEY matches PATTERN\n"
+    "                             (shell wildcards, e.g. subset='data_3*');\n"
+    "                             repeat to require several\n"
+    "  -h, --help                 show this help\n";
+
+enum { OPT_PRECISION, OPT_THREADS, OPT_BATCH, OPT_WRITE, OPT_SUBSET, OPT_HELP };
+static const cli_option eval_options[] = {
+    [OPT_PRECISION] = {"precision", 0, 1}, [OPT_THREADS] = {"threads", 0, 1},
+    [OPT_BATCH] = {"batch", 0, 1},         [OPT_WRITE] = {"write-predictions", 0, 1},
+    [OPT_SUBSET] = {"subset", 0, 1},       [OPT_HELP] = {"help", 'h', 0},
+};
+
+#define MAX_FILTERS 16
+#define MAX_DATA 64
+
+typedef struct {
+    const char *model_path;
+    const char *data[MAX_DATA];
+    int n_data;
+    gbnet_precision precision;
+    int threads;
+    int batch;
+    const char *predictions_path;
+    char filter_key[MAX_FILTERS][128];
+    const char *filter_pattern[MAX_FILTERS];
+    int n_filters;
+} eval_args;
+
+/* Returns CLI_EXIT_OK to go on, or the exit code to stop with (help printed
+ * or a usage error). */
+static int parse_args(eval_args *a, int argc, char **argv) {
+    memset(a, 0, sizeof *a);
+    a->precision = GBNET_DOUBLE;
+    a->batch = 64;
+    cli_parser parser;
+    cli_parser_init(&parser, "eval", argc, argv, eval_options, (int)(sizeof eval_options / sizeof eval_options[0]));
+    const char *value;
+    int option;
+    while ((option = cli_next(&parser, &value)) != CLI_END) {
+        switch (option) {
+        case CLI_BAD: return CLI_EXIT_USAGE;
+        case OPT_HELP: fputs(eval_help, stdout); return -1;
+        case CLI_POSITIONAL:
+            if (!a->model_path) a->model_path = value;
+            else if (a->n_data < MAX_DATA) a->data[a->n_data++] = value;
+            else return cli_usage_error("eval", "at most %d DATA arguments", MAX_DATA);
+            break;
+        case OPT_PRECISION:
+            if (strcmp(value, "double") == 0) a->precision = GBNET_DOUBLE;
+            else if (strcmp(value, "float") == 0) a->precision = GBNET_FLOAT;
+            else return cli_usage_error("eval", "--precision expects 'double' or 'float', got '%s'", value);
+            break;
+        case OPT_THREADS:
+            if (!cli_parse_int("eval", "--threads", value, 0, 4096, &a->threads)) return CLI_EXIT_USAGE;
+            break;
+        case OPT_BATCH:
+            if (!cli_parse_int("eval", "--batch", value, 1, 1000000, &a->batch)) return CLI_EXIT_USAGE;
+            break;
+        case OPT_WRITE: a->predictions_path = value; break;
+        case OPT_SUBSET: {
+            const char *eq = strchr(value, '=');
+            if (!eq || eq == value || (size_t)(eq - value) >= sizeof a->filter_key[0])
+                return cli_usage_error("eval", "--subset expects KEY=PATTERN (e.g. subset='data_3*'), got '%s'", value);
+            if (a->n_filters == MAX_FILTERS) return cli_usage_error("eval", "at most %d --subset filters", MAX_FILTERS);
+            memcpy(a->filter_key[a->n_filters], value, (size_t)(eq - value));
+            a->filter_key[a->n_filters][eq - value] = '\0';
+            a->filter_pattern[a->n_filters++] = eq + 1;
+            break;
+        }
+        }
+    }
+    if (!a->model_path) return cli_usage_error("eval", "missing MODEL.gbnet and DATA");
+    if (a->n_data == 0) return cli_usage_error("eval", "missing DATA (an extxyz file or DeePMD folder)");
+    return CLI_EXIT_OK;
+}
+
+/* Everything evaluated: the selected frames (shallow copies), their species
+ * and the predictions. */
+typedef struct {
+    int n;
+    gb_frame *frames;       /* [n] shallow copies of dataset frames */
+    int **species;          /* [n] -> [n_atoms] */
+    double *energy;         /* [n] */
+    double *virial;         /* [n][9] */
+    double **forces;        /* [n] -> [n_atoms][3] */
+    long long n_atoms;
+} eval_set;
+
+static void eval_set_free(eval_set *s) {
+    for (int i = 0; i < s->n; ++i) {
+        if (s->species) free(s->species[i]);
+        if (s->forces) free(s->forces[i]);
+    }
+    free(s->frames);
+    free(s->species);
+    free(s->energy);
+    free(s->virial);
+    free(s->forces);
+    memset(s, 0, sizeof *s);
+}
+
+static int frame_selected(const eval_args *a, const gb_frame *f) {
+    for (int k = 0; k < a->n_filters; ++k)
+        if (!gb_frame_matches(f, a->filter_key[k], a->filter_pattern[k])) return 0;
+    return 1;
+}
+
+/* Selects frames and maps their elements onto the model. */
+static int prepare(eval_set *s, const eval_args *a, const gb_dataset *ds, const gbnet_hyperparams *hp) {
+    int n = 0;
+    for (int f = 0; f < ds->n_frames; ++f) n += frame_selected(a, &ds->frames[f]);
+    if (n == 0)
+        return cli_error("eval", a->n_filters ? "no frame matches the --subset filter(s)" : "the data has no frames");
+    s->frames = calloc((size_t)n, sizeof *s->frames);
+    s->species = calloc((size_t)n, sizeof *s->species);
+    s->forces = calloc((size_t)n, sizeof *s->forces);
+    s->energy = calloc((size_t)n, sizeof *s->energy);
+    s->virial = calloc(9 * (size_t)n, sizeof *s->virial);
+    if (!s->frames || !s->species || !s->forces || !s->energy || !s->virial) return cli_error("eval", "out of memory");
+    s->n = n;
+    int k = 0;
+    for (int f = 0; f < ds->n_frames; ++f) {
+        const gb_frame *frame = &ds->frames[f];
+        if (!frame_selected(a, frame)) continue;
+        s->frames[k] = *frame;
+        size_t atoms = (size_t)frame->n_atoms;
+        s->species[k] = malloc((atoms + 1) * sizeof(int));
+        s->forces[k] = malloc((3 * atoms + 1) * sizeof(double));
+        if (!s->species[k] || !s->forces[k]) return cli_error("eval", "out of memory");
+        gbnet_status status = gb_frame_species(s->species[k], frame, hp);
+        if (status) return cli_library_error("eval", status);
+        s->n_atoms += frame->n_atoms;
+        ++k;
+    }
+    return CLI_EXIT_OK;
+}
+
+static void fill_call(gbnet_structure *structures, gbnet_result *results, eval_set *s, int first, int count) {
+    for (int q = 0; q < count; ++q) {
+        int i = first + q;
+        const gb_frame *f = &s->frames[i];
+        gbnet_structure *st = &structures[q];
+        st->n_atoms = f->n_atoms;
+        st->species = s->species[i];
+        st->positions = f->pos;
+        st->cell = f->has_cell ? f->cell : NULL;
+        for (int c = 0; c < 3; ++c) st->pbc[c] = f->has_cell ? f->pbc[c] : 0;
+        results[q].atom_energies = NULL;
+        results[q].forces = s->forces[i];
+    }
+}
+
+/* After a failed call, finds the frame responsible by evaluating them one by
+ * one, so the message can name its file and line. */
+static int report_failure(gbnet_workspace *ws, eval_set *s, int first, int count, gbnet_status status) {
+    for (int q = 0; q < count; ++q) {
+        gbnet_structure structure;
+        gbnet_result result;
+        fill_call(&structure, &result, s, first + q, 1);
+        gbnet_status single = gbnet_evaluate(ws, 1, &structure, &result);
+        if (single) {
+            const gb_frame *f = &s->frames[first + q];
+            return cli_error("eval", "%s:%d: evaluating this frame failed: %s", f->source ? f->source : "?", f->line,
+                             gbnet_last_error());
+        }
+    }
+    return cli_library_error("eval", status);
+}
+
+static int evaluate_all(eval_set *s, gbnet_workspace *ws, int batch, double *seconds) {
+    gbnet_structure *structures = calloc((size_t)batch, sizeof *structures);
+    gbnet_result *results = calloc((size_t)batch, sizeof *results);
+    if (!structures || !results) {
+        free(structures);
+        free(results);
+        return cli_error("eval", "out of memory");
+    }
+    int show_progress = isatty(STDERR_FILENO);
+    int progress_shown = 0;
+    double start = cli_now();
+    int rc = CLI_EXIT_OK;
+    for (int first = 0; first < s->n && rc == CLI_EXIT_OK; first += batch) {
+        int count = s->n - first < batch ? s->n - first : batch;
+        fill_call(structures, results, s, first, count);
+        gbnet_status status = gbnet_evaluate(ws, count, structures, results);
+        if (status) {
+            rc = report_failure(ws, s, first, count, status);
+            break;
+        }
+        for (int q = 0; q < count; ++q) {
+            s->energy[first + q] = results[q].energy;
+            memcpy(&s->virial[9 * (size_t)(first + q)], results[q].virial, sizeof results[q].virial);
+        }
+        double elapsed = cli_now() - start;
+        if (show_progress && elapsed > 1.0) { /* only runs long enough to wait for */
+            fprintf(stderr, "\rgbnet eval: %d/%d frames (%.0f%%), %.1f s", first + count, s->n,
+                    100.0 * (first + count) / s->n, elapsed);
+            fflush(stderr);
+            progress_shown = 1;
+        }
+    }
+    *seconds = cli_now() - start;
+    if (progress_shown) fprintf(stderr, "\r\033[K");
+    free(structures);
+    free(results);
+    return rc;
+}
+
+static void print_row(const char *name, const char *unit, const gb_error_stats *stats) {
+    if (stats->count == 0) {
+        printf("%-14s %-9s %10lld %14s %14s\n", name, unit, 0LL, "-", "-");
+        return;
+    }
+    printf("%-14s %-9s %10lld %14.4f %14.4f\n", name, unit, stats->count, gb_error_stats_mae(stats),
+           gb_error_stats_rmse(stats));
+}
+
+static void print_report(const eval_args *a, const gbnet_model *model, const eval_set *s, double seconds) {
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+    gb_eval_metrics m;
+    memset(&m, 0, sizeof m);
+    long long with_energy = 0, with_forces = 0, with_stress = 0;
+    for (int i = 0; i < s->n; ++i) {
+        const gb_frame *f = &s->frames[i];
+        gb_eval_metrics_add(&m, f, s->species[i], hp->n_elements, s->energy[i], s->forces[i], &s->virial[9 * i]);
+        with_energy += f->has_energy;
+        with_forces += f->forces != NULL;
+        with_stress += f->has_virial && f->has_cell;
+    }
+    char elements[4 * GBNET_MAX_ELEMENTS + 1];
+    gb_format_elements(elements, sizeof elements, hp);
+    int threads = a->threads;
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+#else
+    threads = 1;
+#endif
+    printf("model:       %s (elements %s; F=%d T=%d K=%d R=%d rc=%g A; %s filters)\n", a->model_path, elements,
+           hp->n_features, hp->n_blocks, hp->n_rbf, hp->readout_width, hp->cutoff,
+           gbnet_model_is_tabulated(model) ? "tabulated" : "exact");
+    printf("data:       ");
+    for (int d = 0; d < a->n_data; ++d) printf(" %s", a->data[d]);
+    for (int k = 0; k < a->n_filters; ++k) printf(" [%s=%s]", a->filter_key[k], a->filter_pattern[k]);
+    printf("\n");
+    printf("frames:      %d (%lld with energy, %lld with forces, %lld with stress)\n", s->n, with_energy, with_forces,
+           with_stress);
+    printf("atoms:       %lld\n", s->n_atoms);
+    printf("evaluation:  %.3f s, %.1f atoms/s (%s precision, %d threads, %d frames per call)\n", seconds,
+           seconds > 0.0 ? (double)s->n_atoms / seconds : 0.0, a->precision == GBNET_FLOAT ? "float" : "double",
+           threads, a->batch);
+    printf("\n%-14s %-9s %10s %14s %14s\n", "quantity", "unit", "count", "MAE", "RMSE");
+    print_row("energy", "meV/atom", &m.energy);
+    print_row("force", "meV/A", &m.force);
+    print_row("stress", "GPa", &m.stress);
+    char name[32];
+    for (int e = 0; e < hp->n_elements; ++e) {
+        snprintf(name, sizeof name, "energy[%s]", gbnet_element_symbol(hp->atomic_numbers[e]));
+        print_row(name, "meV/atom", &m.element_energy[e]);
+    }
+    for (int e = 0; e < hp->n_elements; ++e) {
+        snprintf(name, sizeof name, "force[%s]", gbnet_element_symbol(hp->atomic_numbers[e]));
+        print_row(name, "meV/A", &m.element_force[e]);
+    }
+    printf("\nenergy[X]: frames containing X; force[X]: components on atoms of X;\n"
+           "stress: 9 components of -virial/V (1 eV/A^3 = %.7g GPa).\n",
+           GB_GPA_PER_EV_A3);
+}
+
+int cmd_eval(int argc, char **argv) {
+    eval_args args;
+    int rc = parse_args(&args, argc, argv);
+    if (rc < 0) return CLI_EXIT_OK; /* help printed */
+    if (rc != CLI_EXIT_OK) return rc;
+
+    gbnet_model *model = NULL;
+    gbnet_status status = gbnet_model_load(&model, args.model_path);
+    if (status) return cli_library_error("eval", status);
+    gb_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    eval_set set;
+    memset(&set, 0, sizeof set);
+    gbnet_workspace *ws = NULL;
+    for (int d = 0; d < args.n_data && rc == CLI_EXIT_OK; ++d) {
+        status = gb_read_dataset(&ds, args.data[d]);
+        if (status) rc = cli_library_error("eval", status);
+    }
+    if (rc == CLI_EXIT_OK) rc = prepare(&set, &args, &ds, gbnet_model_hyperparams(model));
+    if (rc == CLI_EXIT_OK) {
+        status = gbnet_workspace_create(&ws, model, args.precision);
+        if (status) rc = cli_library_error("eval", status);
+    }
+    double seconds = 0.0;
+    if (rc == CLI_EXIT_OK) {
+        gbnet_workspace_set_threads(ws, args.threads);
+        rc = evaluate_all(&set, ws, args.batch, &seconds);
+    }
+    if (rc == CLI_EXIT_OK) print_report(&args, model, &set, seconds);
+    if (rc == CLI_EXIT_OK && args.predictions_path) {
+        status = gb_write_extxyz(args.predictions_path, set.frames, set.n, set.energy,
+                                 (const double *const *)set.forces, set.virial);
+        if (status) rc = cli_library_error("eval", status);
+        else printf("predictions: %s\n", args.predictions_path);
+    }
+    gbnet_workspace_free(ws);
+    eval_set_free(&set);
+    gb_dataset_free(&ds);
+    gbnet_model_free(model);
+    return rc;
+}

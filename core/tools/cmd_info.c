@@ -1,0 +1,90 @@
+/* gbnet info: what a potential file holds. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "gbnet.h"
+#include "model.h"
+#include "potential_file.h"
+
+static const char *const info_help =
+    "Usage: gbnet info MODEL.gbnet\n"
+    "\n"
+    "Prints the potential file's format version, elements, hyperparameters\n"
+    "(F features, T blocks, K radial basis functions, R readout width, rc\n"
+    "cutoff), units, energy normalization (scale, shift, per-element reference\n"
+    "energies: E_i = scale * eps_i + shift + e_ref[element]), number of\n"
+    "parameters, whether the filters are tabulated, and the provenance.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help   show this help\n";
+
+enum { OPT_HELP };
+static const cli_option info_options[] = {[OPT_HELP] = {"help", 'h', 0}};
+
+static void print_info(const char *path, const gbnet_model *model) {
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+    double scale, shift, e_ref[GBNET_MAX_ELEMENTS];
+    gbnet_model_get_normalization(model, &scale, &shift, e_ref);
+    struct stat st;
+    long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+
+    printf("file:            %s (%lld bytes)\n", path, bytes);
+    /* gbnet_model_load accepts only this version, so it is the file's */
+    printf("format version:  %u\n", (unsigned)GB_POTENTIAL_FORMAT_VERSION);
+    printf("elements:        %d:", hp->n_elements);
+    for (int e = 0; e < hp->n_elements; ++e) printf(" %s", gbnet_element_symbol(hp->atomic_numbers[e]));
+    printf("\n");
+    printf("features F:      %d\n", hp->n_features);
+    printf("blocks T:        %d\n", hp->n_blocks);
+    printf("rbf K:           %d\n", hp->n_rbf);
+    printf("readout R:       %d\n", hp->readout_width);
+    printf("cutoff rc:       %.10g Angstrom\n", hp->cutoff);
+    printf("units:           metal (Angstrom, eV, eV/Angstrom)\n");
+    printf("energy scale:    %.10g eV\n", scale);
+    printf("energy shift:    %.10g eV/atom\n", shift);
+    printf("reference energies (eV):\n");
+    for (int e = 0; e < hp->n_elements; ++e)
+        printf("  %-3s %.10g\n", gbnet_element_symbol(hp->atomic_numbers[e]), e_ref[e]);
+    printf("parameters:      %zu\n", gbnet_model_n_params(model));
+    if (gbnet_model_is_tabulated(model))
+        printf("filters:         tabulated (%d grid points per block, cubic Hermite)\n", model->table->n_points);
+    else
+        printf("filters:         exact (filter networks evaluated)\n");
+    const char *provenance = gbnet_model_provenance(model);
+    printf("provenance:%s", provenance[0] ? "\n" : " (none)\n");
+    /* indent each provenance line so the block is visibly one field */
+    for (const char *line = provenance; *line;) {
+        const char *end = strchr(line, '\n');
+        int len = end ? (int)(end - line) : (int)strlen(line);
+        printf("  %.*s\n", len, line);
+        line += len + (end ? 1 : 0);
+    }
+}
+
+int cmd_info(int argc, char **argv) {
+    const char *path = NULL;
+    cli_parser parser;
+    cli_parser_init(&parser, "info", argc, argv, info_options, 1);
+    const char *value;
+    int option;
+    while ((option = cli_next(&parser, &value)) != CLI_END) {
+        switch (option) {
+        case CLI_BAD: return CLI_EXIT_USAGE;
+        case OPT_HELP: fputs(info_help, stdout); return CLI_EXIT_OK;
+        case CLI_POSITIONAL:
+            if (path) return cli_usage_error("info", "unexpected argument '%s' (one model file expected)", value);
+            path = value;
+            break;
+        }
+    }
+    if (!path) return cli_usage_error("info", "missing MODEL.gbnet");
+    gbnet_model *model = NULL;
+    gbnet_status status = gbnet_model_load(&model, path);
+    if (status) return cli_library_error("info", status);
+    print_info(path, model);
+    gbnet_model_free(model);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,136 @@
+/* Least-squares reference energies (normal equations in double precision). */
+#include "reference_energy.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gb_error.h"
+#include "tool_frames.h"
+
+int gb_solve_linear(double *x, double *a, double *b, int n, double tolerance) {
+    double largest = 0.0;
+    for (int k = 0; k < n * n; ++k)
+        if (fabs(a[k]) > largest) largest = fabs(a[k]);
+    if (!(largest > 0.0)) return -1;
+    for (int col = 0; col < n; ++col) {
+        int pivot = col;
+        for (int row = col + 1; row < n; ++row)
+            if (fabs(a[row * n + col]) > fabs(a[pivot * n + col])) pivot = row;
+        if (!(fabs(a[pivot * n + col]) > tolerance * largest)) return -1;
+        if (pivot != col) {
+            for (int k = 0; k < n; ++k) {
+                double t = a[col * n + k];
+                a[col * n + k] = a[pivot * n + k];
+                a[pivot * n + k] = t;
+            }
+            double t = b[col];
+            b[col] = b[pivot];
+            b[pivot] = t;
+        }
+        for (int row = col + 1; row < n; ++row) {
+            double factor = a[row * n + col] / a[col * n + col];
+            if (factor == 0.0) continue;
+            for (int k = col; k < n; ++k) a[row * n + k] -= factor * a[col * n + k];
+            b[row] -= factor * b[col];
+        }
+    }
+    for (int row = n - 1; row >= 0; --row) {
+        double sum = b[row];
+        for (int k = row + 1; k < n; ++k) sum -= a[row * n + k] * x[k];
+        x[row] = sum / a[row * n + row];
+    }
+    return 0;
+}
+
+/* Relative pivot size below which the normal matrix counts as singular.
+ * Element counts are small integers, so genuine pivots are far above this. */
+#define SINGULAR_TOLERANCE 1e-10
+/* Ridge added (relative to the mean diagonal) when the compositions are
+ * dependent: its solution tends to the minimum-norm least-squares solution,
+ * and the residuals it leaves differ from exact ones by ~1e-10 relative. */
+#define RIDGE_RELATIVE 1e-10
+
+gbnet_status gb_fit_reference_energies(gb_reference_fit *fit, const gb_dataset *ds, const gbnet_hyperparams *hp) {
+    const int n = hp->n_elements;
+    memset(fit, 0, sizeof *fit);
+    double normal[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS] = {0};
+    double rhs[GBNET_MAX_ELEMENTS] = {0};
+    long long occurrences[GBNET_MAX_ELEMENTS] = {0};
+    int max_atoms = 0;
+    for (int f = 0; f < ds->n_frames; ++f)
+        if (ds->frames[f].n_atoms > max_atoms) max_atoms = ds->frames[f].n_atoms;
+    int *species = malloc(((size_t)max_atoms + 1) * sizeof(int));
+    double(*counts)[GBNET_MAX_ELEMENTS] = calloc((size_t)ds->n_frames + 1, sizeof *counts);
+    if (!species || !counts) {
+        free(species);
+        free(counts);
+        return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory fitting reference energies");
+    }
+    gbnet_status status = GBNET_OK;
+    for (int f = 0; f < ds->n_frames && !status; ++f) {
+        const gb_frame *frame = &ds->frames[f];
+        if (!frame->has_energy || frame->n_atoms == 0) continue;
+        status = gb_frame_species(species, frame, hp);
+        if (status) break;
+        for (int i = 0; i < frame->n_atoms; ++i) counts[f][species[i]] += 1.0;
+        for (int e = 0; e < n; ++e) {
+            occurrences[e] += (long long)counts[f][e];
+            rhs[e] += counts[f][e] * frame->energy;
+            for (int g = 0; g < n; ++g) normal[e * n + g] += counts[f][e] * counts[f][g];
+        }
+        fit->n_frames++;
+    }
+    if (!status && fit->n_frames == 0)
+        status = gb_fail(GBNET_ERR_INVALID_ARGUMENT, "no frame with an energy label: cannot fit reference energies");
+    for (int e = 0; e < n && !status; ++e)
+        if (occurrences[e] == 0)
+            status = gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                             "element %s occurs in no frame with an energy: its reference energy cannot be fitted "
+                             "(remove it from --elements or add data containing it)",
+                             gbnet_element_symbol(hp->atomic_numbers[e]));
+    if (!status) {
+        double a[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], b[GBNET_MAX_ELEMENTS];
+        memcpy(a, normal, sizeof a);
+        memcpy(b, rhs, sizeof b);
+        if (gb_solve_linear(fit->e_ref, a, b, n, SINGULAR_TOLERANCE) != 0) {
+            double trace = 0.0;
+            for (int e = 0; e < n; ++e) trace += normal[e * n + e];
+            double ridge = RIDGE_RELATIVE * trace / n;
+            memcpy(a, normal, sizeof a);
+            memcpy(b, rhs, sizeof b);
+            for (int e = 0; e < n; ++e) a[e * n + e] += ridge;
+            fit->rank_deficient = 1;
+            if (gb_solve_linear(fit->e_ref, a, b, n, 0.0) != 0)
+                status = gb_fail(GBNET_ERR_NUMERIC, "the least-squares system for reference energies is singular");
+        }
+    }
+    if (!status) {
+        /* two passes (mean, then spread) so a large shift cannot swamp the spread */
+        double sum = 0.0, sum_sq = 0.0;
+        for (int pass = 0; pass < 2; ++pass) {
+            for (int f = 0; f < ds->n_frames; ++f) {
+                const gb_frame *frame = &ds->frames[f];
+                if (!frame->has_energy || frame->n_atoms == 0) continue;
+                double predicted = 0.0;
+                for (int e = 0; e < n; ++e) predicted += counts[f][e] * fit->e_ref[e];
+                double residual = (frame->energy - predicted) / frame->n_atoms;
+                if (pass == 0) sum += residual;
+                else sum_sq += (residual - fit->shift) * (residual - fit->shift);
+            }
+            if (pass == 0) fit->shift = sum / fit->n_frames;
+        }
+        fit->scale = sqrt(sum_sq / fit->n_frames);
+        /* A scale that is zero or at rounding level would make every
+         * prediction the reference energy; fall back to 1 eV/atom. */
+        if (fit->n_frames < 2 || !(fit->scale > 1e-9 * (fabs(fit->shift) + 1.0))) {
+            fit->scale = 1.0;
+            fit->scale_defaulted = 1;
+        }
+        if (!isfinite(fit->shift) || !isfinite(fit->scale))
+            status = gb_fail(GBNET_ERR_NUMERIC, "reference energy fit gave a non-finite shift or scale");
+    }
+    free(species);
+    free(counts);
+    return status;
+}
