@@ -1,0 +1,582 @@
+/* The .gbnet potential file: reader and atomic writer.
+ *
+ * Layout (docs/potential-format.md is the specification):
+ *   header   "GBNETPOT" | u32 version (= 1) | u32 reserved (= 0)
+ *   sections tag[4] | u32 flags (bit 0: optional) | u64 payload length | payload
+ *   last     "END!" | flags 0 | length 8 | u64 FNV-1a 64 of every byte before "END!"
+ * All numbers little-endian; floating point is IEEE-754 binary64. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gb_error.h"
+#include "model.h"
+#include "potential_file.h"
+
+#define HEADER_BYTES 16u
+#define SECTION_HEADER_BYTES 16u
+#define END_SECTION_BYTES (SECTION_HEADER_BYTES + 8u)
+#define FLAG_OPTIONAL 1u
+
+static const unsigned char k_magic[8] = {'G', 'B', 'N', 'E', 'T', 'P', 'O', 'T'};
+
+uint64_t gb_fnv1a64(const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; ++i) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* ------------------------------------------------------------ decoding */
+
+static uint32_t get_u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t get_u64(const unsigned char *p) { return (uint64_t)get_u32(p) | (uint64_t)get_u32(p + 4) << 32; }
+
+static double get_f64(const unsigned char *p) {
+    uint64_t bits = get_u64(p);
+    double v;
+    memcpy(&v, &bits, sizeof v);
+    return v;
+}
+
+/* Reads the whole file; files are a few MB at most (parameters + tables). */
+static gbnet_status read_all(const char *path, unsigned char **out, size_t *size) {
+    *out = NULL;
+    *size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return gb_fail(GBNET_ERR_IO, "potential file '%s': cannot open: %s", path, strerror(errno));
+    unsigned char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (!gb_reserve((void **)&buf, &cap, n + 65536)) {
+            free(buf);
+            fclose(f);
+            return GBNET_ERR_NO_MEMORY;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    int failed = ferror(f);
+    int err = errno;
+    fclose(f);
+    if (failed) {
+        free(buf);
+        return gb_fail(GBNET_ERR_IO, "potential file '%s': read error: %s", path, strerror(err));
+    }
+    *out = buf;
+    *size = n;
+    return GBNET_OK;
+}
+
+/* What the sections said, before it becomes a model. */
+typedef struct {
+    const char *path;
+    gbnet_hyperparams hp;
+    int have_hyper, have_elements, have_units, have_norm, have_params, have_table, have_provenance;
+    double scale, shift, e_ref[GBNET_MAX_ELEMENTS];
+    const unsigned char *params; /* [n_params] f64 inside the file buffer */
+    uint64_t n_params;
+    const unsigned char *table_values, *table_derivs; /* [T][n_points][F] f64 each */
+    uint32_t table_points;
+    const unsigned char *provenance;
+    uint64_t provenance_len;
+} parsed_file;
+
+static gbnet_status bad(const parsed_file *pf, const char *tag, const char *what) {
+    return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section %.4s: %s", pf->path, tag, what);
+}
+
+static gbnet_status need_hyper(const parsed_file *pf, const char *tag) {
+    return pf->have_hyper ? GBNET_OK : bad(pf, tag, "appears before the HYPR section it depends on");
+}
+
+static gbnet_status parse_hyper(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    if (len < 28) return bad(pf, "HYPR", "payload shorter than 28 bytes");
+    uint32_t n_el = get_u32(p + 24);
+    if (n_el < 1 || n_el > GBNET_MAX_ELEMENTS)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: n_elements = %u, expected 1..%d",
+                       pf->path, n_el, GBNET_MAX_ELEMENTS);
+    if (len != 28 + 4 * (uint64_t)n_el)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: length %llu, expected %u for %u elements",
+                       pf->path, (unsigned long long)len, 28 + 4 * n_el, n_el);
+    gbnet_hyperparams *hp = &pf->hp;
+    memset(hp, 0, sizeof *hp);
+    static const char *const names[4] = {"n_features", "n_blocks", "n_rbf", "readout_width"};
+    uint32_t sizes[4];
+    for (int k = 0; k < 4; ++k) {
+        sizes[k] = get_u32(p + 4 * k);
+        /* Rejected before the int conversion so absurd values are reported, not wrapped. */
+        if (sizes[k] > 1000000u)
+            return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: %s = %u is out of range", pf->path,
+                           names[k], sizes[k]);
+    }
+    hp->n_features = (int)sizes[0];
+    hp->n_blocks = (int)sizes[1];
+    hp->n_rbf = (int)sizes[2];
+    hp->readout_width = (int)sizes[3];
+    hp->cutoff = get_f64(p + 16);
+    hp->n_elements = (int)n_el;
+    for (uint32_t e = 0; e < n_el; ++e) {
+        uint32_t z = get_u32(p + 28 + 4 * e);
+        if (z > 1000u)
+            return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: element %u has atomic number %u",
+                           pf->path, e, z);
+        hp->atomic_numbers[e] = (int)z;
+    }
+    gbnet_status st = gb_hyperparams_check(hp);
+    if (st) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", gbnet_last_error());
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: %s", pf->path, why);
+    }
+    pf->have_hyper = 1;
+    return GBNET_OK;
+}
+
+static gbnet_status parse_elements(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "ELEM");
+    if (st) return st;
+    if (len != 4 * (uint64_t)pf->hp.n_elements) return bad(pf, "ELEM", "length is not 4 bytes per element");
+    for (int e = 0; e < pf->hp.n_elements; ++e) {
+        char symbol[5] = {0};
+        memcpy(symbol, p + 4 * e, 4);
+        const char *expected = gbnet_element_symbol(pf->hp.atomic_numbers[e]);
+        int padded = 1; /* bytes after the symbol must be NUL, so each name has one encoding */
+        for (size_t c = strlen(symbol); c < 4; ++c) padded = padded && p[4 * e + c] == 0;
+        if (strcmp(symbol, expected) != 0 || !padded)
+            return gb_fail(GBNET_ERR_FORMAT,
+                           "potential file '%s': section ELEM: element %d is named '%.4s' but its atomic number %d is %s",
+                           pf->path, e, symbol, pf->hp.atomic_numbers[e], expected);
+    }
+    pf->have_elements = 1;
+    return GBNET_OK;
+}
+
+static gbnet_status parse_units(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    if (len != 5 || memcmp(p, "metal", 5) != 0)
+        return gb_fail(GBNET_ERR_UNSUPPORTED, "potential file '%s': section UNIT: units '%.*s' are not supported (only 'metal')",
+                       pf->path, (int)(len > 64 ? 64 : len), (const char *)p);
+    pf->have_units = 1;
+    return GBNET_OK;
+}
+
+static gbnet_status parse_norm(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "NORM");
+    if (st) return st;
+    if (len != 16 + 8 * (uint64_t)pf->hp.n_elements) return bad(pf, "NORM", "length is not 16 + 8 * n_elements bytes");
+    pf->scale = get_f64(p);
+    pf->shift = get_f64(p + 8);
+    for (int e = 0; e < pf->hp.n_elements; ++e) pf->e_ref[e] = get_f64(p + 16 + 8 * e);
+    if (!isfinite(pf->scale) || pf->scale == 0.0 || !isfinite(pf->shift))
+        return gb_fail(GBNET_ERR_NUMERIC, "potential file '%s': section NORM: energy scale %g / shift %g not usable",
+                       pf->path, pf->scale, pf->shift);
+    for (int e = 0; e < pf->hp.n_elements; ++e)
+        if (!isfinite(pf->e_ref[e]))
+            return gb_fail(GBNET_ERR_NUMERIC, "potential file '%s': section NORM: reference energy of element %d is %g",
+                           pf->path, e, pf->e_ref[e]);
+    pf->have_norm = 1;
+    return GBNET_OK;
+}
+
+static gbnet_status parse_params(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "PARM");
+    if (st) return st;
+    if (len < 8) return bad(pf, "PARM", "payload shorter than its 8-byte count");
+    uint64_t n = get_u64(p);
+    gb_layout layout;
+    size_t expected = gb_layout_compute(&layout, &pf->hp);
+    if (n != expected)
+        return gb_fail(GBNET_ERR_FORMAT,
+                       "potential file '%s': section PARM: %llu parameters, but the hyperparameters need %zu",
+                       pf->path, (unsigned long long)n, expected);
+    if ((len - 8) / 8 != n || (len - 8) % 8 != 0)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section PARM: length %llu does not hold %llu float64",
+                       pf->path, (unsigned long long)len, (unsigned long long)n);
+    for (uint64_t i = 0; i < n; ++i) {
+        double v = get_f64(p + 8 + 8 * i);
+        if (!isfinite(v))
+            return gb_fail(GBNET_ERR_NUMERIC, "potential file '%s': section PARM: parameter %llu is %g",
+                           pf->path, (unsigned long long)i, v);
+    }
+    pf->params = p + 8;
+    pf->n_params = n;
+    pf->have_params = 1;
+    return GBNET_OK;
+}
+
+static gbnet_status parse_table(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "FTAB");
+    if (st) return st;
+    if (len < 12) return bad(pf, "FTAB", "payload shorter than 12 bytes");
+    uint32_t n_points = get_u32(p), T = get_u32(p + 4), F = get_u32(p + 8);
+    if (T != (uint32_t)pf->hp.n_blocks || F != (uint32_t)pf->hp.n_features)
+        return gb_fail(GBNET_ERR_FORMAT,
+                       "potential file '%s': section FTAB: table is for T=%u, F=%u but the model has T=%d, F=%d",
+                       pf->path, T, F, pf->hp.n_blocks, pf->hp.n_features);
+    if (n_points < 2 || n_points > 100000000u)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section FTAB: %u grid points, expected 2..1e8", pf->path,
+                       n_points);
+    uint64_t count = (uint64_t)T * n_points * F;
+    if (len != 12 + 16 * count)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section FTAB: length %llu, expected %llu", pf->path,
+                       (unsigned long long)len, (unsigned long long)(12 + 16 * count));
+    for (uint64_t i = 0; i < 2 * count; ++i) {
+        double v = get_f64(p + 12 + 8 * i);
+        if (!isfinite(v))
+            return gb_fail(GBNET_ERR_NUMERIC, "potential file '%s': section FTAB: %s entry %llu is %g", pf->path,
+                           i < count ? "value" : "derivative", (unsigned long long)(i % count), v);
+    }
+    pf->table_points = n_points;
+    pf->table_values = p + 12;
+    pf->table_derivs = p + 12 + 8 * count;
+    pf->have_table = 1;
+    return GBNET_OK;
+}
+
+static gbnet_status parse_provenance(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    if (memchr(p, 0, len)) return bad(pf, "PROV", "text contains a NUL byte");
+    pf->provenance = p;
+    pf->provenance_len = len;
+    pf->have_provenance = 1;
+    return GBNET_OK;
+}
+
+typedef struct {
+    char tag[4];
+    gbnet_status (*parse)(parsed_file *, const unsigned char *, uint64_t);
+    size_t seen_offset; /* offsetof the have_* flag */
+} section_kind;
+
+#define SEEN(field) offsetof(parsed_file, field)
+static const section_kind k_sections[] = {
+    {{'H', 'Y', 'P', 'R'}, parse_hyper, SEEN(have_hyper)},
+    {{'E', 'L', 'E', 'M'}, parse_elements, SEEN(have_elements)},
+    {{'U', 'N', 'I', 'T'}, parse_units, SEEN(have_units)},
+    {{'N', 'O', 'R', 'M'}, parse_norm, SEEN(have_norm)},
+    {{'P', 'A', 'R', 'M'}, parse_params, SEEN(have_params)},
+    {{'F', 'T', 'A', 'B'}, parse_table, SEEN(have_table)},
+    {{'P', 'R', 'O', 'V'}, parse_provenance, SEEN(have_provenance)},
+};
+
+/* Header and checksum: everything that decides whether the bytes are a
+ * complete, uncorrupted gbnet file at all. */
+static gbnet_status check_envelope(const char *path, const unsigned char *buf, size_t size) {
+    if (size == 0) return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': the file is empty", path);
+    size_t head = size < sizeof k_magic ? size : sizeof k_magic;
+    if (memcmp(buf, k_magic, head) != 0)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': not a gbnet potential file (no \"GBNETPOT\" magic)", path);
+    if (size < HEADER_BYTES)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': truncated: %zu bytes, shorter than the %u-byte header",
+                       path, size, HEADER_BYTES);
+    uint32_t version = get_u32(buf + 8);
+    if (version != GB_POTENTIAL_FORMAT_VERSION)
+        return gb_fail(GBNET_ERR_VERSION,
+                       "potential file '%s': format version %u is not supported (this gbnet reads version %u)", path,
+                       version, GB_POTENTIAL_FORMAT_VERSION);
+    if (size < HEADER_BYTES + END_SECTION_BYTES)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': truncated: %zu bytes, no room for any section", path,
+                       size);
+    const unsigned char *end = buf + size - END_SECTION_BYTES;
+    if (memcmp(end, "END!", 4) != 0 || get_u32(end + 4) != 0 || get_u64(end + 8) != 8)
+        return gb_fail(GBNET_ERR_FORMAT,
+                       "potential file '%s': truncated or damaged: the file does not finish with the END! checksum section",
+                       path);
+    uint64_t stored = get_u64(end + SECTION_HEADER_BYTES);
+    uint64_t actual = gb_fnv1a64(buf, size - END_SECTION_BYTES);
+    if (stored != actual)
+        return gb_fail(GBNET_ERR_CHECKSUM,
+                       "potential file '%s': checksum mismatch (stored %016llx, computed %016llx): the file is corrupted",
+                       path, (unsigned long long)stored, (unsigned long long)actual);
+    if (get_u32(buf + 12) != 0)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': reserved header word is not zero", path);
+    return GBNET_OK;
+}
+
+static gbnet_status parse_sections(parsed_file *pf, const unsigned char *buf, size_t size) {
+    size_t at = HEADER_BYTES, stop = size - END_SECTION_BYTES;
+    while (at < stop) {
+        if (stop - at < SECTION_HEADER_BYTES)
+            return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': byte %zu: section header runs past the END! section",
+                           pf->path, at);
+        const unsigned char *h = buf + at;
+        uint32_t flags = get_u32(h + 4);
+        uint64_t len = get_u64(h + 8);
+        if (len > stop - at - SECTION_HEADER_BYTES)
+            return gb_fail(GBNET_ERR_FORMAT,
+                           "potential file '%s': byte %zu: section %.4s claims %llu bytes, only %zu remain", pf->path, at,
+                           (const char *)h, (unsigned long long)len, stop - at - SECTION_HEADER_BYTES);
+        const unsigned char *payload = h + SECTION_HEADER_BYTES;
+        const section_kind *kind = NULL;
+        for (size_t k = 0; k < sizeof k_sections / sizeof k_sections[0]; ++k)
+            if (memcmp(h, k_sections[k].tag, 4) == 0) kind = &k_sections[k];
+        if (kind) {
+            int *seen = (int *)((char *)pf + kind->seen_offset);
+            if (*seen) return bad(pf, kind->tag, "appears twice");
+            gbnet_status st = kind->parse(pf, payload, len);
+            if (st) return st;
+        } else if (memcmp(h, "END!", 4) == 0) {
+            return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': byte %zu: END! section before the end of the file",
+                           pf->path, at);
+        } else if (!(flags & FLAG_OPTIONAL)) {
+            char tag[5] = {0};
+            for (int c = 0; c < 4; ++c) tag[c] = (h[c] >= 32 && h[c] < 127) ? (char)h[c] : '?';
+            return gb_fail(GBNET_ERR_UNSUPPORTED,
+                           "potential file '%s': byte %zu: unknown required section '%s' (written by a newer gbnet?)",
+                           pf->path, at, tag);
+        }
+        at += SECTION_HEADER_BYTES + (size_t)len;
+    }
+    const char *missing = !pf->have_hyper      ? "HYPR"
+                          : !pf->have_elements ? "ELEM"
+                          : !pf->have_units    ? "UNIT"
+                          : !pf->have_norm     ? "NORM"
+                          : !pf->have_params   ? "PARM"
+                                               : NULL;
+    if (missing)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': required section %s is missing", pf->path, missing);
+    return GBNET_OK;
+}
+
+static gbnet_status build_model(gbnet_model **out, const parsed_file *pf) {
+    gbnet_model *m = NULL;
+    gbnet_status st = gb_model_alloc(&m, &pf->hp);
+    if (st) return st;
+    for (uint64_t i = 0; i < pf->n_params; ++i) m->params[i] = get_f64(pf->params + 8 * i);
+    m->energy_scale = pf->scale;
+    m->energy_shift = pf->shift;
+    memcpy(m->e_ref, pf->e_ref, sizeof m->e_ref);
+    if (pf->have_provenance) {
+        char *text = gb_malloc((size_t)pf->provenance_len + 1);
+        if (!text) {
+            gbnet_model_free(m);
+            return GBNET_ERR_NO_MEMORY;
+        }
+        memcpy(text, pf->provenance, (size_t)pf->provenance_len);
+        text[pf->provenance_len] = '\0';
+        free(m->provenance);
+        m->provenance = text;
+    }
+    if (pf->have_table) {
+        size_t count = (size_t)pf->hp.n_blocks * pf->table_points * (size_t)pf->hp.n_features;
+        m->table = gb_calloc(1, sizeof *m->table);
+        if (m->table) {
+            m->table->n_points = (int)pf->table_points;
+            m->table->values = gb_malloc(count * sizeof(double));
+            m->table->derivs = gb_malloc(count * sizeof(double));
+        }
+        if (!m->table || !m->table->values || !m->table->derivs) {
+            gbnet_model_free(m);
+            return GBNET_ERR_NO_MEMORY;
+        }
+        for (size_t i = 0; i < count; ++i) {
+            m->table->values[i] = get_f64(pf->table_values + 8 * i);
+            m->table->derivs[i] = get_f64(pf->table_derivs + 8 * i);
+        }
+    }
+    *out = m;
+    return GBNET_OK;
+}
+
+gbnet_status gbnet_model_load(gbnet_model **out, const char *path) {
+    if (!out || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_model_load: NULL argument");
+    *out = NULL;
+    unsigned char *buf;
+    size_t size;
+    gbnet_status st = read_all(path, &buf, &size);
+    if (st) return st;
+    parsed_file pf;
+    memset(&pf, 0, sizeof pf);
+    pf.path = path;
+    st = check_envelope(path, buf, size);
+    if (!st) st = parse_sections(&pf, buf, size);
+    if (!st) st = build_model(out, &pf);
+    free(buf);
+    return st;
+}
+
+/* ------------------------------------------------------------ encoding */
+
+typedef struct {
+    unsigned char *data;
+    size_t size, capacity;
+    int failed;
+} byte_buffer;
+
+static unsigned char *grow(byte_buffer *b, size_t n) {
+    if (b->failed) return NULL;
+    if (!gb_reserve((void **)&b->data, &b->capacity, b->size + n)) {
+        b->failed = 1;
+        return NULL;
+    }
+    unsigned char *p = b->data + b->size;
+    b->size += n;
+    return p;
+}
+
+static void put_bytes(byte_buffer *b, const void *src, size_t n) {
+    unsigned char *p = grow(b, n);
+    if (p && n) memcpy(p, src, n);
+}
+
+static void put_u32(byte_buffer *b, uint32_t v) {
+    unsigned char *p = grow(b, 4);
+    if (p)
+        for (int i = 0; i < 4; ++i) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put_u64(byte_buffer *b, uint64_t v) {
+    put_u32(b, (uint32_t)v);
+    put_u32(b, (uint32_t)(v >> 32));
+}
+
+static void put_f64(byte_buffer *b, double v) {
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof bits);
+    put_u64(b, bits);
+}
+
+static void put_f64s(byte_buffer *b, const double *v, size_t n) {
+    for (size_t i = 0; i < n; ++i) put_f64(b, v[i]);
+}
+
+static void put_section_header(byte_buffer *b, const char *tag, uint32_t flags, uint64_t len) {
+    put_bytes(b, tag, 4);
+    put_u32(b, flags);
+    put_u64(b, len);
+}
+
+static int encode(byte_buffer *b, const gbnet_model *m) {
+    const gbnet_hyperparams *hp = &m->hp;
+    uint32_t n_el = (uint32_t)hp->n_elements;
+    put_bytes(b, k_magic, sizeof k_magic);
+    put_u32(b, GB_POTENTIAL_FORMAT_VERSION);
+    put_u32(b, 0);
+
+    put_section_header(b, "HYPR", 0, 28 + 4 * (uint64_t)n_el);
+    put_u32(b, (uint32_t)hp->n_features);
+    put_u32(b, (uint32_t)hp->n_blocks);
+    put_u32(b, (uint32_t)hp->n_rbf);
+    put_u32(b, (uint32_t)hp->readout_width);
+    put_f64(b, hp->cutoff);
+    put_u32(b, n_el);
+    for (uint32_t e = 0; e < n_el; ++e) put_u32(b, (uint32_t)hp->atomic_numbers[e]);
+
+    put_section_header(b, "ELEM", 0, 4 * (uint64_t)n_el);
+    for (uint32_t e = 0; e < n_el; ++e) {
+        char symbol[4] = {0};
+        const char *name = gbnet_element_symbol(hp->atomic_numbers[e]);
+        memcpy(symbol, name, strlen(name) < sizeof symbol ? strlen(name) : sizeof symbol);
+        put_bytes(b, symbol, 4);
+    }
+
+    put_section_header(b, "UNIT", 0, 5);
+    put_bytes(b, "metal", 5);
+
+    put_section_header(b, "NORM", 0, 16 + 8 * (uint64_t)n_el);
+    put_f64(b, m->energy_scale);
+    put_f64(b, m->energy_shift);
+    put_f64s(b, m->e_ref, n_el);
+
+    put_section_header(b, "PARM", 0, 8 + 8 * (uint64_t)m->layout.total);
+    put_u64(b, m->layout.total);
+    put_f64s(b, m->params, m->layout.total);
+
+    if (m->table) {
+        uint64_t count = (uint64_t)hp->n_blocks * (uint64_t)m->table->n_points * (uint64_t)hp->n_features;
+        /* Optional: a reader that does not know tables evaluates the exact filters. */
+        put_section_header(b, "FTAB", FLAG_OPTIONAL, 12 + 16 * count);
+        put_u32(b, (uint32_t)m->table->n_points);
+        put_u32(b, (uint32_t)hp->n_blocks);
+        put_u32(b, (uint32_t)hp->n_features);
+        put_f64s(b, m->table->values, (size_t)count);
+        put_f64s(b, m->table->derivs, (size_t)count);
+    }
+
+    const char *prov = gbnet_model_provenance(m);
+    size_t prov_len = strlen(prov);
+    put_section_header(b, "PROV", FLAG_OPTIONAL, prov_len);
+    put_bytes(b, prov, prov_len);
+
+    if (b->failed) return 0;
+    uint64_t checksum = gb_fnv1a64(b->data, b->size);
+    put_section_header(b, "END!", 0, 8);
+    put_u64(b, checksum);
+    return !b->failed;
+}
+
+static gbnet_status check_savable(const gbnet_model *m, const char *path) {
+    for (size_t i = 0; i < m->layout.total; ++i)
+        if (!isfinite(m->params[i]))
+            return gb_fail(GBNET_ERR_NUMERIC, "cannot save '%s': parameter %zu is %g", path, i, m->params[i]);
+    if (m->table && m->table->n_points < 2)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "cannot save '%s': filter table has %d points", path,
+                       m->table->n_points);
+    return GBNET_OK;
+}
+
+/* fsync of the folder makes the rename itself durable; best effort. */
+static void sync_parent_folder(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+gbnet_status gbnet_model_save(const gbnet_model *model, const char *path) {
+    if (!model || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_model_save: NULL argument");
+    gbnet_status st = check_savable(model, path);
+    if (st) return st;
+    byte_buffer b = {0};
+    if (!encode(&b, model)) {
+        free(b.data);
+        return GBNET_ERR_NO_MEMORY;
+    }
+    char tmp[4200];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        free(b.data);
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "cannot save '%s': path too long", path);
+    }
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        int err = errno;
+        free(b.data);
+        return gb_fail(GBNET_ERR_IO, "cannot save '%s': cannot create '%s': %s", path, tmp, strerror(err));
+    }
+    int ok = fwrite(b.data, 1, b.size, f) == b.size;
+    ok = ok && fflush(f) == 0;
+    ok = ok && fsync(fileno(f)) == 0;
+    int err = errno;
+    ok = (fclose(f) == 0) && ok;
+    free(b.data);
+    if (!ok) {
+        remove(tmp);
+        return gb_fail(GBNET_ERR_IO, "cannot save '%s': writing '%s' failed: %s", path, tmp, strerror(err));
+    }
+    if (rename(tmp, path) != 0) {
+        err = errno;
+        remove(tmp);
+        return gb_fail(GBNET_ERR_IO, "cannot save '%s': rename from '%s' failed: %s", path, tmp, strerror(err));
+    }
+    sync_parent_folder(path);
+    return GBNET_OK;
+}
