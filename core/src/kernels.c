@@ -7,6 +7,13 @@
 #include <cblas.h>
 #endif
 
+/* Rows of C per BLAS call in gb_gemm (see kernels_impl.h). */
+#define GB_GEMM_ROWS 64
+
+static _Thread_local int g_gemm_threads = 1;
+void gb_gemm_set_threads(int n) { g_gemm_threads = n > 0 ? n : 1; }
+int gb_gemm_threads(void) { return g_gemm_threads; }
+
 #define REAL float
 #define S f32
 #define BLAS_GEMM cblas_sgemm
@@ -40,9 +47,9 @@ void openblas_set_num_threads(int num_threads);
 #endif
 
 void gb_blas_set_threads(int n) {
-#ifdef GBNET_HAVE_BLAS
-    if (n > 0) openblas_set_num_threads(n);
-#else
     (void)n;
+#ifdef GBNET_HAVE_BLAS
+    /* BLAS itself stays single-threaded: gb_gemm parallelises over row blocks */
+    openblas_set_num_threads(1);
 #endif
 }

@@ -68,7 +68,10 @@
 GB_DECLARE_KERNELS(f32, float)
 GB_DECLARE_KERNELS(f64, double)
 
-/* Threads used by BLAS calls (OpenBLAS); no-op without BLAS. */
+/* Keeps BLAS single-threaded (gb_gemm parallelises itself). */
 void gb_blas_set_threads(int n);
+/* Threads gb_gemm uses on the calling thread (thread-local). */
+void gb_gemm_set_threads(int n);
+int gb_gemm_threads(void);
 
 #endif

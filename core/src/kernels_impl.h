@@ -20,20 +20,33 @@ void K(gb_gemm_ref)(int transA, int transB, int M, int N, int K_, REAL alpha, co
         }
 }
 
+/* The GEMM used everywhere. C is computed in fixed blocks of GB_GEMM_ROWS
+ * rows, each by one single-threaded BLAS call, the blocks shared among
+ * OpenMP threads: every element of C then sees the same BLAS call shape
+ * whatever the thread count, so 1 and N threads give bitwise the same result. */
 void K(gb_gemm)(int transA, int transB, int M, int N, int K_, REAL alpha, const REAL *A, int lda, const REAL *B,
                 int ldb, REAL beta, REAL *C, int ldc) {
     if (M <= 0 || N <= 0) return;
-    if (K_ <= 0) { /* BLAS leaves C untouched for K == 0 only when beta == 1 */
+    if (K_ <= 0) {
         for (int i = 0; i < M; ++i)
             for (int j = 0; j < N; ++j) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
         return;
     }
+    int blocks = (M + GB_GEMM_ROWS - 1) / GB_GEMM_ROWS;
+    int nt = gb_gemm_threads();
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (blocks > 1 && nt > 1)
+    for (int blk = 0; blk < blocks; ++blk) {
+        int r0 = blk * GB_GEMM_ROWS, rows = M - r0 < GB_GEMM_ROWS ? M - r0 : GB_GEMM_ROWS;
+        const REAL *Ab = transA ? A + r0 : A + (size_t)r0 * lda;
+        REAL *Cb = C + (size_t)r0 * ldc;
 #ifdef GBNET_HAVE_BLAS
-    BLAS_GEMM(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, M, N, K_, alpha, A,
-              lda, B, ldb, beta, C, ldc);
+        BLAS_GEMM(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, rows, N, K_,
+                  alpha, Ab, lda, B, ldb, beta, Cb, ldc);
 #else
-    K(gb_gemm_ref)(transA, transB, M, N, K_, alpha, A, lda, B, ldb, beta, C, ldc);
+        K(gb_gemm_ref)(transA, transB, rows, N, K_, alpha, Ab, lda, B, ldb, beta, Cb, ldc);
 #endif
+    }
 }
 
 static void K(add_bias)(REAL *Y, const REAL *bias, int rows, int out) {

@@ -268,6 +268,7 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
                        "a graph with ghost atoms needs forward and reverse exchange callbacks (message passing "
                        "reaches T*rc)");
     int tabulated = net->model->table != NULL;
+    gb_gemm_set_threads(net->n_threads);
     gbnet_status st = FN(reserve)(net, N, E, dual, !tabulated || dual);
     if (st) return st;
     net->N = N;
@@ -327,6 +328,7 @@ gbnet_status FN(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, do
     const real *w = net->w;
     const gb_layout *L = &net->L;
     real *dd = net->ddot.p;
+    gb_gemm_set_threads(net->n_threads);
     for (int e = 0; e < E; ++e) dd[e] = (real)d_dot[e];
     size_t tan = (size_t)N * F; /* offset of the tangent rows */
     memset(net->x[0].p + tan, 0, tan * sizeof(real));
@@ -406,6 +408,7 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
     const gb_layout *L = &net->L;
     double scale = net->model->energy_scale;
     if (grad) memset(gr, 0, net->L.total * sizeof(real));
+    gb_gemm_set_threads(net->n_threads);
 
     /* readout */
     real *p = net->p.p, *r = net->r.p, *pbar = net->pbar.p, *xbar = net->xbar.p;

@@ -1,0 +1,75 @@
+// Optimized kernels against their plain reference twins, and numerically
+// delicate scalar functions.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+extern "C" {
+#include "kernels.h"
+}
+
+TEST(Kernels, BlockedGemmMatchesReferenceForAllTransposes) {
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<double> u(-1, 1);
+    const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {64, 8, 16}, {65, 33, 17}, {200, 12, 50}, {131, 128, 1}};
+    for (int threads : {1, 2}) {
+        gb_gemm_set_threads(threads);
+        for (auto &sh : shapes)
+            for (int ta = 0; ta < 2; ++ta)
+                for (int tb = 0; tb < 2; ++tb)
+                    for (double beta : {0.0, 1.0, -0.5}) {
+                        int M = sh[0], N = sh[1], K = sh[2];
+                        std::vector<double> A(M * K), B(K * N), C(M * N), Cref;
+                        for (auto *v : {&A, &B, &C})
+                            for (double &x : *v) x = u(rng);
+                        Cref = C;
+                        int lda = ta ? M : K, ldb = tb ? K : N;
+                        gb_gemm_f64(ta, tb, M, N, K, 0.75, A.data(), lda, B.data(), ldb, beta, C.data(), N);
+                        gb_gemm_ref_f64(ta, tb, M, N, K, 0.75, A.data(), lda, B.data(), ldb, beta, Cref.data(), N);
+                        for (int k = 0; k < M * N; ++k) ASSERT_NEAR(C[k], Cref[k], 1e-12) << M << "x" << N << "x" << K;
+                        std::vector<float> Af(A.begin(), A.end()), Bf(B.begin(), B.end()), Cf(M * N, 0.f), Cfr(M * N, 0.f);
+                        gb_gemm_f32(ta, tb, M, N, K, 1.f, Af.data(), lda, Bf.data(), ldb, 0.f, Cf.data(), N);
+                        gb_gemm_ref_f32(ta, tb, M, N, K, 1.f, Af.data(), lda, Bf.data(), ldb, 0.f, Cfr.data(), N);
+                        for (int k = 0; k < M * N; ++k) ASSERT_NEAR(Cf[k], Cfr[k], 1e-4);
+                    }
+    }
+    gb_gemm_set_threads(1);
+}
+
+TEST(Kernels, ShiftedSoftplusIsStableAndExact) {
+    EXPECT_EQ(gb_ssp_f64(0.0), 0.0);
+    EXPECT_NEAR(gb_ssp_f64(1.0), std::log(1 + std::exp(1.0)) - std::log(2.0), 1e-15);
+    EXPECT_NEAR(gb_ssp_f64(-3.0), std::log(1 + std::exp(-3.0)) - std::log(2.0), 1e-15);
+    EXPECT_NEAR(gb_ssp_f64(800.0), 800.0 - std::log(2.0), 1e-12);  // exp(800) overflows naively
+    EXPECT_NEAR(gb_ssp_f64(-800.0), -std::log(2.0), 1e-15);
+    EXPECT_TRUE(std::isfinite(gb_ssp_f32(200.f)));
+    EXPECT_NEAR(gb_sigmoid_f64(-800.0), 0.0, 1e-300);
+    EXPECT_NEAR(gb_sigmoid_f64(800.0), 1.0, 1e-15);
+    for (double x : {-5.0, -0.3, 0.0, 0.7, 4.0}) {  // d ssp / dx = sigmoid
+        double h = 1e-6, fd = (gb_ssp_f64(x + h) - gb_ssp_f64(x - h)) / (2 * h);
+        EXPECT_NEAR(gb_sigmoid_f64(x), fd, 1e-9);
+    }
+}
+
+TEST(Kernels, CutoffAndRadialBasisDerivatives) {
+    const double rc = 5.0, h = 1e-6;
+    for (double d : {0.3, 1.0, 2.5, 4.9}) {
+        double fc, dfc, fp, fm, dummy;
+        gb_cosine_cutoff_f64(&fc, &dfc, d, rc);
+        gb_cosine_cutoff_f64(&fp, &dummy, d + h, rc);
+        gb_cosine_cutoff_f64(&fm, &dummy, d - h, rc);
+        EXPECT_NEAR(dfc, (fp - fm) / (2 * h), 1e-8);
+        const int K = 6;
+        double g[K], dg[K], gp[K], gm[K], tmp[K], sp = rc / (K - 1);
+        gb_gaussian_rbf_f64(g, dg, d, sp, 1 / (sp * sp), K);
+        gb_gaussian_rbf_f64(gp, tmp, d + h, sp, 1 / (sp * sp), K);
+        gb_gaussian_rbf_f64(gm, tmp, d - h, sp, 1 / (sp * sp), K);
+        for (int k = 0; k < K; ++k) EXPECT_NEAR(dg[k], (gp[k] - gm[k]) / (2 * h), 1e-8);
+    }
+    double fc, dfc;
+    gb_cosine_cutoff_f64(&fc, &dfc, 5.0, rc);
+    EXPECT_EQ(fc, 0.0);
+    EXPECT_EQ(dfc, 0.0);
+}
