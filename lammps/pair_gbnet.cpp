@@ -1,0 +1,413 @@
+/* pair_style gbnet: see pair_gbnet.h and docs/pair_gbnet.md. */
+#include "pair_gbnet.h"
+
+#include "atom.h"
+#include "comm.h"
+#include "error.h"
+#include "force.h"
+#include "memory.h"
+#include "neigh_list.h"
+#include "neighbor.h"
+#include "update.h"
+
+#ifndef LAMMPS_VERSION_NUMBER
+#error "define LAMMPS_VERSION_NUMBER as yyyymmdd of the LAMMPS release (lammps/CMakeLists.txt does)"
+#endif
+#if LAMMPS_VERSION_NUMBER < 20220324
+#include "neigh_request.h"
+#endif
+
+#include "gbnet.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace LAMMPS_NS;
+
+namespace {
+// Edges shorter than this have no direction; the model cannot place them.
+constexpr double MIN_EDGE_LENGTH = 1e-6;
+}    // namespace
+
+PairGBNet::PairGBNet(LAMMPS *lmp) :
+    Pair(lmp), precision(GBNET_DOUBLE), n_threads(0), model(nullptr), workspace(nullptr),
+    workspace_precision(-1), cutoff(0.0), exchange_rows(nullptr), exchange_cols(0),
+    exchange_elem_size(0)
+{
+  single_enable = 0;
+  restartinfo = 0;
+  one_coeff = 1;            // only "pair_coeff * * FILE El..."
+  manybody_flag = 1;
+  no_virial_fdotr_compute = 1;    // the core returns the exact virial
+  // The energy depends on interatomic distances only, so dE/dr_ij is a central
+  // pair force: the per-atom virial (each edge split half/half) is the same as
+  // the centroid one.
+  centroidstressflag = CENTROID_SAME;
+}
+
+PairGBNet::~PairGBNet()
+{
+  release_model();
+  if (allocated) {
+    memory->destroy(setflag);
+    memory->destroy(cutsq);
+  }
+}
+
+void PairGBNet::release_model()
+{
+  gbnet_workspace_free(workspace);
+  workspace = nullptr;
+  workspace_precision = -1;
+  gbnet_model_free(model);
+  model = nullptr;
+}
+
+void PairGBNet::allocate()
+{
+  allocated = 1;
+  int n = atom->ntypes;
+  memory->create(setflag, n + 1, n + 1, "pair:setflag");
+  memory->create(cutsq, n + 1, n + 1, "pair:cutsq");
+  for (int i = 0; i <= n; i++)
+    for (int j = 0; j <= n; j++) setflag[i][j] = 0;
+}
+
+/* pair_style gbnet [precision double|float] [threads N] */
+void PairGBNet::settings(int narg, char **arg)
+{
+  precision = GBNET_DOUBLE;
+  n_threads = 0;
+  for (int iarg = 0; iarg < narg; iarg += 2) {
+    std::string key = arg[iarg];
+    if (iarg + 1 >= narg)
+      error->all(FLERR, "pair_style gbnet: keyword '{}' needs a value", key);
+    std::string value = arg[iarg + 1];
+    if (key == "precision") {
+      if (value == "double") precision = GBNET_DOUBLE;
+      else if (value == "float") precision = GBNET_FLOAT;
+      else error->all(FLERR, "pair_style gbnet: precision must be 'double' or 'float', not '{}'", value);
+    } else if (key == "threads") {
+      n_threads = utils::inumeric(FLERR, value.c_str(), false, lmp);
+      if (n_threads < 0) error->all(FLERR, "pair_style gbnet: threads must be >= 0 (0: OpenMP default)");
+    } else {
+      error->all(FLERR, "pair_style gbnet: unknown keyword '{}' (expected precision or threads)", key);
+    }
+  }
+}
+
+/* pair_coeff * * FILE El1 El2 ... (one element per atom type) */
+void PairGBNet::coeff(int narg, char **arg)
+{
+  if (!allocated) allocate();
+  int ntypes = atom->ntypes;
+  if (narg < 3 || strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
+    error->all(FLERR, "pair_coeff for gbnet must be: pair_coeff * * FILE El1 ... El{} "
+               "(one element per atom type)", ntypes);
+  if (narg - 3 != ntypes)
+    error->all(FLERR, "pair_coeff * * {}: {} element names given, but there are {} atom types",
+               arg[2], narg - 3, ntypes);
+
+  release_model();
+  potential_path = arg[2];
+
+  // every rank reads the file; if any rank fails, all stop with the message
+  gbnet_status status = gbnet_model_load(&model, potential_path.c_str());
+  std::string message = status ? gbnet_last_error() : "";
+  int failed = status != GBNET_OK, any_failed = 0;
+  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, world);
+  if (any_failed) {
+    model = nullptr;
+    if (failed)
+      error->all(FLERR, "pair gbnet: cannot load potential file {}: {} ({})", potential_path,
+                 message, gbnet_status_name(status));
+    error->all(FLERR, "pair gbnet: potential file {} failed to load on another MPI rank",
+               potential_path);
+  }
+
+  const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+  std::string known;
+  for (int e = 0; e < hp->n_elements; e++)
+    known += std::string(e ? " " : "") + gbnet_element_symbol(hp->atomic_numbers[e]);
+
+  type_element.assign(ntypes + 1, -1);
+  type_symbol.assign(ntypes + 1, "");
+  for (int type = 1; type <= ntypes; type++) {
+    const char *symbol = arg[2 + type];
+    int element = gbnet_model_element_index(model, symbol);
+    if (element < 0)
+      error->all(FLERR, "pair_coeff gbnet: element '{}' given for atom type {} is not in potential "
+                 "file {} (it has: {})", symbol, type, potential_path, known);
+    type_element[type] = element;
+    type_symbol[type] = symbol;
+  }
+  cutoff = gbnet_model_cutoff(model);
+  comm_forward = comm_reverse = hp->n_features;
+  for (int i = 1; i <= ntypes; i++)
+    for (int j = i; j <= ntypes; j++) setflag[i][j] = 1;
+}
+
+void PairGBNet::ensure_workspace()
+{
+  if (workspace && workspace_precision == precision) return;
+  gbnet_workspace_free(workspace);
+  workspace = nullptr;
+  if (gbnet_workspace_create(&workspace, model, (gbnet_precision) precision) != GBNET_OK)
+    error->one(FLERR, "pair gbnet: cannot create a workspace: {}", gbnet_last_error());
+  workspace_precision = precision;
+}
+
+void PairGBNet::init_style()
+{
+  if (!model) error->all(FLERR, "pair gbnet: pair_coeff * * FILE El... must come before the run");
+  if (strcmp(update->unit_style, "metal") != 0)
+    error->all(FLERR, "pair gbnet requires 'units metal' (eV, Angstrom), not 'units {}'",
+               update->unit_style);
+  if (force->newton_pair == 0) error->all(FLERR, "pair gbnet requires newton pair on");
+  if (atom->tag_enable == 0) error->all(FLERR, "pair gbnet requires atom IDs");
+  if ((int) type_element.size() != atom->ntypes + 1)
+    error->all(FLERR, "pair gbnet: the number of atom types changed since pair_coeff; "
+               "issue pair_coeff * * FILE El... again");
+
+#if LAMMPS_VERSION_NUMBER >= 20220324
+  neighbor->add_request(this, NeighConst::REQ_FULL);
+#else
+  int irequest = neighbor->request(this, instance_me);
+  neighbor->requests[irequest]->half = 0;
+  neighbor->requests[irequest]->full = 1;
+#endif
+
+  comm_forward = comm_reverse = gbnet_model_hyperparams(model)->n_features;
+  ensure_workspace();
+  gbnet_workspace_set_threads(workspace, n_threads);
+}
+
+double PairGBNet::init_one(int i, int j)
+{
+  if (setflag[i][j] == 0) error->all(FLERR, "pair gbnet: no pair_coeff for atom types {} {}", i, j);
+  return cutoff;
+}
+
+/* One pass over LAMMPS's full list: the core's CSR edge layout with d < rc. */
+void PairGBNet::build_graph()
+{
+  double **x = atom->x;
+  int *type = atom->type;
+  int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  int inum = list->inum;
+  int *ilist = list->ilist, *numneigh = list->numneigh, **firstneigh = list->firstneigh;
+  double rc2 = cutoff * cutoff;
+
+  species.resize(nall > 0 ? nall : 1);
+  for (int i = 0; i < nall; i++) {
+    int element = type_element[type[i]];
+    if (element < 0) error->one(FLERR, "pair gbnet: atom type {} is not mapped to an element", type[i]);
+    species[i] = element;
+  }
+
+  // centers in order 0..nlocal-1; LAMMPS's full list normally has ilist[ii] == ii
+  bool in_order = inum == nlocal;
+  for (int ii = 0; in_order && ii < inum; ii++) in_order = ilist[ii] == ii;
+  edge_offsets.assign(nlocal + 1, 0);
+  if (!in_order) {
+    // atoms outside the list (neigh_modify include) have no edges
+    for (int ii = 0; ii < inum; ii++) {
+      int i = ilist[ii];
+      int count = 0;
+      for (int jj = 0; jj < numneigh[i]; jj++) {
+        int j = firstneigh[i][jj] & NEIGHMASK;
+        double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
+        if (dx * dx + dy * dy + dz * dz < rc2) count++;
+      }
+      edge_offsets[i + 1] = count;
+    }
+    for (int i = 0; i < nlocal; i++) edge_offsets[i + 1] += edge_offsets[i];
+  }
+
+  size_t n_edges = 0;
+  for (int ii = 0; ii < inum; ii++) {
+    int i = ilist[ii];
+    if (!in_order) n_edges = edge_offsets[i];
+    int *jlist = firstneigh[i];
+    for (int jj = 0; jj < numneigh[i]; jj++) {
+      int j = jlist[jj] & NEIGHMASK;
+      double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
+      double d2 = dx * dx + dy * dy + dz * dz;
+      if (d2 >= rc2) continue;
+      if (d2 < MIN_EDGE_LENGTH * MIN_EDGE_LENGTH)
+        error->one(FLERR, "pair gbnet: atoms {} and {} are {:.3g} Angstrom apart (overlapping atoms)",
+                   atom->tag[i], atom->tag[j], std::sqrt(d2));
+      if (n_edges + 1 > edge_neighbor.size()) {
+        edge_neighbor.resize(2 * n_edges + 64);
+        edge_vector.resize(3 * edge_neighbor.size());
+      }
+      edge_neighbor[n_edges] = j;
+      edge_vector[3 * n_edges + 0] = dx;
+      edge_vector[3 * n_edges + 1] = dy;
+      edge_vector[3 * n_edges + 2] = dz;
+      n_edges++;
+    }
+    if (in_order) edge_offsets[i + 1] = (int) n_edges;
+  }
+  if (n_edges > (size_t) 0x7fffffff) error->one(FLERR, "pair gbnet: more than 2^31 edges on one rank");
+}
+
+void PairGBNet::compute(int eflag, int vflag)
+{
+  ev_init(eflag, vflag);
+
+  int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  build_graph();
+
+  forces.resize(3 * (size_t) (nall > 0 ? nall : 1));
+  atom_energies.resize(nlocal > 0 ? nlocal : 1);
+  if (vflag_atom) atom_virials.resize(9 * (size_t) (nall > 0 ? nall : 1));
+
+  gbnet_graph graph;
+  graph.n_local = nlocal;
+  graph.n_total = nall;
+  graph.species = species.data();
+  graph.edge_offsets = edge_offsets.data();
+  graph.edge_neighbor = edge_neighbor.data();
+  graph.edge_vector = edge_vector.data();
+  graph.forward_exchange = &PairGBNet::forward_exchange;
+  graph.reverse_exchange = &PairGBNet::reverse_exchange;
+  graph.exchange_ctx = this;
+
+  gbnet_graph_result result;
+  memset(&result, 0, sizeof result);
+  result.atom_energies = eflag_atom ? atom_energies.data() : nullptr;
+  result.forces = forces.data();
+  result.atom_virials = vflag_atom ? atom_virials.data() : nullptr;
+
+  if (gbnet_evaluate_graph(workspace, &graph, &result) != GBNET_OK)
+    error->one(FLERR, "pair gbnet: evaluation failed: {}", gbnet_last_error());
+
+  double **f = atom->f;
+  for (int i = 0; i < nall; i++) {
+    f[i][0] += forces[3 * (size_t) i + 0];
+    f[i][1] += forces[3 * (size_t) i + 1];
+    f[i][2] += forces[3 * (size_t) i + 2];
+  }
+  if (eflag_global) eng_vdwl += result.energy;
+  if (eflag_atom)
+    for (int i = 0; i < nlocal; i++) eatom[i] += atom_energies[i];
+  // the core's W (xx xy xz yx yy yz zx zy zz) is sum r_i f_i, LAMMPS's virial
+  if (vflag_global) {
+    const double *w = result.virial;
+    virial[0] += w[0];
+    virial[1] += w[4];
+    virial[2] += w[8];
+    virial[3] += w[1];
+    virial[4] += w[2];
+    virial[5] += w[5];
+  }
+  if (vflag_atom)
+    for (int i = 0; i < nall; i++) {
+      const double *w = &atom_virials[9 * (size_t) i];
+      vatom[i][0] += w[0];
+      vatom[i][1] += w[4];
+      vatom[i][2] += w[8];
+      vatom[i][3] += w[1];
+      vatom[i][4] += w[2];
+      vatom[i][5] += w[5];
+    }
+}
+
+/* ---------------------------------------------------------------------- feature exchange */
+
+void PairGBNet::forward_exchange(void *ctx, void *rows, int n_cols, size_t elem_size)
+{
+  auto *self = static_cast<PairGBNet *>(ctx);
+  self->exchange_rows = rows;
+  self->exchange_cols = n_cols;
+  self->exchange_elem_size = elem_size;
+#if LAMMPS_VERSION_NUMBER >= 20220324
+  self->comm->forward_comm(self);
+#else
+  self->comm->forward_comm_pair(self);
+#endif
+  self->exchange_rows = nullptr;
+}
+
+void PairGBNet::reverse_exchange(void *ctx, void *rows, int n_cols, size_t elem_size)
+{
+  auto *self = static_cast<PairGBNet *>(ctx);
+  self->exchange_rows = rows;
+  self->exchange_cols = n_cols;
+  self->exchange_elem_size = elem_size;
+#if LAMMPS_VERSION_NUMBER >= 20220324
+  self->comm->reverse_comm(self);
+#else
+  self->comm->reverse_comm_pair(self);
+#endif
+  // owners now hold the sums; ghost rows must not contribute again
+  int nlocal = self->atom->nlocal, nall = nlocal + self->atom->nghost;
+  size_t row_bytes = (size_t) n_cols * elem_size;
+  memset(static_cast<char *>(rows) + (size_t) nlocal * row_bytes, 0, (size_t) (nall - nlocal) * row_bytes);
+  self->exchange_rows = nullptr;
+}
+
+namespace {
+inline void row_to_buffer(double *buf, const void *rows, int row, int n_cols, size_t elem_size)
+{
+  if (elem_size == sizeof(double)) {
+    const double *src = static_cast<const double *>(rows) + (size_t) row * n_cols;
+    for (int c = 0; c < n_cols; c++) buf[c] = src[c];
+  } else {
+    const float *src = static_cast<const float *>(rows) + (size_t) row * n_cols;
+    for (int c = 0; c < n_cols; c++) buf[c] = src[c];
+  }
+}
+
+template <bool ADD>
+inline void buffer_to_row(void *rows, int row, const double *buf, int n_cols, size_t elem_size)
+{
+  if (elem_size == sizeof(double)) {
+    double *dst = static_cast<double *>(rows) + (size_t) row * n_cols;
+    for (int c = 0; c < n_cols; c++) dst[c] = ADD ? dst[c] + buf[c] : buf[c];
+  } else {
+    float *dst = static_cast<float *>(rows) + (size_t) row * n_cols;
+    for (int c = 0; c < n_cols; c++) dst[c] = ADD ? (float) (dst[c] + buf[c]) : (float) buf[c];
+  }
+}
+}    // namespace
+
+int PairGBNet::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
+{
+  // features are translation invariant: periodic images need no shift
+  for (int k = 0; k < n; k++)
+    row_to_buffer(buf + (size_t) k * exchange_cols, exchange_rows, list[k], exchange_cols, exchange_elem_size);
+  return n * exchange_cols;
+}
+
+void PairGBNet::unpack_forward_comm(int n, int first, double *buf)
+{
+  for (int k = 0; k < n; k++)
+    buffer_to_row<false>(exchange_rows, first + k, buf + (size_t) k * exchange_cols, exchange_cols,
+                         exchange_elem_size);
+}
+
+int PairGBNet::pack_reverse_comm(int n, int first, double *buf)
+{
+  for (int k = 0; k < n; k++)
+    row_to_buffer(buf + (size_t) k * exchange_cols, exchange_rows, first + k, exchange_cols, exchange_elem_size);
+  return n * exchange_cols;
+}
+
+void PairGBNet::unpack_reverse_comm(int n, int *list, double *buf)
+{
+  for (int k = 0; k < n; k++)
+    buffer_to_row<true>(exchange_rows, list[k], buf + (size_t) k * exchange_cols, exchange_cols,
+                        exchange_elem_size);
+}
+
+double PairGBNet::memory_usage()
+{
+  double bytes = Pair::memory_usage();
+  if (workspace) bytes += (double) gbnet_workspace_bytes(workspace);
+  bytes += (double) (species.capacity() + edge_offsets.capacity() + edge_neighbor.capacity()) * sizeof(int);
+  bytes += (double) (edge_vector.capacity() + forces.capacity() + atom_energies.capacity() +
+                     atom_virials.capacity()) * sizeof(double);
+  return bytes;
+}

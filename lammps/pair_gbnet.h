@@ -1,0 +1,87 @@
+/* pair_style gbnet: the gbnet SchNet-family neural-network potential in LAMMPS.
+ *
+ * Message passing reaches T*rc, beyond LAMMPS's ghost shell, so features are
+ * exchanged between interaction blocks with this pair style's forward/reverse
+ * communication (ARCHITECTURE.md section 5, design (b)): before block t the
+ * ghost rows get their owners' features; in the backward pass ghost feature
+ * gradients are summed into their owners. Results do not depend on the number
+ * of MPI ranks. */
+#ifdef PAIR_CLASS
+// clang-format off
+PairStyle(gbnet, PairGBNet);
+// clang-format on
+#else
+
+#ifndef LMP_PAIR_GBNET_H
+#define LMP_PAIR_GBNET_H
+
+#include "pair.h"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+struct gbnet_model;
+struct gbnet_workspace;
+
+namespace LAMMPS_NS {
+
+class PairGBNet : public Pair {
+ public:
+  PairGBNet(class LAMMPS *);
+  ~PairGBNet() override;
+
+  void compute(int, int) override;
+  void settings(int, char **) override;
+  void coeff(int, char **) override;
+  void init_style() override;
+  double init_one(int, int) override;
+  double memory_usage() override;
+
+  int pack_forward_comm(int, int *, double *, int, int *) override;
+  void unpack_forward_comm(int, int, double *) override;
+  int pack_reverse_comm(int, int, double *) override;
+  void unpack_reverse_comm(int, int *, double *) override;
+
+ protected:
+  void allocate();
+  void release_model();
+  void ensure_workspace();
+  void build_graph();
+
+  // callbacks handed to the core (gbnet_exchange_fn)
+  static void forward_exchange(void *ctx, void *rows, int n_cols, size_t elem_size);
+  static void reverse_exchange(void *ctx, void *rows, int n_cols, size_t elem_size);
+
+  // settings
+  int precision;      // gbnet_precision: GBNET_DOUBLE or GBNET_FLOAT
+  int n_threads;      // OpenMP threads inside the core; <= 0: OpenMP default
+
+  // potential
+  gbnet_model *model;
+  gbnet_workspace *workspace;
+  int workspace_precision;
+  std::string potential_path;
+  double cutoff;
+  std::vector<int> type_element;    // [ntypes+1] element index of each LAMMPS type
+  std::vector<std::string> type_symbol;
+
+  // per-step buffers: they only grow, so steady state does not allocate
+  std::vector<int> species;          // [nall]
+  std::vector<int> edge_offsets;     // [nlocal+1]
+  std::vector<int> edge_neighbor;    // [n_edges]
+  std::vector<double> edge_vector;   // [n_edges][3]
+  std::vector<double> forces;        // [nall][3]
+  std::vector<double> atom_energies; // [nlocal]
+  std::vector<double> atom_virials;  // [nall][9]
+
+  // rows being exchanged by the current forward/reverse communication
+  void *exchange_rows;
+  int exchange_cols;
+  size_t exchange_elem_size;
+};
+
+}    // namespace LAMMPS_NS
+
+#endif
+#endif
