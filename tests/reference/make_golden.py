@@ -36,9 +36,10 @@ def make_model():
         if name == "embedding":
             blob.append(rng.normal(size=shape))
         else:
-            # Uniform(+-1/sqrt(fan_in)) for weights and biases, as torch.nn.Linear.
+            # Uniform(+-2/sqrt(fan_in)): twice torch.nn.Linear's range, so that the
+            # untrained network is clearly nonlinear in d and forces are O(1) eV/A.
             fan_in = K if "filter1" in name else R if "readout2" in name else F
-            bound = 1.0 / np.sqrt(fan_in)
+            bound = 2.0 / np.sqrt(fan_in)
             blob.append(rng.uniform(-bound, bound, size=shape))
     return {
         **HYPER,
