@@ -43,11 +43,11 @@ static void print_info(const char *path, const gbnet_model *model) {
     printf("readout R:       %d\n", hp->readout_width);
     printf("cutoff rc:       %.10g Angstrom\n", hp->cutoff);
     printf("units:           metal (Angstrom, eV, eV/Angstrom)\n");
-    printf("energy scale:    %.10g eV\n", scale);
-    printf("energy shift:    %.10g eV/atom\n", shift);
+    printf("energy scale:    %.15g eV\n", scale);
+    printf("energy shift:    %.15g eV/atom\n", shift);
     printf("reference energies (eV):\n");
     for (int e = 0; e < hp->n_elements; ++e)
-        printf("  %-3s %.10g\n", gbnet_element_symbol(hp->atomic_numbers[e]), e_ref[e]);
+        printf("  %-3s %.15g\n", gbnet_element_symbol(hp->atomic_numbers[e]), e_ref[e]);
     printf("parameters:      %zu\n", gbnet_model_n_params(model));
     if (gbnet_model_is_tabulated(model))
         printf("filters:         tabulated (%d grid points per block, cubic Hermite)\n", model->table->n_points);
