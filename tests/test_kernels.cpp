@@ -73,3 +73,25 @@ TEST(Kernels, CutoffAndRadialBasisDerivatives) {
     EXPECT_EQ(fc, 0.0);
     EXPECT_EQ(dfc, 0.0);
 }
+
+// The float path uses a vectorizable polynomial exp/log1p; it must match the
+// double (libm) path to float precision over the whole range.
+TEST(Kernels, FastFloatSoftplusAndSigmoidMatchDouble) {
+    const int n = 20001;
+    std::vector<float> a(n), ad(n, 1.f), y(n), yd(n);
+    std::vector<double> a64(n), ad64(n, 1.0), y64(n), yd64(n);
+    for (int i = 0; i < n; ++i) a64[i] = a[i] = -100.f + 200.f * i / (n - 1);
+    gb_ssp_dual_f32(y.data(), yd.data(), a.data(), ad.data(), n, 1);
+    gb_ssp_dual_f64(y64.data(), yd64.data(), a64.data(), ad64.data(), n, 1);
+    for (int i = 0; i < n; ++i) {
+        EXPECT_NEAR(y[i], y64[i], 2e-7 * std::max(1.0, std::fabs(y64[i]))) << a[i];
+        EXPECT_NEAR(yd[i], yd64[i], 2e-7) << a[i];
+    }
+    std::vector<float> back(n), bd(n);
+    gb_ssp_dual_backward_f32(back.data(), bd.data(), ad.data(), ad.data(), a.data(), ad.data(), n, 1);
+    for (int i = 0; i < n; ++i) {
+        double sg = yd64[i];
+        EXPECT_NEAR(back[i], sg + sg * (1 - sg), 3e-7) << a[i];
+        EXPECT_NEAR(bd[i], sg, 2e-7);
+    }
+}

@@ -155,7 +155,7 @@ TEST(Schnet, ParameterGradientMatchesFiniteDifferences) {
     for (int i = 0; i < n; ++i) ebar[i] = 0.5 + 0.1 * i;  // a weighted sum of atom energies
     size_t P = fx.model->layout.total;
     std::vector<double> grad(P, 0.0), atom_e(n);
-    ASSERT_EQ(gb_forward_f64(net, &b, 0, atom_e.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_forward_f64(net, &b, 1, atom_e.data(), nullptr), GBNET_OK);
     ASSERT_EQ(gb_backward_f64(net, &b, ebar.data(), nullptr, grad.data(), nullptr), GBNET_OK);
     auto objective = [&](const std::vector<double> &params) {
         gb_net_load_params_f64(net, params.data());

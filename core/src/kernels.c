@@ -3,6 +3,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
 #ifdef GBNET_HAVE_BLAS
 #include <cblas.h>
 #endif
@@ -16,6 +17,7 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 
 #define REAL float
 #define S f32
+#define GB_FAST_FLOAT 1
 #define BLAS_GEMM cblas_sgemm
 #define EXP expf
 #define LOG1P log1pf
@@ -32,6 +34,8 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #undef COS
 #undef SIN
 
+#undef GB_FAST_FLOAT
+#define GB_FAST_FLOAT 0
 #define REAL double
 #define S f64
 #define BLAS_GEMM cblas_dgemm

@@ -42,28 +42,32 @@
      * adotbar = ydotbar sig; outputs may alias the ybar inputs */                                  \
     void gb_ssp_dual_backward_##S(R *abar, R *adotbar, const R *ybar, const R *ydotbar, const R *a, \
                                   const R *adot, size_t n, int nt);                                \
-    /* m[i][F] = sum_{e in out(i)} h[nb(e)] * W[e]  for i < NC (segmented sum, CSR by center) */   \
-    void gb_cfconv_##S(R *m, const R *h, const R *W, const int *offsets, const int *neighbor,       \
-                       int NC, int F, int nt);                                                     \
-    /* mdot[i] = sum_e hdot[nb] W[e] + h[nb] dW[e] ddot[e] */                                       \
+    /* m[i][F] = sum_{e in out(i)} h[nb(e)] * W[wrow(e)] for i < NC (segmented sum, CSR by center) */ \
+    void gb_cfconv_##S(R *m, const R *h, const R *W, const int *wrow, const int *offsets,            \
+                       const int *neighbor, int NC, int F, int nt);                                \
+    /* mdot[i] = sum_e hdot[nb] W[wrow] + h[nb] dW[wrow] ddot[e] */                                 \
     void gb_cfconv_tangent_##S(R *mdot, const R *h, const R *hdot, const R *W, const R *dW,        \
-                               const R *ddot, const int *offsets, const int *neighbor, int NC,     \
-                               int F, int nt);                                                     \
-    /* hbar[j][F] = sum_{e in in(j)} mbar[center(e)] * W[e], all N atoms */                         \
-    void gb_cfconv_backward_##S(R *hbar, const R *mbar, const R *W, const int *center,              \
-                                const int *in_offsets, const int *in_edges, int N, int F, int nt); \
+                               const int *wrow, const R *ddot, const int *offsets,                 \
+                               const int *neighbor, int NC, int F, int nt);                        \
+    /* hbar[j][F] = sum_{e in in(j)} mbar[center(e)] * W[wrow(e)], all N atoms */                   \
+    void gb_cfconv_backward_##S(R *hbar, const R *mbar, const R *W, const int *wrow,                \
+                                const int *center, const int *in_offsets, const int *in_edges,     \
+                                int N, int F, int nt);                                             \
     /* dual: hbar_j = sum mbar_c W + mdotbar_c dW ddot ; hdotbar_j = sum mdotbar_c W */             \
     void gb_cfconv_backward_dual_##S(R *hbar, R *hdotbar, const R *mbar, const R *mdotbar,          \
-                                     const R *W, const R *dW, const R *ddot, const int *center,    \
-                                     const int *in_offsets, const int *in_edges, int N, int F,     \
-                                     int nt);                                                      \
-    /* Wbar[e] = mbar_c h_j (+ mdotbar_c hdot_j); dWbar[e] = ddot_e mdotbar_c h_j (0 if no dual) */ \
+                                     const R *W, const R *dW, const int *wrow, const R *ddot,      \
+                                     const int *center, const int *in_offsets,                     \
+                                     const int *in_edges, int N, int F, int nt);                   \
+    /* per distinct length u, over its edges e: Wbar[u] = sum mbar_c h_j (+ mdotbar_c hdot_j);     \
+     * dWbar[u] = sum ddot_e mdotbar_c h_j (untouched without the dual part) */                    \
     void gb_filter_grad_dual_##S(R *Wbar, R *dWbar, const R *mbar, const R *mdotbar, const R *h,   \
                                  const R *hdot, const R *ddot, const int *center,                  \
-                                 const int *neighbor, int E, int F, int nt);                       \
-    /* dbar[e] += sum_f mbar[c][f] h[j][f] dW[e][f] */                                              \
+                                 const int *neighbor, const int *u_offsets, const int *u_edges,    \
+                                 int U, int F, int nt);                                            \
+    /* dbar[e] += sum_f mbar[c][f] h[j][f] dW[wrow(e)][f] */                                        \
     void gb_edge_dbar_acc_##S(double *dbar, const R *mbar, const R *h, const R *dW,                 \
-                              const int *center, const int *neighbor, int E, int F, int nt);
+                              const int *wrow, const int *center, const int *neighbor, int E,      \
+                              int F, int nt);
 
 GB_DECLARE_KERNELS(f32, float)
 GB_DECLARE_KERNELS(f64, double)

@@ -121,87 +121,150 @@ void K(gb_gaussian_rbf)(REAL *g, REAL *dg, REAL d, REAL spacing, REAL inv_w2, in
     }
 }
 
+/* exp(x) for x <= 0 and ssp/sigmoid from it, written without branches so
+ * the compiler vectorizes the loops (float: polynomial exp with range
+ * reduction; double: libm, since double precision is for verification). */
+static inline REAL K(exp_nonpos)(REAL x) {
+#if GB_FAST_FLOAT
+    x = x < -87.0f ? -87.0f : x;
+    float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    __builtin_memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+#else
+    return EXP(x);
+#endif
+}
+
+/* log(1 + t) for t in [0, 1]: 2 atanh(t / (2 + t)) as an odd series. */
+static inline REAL K(log1p_unit)(REAL t) {
+#if GB_FAST_FLOAT
+    float y = t / (2.0f + t), y2 = y * y;
+    float q = 1.0f / 13;
+    q = q * y2 + 1.0f / 11;
+    q = q * y2 + 1.0f / 9;
+    q = q * y2 + 1.0f / 7;
+    q = q * y2 + 1.0f / 5;
+    q = q * y2 + 1.0f / 3;
+    q = q * y2 + 1.0f;
+    return 2.0f * y * q;
+#else
+    return LOG1P(t);
+#endif
+}
+
 void K(gb_ssp_dual)(REAL *y, REAL *ydot, const REAL *a, const REAL *adot, size_t n, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t i = 0; i < n; ++i) {
-        if (y) y[i] = K(gb_ssp)(a[i]);
-        if (ydot) ydot[i] = K(gb_sigmoid)(a[i]) * adot[i];
+    const REAL ln2 = (REAL)0.69314718055994530942;
+    if (y && ydot) {
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
+        for (size_t i = 0; i < n; ++i) {
+            REAL x = a[i], t = K(exp_nonpos)(-FABS(x));
+            REAL inv = 1 / (1 + t);
+            y[i] = (x > 0 ? x : 0) + K(log1p_unit)(t) - ln2;
+            ydot[i] = (x >= 0 ? inv : t * inv) * adot[i];
+        }
+    } else if (y) {
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
+        for (size_t i = 0; i < n; ++i) {
+            REAL x = a[i], t = K(exp_nonpos)(-FABS(x));
+            y[i] = (x > 0 ? x : 0) + K(log1p_unit)(t) - ln2;
+        }
+    } else if (ydot) {
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
+        for (size_t i = 0; i < n; ++i) {
+            REAL x = a[i], t = K(exp_nonpos)(-FABS(x));
+            REAL inv = 1 / (1 + t);
+            ydot[i] = (x >= 0 ? inv : t * inv) * adot[i];
+        }
     }
 }
 
 void K(gb_ssp_backward)(REAL *out, const REAL *ybar, const REAL *a, size_t n, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (size_t i = 0; i < n; ++i) out[i] = ybar[i] * K(gb_sigmoid)(a[i]);
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
+    for (size_t i = 0; i < n; ++i) {
+        REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
+        out[i] = ybar[i] * (x >= 0 ? inv : t * inv);
+    }
 }
 
 void K(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar, const REAL *a,
                              const REAL *adot, size_t n, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
     for (size_t i = 0; i < n; ++i) {
-        REAL sg = K(gb_sigmoid)(a[i]), yb = ybar[i], ydb = ydotbar[i];
+        REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
+        REAL sg = x >= 0 ? inv : t * inv, yb = ybar[i], ydb = ydotbar[i];
         abar[i] = yb * sg + ydb * sg * (1 - sg) * adot[i];
         adotbar[i] = ydb * sg;
     }
 }
 
-void K(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *offsets, const int *neighbor, int NC, int F,
-                  int nt) {
+void K(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *wrow, const int *offsets, const int *neighbor,
+                  int NC, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (NC > 64)
     for (int i = 0; i < NC; ++i) {
         REAL *mi = m + (size_t)i * F;
         for (int f = 0; f < F; ++f) mi[f] = 0;
         for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-            const REAL *hj = h + (size_t)neighbor[e] * F, *we = W + (size_t)e * F;
+            const REAL *hj = h + (size_t)neighbor[e] * F, *we = W + (size_t)wrow[e] * F;
             for (int f = 0; f < F; ++f) mi[f] += hj[f] * we[f];
         }
     }
 }
 
-void K(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REAL *W, const REAL *dW,
+void K(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REAL *W, const REAL *dW, const int *wrow,
                           const REAL *ddot, const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (NC > 64)
     for (int i = 0; i < NC; ++i) {
         REAL *mi = mdot + (size_t)i * F;
         for (int f = 0; f < F; ++f) mi[f] = 0;
         for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-            size_t j = (size_t)neighbor[e] * F, o = (size_t)e * F;
+            size_t j = (size_t)neighbor[e] * F, o = (size_t)wrow[e] * F;
             REAL dd = ddot[e];
             for (int f = 0; f < F; ++f) mi[f] += hdot[j + f] * W[o + f] + h[j + f] * dW[o + f] * dd;
         }
     }
 }
 
-void K(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const int *center, const int *in_offsets,
-                           const int *in_edges, int N, int F, int nt) {
+void K(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const int *wrow, const int *center,
+                           const int *in_offsets, const int *in_edges, int N, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
     for (int j = 0; j < N; ++j) {
         REAL *hb = hbar + (size_t)j * F;
         for (int f = 0; f < F; ++f) hb[f] = 0;
         for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
             int e = in_edges[k];
-            const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)e * F;
+            const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)wrow[e] * F;
             for (int f = 0; f < F; ++f) hb[f] += mb[f] * we[f];
         }
     }
 }
 
 void K(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, const REAL *mdotbar, const REAL *W,
-                                const REAL *dW, const REAL *ddot, const int *center, const int *in_offsets,
-                                const int *in_edges, int N, int F, int nt) {
+                                const REAL *dW, const int *wrow, const REAL *ddot, const int *center,
+                                const int *in_offsets, const int *in_edges, int N, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
     for (int j = 0; j < N; ++j) {
         REAL *hb = hbar + (size_t)j * F, *hdb = hdotbar + (size_t)j * F;
         for (int f = 0; f < F; ++f) hb[f] = hdb[f] = 0;
         for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
             int e = in_edges[k];
-            size_t c = (size_t)center[e] * F, o = (size_t)e * F;
+            size_t c = (size_t)center[e] * F, o = (size_t)wrow[e] * F;
             REAL dd = ddot[e];
             for (int f = 0; f < F; ++f) {
                 hb[f] += mbar[c + f] * W[o + f] + mdotbar[c + f] * dW[o + f] * dd;
@@ -212,30 +275,34 @@ void K(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, con
 }
 
 void K(gb_filter_grad_dual)(REAL *Wbar, REAL *dWbar, const REAL *mbar, const REAL *mdotbar, const REAL *h,
-                            const REAL *hdot, const REAL *ddot, const int *center, const int *neighbor, int E, int F,
-                            int nt) {
+                            const REAL *hdot, const REAL *ddot, const int *center, const int *neighbor,
+                            const int *u_offsets, const int *u_edges, int U, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
-    for (int e = 0; e < E; ++e) {
-        size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F, o = (size_t)e * F;
-        for (int f = 0; f < F; ++f) {
-            if (mdotbar) {
-                Wbar[o + f] = mbar[c + f] * h[j + f] + mdotbar[c + f] * hdot[j + f];
-                dWbar[o + f] = ddot[e] * mdotbar[c + f] * h[j + f];
-            } else {
-                Wbar[o + f] = mbar[c + f] * h[j + f];
-                dWbar[o + f] = 0;
+#pragma omp parallel for schedule(static) num_threads(nt) if (U > 64)
+    for (int u = 0; u < U; ++u) {
+        REAL *wb = Wbar + (size_t)u * F, *dwb = dWbar + (size_t)u * F;
+        for (int f = 0; f < F; ++f) wb[f] = dwb[f] = 0;
+        for (int k = u_offsets[u]; k < u_offsets[u + 1]; ++k) {
+            int e = u_edges[k];
+            size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F;
+            for (int f = 0; f < F; ++f) {
+                if (mdotbar) {
+                    wb[f] += mbar[c + f] * h[j + f] + mdotbar[c + f] * hdot[j + f];
+                    dwb[f] += ddot[e] * mdotbar[c + f] * h[j + f];
+                } else {
+                    wb[f] += mbar[c + f] * h[j + f];
+                }
             }
         }
     }
 }
 
-void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const REAL *dW, const int *center,
-                         const int *neighbor, int E, int F, int nt) {
+void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const REAL *dW, const int *wrow,
+                         const int *center, const int *neighbor, int E, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt)
+#pragma omp parallel for schedule(static) num_threads(nt) if (E > 1024)
     for (int e = 0; e < E; ++e) {
-        size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F, o = (size_t)e * F;
+        size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F, o = (size_t)wrow[e] * F;
         REAL s = 0;
         for (int f = 0; f < F; ++f) s += mbar[c + f] * h[j + f] * dW[o + f];
         dbar[e] += (double)s;

@@ -117,7 +117,7 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
     double *spare = virial + 9 * (size_t)n;
     (void)spare;
 
-    st = gb_ws_forward(ws, b, need_dual, atom_e, graph_e);
+    st = gb_ws_forward(ws, b, grad != NULL, atom_e, graph_e);
     if (!st) {
         for (int i = 0; i < N; ++i) ones[i] = b->atom_graph[i] >= 0 ? 1.0 : 0.0;
         st = gb_ws_backward(ws, b, ones, NULL, NULL, dbar);

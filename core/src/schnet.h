@@ -51,7 +51,8 @@ typedef struct gb_net_f64 gb_net_f64;
     void gb_net_load_params_##S(gb_net_##S *net, const double *params);                             \
     size_t gb_net_bytes_##S(const gb_net_##S *net);                                                \
     void gb_net_set_threads_##S(gb_net_##S *net, int n_threads);                                   \
-    /* Forward pass; keeps what the backward needs. dual != 0 reserves tangent rows (training).     \
+    /* Forward pass; keeps what the backward needs. dual != 0 is training mode: tangent rows and    \
+     * the exact filter network kept for parameter gradients (needed by any backward with grad).    \
      * Fills atom_energy [n_centers] and graph_energy [n_graphs] (masked slots excluded). */        \
     gbnet_status gb_forward_##S(gb_net_##S *net, const gb_batch *b, int dual, double *atom_energy, \
                                 double *graph_energy);                                             \

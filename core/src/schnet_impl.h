@@ -10,6 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "gb_error.h"
 #include "kernels.h"
 #include "schnet.h"
@@ -36,12 +41,19 @@ struct NET {
     int n_threads;
     /* sizes of the last forward */
     int N, NC, E, dual, tangent_done;
-    /* edge data */
-    FN(buf) d, rhat, fc, dfc, ddot;  /* [E], [E][3], [E], [E], [E] */
-    FN(buf) gd;                      /* [2E][K]: rbf rows, then d(rbf)/dd rows */
-    FN(buf) W[GBNET_MAX_BLOCKS];     /* [E][F] filter W_t(d_e), cutoff included */
-    FN(buf) dW[GBNET_MAX_BLOCKS];    /* [E][F] dW_t/dd */
-    FN(buf) fa, fs, fu;              /* [2E][F] filter-network scratch */
+    /* Edge lengths are deduplicated (i->j and j->i have the same length), so
+     * the filter network runs once per distinct length: U rows. */
+    int U;
+    FN(buf) d, fc, dfc;              /* [U] distinct lengths, cutoff, its derivative */
+    FN(buf) ddot;                    /* [E] edge-length tangent */
+    FN(buf) gd;                      /* [2U][K]: rbf rows, then d(rbf)/dd rows */
+    FN(buf) W[GBNET_MAX_BLOCKS];     /* [U][F] filter W_t(d), cutoff included */
+    FN(buf) dW[GBNET_MAX_BLOCKS];    /* [U][F] dW_t/dd */
+    FN(buf) fa, fs, fu;              /* filter-network scratch: [2U][F] (training) or per-thread tiles */
+    int *wrow; size_t cap_wrow;      /* [E] filter row (distinct length) of each edge */
+    int *u_offsets; size_t cap_u_offsets; /* [U+1] edges of each distinct length ... */
+    int *u_edges; size_t cap_u_edges;     /* [E] ... listed in edge order */
+    uint64_t *hash_keys; int *hash_vals; size_t cap_hash_keys, cap_hash_vals;
     /* atom data (nr = N, or 2N in dual mode) */
     FN(buf) x[GBNET_MAX_BLOCKS + 1]; /* [nr][F] */
     FN(buf) h[GBNET_MAX_BLOCKS];     /* [nr][F] */
@@ -101,7 +113,7 @@ void FN(gb_net_load_params)(NET *net, const double *params) {
 
 void FN(gb_net_free)(NET *net) {
     if (!net) return;
-    FN(buf) *all[] = {&net->d, &net->rhat, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
+    FN(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
                       &net->fu, &net->p, &net->r, &net->eps, &net->xbar, &net->hbar, &net->mbar, &net->obar,
                       &net->pbar};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) FN(free_buf)(all[i]);
@@ -115,6 +127,11 @@ void FN(gb_net_free)(NET *net) {
     }
     for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) FN(free_buf)(&net->x[t]);
     free(net->edge_center);
+    free(net->wrow);
+    free(net->u_offsets);
+    free(net->u_edges);
+    free(net->hash_keys);
+    free(net->hash_vals);
     free(net->in_offsets);
     free(net->in_edges);
     free(net->w);
@@ -124,41 +141,58 @@ void FN(gb_net_free)(NET *net) {
 
 size_t FN(gb_net_bytes)(const NET *net) {
     size_t n = 2 * net->L.total;
-    const FN(buf) *all[] = {&net->d, &net->rhat, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
+    const FN(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
                             &net->fu, &net->p, &net->r, &net->eps, &net->xbar, &net->hbar, &net->mbar, &net->obar,
                             &net->pbar};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) n += all[i]->cap;
     for (int t = 0; t < GBNET_MAX_BLOCKS; ++t)
         n += net->W[t].cap + net->dW[t].cap + net->h[t].cap + net->m[t].cap + net->o1[t].cap + net->s1[t].cap;
     for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) n += net->x[t].cap;
-    return n * sizeof(real) + (net->cap_edge_center + net->cap_in_offsets + net->cap_in_edges);
+    return n * sizeof(real) + (net->cap_edge_center + net->cap_in_offsets + net->cap_in_edges + net->cap_wrow +
+                               net->cap_u_offsets + net->cap_u_edges + net->cap_hash_keys + net->cap_hash_vals);
 }
 
 void FN(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_threads; }
 
-static gbnet_status FN(reserve)(NET *net, int N, int E, int dual, int need_filter_scratch) {
-    size_t F = (size_t)net->F, K = (size_t)net->K, R = (size_t)net->R;
+/* Filter rows per tile in inference mode: one tile's scratch (3 x 2B x F)
+ * stays in cache, and the GEMM shape is the same for every thread count. */
+#define GB_FILTER_TILE 64
+
+static int FN(reserve_ints)(int **p, size_t *cap, size_t n) {
+    void *q = *p;
+    int ok = gb_reserve(&q, cap, (n + 1) * sizeof(int));
+    *p = q;
+    return ok;
+}
+
+/* Buffers sized by atoms and edges (before the distinct lengths are known). */
+static gbnet_status FN(reserve)(NET *net, int N, int E, int dual) {
+    size_t F = (size_t)net->F, R = (size_t)net->R;
     size_t nr = (size_t)N * (dual ? 2 : 1), ne = (size_t)E, ok = 1;
-    ok &= FN(ensure)(&net->d, ne) & FN(ensure)(&net->rhat, 3 * ne) & FN(ensure)(&net->fc, ne) &
-          FN(ensure)(&net->dfc, ne) & FN(ensure)(&net->ddot, ne) & FN(ensure)(&net->gd, 2 * ne * K);
-    if (need_filter_scratch)
-        ok &= FN(ensure)(&net->fa, 2 * ne * F) & FN(ensure)(&net->fs, 2 * ne * F) & FN(ensure)(&net->fu, 2 * ne * F);
+    ok &= FN(ensure)(&net->ddot, ne + 1);
     for (int t = 0; t < net->T; ++t)
-        ok &= FN(ensure)(&net->W[t], ne * F) & FN(ensure)(&net->dW[t], ne * F) & FN(ensure)(&net->h[t], nr * F) &
-              FN(ensure)(&net->m[t], nr * F) & FN(ensure)(&net->o1[t], nr * F) & FN(ensure)(&net->s1[t], nr * F);
+        ok &= FN(ensure)(&net->h[t], nr * F) & FN(ensure)(&net->m[t], nr * F) & FN(ensure)(&net->o1[t], nr * F) &
+              FN(ensure)(&net->s1[t], nr * F);
     for (int t = 0; t <= net->T; ++t) ok &= FN(ensure)(&net->x[t], nr * F);
     ok &= FN(ensure)(&net->p, nr * R) & FN(ensure)(&net->r, nr * R) & FN(ensure)(&net->eps, nr) &
           FN(ensure)(&net->xbar, nr * F) & FN(ensure)(&net->hbar, nr * F) & FN(ensure)(&net->mbar, nr * F) &
           FN(ensure)(&net->obar, nr * F) & FN(ensure)(&net->pbar, nr * R);
-    void *p = net->edge_center;
-    ok &= gb_reserve(&p, &net->cap_edge_center, ne * sizeof(int) + 1);
-    net->edge_center = p;
-    p = net->in_offsets;
-    ok &= gb_reserve(&p, &net->cap_in_offsets, ((size_t)N + 1) * sizeof(int));
-    net->in_offsets = p;
-    p = net->in_edges;
-    ok &= gb_reserve(&p, &net->cap_in_edges, ne * sizeof(int) + 1);
-    net->in_edges = p;
+    ok &= FN(reserve_ints)(&net->edge_center, &net->cap_edge_center, ne) &
+          FN(reserve_ints)(&net->in_offsets, &net->cap_in_offsets, (size_t)N + 1) &
+          FN(reserve_ints)(&net->in_edges, &net->cap_in_edges, ne) & FN(reserve_ints)(&net->wrow, &net->cap_wrow, ne) &
+          FN(reserve_ints)(&net->u_edges, &net->cap_u_edges, ne);
+    return ok ? GBNET_OK : GBNET_ERR_NO_MEMORY;
+}
+
+/* Buffers sized by the number U of distinct edge lengths. */
+static gbnet_status FN(reserve_filter)(NET *net, int U, int dual, int tabulated) {
+    size_t F = (size_t)net->F, K = (size_t)net->K, nu = (size_t)U, ok = 1;
+    ok &= FN(ensure)(&net->d, nu + 1) & FN(ensure)(&net->fc, nu + 1) & FN(ensure)(&net->dfc, nu + 1) &
+          FN(ensure)(&net->gd, 2 * nu * K + 1);
+    for (int t = 0; t < net->T; ++t) ok &= FN(ensure)(&net->W[t], nu * F + 1) & FN(ensure)(&net->dW[t], nu * F + 1);
+    size_t scratch = dual ? 2 * nu * F : (tabulated ? 0 : (size_t)net->n_threads * 2 * GB_FILTER_TILE * F);
+    ok &= FN(ensure)(&net->fa, scratch + 1) & FN(ensure)(&net->fs, scratch + 1) & FN(ensure)(&net->fu, scratch + 1);
+    ok &= FN(reserve_ints)(&net->u_offsets, &net->cap_u_offsets, nu + 1);
     return ok ? GBNET_OK : GBNET_ERR_NO_MEMORY;
 }
 
@@ -181,57 +215,125 @@ static void FN(build_index_lists)(NET *net, const gb_batch *b) {
 
 /* ------------------------------------------------------------ edge level */
 
-static gbnet_status FN(edge_geometry)(NET *net, const gb_batch *b) {
+/* Groups edges by exact length (a hash on the bits of the double length, in
+ * first-seen order, so the result is deterministic): wrow[e] is the distinct
+ * length of edge e, u_offsets/u_edges list the edges of each. Then the radial
+ * basis and cutoff of each distinct length. */
+static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int tabulated) {
     int E = b->n_edges, K = net->K;
-    real rc = net->rc, spacing = rc / (real)(K - 1), inv_w2 = 1 / (spacing * spacing);
-    real *d = net->d.p, *rhat = net->rhat.p, *fc = net->fc.p, *dfc = net->dfc.p;
-    real *g = net->gd.p, *dg = net->gd.p + (size_t)E * K;
-    int bad = -1;
-#pragma omp parallel for schedule(static) num_threads(net->n_threads)
+    size_t slots = 16;
+    while (slots < 2 * (size_t)E) slots *= 2;
+    void *p = net->hash_keys;
+    if (!gb_reserve(&p, &net->cap_hash_keys, slots * sizeof(uint64_t))) return GBNET_ERR_NO_MEMORY;
+    net->hash_keys = p;
+    p = net->hash_vals;
+    if (!gb_reserve(&p, &net->cap_hash_vals, slots * sizeof(int))) return GBNET_ERR_NO_MEMORY;
+    net->hash_vals = p;
+    uint64_t *keys = net->hash_keys;
+    int *vals = net->hash_vals, *wrow = net->wrow;
+    for (size_t k = 0; k < slots; ++k) vals[k] = -1;
+    /* distinct lengths go to ddot's buffer temporarily? no: collect into a local double array */
+    double *lens = gb_malloc(((size_t)E + 1) * sizeof(double));
+    if (!lens) return GBNET_ERR_NO_MEMORY;
+    int U = 0;
     for (int e = 0; e < E; ++e) {
         const double *v = b->vec + 3 * (size_t)e;
         double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
         if (!(len > 1e-8) || !isfinite(len)) {
-#pragma omp critical
-            if (bad < 0 || e < bad) bad = e;
-            len = 1.0;
+            free(lens);
+            return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", e);
         }
-        real de = (real)len;
-        d[e] = de;
-        for (int c = 0; c < 3; ++c) rhat[3 * (size_t)e + c] = (real)(v[c] / len);
-        FN(gb_cosine_cutoff)(&fc[e], &dfc[e], de, rc);
-        FN(gb_gaussian_rbf)(g + (size_t)e * K, dg + (size_t)e * K, de, spacing, inv_w2, K);
+        uint64_t bits;
+        memcpy(&bits, &len, sizeof bits);
+        size_t h = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 20) & (slots - 1);
+        while (vals[h] >= 0 && keys[h] != bits) h = (h + 1) & (slots - 1);
+        if (vals[h] < 0) {
+            keys[h] = bits;
+            vals[h] = U;
+            lens[U++] = len;
+        }
+        wrow[e] = vals[h];
     }
-    if (bad >= 0)
-        return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", bad);
+    gbnet_status st = FN(reserve_filter)(net, U, dual, tabulated);
+    if (st) {
+        free(lens);
+        return st;
+    }
+    net->U = U;
+    /* edges of each distinct length (counting sort, stable) */
+    int *uo = net->u_offsets, *ue = net->u_edges;
+    memset(uo, 0, ((size_t)U + 1) * sizeof(int));
+    for (int e = 0; e < E; ++e) uo[wrow[e] + 1]++;
+    for (int u = 0; u < U; ++u) uo[u + 1] += uo[u];
+    for (int e = 0; e < E; ++e) ue[uo[wrow[e]]++] = e;
+    for (int u = U; u > 0; --u) uo[u] = uo[u - 1];
+    uo[0] = 0;
+    real rc = net->rc, spacing = rc / (real)(K - 1), inv_w2 = 1 / (spacing * spacing);
+    real *d = net->d.p, *fc = net->fc.p, *dfc = net->dfc.p, *g = net->gd.p, *dg = net->gd.p + (size_t)U * K;
+#pragma omp parallel for schedule(static) num_threads(net->n_threads) if (U > 1024)
+    for (int u = 0; u < U; ++u) {
+        real du = (real)lens[u];
+        d[u] = du;
+        FN(gb_cosine_cutoff)(&fc[u], &dfc[u], du, rc);
+        if (!tabulated || dual) FN(gb_gaussian_rbf)(g + (size_t)u * K, dg + (size_t)u * K, du, spacing, inv_w2, K);
+    }
+    free(lens);
     return GBNET_OK;
 }
 
-/* Filter network of block t for all edges, with its d-derivative:
+/* Filter network of block t for rows [u0, u0+n) of the distinct lengths, with its
+ * d-derivative, using scratch fa/fs/fu of 2n x F each:
  * [a; a_d] = [g; dg] W_f1^T + [b_f1; 0];  [s; s_d] = [ssp(a); sig(a) a_d];
  * [u; u_d] = [s; s_d] W_f2^T + [b_f2; 0]; W = u fc; dW = u_d fc + u dfc.    */
-static void FN(filter_exact)(NET *net, int t, int E) {
-    int F = net->F, K = net->K;
+static void FN(filter_rows)(NET *net, int t, int u0, int n, real *fa, real *fs, real *fu) {
+    int F = net->F, K = net->K, U = net->U;
     const real *w = net->w;
     const gb_layout *L = &net->L;
-    real *fa = net->fa.p, *fs = net->fs.p, *fu = net->fu.p;
-    FN(gb_linear)(fa, net->gd.p, w + L->block[t].filter1_w, w + L->block[t].filter1_b, 2 * E, E, K, F);
-    FN(gb_ssp_dual)(fs, fs + (size_t)E * F, fa, fa + (size_t)E * F, (size_t)E * F, net->n_threads);
-    FN(gb_linear)(fu, fs, w + L->block[t].filter2_w, w + L->block[t].filter2_b, 2 * E, E, F, F);
-    real *W = net->W[t].p, *dW = net->dW[t].p;
-    const real *fc = net->fc.p, *dfc = net->dfc.p, *u = fu, *ud = fu + (size_t)E * F;
-#pragma omp parallel for schedule(static) num_threads(net->n_threads)
-    for (int e = 0; e < E; ++e) {
-        size_t o = (size_t)e * F;
+    const real *g = net->gd.p + (size_t)u0 * K, *dg = net->gd.p + ((size_t)U + u0) * K;
+    size_t nF = (size_t)n * F;
+    FN(gb_linear)(fa, g, w + L->block[t].filter1_w, w + L->block[t].filter1_b, n, n, K, F);
+    FN(gb_linear)(fa + nF, dg, w + L->block[t].filter1_w, NULL, n, 0, K, F);
+    FN(gb_ssp_dual)(fs, fs + nF, fa, fa + nF, nF, 1);
+    FN(gb_linear)(fu, fs, w + L->block[t].filter2_w, w + L->block[t].filter2_b, 2 * n, n, F, F);
+    real *W = net->W[t].p + (size_t)u0 * F, *dW = net->dW[t].p + (size_t)u0 * F;
+    const real *fc = net->fc.p + u0, *dfc = net->dfc.p + u0, *u = fu, *ud = fu + nF;
+    for (int r = 0; r < n; ++r) {
+        size_t o = (size_t)r * F;
         for (int f = 0; f < F; ++f) {
-            W[o + f] = u[o + f] * fc[e];
-            dW[o + f] = ud[o + f] * fc[e] + u[o + f] * dfc[e];
+            W[o + f] = u[o + f] * fc[r];
+            dW[o + f] = ud[o + f] * fc[r] + u[o + f] * dfc[r];
         }
     }
 }
 
+/* Inference: the filter in cache-sized tiles, one tile per thread at a time. */
+static void FN(filter_exact)(NET *net, int t) {
+    int U = net->U, F = net->F, tiles = (U + GB_FILTER_TILE - 1) / GB_FILTER_TILE;
+    size_t tile = 2 * (size_t)GB_FILTER_TILE * F;
+#pragma omp parallel num_threads(net->n_threads) if (tiles > 1)
+    {
+#ifdef _OPENMP
+        int me = omp_get_thread_num();
+#else
+        int me = 0;
+#endif
+        real *fa = net->fa.p + me * tile, *fs = net->fs.p + me * tile, *fu = net->fu.p + me * tile;
+#pragma omp for schedule(static)
+        for (int k = 0; k < tiles; ++k) {
+            int u0 = k * GB_FILTER_TILE, n = U - u0 < GB_FILTER_TILE ? U - u0 : GB_FILTER_TILE;
+            FN(filter_rows)(net, t, u0, n, fa, fs, fu);
+        }
+    }
+}
+
+/* Training: the whole filter at once, keeping [a; a_d] in fa for the backward. */
+static void FN(filter_exact_full)(NET *net, int t) {
+    FN(filter_rows)(net, t, 0, net->U, net->fa.p, net->fs.p, net->fu.p);
+}
+
 /* Tabulated filter: cubic Hermite interpolation of W and dW/dd on a uniform grid. */
-static void FN(filter_table)(NET *net, int t, int E) {
+static void FN(filter_table)(NET *net, int t) {
+    int E = net->U;
     const gb_filter_table *tab = net->model->table;
     int F = net->F, P = tab->n_points;
     double step = net->model->hp.cutoff / (P - 1);
@@ -269,7 +371,7 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
                        "reaches T*rc)");
     int tabulated = net->model->table != NULL;
     gb_gemm_set_threads(net->n_threads);
-    gbnet_status st = FN(reserve)(net, N, E, dual, !tabulated || dual);
+    gbnet_status st = FN(reserve)(net, N, E, dual);
     if (st) return st;
     net->N = N;
     net->NC = NC;
@@ -277,12 +379,15 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
     net->dual = dual;
     net->tangent_done = 0;
     FN(build_index_lists)(net, b);
-    st = FN(edge_geometry)(net, b);
+    st = FN(edge_lengths)(net, b, dual, tabulated);
     if (st) return st;
     for (int t = 0; t < T; ++t) {
-        if (tabulated && !dual) FN(filter_table)(net, t, E);
-        else FN(filter_exact)(net, t, E);
+        if (dual) continue; /* training evaluates each block's filter in the backward-ready form below */
+        if (tabulated) FN(filter_table)(net, t);
+        else FN(filter_exact)(net, t);
     }
+    if (dual)
+        for (int t = 0; t < T; ++t) FN(filter_exact_full)(net, t);
 
     const real *w = net->w;
     const gb_layout *L = &net->L;
@@ -293,7 +398,7 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
         real *x = net->x[t].p, *xn = net->x[t + 1].p, *h = net->h[t].p, *m = net->m[t].p;
         real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
         FN(gb_linear)(h, x, w + L->block[t].in_w, NULL, N, 0, F, F);
-        FN(gb_cfconv)(m, h, net->W[t].p, b->offsets, b->neighbor, NC, F, net->n_threads);
+        FN(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
         FN(gb_linear)(o1, m, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F, F);
         FN(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
         memcpy(xn, x, (size_t)N * F * sizeof(real));
@@ -336,8 +441,8 @@ gbnet_status FN(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, do
         real *x = net->x[t].p, *xn = net->x[t + 1].p, *h = net->h[t].p, *m = net->m[t].p;
         real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
         FN(gb_linear)(h + tan, x + tan, w + L->block[t].in_w, NULL, N, 0, F, F);
-        FN(gb_cfconv_tangent)(m + tan, h, h + tan, net->W[t].p, net->dW[t].p, dd, b->offsets, b->neighbor, N, F,
-                              net->n_threads);
+        FN(gb_cfconv_tangent)(m + tan, h, h + tan, net->W[t].p, net->dW[t].p, net->wrow, dd, b->offsets,
+                              b->neighbor, N, F, net->n_threads);
         FN(gb_linear)(o1 + tan, m + tan, w + L->block[t].out1_w, NULL, N, 0, F, F);
         FN(gb_ssp_dual)(NULL, s1 + tan, o1, o1 + tan, tan, net->n_threads);
         memcpy(xn + tan, x + tan, tan * sizeof(real));
@@ -360,7 +465,8 @@ gbnet_status FN(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, do
 
 /* Reverse sweep of the filter network for block t given Wbar [E][F] (in fu's
  * first half) and dWbar [E][F] (second half): accumulates weight gradients. */
-static void FN(filter_backward)(NET *net, int t, int E) {
+static void FN(filter_backward)(NET *net, int t) {
+    int E = net->U;
     int F = net->F, K = net->K;
     const real *w = net->w;
     real *gr = net->grad;
@@ -369,7 +475,7 @@ static void FN(filter_backward)(NET *net, int t, int E) {
     size_t EF = (size_t)E * F;
     /* ubar = Wbar fc + dWbar dfc ; u_d bar = dWbar fc */
     const real *fc = net->fc.p, *dfc = net->dfc.p;
-#pragma omp parallel for schedule(static) num_threads(net->n_threads)
+#pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 256)
     for (int e = 0; e < E; ++e) {
         size_t o = (size_t)e * F;
         for (int f = 0; f < F; ++f) {
@@ -381,6 +487,7 @@ static void FN(filter_backward)(NET *net, int t, int E) {
     /* recompute [a; a_d] and [s; s_d] */
     FN(gb_linear)(fa, net->gd.p, w + L->block[t].filter1_w, w + L->block[t].filter1_b, 2 * E, E, K, F);
     FN(gb_ssp_dual)(fs, fs + EF, fa, fa + EF, EF, net->n_threads);
+    (void)K;
     /* W_f2 bar += [ubar; u_d bar]^T [s; s_d];  b_f2 bar += colsum(ubar) */
     FN(gb_gemm_tn_acc)(gr + L->block[t].filter2_w, fu, fs, 2 * E, F, F);
     FN(gb_colsum_acc)(gr + L->block[t].filter2_b, fu, E, F);
@@ -397,8 +504,8 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
     int dual = ebar_dot != NULL;
     if (dual && !net->tangent_done) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dual backward needs gb_tangent first");
     if (dual && dbar) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dbar is not available in dual mode");
-    if (grad && net->model->table && !net->dual)
-        return gb_fail(GBNET_ERR_UNSUPPORTED, "parameter gradients need the exact filter network, not the table");
+    if (grad && !net->dual)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "parameter gradients need a training-mode (dual) forward first");
     int N = net->N, NC = net->NC, E = net->E, F = net->F, R = net->R, T = net->T;
     int rows_c = dual ? 2 * N : NC; /* rows of center-only layers (stacked in dual mode) */
     int rows_a = dual ? 2 * N : N;  /* rows of all-atom layers */
@@ -468,22 +575,26 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
         FN(gb_gemm_nn)(mbar, obar, w + L->block[t].out1_w, rows_c, F, F);
         /* cfconv */
         if (dual) {
-            FN(gb_cfconv_backward_dual)(hbar, hbar + tan, mbar, mbar + tan, net->W[t].p, net->dW[t].p, net->ddot.p,
+            FN(gb_cfconv_backward_dual)(hbar, hbar + tan, mbar, mbar + tan, net->W[t].p, net->dW[t].p, net->wrow,
+                                        net->ddot.p,
                                         net->edge_center, net->in_offsets, net->in_edges, N, F, net->n_threads);
             if (grad) {
-                FN(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)E * F, mbar, mbar + tan, h, h + tan,
-                                        net->ddot.p, net->edge_center, b->neighbor, E, F, net->n_threads);
-                FN(filter_backward)(net, t, E);
+                FN(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, mbar + tan, h, h + tan,
+                                        net->ddot.p, net->edge_center, b->neighbor, net->u_offsets, net->u_edges,
+                                        net->U, F, net->n_threads);
+                FN(filter_backward)(net, t);
             }
         } else {
-            FN(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->edge_center, net->in_offsets, net->in_edges, N, F,
+            FN(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
+                                   net->in_edges, N, F,
                                    net->n_threads);
-            if (dbar) FN(gb_edge_dbar_acc)(dbar, mbar, h, net->dW[t].p, net->edge_center, b->neighbor, E, F,
-                                           net->n_threads);
+            if (dbar) FN(gb_edge_dbar_acc)(dbar, mbar, h, net->dW[t].p, net->wrow, net->edge_center, b->neighbor, E,
+                                           F, net->n_threads);
             if (grad) {
-                FN(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)E * F, mbar, NULL, h, NULL, NULL,
-                                        net->edge_center, b->neighbor, E, F, net->n_threads);
-                FN(filter_backward)(net, t, E);
+                FN(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, NULL, h, NULL, NULL,
+                                        net->edge_center, b->neighbor, net->u_offsets, net->u_edges, net->U, F,
+                                        net->n_threads);
+                FN(filter_backward)(net, t);
             }
         }
         /* h = x W_in^T over all rows */
