@@ -332,7 +332,7 @@ TEST(Cli, EvalEthanolMatchesPredictionsAndLibrary) {
     ASSERT_EQ(eval.rc, 0) << eval.err;
     EXPECT_TRUE(contains(eval.out, "frames:      20 (20 with energy, 20 with forces, 0 with stress)")) << eval.out;
     EXPECT_TRUE(contains(eval.out, "atoms:       180")) << eval.out;
-    EXPECT_TRUE(contains(eval.out, "atoms/s")) << eval.out;
+    EXPECT_TRUE(contains(eval.out, "atoms/s (double precision, 1 threads, 3 calls)")) << eval.out; // 7 + 7 + 6
 
     Dataset labels(data), pred(predictions);
     ASSERT_EQ(pred.ds.n_frames, 20);

@@ -31,7 +31,8 @@ static const char *const eval_help =
     "Options:\n"
     "  --precision P              double (default) or float\n"
     "  --threads N                OpenMP threads (default: OpenMP's default)\n"
-    "  --batch N                  frames per evaluation call (default 64)\n"
+    "  --batch N                  frames per evaluation call (default: as many as\n"
+    "                             fit in 4096 atoms, at least one)\n"
     "  --write-predictions FILE   write predicted energy, forces and virial as\n"
     "                             extended XYZ (positions and metadata kept)\n"
     "  --subset KEY=PATTERN       only frames whose metadata KEY matches PATTERN\n"
@@ -46,6 +47,9 @@ static const cli_option eval_options[] = {
     [OPT_SUBSET] = {"subset", 0, 1},       [OPT_HELP] = {"help", 'h', 0},
 };
 
+/* Default size of one gbnet_evaluate call in atoms: several packs, so the
+ * batched kernels stay efficient, yet short enough for steady progress. */
+#define AUTO_BATCH_ATOMS 4096
 #define MAX_FILTERS 16
 #define MAX_DATA 64
 
@@ -67,7 +71,7 @@ typedef struct {
 static int parse_args(eval_args *a, int argc, char **argv) {
     memset(a, 0, sizeof *a);
     a->precision = GBNET_DOUBLE;
-    a->batch = 64;
+    a->batch = 0; /* automatic: see AUTO_BATCH_ATOMS */
     cli_parser parser;
     cli_parser_init(&parser, "eval", argc, argv, eval_options, (int)(sizeof eval_options / sizeof eval_options[0]));
     const char *value;
@@ -203,9 +207,26 @@ static int report_failure(gbnet_workspace *ws, eval_set *s, int first, int count
     return cli_library_error("eval", status);
 }
 
-static int evaluate_all(eval_set *s, gbnet_workspace *ws, int batch, double *seconds) {
-    gbnet_structure *structures = calloc((size_t)batch, sizeof *structures);
-    gbnet_result *results = calloc((size_t)batch, sizeof *results);
+/* Frames in the call starting at first: batch frames if given, else as many
+ * as fit in AUTO_BATCH_ATOMS (at least one). */
+static int call_size(const eval_set *s, int first, int batch) {
+    int remaining = s->n - first;
+    if (batch > 0) return remaining < batch ? remaining : batch;
+    int count = 0;
+    long long atoms = 0;
+    while (count < remaining && (count == 0 || atoms + s->frames[first + count].n_atoms <= AUTO_BATCH_ATOMS))
+        atoms += s->frames[first + count++].n_atoms;
+    return count;
+}
+
+static int evaluate_all(eval_set *s, gbnet_workspace *ws, int batch, double *seconds, int *n_calls) {
+    int max_count = 0;
+    for (int first = 0; first < s->n; first += call_size(s, first, batch)) {
+        int count = call_size(s, first, batch);
+        if (count > max_count) max_count = count;
+    }
+    gbnet_structure *structures = calloc((size_t)max_count + 1, sizeof *structures);
+    gbnet_result *results = calloc((size_t)max_count + 1, sizeof *results);
     if (!structures || !results) {
         free(structures);
         free(results);
@@ -215,8 +236,11 @@ static int evaluate_all(eval_set *s, gbnet_workspace *ws, int batch, double *sec
     int progress_shown = 0;
     double start = cli_now();
     int rc = CLI_EXIT_OK;
-    for (int first = 0; first < s->n && rc == CLI_EXIT_OK; first += batch) {
-        int count = s->n - first < batch ? s->n - first : batch;
+    *n_calls = 0;
+    int count = 0;
+    for (int first = 0; first < s->n && rc == CLI_EXIT_OK; first += count) {
+        count = call_size(s, first, batch);
+        ++*n_calls;
         fill_call(structures, results, s, first, count);
         gbnet_status status = gbnet_evaluate(ws, count, structures, results);
         if (status) {
@@ -251,7 +275,8 @@ static void print_row(const char *name, const char *unit, const gb_error_stats *
            gb_error_stats_rmse(stats));
 }
 
-static void print_report(const eval_args *a, const gbnet_model *model, const eval_set *s, double seconds) {
+static void print_report(const eval_args *a, const gbnet_model *model, const eval_set *s, double seconds,
+                         int n_calls) {
     const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
     gb_eval_metrics m;
     memset(&m, 0, sizeof m);
@@ -281,9 +306,9 @@ static void print_report(const eval_args *a, const gbnet_model *model, const eva
     printf("frames:      %d (%lld with energy, %lld with forces, %lld with stress)\n", s->n, with_energy, with_forces,
            with_stress);
     printf("atoms:       %lld\n", s->n_atoms);
-    printf("evaluation:  %.3f s, %.1f atoms/s (%s precision, %d threads, %d frames per call)\n", seconds,
+    printf("evaluation:  %.3f s, %.1f atoms/s (%s precision, %d threads, %d calls)\n", seconds,
            seconds > 0.0 ? (double)s->n_atoms / seconds : 0.0, a->precision == GBNET_FLOAT ? "float" : "double",
-           threads, a->batch);
+           threads, n_calls);
     printf("\n%-14s %-9s %10s %14s %14s\n", "quantity", "unit", "count", "MAE", "RMSE");
     print_row("energy", "meV/atom", &m.energy);
     print_row("force", "meV/A", &m.force);
@@ -326,11 +351,12 @@ int cmd_eval(int argc, char **argv) {
         if (status) rc = cli_library_error("eval", status);
     }
     double seconds = 0.0;
+    int n_calls = 0;
     if (rc == CLI_EXIT_OK) {
         gbnet_workspace_set_threads(ws, args.threads);
-        rc = evaluate_all(&set, ws, args.batch, &seconds);
+        rc = evaluate_all(&set, ws, args.batch, &seconds, &n_calls);
     }
-    if (rc == CLI_EXIT_OK) print_report(&args, model, &set, seconds);
+    if (rc == CLI_EXIT_OK) print_report(&args, model, &set, seconds, n_calls);
     if (rc == CLI_EXIT_OK && args.predictions_path) {
         status = gb_write_extxyz(args.predictions_path, set.frames, set.n, set.energy,
                                  (const double *const *)set.forces, set.virial);
