@@ -1,0 +1,97 @@
+/* The training configuration: a plain text file of `key = value` lines with
+ * `#` comments, plus `--set key=value` overrides. Every key has a type, a
+ * default and a one-line description in one table (train_config.c), which
+ * also drives `gbnet train --list-keys` and docs/training.md.
+ *
+ * Errors name the file and line: an unknown key suggests the closest valid
+ * key (edit distance), a bad value says what was expected. Relative paths in
+ * a file are taken relative to the file's folder; relative paths given with
+ * --set relative to the current directory. */
+#ifndef GB_TRAIN_CONFIG_H
+#define GB_TRAIN_CONFIG_H
+
+#include <stdint.h>
+
+#include "gbnet.h"
+
+#define GB_CFG_TEXT_MAX 1024
+
+typedef enum { GB_OPTIMIZER_ADAM = 0, GB_OPTIMIZER_ADAMW = 1 } gb_optimizer_kind;
+typedef enum { GB_ENERGY_SCALE_STD = 0, GB_ENERGY_SCALE_FORCE_RMS = 1 } gb_energy_scale_mode;
+
+typedef struct {
+    /* data */
+    char train_data[GB_CFG_TEXT_MAX];  /* whitespace-separated extxyz files / DeePMD folders */
+    char valid_data[GB_CFG_TEXT_MAX];  /* same, "" if none */
+    double valid_fraction;             /* fraction of train_data held out (by seed) */
+    char valid_key[GB_CFG_TEXT_MAX];   /* "key=pattern": frames of train_data matching go to validation */
+    uint64_t seed;
+    double min_distance;               /* A */
+    /* model */
+    char elements[GB_CFG_TEXT_MAX];    /* "H C O"; "" = all elements of the data, by atomic number */
+    int features, blocks, rbf, readout;
+    double cutoff;                     /* A */
+    gb_energy_scale_mode energy_scale;
+    /* loss */
+    double w_energy, w_forces, w_stress;
+    /* batching */
+    int batch_size;                    /* structures per optimizer step */
+    int pack_atoms;                    /* requested pack capacity in atoms, 0 = automatic */
+    int static_shape;                  /* bool: present every pack at exactly its capacity */
+    /* optimizer and schedule */
+    gb_optimizer_kind optimizer;
+    double lr, weight_decay, beta1, beta2, adam_eps;
+    double lr_decay;                   /* per-epoch factor */
+    int lr_plateau_patience;           /* epochs without improvement, 0 = off */
+    double lr_plateau_factor, lr_min;
+    int epochs, early_stopping_patience;
+    double clip_grad_norm;             /* 0 = off */
+    double time_limit;                 /* minutes, 0 = none */
+    /* running */
+    int threads;                       /* 0 = OpenMP default */
+    gbnet_precision precision;
+    int checkpoint_every;              /* epochs, 0 = only on interrupt and at the end */
+    char output[GB_CFG_TEXT_MAX];      /* best model (.gbnet) */
+    char log[GB_CFG_TEXT_MAX];         /* CSV log, "" = none */
+    char checkpoint[GB_CFG_TEXT_MAX];  /* checkpoint file */
+
+    /* where each key was set: line in `source` (0: default, -1: --set) */
+    int line[64];
+    char source[GB_CFG_TEXT_MAX];
+} gb_train_config;
+
+typedef struct {
+    const char *name;
+    const char *type;         /* "integer", "number", "text", "path", "paths", "bool", or "a|b" */
+    const char *default_text; /* "" for empty */
+    const char *unit;         /* "" if none */
+    const char *description;
+} gb_config_key_info;
+
+/* Number of keys and their descriptions (for --list-keys and the docs). */
+int gb_config_n_keys(void);
+const gb_config_key_info *gb_config_key(int index);
+
+/* Fills c with every key's default. */
+void gb_train_config_defaults(gb_train_config *c);
+/* Reads a config file over c (call gb_train_config_defaults first). */
+gbnet_status gb_train_config_read(gb_train_config *c, const char *path);
+/* Parses the text of a config (name used in messages, dir for relative paths). */
+gbnet_status gb_train_config_parse(gb_train_config *c, const char *text, const char *name, const char *dir);
+/* Applies one "key=value" override (from --set). */
+gbnet_status gb_train_config_set(gb_train_config *c, const char *assignment);
+/* Cross-key checks (e.g. one validation method); messages name the lines. */
+gbnet_status gb_train_config_check(const gb_train_config *c);
+/* Whether key was given (in the file or by --set) rather than defaulted. */
+int gb_train_config_is_set(const gb_train_config *c, const char *key);
+/* The closest valid key to name (edit distance), or NULL if none is near. */
+const char *gb_config_closest_key(const char *name);
+
+/* Writes the effective configuration as `key = value` lines into text
+ * (what provenance and checkpoints record). Returns the length needed. */
+size_t gb_train_config_format(const gb_train_config *c, char *text, size_t size);
+
+/* Parses an element list ("H C O") into atomic numbers; n_out = count. */
+gbnet_status gb_config_parse_elements(const char *text, int *atomic_numbers, int *n_out);
+
+#endif

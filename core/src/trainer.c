@@ -1,0 +1,735 @@
+/* The training loop (see trainer.h). */
+#define _POSIX_C_SOURCE 200809L
+#include "trainer.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "gb_error.h"
+#include "model.h"
+#include "normalization.h"
+#include "packing.h"
+#include "rng.h"
+#include "workspace.h"
+
+struct gb_trainer {
+    gb_train_config cfg;
+    char *config_text;       /* effective configuration, key = value lines */
+    char *command_line;
+    gb_train_hooks hooks;
+    gb_train_data data;
+    gbnet_model *model;
+    gbnet_workspace *ws;
+    gb_batch_buffer bb;
+    gb_optimizer opt;
+    gb_train_state state;
+    gb_loss_weights weights;
+    double *grad;            /* [n_params] */
+    int cap_atoms, cap_edges, packs_per_step;
+    double atom_efficiency, edge_efficiency;
+    gb_packing epoch_packing, valid_packing;
+    int *order, *pack_order, *sizes_atoms, *sizes_edges;  /* [n_train] scratch */
+    const gb_sample **ptrs;  /* [largest pack] */
+    int last_checkpoint_epoch; /* completed epochs in the last checkpoint written, -1 none */
+    double run_start;        /* monotonic clock at the start of gb_trainer_run */
+    double elapsed_before;   /* training seconds of earlier runs (from the checkpoint) */
+};
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void say(const gb_trainer *t, const char *fmt, ...) GB_PRINTF(2, 3);
+static void say(const gb_trainer *t, const char *fmt, ...) {
+    if (!t->hooks.message) return;
+    char text[4096];
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(text, sizeof text, fmt, args);
+    va_end(args);
+    t->hooks.message(t->hooks.ctx, text);
+}
+
+/* Copies the thread-local message so it can be quoted in a new one. */
+static void last_error_copy(char *out, size_t size) { snprintf(out, size, "%s", gbnet_last_error()); }
+
+/* ------------------------------------------------------------ setup */
+
+static gbnet_status make_hyperparams(gbnet_hyperparams *hp, const gb_train_config *c, const gb_train_data *d) {
+    gbnet_hyperparams_default(hp);
+    hp->n_features = c->features;
+    hp->n_blocks = c->blocks;
+    hp->n_rbf = c->rbf;
+    hp->readout_width = c->readout;
+    hp->cutoff = c->cutoff;
+    hp->n_elements = d->n_elements;
+    memcpy(hp->atomic_numbers, d->atomic_numbers, sizeof hp->atomic_numbers);
+    return gb_hyperparams_check(hp);
+}
+
+/* Fits and sets the normalization of a new model from the training frames. */
+static gbnet_status fit_normalization(gb_trainer *t) {
+    const gb_train_data *d = &t->data;
+    int element_of_z[119];
+    for (int z = 0; z < 119; ++z) element_of_z[z] = gbnet_model_element_of_z(t->model, z);
+    gb_normalization norm;
+    const gb_frame *base = d->train_ds.frames;
+    int *idx = malloc((size_t)d->n_train * sizeof *idx);
+    if (!idx) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory fitting the normalization");
+    for (int i = 0; i < d->n_train; ++i) idx[i] = (int)(d->train[i] - base);
+    gbnet_status st = gb_fit_normalization(&norm, base, idx, d->n_train, element_of_z, d->n_elements);
+    free(idx);
+    if (st) { /* no energies at all: references stay 0, scale from the forces */
+        memset(&norm, 0, sizeof norm);
+        gb_clear_error();
+        double f_sq = 0;
+        long count = 0;
+        for (int i = 0; i < d->n_train; ++i)
+            if (d->train[i]->forces)
+                for (int c = 0; c < 3 * d->train[i]->n_atoms; ++c, ++count) f_sq += d->train[i]->forces[c] * d->train[i]->forces[c];
+        norm.force_rms = count ? sqrt(f_sq / count) : 1.0;
+    }
+    double scale = t->cfg.energy_scale == GB_ENERGY_SCALE_FORCE_RMS ? norm.force_rms : norm.scale;
+    if (!(scale > 1e-6)) scale = norm.force_rms > 1e-6 ? norm.force_rms : 1.0;
+    st = gbnet_model_set_normalization(t->model, scale, norm.shift, norm.e_ref);
+    if (st) return st;
+    char refs[1024] = "";
+    size_t used = 0;
+    for (int e = 0; e < d->n_elements && used < sizeof refs; ++e)
+        used += (size_t)snprintf(refs + used, sizeof refs - used, "%s%s %.6f", e ? ", " : "",
+                                 gbnet_element_symbol(d->atomic_numbers[e]), norm.e_ref[e]);
+    say(t, "normalization: reference energies (eV) %s (composition rank %d of %d); shift %.6f eV/atom, "
+           "scale %.6f eV (%s; residual energy std %.4f meV/atom, force RMS %.4f eV/A)",
+        refs, norm.rank, d->n_elements, norm.shift, scale,
+        t->cfg.energy_scale == GB_ENERGY_SCALE_FORCE_RMS ? "force_rms" : "energy_std", 1000 * norm.scale,
+        norm.force_rms);
+    return GBNET_OK;
+}
+
+/* Pack capacity: capacities near the requested one are tried on the training
+ * set and the most efficient kept (within 0.25% of the best, the closest to
+ * the request). The edge capacity follows the densest structure, so atoms
+ * are always the binding limit. */
+static gbnet_status choose_capacity(gb_trainer *t) {
+    const gb_train_data *d = &t->data;
+    int n = d->n_train, max_atoms = 0;
+    double ratio = 0.0;
+    for (int i = 0; i < n; ++i) {
+        const gb_sample *s = &d->train_samples[i];
+        t->sizes_atoms[i] = s->frame->n_atoms;
+        t->sizes_edges[i] = s->nl.n_edges;
+        if (s->frame->n_atoms > max_atoms) max_atoms = s->frame->n_atoms;
+        double r = (double)s->nl.n_edges / s->frame->n_atoms;
+        if (r > ratio) ratio = r;
+    }
+    double mean_atoms = (double)d->train_atoms / n;
+    int requested = t->cfg.pack_atoms > 0 ? t->cfg.pack_atoms : (int)lround(t->cfg.batch_size * mean_atoms);
+    if (requested < max_atoms) requested = max_atoms;
+    int lo = (int)(0.8 * requested), hi = (int)(1.25 * requested);
+    if (lo < max_atoms) lo = max_atoms;
+    if (hi < lo) hi = lo;
+    int stride = (hi - lo) / 256 + 1;
+    double *eff = malloc(((size_t)(hi - lo) / stride + 1) * sizeof *eff);
+    if (!eff) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory choosing the pack capacity");
+    double best = -1.0;
+    gb_packing p = {0};
+    for (int c = lo, k = 0; c <= hi; c += stride, ++k) {
+        int ce = (int)ceil(c * ratio) + 1;
+        gbnet_status st = gb_pack(&p, n, t->sizes_atoms, t->sizes_edges, c, ce);
+        if (st) {
+            free(eff);
+            gb_packing_free(&p);
+            return st;
+        }
+        eff[k] = gb_packing_atom_efficiency(&p);
+        if (eff[k] > best) best = eff[k];
+    }
+    int chosen = -1;
+    for (int c = lo, k = 0; c <= hi; c += stride, ++k)
+        if (eff[k] >= best - 0.0025 && (chosen < 0 || abs(c - requested) < abs(chosen - requested))) chosen = c;
+    free(eff);
+    t->cap_atoms = chosen;
+    t->cap_edges = (int)ceil(chosen * ratio) + 1;
+    gbnet_status st = gb_pack(&p, n, t->sizes_atoms, t->sizes_edges, t->cap_atoms, t->cap_edges);
+    if (st) return st;
+    t->atom_efficiency = gb_packing_atom_efficiency(&p);
+    t->edge_efficiency = gb_packing_edge_efficiency(&p);
+    double per_pack = (double)n / p.n_packs;
+    t->packs_per_step = (int)lround(t->cfg.batch_size / per_pack);
+    if (t->packs_per_step < 1) t->packs_per_step = 1;
+    int steps = (p.n_packs + t->packs_per_step - 1) / t->packs_per_step;
+    say(t, "packing: capacity %d atoms / %d edges (requested %d), %d packs of %.1f structures, "
+           "efficiency %.2f%% of atom slots, %.2f%% of edge slots; %d pack%s per step, %d steps per epoch "
+           "(about %.1f structures per step)",
+        t->cap_atoms, t->cap_edges, requested, p.n_packs, per_pack, 100 * t->atom_efficiency,
+        100 * t->edge_efficiency, t->packs_per_step, t->packs_per_step > 1 ? "s" : "", steps,
+        per_pack * t->packs_per_step);
+    gb_packing_free(&p);
+    return GBNET_OK;
+}
+
+static gbnet_status pack_validation(gb_trainer *t) {
+    const gb_train_data *d = &t->data;
+    if (d->n_valid == 0) return GBNET_OK;
+    int *a = malloc((size_t)d->n_valid * sizeof *a), *e = malloc((size_t)d->n_valid * sizeof *e);
+    if (!a || !e) {
+        free(a); free(e);
+        return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory packing the validation set");
+    }
+    for (int i = 0; i < d->n_valid; ++i) {
+        a[i] = d->valid[i]->n_atoms;
+        e[i] = d->valid_samples[i].nl.n_edges;
+    }
+    gbnet_status st = gb_pack(&t->valid_packing, d->n_valid, a, e, t->cap_atoms, t->cap_edges);
+    free(a);
+    free(e);
+    return st;
+}
+
+static int hyperparams_equal(const gbnet_hyperparams *a, const gbnet_hyperparams *b) {
+    if (a->n_features != b->n_features || a->n_blocks != b->n_blocks || a->n_rbf != b->n_rbf ||
+        a->readout_width != b->readout_width || a->cutoff != b->cutoff || a->n_elements != b->n_elements)
+        return 0;
+    for (int e = 0; e < a->n_elements; ++e)
+        if (a->atomic_numbers[e] != b->atomic_numbers[e]) return 0;
+    return 1;
+}
+
+/* Keys whose change makes a resumed run differ from an uninterrupted one. */
+static void report_changed_keys(gb_trainer *t, const char *old_text) {
+    static const char *harmless[] = {"epochs", "threads", "time_limit", "checkpoint_every", "output", "log",
+                                     "checkpoint", "early_stopping_patience"};
+    char changed[1024] = "";
+    size_t used = 0;
+    const char *p = t->config_text;
+    while (*p) {
+        const char *eol = strchr(p, '\n');
+        size_t len = eol ? (size_t)(eol - p) : strlen(p);
+        char line[GB_CFG_TEXT_MAX + 64];
+        snprintf(line, sizeof line, "%.*s", (int)len, p);
+        p += len + (eol != NULL);
+        char *eq = strstr(line, " = ");
+        if (!eq) continue;
+        *eq = '\0';
+        int skip = 0;
+        for (size_t k = 0; k < sizeof harmless / sizeof *harmless; ++k) skip |= strcmp(line, harmless[k]) == 0;
+        *eq = ' ';
+        /* the same line must appear in the old text */
+        char needle[GB_CFG_TEXT_MAX + 66];
+        snprintf(needle, sizeof needle, "\n%s\n", line);
+        char *old_wrapped = malloc(strlen(old_text) + 3);
+        if (!old_wrapped) return;
+        sprintf(old_wrapped, "\n%s", old_text);
+        int found = strstr(old_wrapped, needle) != NULL;
+        free(old_wrapped);
+        if (!found && !skip && used < sizeof changed) {
+            *strstr(line, " = ") = '\0';
+            used += (size_t)snprintf(changed + used, sizeof changed - used, "%s%s", used ? ", " : "", line);
+        }
+    }
+    if (used) say(t, "warning: resuming with changed settings (%s): the run will differ from an uninterrupted one",
+                  changed);
+}
+
+static gbnet_status resume(gb_trainer *t, const char *path) {
+    gbnet_model *model = NULL;
+    char *old_text = NULL;
+    gbnet_status st = gb_checkpoint_read(path, &model, &t->opt, &t->state, &old_text);
+    if (st) return st;
+    gbnet_hyperparams hp;
+    st = make_hyperparams(&hp, &t->cfg, &t->data);
+    if (!st && !hyperparams_equal(&hp, &model->hp))
+        st = gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                     "%s: the checkpoint's model (F=%d T=%d K=%d readout=%d cutoff=%g, %d elements) differs from "
+                     "the configuration's (F=%d T=%d K=%d readout=%d cutoff=%g, %d elements)",
+                     path, model->hp.n_features, model->hp.n_blocks, model->hp.n_rbf, model->hp.readout_width,
+                     model->hp.cutoff, model->hp.n_elements, hp.n_features, hp.n_blocks, hp.n_rbf, hp.readout_width,
+                     hp.cutoff, hp.n_elements);
+    if (st) {
+        gbnet_model_free(model);
+        free(old_text);
+        return st;
+    }
+    t->model = model;
+    report_changed_keys(t, old_text ? old_text : "");
+    free(old_text);
+    t->last_checkpoint_epoch = t->state.epoch;
+    say(t, "resuming from %s: epoch %d, step %d of it, %lld steps in all, learning rate %g", path,
+        t->state.epoch + 1, t->state.step, t->state.global_step, t->state.lr);
+    return GBNET_OK;
+}
+
+gbnet_status gb_trainer_create(gb_trainer **out, const gb_train_config *config, const char *resume_path,
+                               const char *command_line, const gb_train_hooks *hooks) {
+    *out = NULL;
+    gbnet_status st = gb_train_config_check(config);
+    if (st) return st;
+    gb_trainer *t = gb_calloc(1, sizeof *t);
+    if (!t) return GBNET_ERR_NO_MEMORY;
+    t->cfg = *config;
+    if (hooks) t->hooks = *hooks;
+    t->last_checkpoint_epoch = -1;
+    size_t len = gb_train_config_format(config, NULL, 0);
+    t->config_text = malloc(len + 1);
+    t->command_line = malloc(strlen(command_line ? command_line : "") + 1);
+    if (!t->config_text || !t->command_line) {
+        gb_trainer_free(t);
+        return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory");
+    }
+    gb_train_config_format(config, t->config_text, len + 1);
+    strcpy(t->command_line, command_line ? command_line : "");
+    t->weights.w_energy = config->w_energy;
+    t->weights.w_forces = config->w_forces;
+    t->weights.w_stress = config->w_stress;
+
+    st = gb_train_data_load(&t->data, config);
+    if (!st) {
+        char elements[256] = "";
+        size_t used = 0;
+        for (int e = 0; e < t->data.n_elements && used < sizeof elements; ++e)
+            used += (size_t)snprintf(elements + used, sizeof elements - used, "%s%s", e ? " " : "",
+                                     gbnet_element_symbol(t->data.atomic_numbers[e]));
+        say(t, "data: %d training frames (%lld atoms), %d validation frames (%lld atoms); elements %s",
+            t->data.n_train, t->data.train_atoms, t->data.n_valid, t->data.valid_atoms, elements);
+        if (resume_path) {
+            st = resume(t, resume_path);
+        } else {
+            gbnet_hyperparams hp;
+            st = make_hyperparams(&hp, config, &t->data);
+            if (!st) st = gbnet_model_create(&t->model, &hp, config->seed);
+        }
+    }
+    if (!st) st = gb_train_data_build(&t->data, t->model, config->min_distance);
+    if (!st && !resume_path) {
+        st = fit_normalization(t);
+        if (!st) st = gb_optimizer_init(&t->opt, config->optimizer, t->model->layout.total, config->beta1,
+                                        config->beta2, config->adam_eps, config->weight_decay);
+        t->state.lr = config->lr;
+        t->state.best_valid_loss = INFINITY;
+        gb_rng r;
+        gb_rng_seed(&r, config->seed ^ 0x747261696eULL);
+        memcpy(t->state.rng, r.s, sizeof r.s);
+    }
+    if (!st) {
+        size_t n = (size_t)t->data.n_train;
+        t->order = malloc(n * sizeof(int));
+        t->pack_order = malloc(n * sizeof(int));
+        t->sizes_atoms = malloc(n * sizeof(int));
+        t->sizes_edges = malloc(n * sizeof(int));
+        t->ptrs = malloc((n + (size_t)t->data.n_valid) * sizeof *t->ptrs);
+        t->grad = calloc(t->model->layout.total, sizeof(double));
+        if (!t->order || !t->pack_order || !t->sizes_atoms || !t->sizes_edges || !t->ptrs || !t->grad)
+            st = gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for %zu training frames", n);
+    }
+    if (!st) st = choose_capacity(t);
+    if (!st) st = pack_validation(t);
+    if (!st) st = gbnet_workspace_create(&t->ws, t->model, config->precision);
+    if (!st) gbnet_workspace_set_threads(t->ws, config->threads);
+    if (st) {
+        gb_trainer_free(t);
+        return st;
+    }
+    say(t, "model: F=%d T=%d K=%d readout=%d cutoff %.3g A, %zu parameters, %s precision, %d thread%s", config->features,
+        config->blocks, config->rbf, config->readout, config->cutoff, t->model->layout.total,
+        config->precision == GBNET_FLOAT ? "float" : "double", t->ws->n_threads, t->ws->n_threads > 1 ? "s" : "");
+    *out = t;
+    return GBNET_OK;
+}
+
+void gb_trainer_free(gb_trainer *t) {
+    if (!t) return;
+    gbnet_workspace_free(t->ws);
+    gb_batch_buffer_free(&t->bb);
+    gb_optimizer_free(&t->opt);
+    gb_train_data_free(&t->data);
+    gbnet_model_free(t->model);
+    gb_packing_free(&t->epoch_packing);
+    gb_packing_free(&t->valid_packing);
+    free(t->grad);
+    free(t->order);
+    free(t->pack_order);
+    free(t->sizes_atoms);
+    free(t->sizes_edges);
+    free(t->ptrs);
+    free(t->config_text);
+    free(t->command_line);
+    free(t);
+}
+
+const gb_train_data *gb_trainer_data(const gb_trainer *t) { return &t->data; }
+const gbnet_model *gb_trainer_model(const gb_trainer *t) { return t->model; }
+const gb_train_state *gb_trainer_state(const gb_trainer *t) { return &t->state; }
+
+void gb_trainer_packing(const gb_trainer *t, int *cap_atoms, int *cap_edges, double *atom_efficiency,
+                        double *edge_efficiency, int *packs_per_step) {
+    if (cap_atoms) *cap_atoms = t->cap_atoms;
+    if (cap_edges) *cap_edges = t->cap_edges;
+    if (atom_efficiency) *atom_efficiency = t->atom_efficiency;
+    if (edge_efficiency) *edge_efficiency = t->edge_efficiency;
+    if (packs_per_step) *packs_per_step = t->packs_per_step;
+}
+
+/* ------------------------------------------------------------ epochs */
+
+/* The packs of epoch e: the training set shuffled by (seed, e) alone, packed,
+ * and the pack order shuffled too (packing puts large structures first). */
+static gbnet_status pack_epoch(gb_trainer *t, int epoch) {
+    int n = t->data.n_train;
+    gb_rng r;
+    gb_rng_seed(&r, t->cfg.seed ^ (0x73687566666c65ULL + 0x9e3779b97f4a7c15ULL * (uint64_t)(epoch + 1)));
+    for (int i = 0; i < n; ++i) t->order[i] = i;
+    gb_rng_shuffle(&r, t->order, n);
+    for (int k = 0; k < n; ++k) {
+        const gb_sample *s = &t->data.train_samples[t->order[k]];
+        t->sizes_atoms[k] = s->frame->n_atoms;
+        t->sizes_edges[k] = s->nl.n_edges;
+    }
+    gbnet_status st = gb_pack(&t->epoch_packing, n, t->sizes_atoms, t->sizes_edges, t->cap_atoms, t->cap_edges);
+    if (st) return st;
+    for (int p = 0; p < t->epoch_packing.n_packs; ++p) t->pack_order[p] = p;
+    gb_rng_shuffle(&r, t->pack_order, t->epoch_packing.n_packs);
+    return GBNET_OK;
+}
+
+static int n_steps(const gb_trainer *t) {
+    return (t->epoch_packing.n_packs + t->packs_per_step - 1) / t->packs_per_step;
+}
+
+/* Loss and gradient (into t->grad) of step s of the current epoch. */
+static gbnet_status run_step(gb_trainer *t, int step, gb_loss_stats *stats, int *structures_done,
+                             long long *atoms_done) {
+    const gb_packing *p = &t->epoch_packing;
+    int first = step * t->packs_per_step, last = first + t->packs_per_step;
+    if (last > p->n_packs) last = p->n_packs;
+    int structures = 0;
+    for (int k = first; k < last; ++k) structures += p->pack_offsets[t->pack_order[k] + 1] - p->pack_offsets[t->pack_order[k]];
+    memset(t->grad, 0, t->model->layout.total * sizeof(double));
+    *structures_done += structures;
+    int static_atoms = t->cfg.static_shape ? t->cap_atoms : 0, static_edges = t->cfg.static_shape ? t->cap_edges : 0;
+    for (int k = first; k < last; ++k) {
+        int pack = t->pack_order[k], count = 0;
+        for (int q = p->pack_offsets[pack]; q < p->pack_offsets[pack + 1]; ++q) {
+            const gb_sample *s = &t->data.train_samples[t->order[p->items[q]]];
+            t->ptrs[count++] = s;
+            *atoms_done += s->frame->n_atoms;
+        }
+        gbnet_status st = gb_pack_loss(t->ws, &t->bb, t->ptrs, count, &t->weights, 1.0 / structures, static_atoms,
+                                       static_edges, t->grad, stats, NULL, NULL);
+        if (st) return st;
+    }
+    return GBNET_OK;
+}
+
+static gbnet_status evaluate_validation(gb_trainer *t, gb_loss_stats *stats) {
+    memset(stats, 0, sizeof *stats);
+    const gb_packing *p = &t->valid_packing;
+    for (int pack = 0; pack < p->n_packs; ++pack) {
+        int count = 0;
+        for (int q = p->pack_offsets[pack]; q < p->pack_offsets[pack + 1]; ++q)
+            t->ptrs[count++] = &t->data.valid_samples[p->items[q]];
+        gbnet_status st = gb_pack_loss(t->ws, &t->bb, t->ptrs, count, &t->weights, 1.0 / t->data.n_valid, 0, 0, NULL,
+                                       stats, NULL, NULL);
+        if (st) return st;
+    }
+    return GBNET_OK;
+}
+
+static double rmse(double se, long n, double unit) { return n > 0 ? unit * sqrt(se / (double)n) : NAN; }
+
+static void fill_errors(double *e_rmse, double *f_rmse, double *s_rmse, const gb_loss_stats *s) {
+    *e_rmse = rmse(s->se_energy, s->n_energy, 1000.0);
+    *f_rmse = rmse(s->se_forces, s->n_forces, 1000.0);
+    *s_rmse = rmse(s->se_stress, s->n_stress, 1.0);
+}
+
+/* ------------------------------------------------------------ outputs */
+
+static gbnet_status save_best(gb_trainer *t, const gb_epoch_report *r) {
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm_utc;
+    gmtime_r(&now, &tm_utc);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+    size_t size = strlen(t->config_text) + strlen(t->command_line) + 4096;
+    char *text = malloc(size);
+    if (!text) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory writing the model");
+    snprintf(text, size,
+             "trained by gbnet %s train on %s\n"
+             "command: %s\n"
+             "training frames: %d (%lld atoms); validation frames: %d (%lld atoms)\n"
+             "best epoch: %d of %d, step %lld\n"
+             "validation: energy RMSE %.4f meV/atom, MAE %.4f meV/atom; force RMSE %.4f meV/A, MAE %.4f meV/A; "
+             "stress RMSE %.5f GPa; loss %.8g\n"
+             "configuration:\n%s",
+             gbnet_version(), date, t->command_line, t->data.n_train, t->data.train_atoms, t->data.n_valid,
+             t->data.valid_atoms, r->epoch, r->n_epochs, r->global_step, r->valid_energy_rmse, r->valid_energy_mae,
+             r->valid_force_rmse, r->valid_force_mae, r->valid_stress_rmse, r->valid_loss, t->config_text);
+    gbnet_status st = gbnet_model_set_provenance(t->model, text);
+    free(text);
+    if (!st) st = gbnet_model_save(t->model, t->cfg.output);
+    return st;
+}
+
+static const char *CSV_HEADER =
+    "epoch,steps,lr,train_loss,train_energy_rmse_meV_atom,train_force_rmse_meV_A,train_stress_rmse_GPa,"
+    "valid_loss,valid_energy_rmse_meV_atom,valid_force_rmse_meV_A,valid_stress_rmse_GPa,"
+    "valid_energy_mae_meV_atom,valid_force_mae_meV_A,elapsed_s,structures_per_s,atoms_per_s,best\n";
+
+/* Starts the log: a new file, or on resume the old one cut after the epochs
+ * the checkpoint holds (later lines would be repeated by this run). */
+static gbnet_status open_log(gb_trainer *t, int resumed) {
+    if (!t->cfg.log[0]) return GBNET_OK;
+    char *kept = NULL;
+    size_t kept_len = 0;
+    if (resumed) {
+        FILE *in = fopen(t->cfg.log, "r");
+        if (in) {
+            char line[4096];
+            FILE *mem = open_memstream(&kept, &kept_len);
+            if (!mem) {
+                fclose(in);
+                return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory reading %s", t->cfg.log);
+            }
+            while (fgets(line, sizeof line, in)) {
+                int epoch;
+                if (sscanf(line, "%d,", &epoch) == 1 && epoch > t->state.epoch) continue;
+                if (strncmp(line, "epoch,", 6) == 0) continue;
+                fputs(line, mem);
+            }
+            fclose(in);
+            fclose(mem);
+        }
+    }
+    FILE *f = fopen(t->cfg.log, "w");
+    if (!f) {
+        free(kept);
+        return gb_fail(GBNET_ERR_IO, "cannot write the log %s", t->cfg.log);
+    }
+    fputs(CSV_HEADER, f);
+    if (kept) fwrite(kept, 1, kept_len, f);
+    free(kept);
+    return fclose(f) == 0 ? GBNET_OK : gb_fail(GBNET_ERR_IO, "cannot write the log %s", t->cfg.log);
+}
+
+static void csv_number(FILE *f, double v) {
+    if (isfinite(v)) fprintf(f, ",%.9g", v);
+    else fputs(",", f);
+}
+
+static gbnet_status append_log(gb_trainer *t, const gb_epoch_report *r) {
+    if (!t->cfg.log[0]) return GBNET_OK;
+    FILE *f = fopen(t->cfg.log, "a");
+    if (!f) return gb_fail(GBNET_ERR_IO, "cannot append to the log %s", t->cfg.log);
+    fprintf(f, "%d,%lld", r->epoch, r->global_step);
+    const double v[] = {r->lr, r->train_loss, r->train_energy_rmse, r->train_force_rmse, r->train_stress_rmse,
+                        r->valid_loss, r->valid_energy_rmse, r->valid_force_rmse, r->valid_stress_rmse,
+                        r->valid_energy_mae, r->valid_force_mae, r->elapsed, r->structures_per_s, r->atoms_per_s};
+    for (size_t k = 0; k < sizeof v / sizeof *v; ++k) csv_number(f, v[k]);
+    fprintf(f, ",%d\n", r->improved);
+    return fclose(f) == 0 ? GBNET_OK : gb_fail(GBNET_ERR_IO, "cannot append to the log %s", t->cfg.log);
+}
+
+static gbnet_status write_checkpoint(gb_trainer *t) {
+    gbnet_status st = gb_checkpoint_write(t->cfg.checkpoint, t->model, &t->opt, &t->state, t->config_text);
+    if (!st) t->last_checkpoint_epoch = t->state.epoch;
+    return st;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static double elapsed_total(const gb_trainer *t) { return t->elapsed_before + (now_seconds() - t->run_start); }
+
+/* Validation errors into r; loss is the mean per structure. */
+static gbnet_status validate(gb_trainer *t, gb_epoch_report *r) {
+    if (t->data.n_valid == 0) {
+        r->valid_loss = r->train_loss;
+        r->valid_energy_rmse = r->valid_force_rmse = r->valid_stress_rmse = NAN;
+        r->valid_energy_mae = r->valid_force_mae = NAN;
+        return GBNET_OK;
+    }
+    gb_loss_stats vs;
+    gbnet_status st = evaluate_validation(t, &vs);
+    if (st) return st;
+    r->valid_loss = vs.loss;
+    fill_errors(&r->valid_energy_rmse, &r->valid_force_rmse, &r->valid_stress_rmse, &vs);
+    r->valid_energy_mae = vs.n_energy ? 1000.0 * vs.ae_energy / vs.n_energy : NAN;
+    r->valid_force_mae = vs.n_forces ? 1000.0 * vs.ae_forces / vs.n_forces : NAN;
+    return GBNET_OK;
+}
+
+static gbnet_status numeric_failure(gb_trainer *t, int epoch, int step, const char *what) {
+    char kept[GB_CFG_TEXT_MAX + 128];
+    if (t->last_checkpoint_epoch >= 0)
+        snprintf(kept, sizeof kept, "the last good checkpoint (%s, after %d epochs) is kept", t->cfg.checkpoint,
+                 t->last_checkpoint_epoch);
+    else
+        snprintf(kept, sizeof kept, "no checkpoint was written yet");
+    return gb_fail(GBNET_ERR_NUMERIC,
+                   "epoch %d, step %d: %s is NaN or Inf (learning rate %g); training stopped, %s; "
+                   "try a smaller lr or clip_grad_norm",
+                   epoch + 1, step + 1, what, t->state.lr, kept);
+}
+
+/* End of an epoch: validation, schedule, best model, log, checkpoint, report.
+ * Sets *stop when early stopping or the time limit ends training. */
+static gbnet_status finish_epoch(gb_trainer *t, gb_epoch_report *r, int steps, int *stop) {
+    gb_train_state *s = &t->state;
+    int epoch = s->epoch;
+    r->epoch = epoch + 1;
+    r->n_epochs = t->cfg.epochs;
+    r->global_step = s->global_step;
+    r->train_loss = steps ? s->epoch_stats.loss / steps : NAN;
+    fill_errors(&r->train_energy_rmse, &r->train_force_rmse, &r->train_stress_rmse, &s->epoch_stats);
+    gbnet_status st = validate(t, r);
+    if (st) return st;
+    if (!isfinite(r->valid_loss)) return numeric_failure(t, epoch, steps - 1, "the validation loss");
+    r->improved = r->valid_loss < s->best_valid_loss;
+    if (r->improved) {
+        s->best_valid_loss = r->valid_loss;
+        s->best_epoch = r->epoch;
+        s->plateau_wait = 0;
+        s->early_wait = 0;
+        st = save_best(t, r);
+        if (st) return st;
+    } else {
+        s->plateau_wait++;
+        s->early_wait++;
+    }
+    /* the learning rate of the next epoch */
+    double lr = s->lr * t->cfg.lr_decay;
+    if (t->cfg.lr_plateau_patience > 0 && s->plateau_wait >= t->cfg.lr_plateau_patience) {
+        lr *= t->cfg.lr_plateau_factor;
+        s->plateau_wait = 0;
+        say(t, "epoch %d: no better validation loss for %d epochs, learning rate reduced to %g", r->epoch,
+            t->cfg.lr_plateau_patience, lr < t->cfg.lr_min ? t->cfg.lr_min : lr);
+    }
+    s->lr = lr < t->cfg.lr_min ? t->cfg.lr_min : lr;
+    s->epoch = epoch + 1;
+    s->step = 0;
+    memset(&s->epoch_stats, 0, sizeof s->epoch_stats);
+
+    *stop = 0;
+    if (t->cfg.early_stopping_patience > 0 && s->early_wait >= t->cfg.early_stopping_patience) {
+        say(t, "early stopping after epoch %d: no better validation loss for %d epochs (best: epoch %d)", r->epoch,
+            s->early_wait, s->best_epoch);
+        *stop = 1;
+    }
+    st = append_log(t, r);
+    if (st) return st;
+    int last = *stop || s->epoch >= t->cfg.epochs;
+    if (last || (t->cfg.checkpoint_every > 0 && s->epoch % t->cfg.checkpoint_every == 0)) {
+        s->elapsed = r->elapsed;
+        st = write_checkpoint(t);
+        if (st) return st;
+    }
+    if (t->hooks.epoch_done) t->hooks.epoch_done(t->hooks.ctx, r);
+    return GBNET_OK;
+}
+
+/* Writes the checkpoint at a step boundary after a stop request. */
+static gbnet_status interrupted(gb_trainer *t) {
+    t->state.elapsed = elapsed_total(t);
+    gbnet_status st = write_checkpoint(t);
+    if (st) return st;
+    return gb_fail(GBNET_ERR_INTERRUPTED, "interrupted in epoch %d after step %d; checkpoint written to %s "
+                   "(continue with --resume %s)", t->state.epoch + 1, t->state.step, t->cfg.checkpoint,
+                   t->cfg.checkpoint);
+}
+
+gbnet_status gb_trainer_run(gb_trainer *t) {
+    gb_train_state *s = &t->state;
+    t->run_start = now_seconds();
+    t->elapsed_before = s->elapsed;
+    int resumed = s->global_step > 0 || s->epoch > 0;
+    gbnet_status st = open_log(t, resumed);
+    if (st) return st;
+    if (!resumed) { /* epoch 0: the errors of the initial model, a reference for the learning curve */
+        gb_epoch_report r;
+        memset(&r, 0, sizeof r);
+        r.n_epochs = t->cfg.epochs;
+        r.lr = s->lr;
+        r.train_loss = r.train_energy_rmse = r.train_force_rmse = r.train_stress_rmse = NAN;
+        r.structures_per_s = r.atoms_per_s = r.eta = NAN;
+        st = validate(t, &r);
+        if (st) return st;
+        if (t->data.n_valid == 0) r.valid_loss = NAN;
+        st = append_log(t, &r);
+        if (st) return st;
+        if (t->hooks.epoch_done) t->hooks.epoch_done(t->hooks.ctx, &r);
+    }
+    int epochs_this_run = 0;
+    double run_epoch_seconds = 0.0;
+    while (s->epoch < t->cfg.epochs) {
+        if (t->cfg.time_limit > 0 && epochs_this_run > 0 &&
+            elapsed_total(t) + run_epoch_seconds / epochs_this_run > 60.0 * t->cfg.time_limit) {
+            say(t, "time limit: stopping after epoch %d (%.1f of %.1f minutes used)", s->epoch,
+                elapsed_total(t) / 60.0, t->cfg.time_limit);
+            s->elapsed = elapsed_total(t);
+            return write_checkpoint(t);
+        }
+        double epoch_start = now_seconds();
+        st = pack_epoch(t, s->epoch);
+        if (st) return st;
+        int steps = n_steps(t), structures = 0;
+        long long atoms = 0;
+        double train_seconds = 0.0, lr_used = s->lr;
+        for (int step = s->step; step < steps; ++step) {
+            if (t->hooks.stop_request && *t->hooks.stop_request) return interrupted(t);
+            double t0 = now_seconds();
+            gb_loss_stats step_stats;
+            memset(&step_stats, 0, sizeof step_stats);
+            st = run_step(t, step, &step_stats, &structures, &atoms);
+            if (st == GBNET_ERR_NUMERIC) {
+                char message[2048];
+                last_error_copy(message, sizeof message);
+                return gb_fail(st, "epoch %d, step %d: %s", s->epoch + 1, step + 1, message);
+            }
+            if (st) return st;
+            double norm = gb_vector_norm(t->grad, t->model->layout.total);
+            if (!isfinite(step_stats.loss)) return numeric_failure(t, s->epoch, step, "the loss");
+            if (!isfinite(norm)) return numeric_failure(t, s->epoch, step, "the gradient");
+            if (t->cfg.clip_grad_norm > 0 && norm > t->cfg.clip_grad_norm) {
+                double f = t->cfg.clip_grad_norm / norm;
+                for (size_t k = 0; k < t->model->layout.total; ++k) t->grad[k] *= f;
+            }
+            gb_optimizer_step(&t->opt, t->model->params, t->grad, s->lr);
+            gb_ws_load_params(t->ws, t->model->params);
+            s->global_step++;
+            s->step = step + 1;
+            s->epoch_stats.loss += step_stats.loss;
+            s->epoch_stats.se_energy += step_stats.se_energy;
+            s->epoch_stats.ae_energy += step_stats.ae_energy;
+            s->epoch_stats.se_forces += step_stats.se_forces;
+            s->epoch_stats.ae_forces += step_stats.ae_forces;
+            s->epoch_stats.se_stress += step_stats.se_stress;
+            s->epoch_stats.ae_stress += step_stats.ae_stress;
+            s->epoch_stats.n_energy += step_stats.n_energy;
+            s->epoch_stats.n_forces += step_stats.n_forces;
+            s->epoch_stats.n_stress += step_stats.n_stress;
+            train_seconds += now_seconds() - t0;
+            if (t->hooks.step_done) t->hooks.step_done(t->hooks.ctx, s->epoch, step, step_stats.loss);
+        }
+        gb_epoch_report r;
+        memset(&r, 0, sizeof r);
+        r.lr = lr_used;
+        r.structures_per_s = train_seconds > 0 ? structures / train_seconds : NAN;
+        r.atoms_per_s = train_seconds > 0 ? (double)atoms / train_seconds : NAN;
+        int stop = 0;
+        /* elapsed and ETA before the checkpoint so both record the same time */
+        double now_elapsed = elapsed_total(t);
+        run_epoch_seconds += now_seconds() - epoch_start;
+        epochs_this_run++;
+        r.elapsed = now_elapsed;
+        r.eta = (run_epoch_seconds / epochs_this_run) * (t->cfg.epochs - (s->epoch + 1));
+        st = finish_epoch(t, &r, steps, &stop);
+        if (st) return st;
+        if (stop) break;
+    }
+    return GBNET_OK;
+}
