@@ -1,0 +1,292 @@
+#!/usr/bin/python3
+"""Writes bench/RESULTS.md from the RESULT / SKIP / META lines that
+bench/run.sh collected (one run, one machine). Only the standard library and
+NumPy; called by run.sh, not meant to be run alone.
+
+    report.py --raw results.txt --work WORKDIR --command "bench/run.sh" --out bench/RESULTS.md
+"""
+import argparse
+import os
+import platform
+import subprocess
+
+import numpy as np
+
+TARGETS_NOTE = "targets from issue 5"
+
+
+def parse(path):
+    results, skips, meta = [], [], {}
+    with open(path) as f:
+        for line in f:
+            kind, _, rest = line.strip().partition(" ")
+            fields = dict(item.split("=", 1) for item in rest.split() if "=" in item)
+            if kind == "RESULT":
+                if "model" in fields:
+                    fields["name"] = os.path.basename(fields["model"]).removesuffix(".gbnet")
+                results.append(fields)
+            elif kind == "SKIP":
+                skips.append(fields)
+            elif kind == "META":
+                meta.update(fields)
+    return results, skips, meta
+
+
+def machine():
+    info = {}
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
+            key, _, value = line.partition(":")
+            info[key.strip()] = value.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{info.get('Model name', platform.processor())}, {info.get('CPU(s)', '?')} logical CPUs "
+            f"({info.get('Core(s) per socket', '?')} cores/socket, {info.get('Thread(s) per core', '?')} "
+            f"thread/core, {info.get('Socket(s)', '?')} socket), {mem_gib:.0f} GiB RAM, "
+            f"{info.get('Hypervisor vendor', 'no')} hypervisor; {platform.system()} {platform.release()}")
+
+
+def git_state(root):
+    def git(*args):
+        r = subprocess.run(["git", "-C", root, *args], capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else "?"
+    dirty = git("status", "--porcelain", "--", "core", "bench")
+    return git("rev-parse", "--short", "HEAD") + (" (core/ or bench/ has uncommitted changes)" if dirty else "")
+
+
+def fmt(v, digits=3):
+    if v is None:
+        return "—"
+    if isinstance(v, str):
+        return v
+    if v == 0:
+        return "0"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    return f"{v:.{digits}g}"
+
+
+def find(results, **want):
+    for r in results:
+        if all(r.get(k) == str(v) for k, v in want.items()):
+            return r
+    return None
+
+
+def num(r, key):
+    return float(r[key]) if r is not None and key in r else None
+
+
+def rss_mb(*runs):
+    """Largest peak RSS of the given runs (None entries ignored), MB."""
+    values = [num(r, "maxrss_kb") for r in runs if r is not None]
+    return max(values) / 1024 if values else None
+
+
+def read_dump(path):
+    with open(path) as f:
+        n, _ = f.readline().split()
+        f.readline()
+        energy = float(f.readline())
+        rows = np.loadtxt(f, ndmin=2)
+    return int(n), energy, rows[:, 4:7]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--command", required=True)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    results, skips, meta = parse(args.raw)
+    gb = [r for r in results if r.get("engine") == "gbnet"]
+    th = [r for r in results if r.get("engine") == "torch"]
+    blas = [r for r in results if r.get("engine") == "blas"]
+
+    def peak(precision, threads):
+        r = find(blas, kernel="sgemm" if precision == "float" else "dgemm", shape="1024^3", threads=threads)
+        return num(r, "gflops")
+
+    out = []
+    w = out.append
+    w("# gbnet benchmark results\n")
+    w(f"- Date: {meta.get('start_date', '?')} to {meta.get('end_date', '?')} (UTC), "
+      f"{meta.get('elapsed_s', '?')} s wall")
+    w(f"- Machine: {machine()}")
+    w(f"- Load average (1, 5, 15 min) at start: {meta.get('load_start', '?')}; at end: {meta.get('load_end', '?')}")
+    w(f"- Command: `{args.command}` (from the repository root); commit {git_state(root)}")
+    w("- Structures: frame 0 of `shared/data/deepmd_water/deepmd_water.extxyz` (64 H2O, 192 atoms, cubic "
+      "12.44 Å box) replicated 1x1x1, 2x2x2, 4x4x4. Models: random weights (`bench_gbnet make-model`, seed 1), "
+      "T=3, rc=5 Å, readout width F/2.")
+    w("- Timing: energy + forces of one structure per call; one warm-up step, then the median of 5 steps "
+      "(3 at 12288 atoms). gbnet: `gbnet_evaluate`, neighbor list included. PyTorch "
+      f"{torch_version()}: forward + `autograd.grad` given a precomputed edge list (neighbor search excluded).")
+    w("- **Noise:** the 2-core machine was shared with other jobs during this run (see load average); "
+      "medians are noisy, especially on 2 threads. Re-run `bench/run.sh` on a quiet machine for final numbers.")
+    if meta.get("note"):
+        w(f"- Note: {meta['note'].replace('_', ' ')}.")
+    w("")
+
+    # ---------------------------------------------------------------- peak
+    w("## OpenBLAS GEMM (the machine's practical peak)\n")
+    w("| kernel | shape (M x K)·(K x N) | threads | GFLOP/s |")
+    w("|---|---|---|---|")
+    for r in blas:
+        w(f"| {r['kernel']} | ({r['M']} x {r['K']})·({r['K']} x {r['N']}) | {r['threads']} | {fmt(num(r, 'gflops'))} |")
+    w("")
+
+    # ---------------------------------------------------------------- speed
+    w("## Speed: µs per atom per step (energy + forces), medians\n")
+    w("torch:gbnet = PyTorch time / gbnet time (higher is better for gbnet). GFLOP/s: the model's FLOP count "
+      "(bench/README.md) over gbnet's step time; % peak against the 1024³ sgemm (dgemm for double) on the "
+      "same number of threads. nlist: share of gbnet's step spent in the neighbor-list build. "
+      "Tabulated models are compared with PyTorch running the exact model.\n")
+    w("| model | atoms | edges | prec | gbnet 1T | gbnet 2T | 2T speed-up | torch 1T | torch 2T | torch:gbnet 1T "
+      "| torch:gbnet 2T | GFLOP/s 1T | GFLOP/s 2T | % peak 2T | nlist 2T | ws bytes/atom | gbnet RSS MB | torch RSS MB |")
+    w("|" + "---|" * 18)
+    keys = {(r["name"], int(r["atoms"]), r["precision"]) for r in gb}
+
+    def order(k):
+        name = k[0]
+        base = name.removesuffix("_tab")
+        f, kk = base[1:].split("k")
+        return (-int(f), -int(kk), name.endswith("_tab"), k[1], k[2] == "double")
+
+    for name, atoms, prec in sorted(keys, key=order):
+        g1 = find(gb, name=name, atoms=atoms, precision=prec, threads=1)
+        g2 = find(gb, name=name, atoms=atoms, precision=prec, threads=2)
+        exact = name.removesuffix("_tab")
+        t1 = find(th, name=exact, atoms=atoms, precision=prec, threads=1)
+        t2 = find(th, name=exact, atoms=atoms, precision=prec, threads=2)
+        tab = name.endswith("_tab")
+
+        def ratio(a, b):
+            return num(a, "step_s") / num(b, "step_s") if a is not None and b is not None else None
+
+        gf2 = None if tab else num(g2, "gflops")
+        pk = peak(prec, 2)
+        g_any = g2 or g1
+        w(f"| {name} | {atoms} | {g_any['edges']} | {prec} | {fmt(num(g1, 'us_per_atom'))} | "
+          f"{fmt(num(g2, 'us_per_atom'))} | {fmt(ratio(g1, g2))} | {fmt(num(t1, 'us_per_atom'))} | "
+          f"{fmt(num(t2, 'us_per_atom'))} | {fmt(ratio(t1, g1))} | {fmt(ratio(t2, g2))} | "
+          f"{fmt(None if tab else num(g1, 'gflops'))} | {fmt(gf2)} | "
+          f"{fmt(100 * gf2 / pk if gf2 and pk else None)} | "
+          f"{fmt(100 * num(g2, 'nlist_s') / num(g2, 'step_s') if g2 else None, 2)}% | "
+          f"{fmt(num(g_any, 'ws_bytes_per_atom'))} | "
+          f"{fmt(rss_mb(g1, g2))} | "
+          f"{fmt(rss_mb(t1, t2))} |")
+    w("")
+
+    # ---------------------------------------------------------------- agreement
+    w("## Agreement of gbnet and PyTorch on the same structure and weights\n")
+    w("Each PyTorch run is compared with gbnet's result in the same precision (dumped by the 1-thread gbnet run). "
+      "rel ΔF = max |ΔF| / max |F|. In double precision both must agree to ~1e-10 relative.\n")
+    w("| model | atoms | prec | E gbnet (eV) | ΔE (eV) | rel ΔE | max abs ΔF (eV/Å) | rel ΔF | verdict |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    seen = set()
+    for r in sorted(th, key=lambda r: (r["name"], int(r["atoms"]), r["precision"])):
+        key = (r["name"], r["atoms"], r["precision"])
+        if key in seen:
+            continue
+        seen.add(key)
+        rel_e, rel_f = float(r["rel_d_energy"]), float(r["rel_d_force"])
+        tol = 1e-10 if r["precision"] == "double" else 1e-4
+        verdict = "ok" if max(rel_e, rel_f) <= tol else f"**MISMATCH** (> {tol:g})"
+        w(f"| {r['name']} | {r['atoms']} | {r['precision']} | {float(r['gbnet_energy']):.10g} | {r['d_energy']} | "
+          f"{r['rel_d_energy']} | {r['d_force_max']} | {r['rel_d_force']} | {verdict} |")
+    w("")
+
+    # ---------------------------------------------------------------- tabulated deviation
+    dumps = os.path.join(args.work, "dumps")
+    tab_rows = []
+    for name in sorted({r["name"] for r in gb if r["name"].endswith("_tab")}):
+        exact = name.removesuffix("_tab")
+        for atoms in sorted({int(r["atoms"]) for r in gb if r["name"] == name}):
+            for prec in ("double", "float"):
+                a = os.path.join(dumps, f"{name}_{atoms}_{prec}.txt")
+                b = os.path.join(dumps, f"{exact}_{atoms}_{prec}.txt")
+                if os.path.exists(a) and os.path.exists(b):
+                    n, ea, fa = read_dump(a)
+                    _, eb, fb = read_dump(b)
+                    d = fa - fb
+                    tab_rows.append(f"| {name} | {atoms} | {prec} | {1e3 * abs(ea - eb) / n:.3g} | "
+                                    f"{1e3 * np.max(np.abs(d)):.3g} | {1e3 * np.sqrt(np.mean(d * d)):.3g} |")
+                    break
+    if tab_rows:
+        w("## Tabulated vs exact gbnet (same structure)\n")
+        w("| model | atoms | prec | |ΔE|/atom (meV) | max |ΔF| (meV/Å) | RMS ΔF (meV/Å) |")
+        w("|---|---|---|---|---|---|")
+        out.extend(tab_rows)
+        w("\nNote: these are random-weight models; force magnitudes are small, see the agreement table.\n")
+
+    # ---------------------------------------------------------------- targets
+    w(f"## Targets ({TARGETS_NOTE})\n")
+    w("| target | measured | met? |")
+    w("|---|---|---|")
+
+    def target(text, value, ok):
+        w(f"| {text} | {value} | {'—' if ok is None else ('yes' if ok else 'no')} |")
+
+    g2 = find(gb, name="f128k50", atoms=1536, precision="float", threads=2)
+    g1 = find(gb, name="f128k50", atoms=1536, precision="float", threads=1)
+    t2 = find(th, name="f128k50", atoms=1536, precision="float", threads=2)
+    if g2 and t2:
+        r = num(t2, "step_s") / num(g2, "step_s")
+        target("exact F=128 K=50, 1536 atoms, float, 2T: ≥ 4x faster than PyTorch", f"{r:.2f}x", r >= 4)
+    else:
+        target("exact F=128 K=50, 1536 atoms, float, 2T: ≥ 4x faster than PyTorch", "not measured", None)
+    pk = peak("float", 2)
+    if g2 and pk:
+        p = 100 * num(g2, "gflops") / pk
+        target("same: ≥ 40% of sgemm GFLOP/s (2T, 1024³)", f"{num(g2, 'gflops'):.1f} GFLOP/s = {p:.0f}%", p >= 40)
+    if g1 and g2:
+        s = num(g1, "step_s") / num(g2, "step_s")
+        target("exact F=128 K=50, 1536 atoms, float: 2T ≥ 1.8x faster than 1T", f"{s:.2f}x", s >= 1.8)
+    tb2 = find(gb, name="f128k50_tab", atoms=1536, precision="float", threads=2)
+    if tb2 and t2:
+        r = num(t2, "step_s") / num(tb2, "step_s")
+        target("tabulated F=128 K=50, 1536 atoms, float, 2T: ≥ 40x faster than PyTorch", f"{r:.1f}x", r >= 40)
+        u = num(tb2, "us_per_atom")
+        target("tabulated F=128, 2T: ≤ 15 µs/atom/step", f"{u:.1f} µs", u <= 15)
+    else:
+        target("tabulated targets (40x PyTorch, ≤ 15 µs/atom)", "no tabulated model measured", None)
+    scaling = [(int(r["atoms"]), num(r, "us_per_atom")) for r in gb
+               if r["name"] == "f128k50" and r["precision"] == "float" and r["threads"] == "2"]
+    if scaling:
+        scaling.sort()
+        text = ", ".join(f"{a}: {u:.0f}" for a, u in scaling)
+        spread = max(u for _, u in scaling) / min(u for _, u in scaling)
+        target("cost linear in atoms, 192 → 12288 (µs/atom, exact F=128 K=50, float, 2T)",
+               f"{text} (max/min {spread:.2f})", spread <= 1.25 if len(scaling) == 3 else None)
+    w("")
+
+    # ---------------------------------------------------------------- skipped
+    if skips:
+        w("## Not measured in this run\n")
+        for s in skips:
+            w(f"- {s.get('job', '?').replace('_', ' ')}: {s.get('reason', '?').replace('_', ' ')}")
+        w("")
+
+    w("## Raw result lines\n")
+    w("<details><summary>RESULT lines as printed by bench_gbnet, torch_reference.py and sgemm_peak</summary>\n")
+    w("```")
+    with open(args.raw) as f:
+        out.extend(line.rstrip("\n") for line in f)
+    w("```\n</details>")
+    with open(args.out, "w") as f:
+        f.write("\n".join(out) + "\n")
+
+
+def torch_version():
+    try:
+        import torch
+        return torch.__version__
+    except ImportError:
+        return "?"
+
+
+if __name__ == "__main__":
+    main()
