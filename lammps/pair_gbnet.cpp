@@ -336,14 +336,18 @@ void PairGBNet::reverse_exchange(void *ctx, void *rows, int n_cols, size_t elem_
   self->exchange_rows = rows;
   self->exchange_cols = n_cols;
   self->exchange_elem_size = elem_size;
+  int nlocal = self->atom->nlocal, nall = nlocal + self->atom->nghost;
+  size_t row_bytes = (size_t) n_cols * elem_size;
+  // A rank without atoms has no edges, so its ghost gradients are zero. The
+  // core hands such a rank the buffer that the forward exchanges filled with
+  // features; clear it so no features are summed into their owners.
+  if (nlocal == 0) memset(rows, 0, (size_t) nall * row_bytes);
 #if LAMMPS_VERSION_NUMBER >= 20220324
   self->comm->reverse_comm(self);
 #else
   self->comm->reverse_comm_pair(self);
 #endif
   // owners now hold the sums; ghost rows must not contribute again
-  int nlocal = self->atom->nlocal, nall = nlocal + self->atom->nghost;
-  size_t row_bytes = (size_t) n_cols * elem_size;
   memset(static_cast<char *>(rows) + (size_t) nlocal * row_bytes, 0, (size_t) (nall - nlocal) * row_bytes);
   self->exchange_rows = nullptr;
 }

@@ -1,0 +1,483 @@
+// pair_style gbnet inside LAMMPS, driven through gbnet-lmp (Debian's liblammps)
+// and `plugin load` (a plugin-enabled LAMMPS built from Debian's source by
+// tools/build_lammps_plugin_host.sh). Skips when those are not built.
+//
+// Checks: LAMMPS's energy, forces, per-atom energies and virial equal the
+// core's gbnet_evaluate on the same configuration; forces are minus finite
+// differences of LAMMPS's energy; the virial is minus the derivative of the
+// energy with respect to the cell; 1, 2 and 4 MPI ranks agree; bad input
+// gives a clean LAMMPS error.
+#include "gbnet.h"
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+// LAMMPS's conversion of eV/Angstrom^3 to bar (force->nktv2p, units metal)
+constexpr double NKTV2P_METAL = 1.6021765e6;
+
+bool is_file(const std::string &path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string read_text(const std::string &path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string gbnet_lmp_path() { return std::string(GBNET_BINARY_DIR) + "/gbnet-lmp"; }
+std::string plugin_path() { return std::string(GBNET_BINARY_DIR) + "/plugin/gbnetplugin.so"; }
+std::string plugin_host_path() {
+    const char *cache = getenv("GBNET_LAMMPS_CACHE");
+    std::string dir = cache ? cache : std::string(getenv("HOME") ? getenv("HOME") : "/root") + "/.cache/gbnet/lammps-20210929";
+    return dir + "/install/bin/lmp";
+}
+bool have_mpirun() { return system("command -v mpirun > /dev/null 2>&1") == 0; }
+
+// A small random potential for O and H (F=16, T=3, K=12, rc=4), saved in dir.
+std::string make_potential(const std::string &dir) {
+    gbnet_hyperparams hp;
+    gbnet_hyperparams_default(&hp);
+    hp.n_features = 16;
+    hp.n_blocks = 3;
+    hp.n_rbf = 12;
+    hp.readout_width = 8;
+    hp.cutoff = 4.0;
+    hp.n_elements = 2;
+    hp.atomic_numbers[0] = 8;
+    hp.atomic_numbers[1] = 1;
+    gbnet_model *model = nullptr;
+    EXPECT_EQ(gbnet_model_create(&model, &hp, 2024), GBNET_OK) << gbnet_last_error();
+    const double e_ref[2] = {-4.3, -1.1};
+    EXPECT_EQ(gbnet_model_set_normalization(model, 12.0, 0.05, e_ref), GBNET_OK);
+    std::string path = dir + "/small.gbnet";
+    EXPECT_EQ(gbnet_model_save(model, path.c_str()), GBNET_OK) << gbnet_last_error();
+    gbnet_model_free(model);
+    return path;
+}
+
+struct LmpRun {
+    int status = -1;
+    std::string log;     // the LAMMPS log file
+    std::string screen;  // stdout and stderr
+    std::map<std::string, std::vector<double>> values;  // "GBNET key v..." lines
+    bool ok() const { return status == 0; }
+    std::string text() const { return screen + log; }
+};
+
+// Runs script (text) with `exe` on `ranks` MPI ranks in dir; name is a file stem.
+LmpRun run_lammps(const std::string &exe, const std::string &dir, const std::string &name, const std::string &script,
+               int ranks, const std::string &vars = "") {
+    write_file(dir + "/" + name + ".in", script);
+    std::string cmd = "cd '" + dir + "' && OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np " +
+                      std::to_string(ranks) + " '" + exe + "' -echo none -in " + name + ".in -log " + name +
+                      ".log " + vars + " > " + name + ".out 2>&1";
+    LmpRun run;
+    int rc = system(cmd.c_str());
+    run.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+    run.log = read_text(dir + "/" + name + ".log");
+    run.screen = read_text(dir + "/" + name + ".out");
+    std::istringstream lines(run.log);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind("GBNET ", 0) != 0) continue;
+        std::istringstream fields(line.substr(6));
+        std::string key;
+        fields >> key;
+        double v;
+        std::vector<double> vs;
+        while (fields >> v) vs.push_back(v);
+        run.values[key] = vs;
+    }
+    return run;
+}
+
+struct Atoms {
+    std::vector<int> id, type;
+    std::vector<double> x, f, pe, stress;  // [n][3], [n][3], [n], [n][6]
+};
+
+Atoms read_dump(const std::string &path) {
+    Atoms a;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("ITEM: ATOMS", 0) == 0) break;
+    while (std::getline(in, line)) {
+        std::istringstream s(line);
+        int id, type;
+        double v[14];
+        if (!(s >> id >> type)) break;
+        for (double &x : v) s >> x;
+        a.id.push_back(id);
+        a.type.push_back(type);
+        a.x.insert(a.x.end(), v, v + 3);
+        a.f.insert(a.f.end(), v + 3, v + 6);
+        a.pe.push_back(v[6]);
+        a.stress.insert(a.stress.end(), v + 7, v + 13);
+    }
+    return a;
+}
+
+std::string vars_for(const std::string &pot, int tri, const std::string &precision = "double") {
+    return "-var pot '" + pot + "' -var data '" + data_path("deepmd_water/raw/lammps_start/water.lmp") +
+           "' -var tri " + std::to_string(tri) + " -var precision " + precision;
+}
+
+std::string setup() { return "include " + source_path("tests/lammps/setup.in") + "\n"; }
+std::string report(const std::string &dump) {
+    return "variable dump string " + dump + "\ninclude " + source_path("tests/lammps/report.in") + "\n";
+}
+
+double max_abs(const std::vector<double> &v) {
+    double m = 0;
+    for (double x : v) m = std::max(m, std::fabs(x));
+    return m;
+}
+double max_abs_diff(const std::vector<double> &a, const std::vector<double> &b) {
+    double m = 0;
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+    return a.size() == b.size() ? m : INFINITY;
+}
+
+// Lower-triangular LAMMPS cell h (rows a, b, c) from lx ly lz xy xz yz.
+void cell_of(const std::vector<double> &box, double h[9]) {
+    double lx = box[0], ly = box[1], lz = box[2], xy = box[3], xz = box[4], yz = box[5];
+    double c[9] = {lx, 0, 0, xy, ly, 0, xz, yz, lz};
+    std::copy(c, c + 9, h);
+}
+
+class LammpsTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (!have_mpirun()) GTEST_SKIP() << "mpirun not found";
+        if (!is_file(gbnet_lmp_path()))
+            GTEST_SKIP() << "gbnet-lmp not built (configure with -DGBNET_LAMMPS=ON after "
+                            "tools/build_lammps_plugin_host.sh)";
+        dir = temp_dir();
+        pot = make_potential(dir);
+    }
+    std::string dir, pot;
+};
+
+// ----------------------------------------------------------------- core agreement
+
+class LammpsCell : public LammpsTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(LammpsCell, EnergyForcesVirialEqualTheCore) {
+    int tri = GetParam();
+    LmpRun run = run_lammps(gbnet_lmp_path(), dir, "core", setup() + report("core.dump"), 1, vars_for(pot, tri));
+    ASSERT_TRUE(run.ok()) << run.text();
+    Atoms a = read_dump(dir + "/core.dump");
+    ASSERT_EQ(a.id.size(), 192u);
+    double e_lmp = run.values["energy"].at(0);
+    std::vector<double> box = run.values["box"], pv = run.values["pvirial"];
+    ASSERT_EQ(box.size(), 7u);
+    ASSERT_EQ(pv.size(), 6u);
+
+    gbnet_model *model = nullptr;
+    ASSERT_EQ(gbnet_model_load(&model, pot.c_str()), GBNET_OK) << gbnet_last_error();
+    gbnet_workspace *ws = nullptr;
+    ASSERT_EQ(gbnet_workspace_create(&ws, model, GBNET_DOUBLE), GBNET_OK);
+    int n = (int)a.id.size();
+    std::vector<int> species(n);
+    for (int i = 0; i < n; ++i) species[i] = a.type[i] - 1;  // types 1 = O, 2 = H; model order O H
+    double h[9];
+    cell_of(box, h);
+    gbnet_structure s = {n, species.data(), a.x.data(), h, {1, 1, 1}};
+    std::vector<double> f(3 * n), e_atom(n);
+    gbnet_result r;
+    r.atom_energies = e_atom.data();
+    r.forces = f.data();
+    ASSERT_EQ(gbnet_evaluate(ws, 1, &s, &r), GBNET_OK) << gbnet_last_error();
+
+    EXPECT_LE(std::fabs(e_lmp - r.energy), 1e-10 * std::fabs(r.energy)) << e_lmp << " vs core " << r.energy;
+    EXPECT_LE(max_abs_diff(a.f, f), 1e-10 * max_abs(f));
+    EXPECT_LE(max_abs_diff(a.pe, e_atom), 1e-10 * max_abs(e_atom));
+    double sum_pe = 0;
+    for (double e : a.pe) sum_pe += e;
+    EXPECT_LE(std::fabs(sum_pe - e_lmp), 1e-12 * std::fabs(e_lmp));
+
+    // global virial: LAMMPS's virial-only pressure times V is W (xx yy zz xy xz yz)
+    double vol = box[6];
+    const int comp[6] = {0, 4, 8, 1, 2, 5};
+    std::vector<double> w_lmp(6), w_core(6), w_atoms(6, 0.0);
+    for (int k = 0; k < 6; ++k) {
+        w_lmp[k] = pv[k] * vol / NKTV2P_METAL;
+        w_core[k] = r.virial[comp[k]];
+        for (int i = 0; i < n; ++i) w_atoms[k] -= a.stress[6 * i + k] / NKTV2P_METAL;
+    }
+    // pressure is printed with 17 digits but passes through the unit constant
+    EXPECT_LE(max_abs_diff(w_lmp, w_core), 1e-10 * max_abs(w_core));
+    // per-atom virials (compute stress/atom = -vatom) sum to the global virial
+    EXPECT_LE(max_abs_diff(w_atoms, w_core), 1e-10 * max_abs(w_core));
+    printf("cell %s: E = %.12f eV, |F|max = %.4f eV/A, W = [%.6f %.6f %.6f %.6f %.6f %.6f] eV\n",
+           tri ? "triclinic" : "cubic", e_lmp, max_abs(f), w_core[0], w_core[1], w_core[2], w_core[3], w_core[4],
+           w_core[5]);
+    gbnet_workspace_free(ws);
+    gbnet_model_free(model);
+}
+
+// Forces are minus central differences of LAMMPS's energy.
+TEST_P(LammpsCell, ForcesAreMinusEnergyGradient) {
+    int tri = GetParam();
+    const double h = 1e-4;
+    const int ids[] = {1, 37, 65, 150};
+    std::ostringstream script;
+    script << setup() << report("fd.dump");
+    for (int id : ids) {
+        script << "group a" << id << " id " << id << "\n";
+        for (int c = 0; c < 3; ++c) {
+            double d[3] = {0, 0, 0};
+            d[c] = h;
+            for (int sign : {1, -1}) {
+                double step = sign > 0 ? 1.0 : -2.0;
+                script << "displace_atoms a" << id << " move " << step * d[0] << " " << step * d[1] << " "
+                       << step * d[2] << " units box\nrun 0 post no\n";
+                script << "print \"GBNET e_" << id << "_" << c << (sign > 0 ? "p" : "m") << " $(pe:%.17g)\"\n";
+            }
+            script << "displace_atoms a" << id << " move " << d[0] << " " << d[1] << " " << d[2] << " units box\n";
+        }
+    }
+    LmpRun run = run_lammps(gbnet_lmp_path(), dir, "fd", script.str(), 1, vars_for(pot, tri));
+    ASSERT_TRUE(run.ok()) << run.text();
+    Atoms a = read_dump(dir + "/fd.dump");
+    double worst = 0, fmax = max_abs(a.f);
+    for (int id : ids)
+        for (int c = 0; c < 3; ++c) {
+            std::string key = "e_" + std::to_string(id) + "_" + std::to_string(c);
+            double ep = run.values[key + "p"].at(0), em = run.values[key + "m"].at(0);
+            double fd = -(ep - em) / (2 * h);
+            double f = a.f[3 * (id - 1) + c];
+            worst = std::max(worst, std::fabs(fd - f));
+        }
+    printf("finite-difference forces: max |F - F_fd| = %.3e eV/A (|F|max %.3f)\n", worst, fmax);
+    EXPECT_LE(worst, 1e-6 * std::max(1.0, fmax));
+}
+
+// The virial is minus the energy's derivative with respect to the cell:
+// with r = lambda h at fixed fractional coordinates, G = -dE/dh = h^-T W.
+TEST_P(LammpsCell, VirialIsMinusCellDerivative) {
+    int tri = GetParam();
+    const double delta = 1e-4;
+    struct Change {
+        const char *name, *command;
+        int k, b;  // entry h[k][b] it changes
+    } changes[] = {{"lx", "x delta 0 ", 0, 0}, {"ly", "y delta 0 ", 1, 1}, {"lz", "z delta 0 ", 2, 2},
+                   {"xy", "xy delta ", 1, 0},  {"xz", "xz delta ", 2, 0},  {"yz", "yz delta ", 2, 1}};
+    std::ostringstream script;
+    script << setup() << report("cell.dump");
+    for (const Change &c : changes) {
+        script << "change_box all " << c.command << delta << " remap units box\nrun 0 post no\n"
+               << "print \"GBNET " << c.name << "p $(pe:%.17g)\"\n"
+               << "change_box all " << c.command << -2 * delta << " remap units box\nrun 0 post no\n"
+               << "print \"GBNET " << c.name << "m $(pe:%.17g)\"\n"
+               << "change_box all " << c.command << delta << " remap units box\n";
+    }
+    LmpRun run = run_lammps(gbnet_lmp_path(), dir, "cell", script.str(), 1, vars_for(pot, tri));
+    ASSERT_TRUE(run.ok()) << run.text();
+    std::vector<double> box = run.values["box"], pv = run.values["pvirial"];
+    ASSERT_EQ(box.size(), 7u);
+    double h[9];
+    cell_of(box, h);
+    double W[9];
+    const int comp[6][2] = {{0, 0}, {1, 1}, {2, 2}, {0, 1}, {0, 2}, {1, 2}};
+    for (int k = 0; k < 6; ++k) {
+        double w = pv[k] * box[6] / NKTV2P_METAL;
+        W[3 * comp[k][0] + comp[k][1]] = W[3 * comp[k][1] + comp[k][0]] = w;
+    }
+    // G = h^-T W: solve h^T G = W column by column (h^T is upper triangular)
+    double G[9];
+    for (int col = 0; col < 3; ++col)
+        for (int row = 2; row >= 0; --row) {
+            double s = W[3 * row + col];
+            for (int m = row + 1; m < 3; ++m) s -= h[3 * m + row] * G[3 * m + col];
+            G[3 * row + col] = s / h[3 * row + row];
+        }
+    double worst = 0, scale = 0;
+    for (const Change &c : changes) {
+        double ep = run.values[std::string(c.name) + "p"].at(0), em = run.values[std::string(c.name) + "m"].at(0);
+        double fd = -(ep - em) / (2 * delta);
+        double g = G[3 * c.k + c.b];
+        worst = std::max(worst, std::fabs(fd - g));
+        scale = std::max(scale, std::fabs(g));
+        printf("  -dE/d%s: finite difference %.9f, from the virial %.9f eV/A\n", c.name, fd, g);
+    }
+    EXPECT_LE(worst, 1e-6 * std::max(1.0, scale));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, LammpsCell, ::testing::Values(0, 1),
+                         [](const ::testing::TestParamInfo<int> &p) { return p.param ? "triclinic" : "cubic"; });
+
+// --------------------------------------------------------------------- MPI ranks
+
+struct Totals {
+    double energy;
+    std::vector<double> pvirial;
+    Atoms atoms;
+};
+
+Totals run_ranks(const std::string &dir, const std::string &pot, int tri, int ranks, const std::string &before,
+                 const std::string &between, const std::string &tag) {
+    std::string script = before + setup() + between + report(tag + ".dump");
+    LmpRun run = run_lammps(gbnet_lmp_path(), dir, tag, script, ranks, vars_for(pot, tri));
+    EXPECT_TRUE(run.ok()) << run.text();
+    Totals t;
+    t.energy = run.values.count("energy") ? run.values["energy"].at(0) : NAN;
+    t.pvirial = run.values["pvirial"];
+    t.atoms = read_dump(dir + "/" + tag + ".dump");
+    return t;
+}
+
+void expect_same(const Totals &a, const Totals &b, const std::string &what) {
+    EXPECT_LE(std::fabs(a.energy - b.energy), 1e-10 * std::fabs(a.energy)) << what;
+    EXPECT_EQ(a.atoms.id, b.atoms.id) << what;
+    EXPECT_LE(max_abs_diff(a.atoms.f, b.atoms.f), 1e-10 * max_abs(a.atoms.f)) << what;
+    EXPECT_LE(max_abs_diff(a.atoms.pe, b.atoms.pe), 1e-10 * max_abs(a.atoms.pe)) << what;
+    EXPECT_LE(max_abs_diff(a.pvirial, b.pvirial), 1e-10 * max_abs(a.pvirial)) << what;
+    EXPECT_LE(max_abs_diff(a.atoms.stress, b.atoms.stress), 1e-10 * max_abs(a.atoms.stress)) << what;
+    printf("%s: dE = %.2e, max dF = %.2e eV/A\n", what.c_str(), std::fabs(a.energy - b.energy),
+           max_abs_diff(a.atoms.f, b.atoms.f));
+}
+
+TEST_P(LammpsCell, OneTwoAndFourRanksAgree) {
+    int tri = GetParam();
+    Totals one = run_ranks(dir, pot, tri, 1, "", "", "np1");
+    Totals two = run_ranks(dir, pot, tri, 2, "", "", "np2");
+    Totals four = run_ranks(dir, pot, tri, 4, "", "", "np4");
+    Totals slabs = run_ranks(dir, pot, tri, 4, "processors 4 1 1\n", "", "np4slabs");
+    ASSERT_EQ(one.atoms.id.size(), 192u);
+    expect_same(one, two, "2 ranks");
+    expect_same(one, four, "4 ranks (2x2x1)");
+    expect_same(one, slabs, "4 ranks (4x1x1, slabs thinner than the cutoff)");
+}
+
+TEST_F(LammpsTest, RanksWithoutAtomsTakePart) {
+    // keep the atoms with x > 6.5 A: with 4 slabs along x two ranks own none
+    std::string cut = "region left block INF 6.5 INF INF INF INF units box\ndelete_atoms region left compress no\n";
+    Totals one = run_ranks(dir, pot, 0, 1, "", cut, "empty1");
+    Totals four = run_ranks(dir, pot, 0, 4, "processors 4 1 1\n", cut, "empty4");
+    ASSERT_GT(one.atoms.id.size(), 0u);
+    ASSERT_LT(one.atoms.id.size(), 192u);
+    expect_same(one, four, "4 ranks, two of them without atoms");
+}
+
+TEST_F(LammpsTest, FloatPrecisionIsCloseToDouble) {
+    LmpRun d = run_lammps(gbnet_lmp_path(), dir, "double", setup() + report("double.dump"), 2, vars_for(pot, 1));
+    LmpRun f = run_lammps(gbnet_lmp_path(), dir, "float", setup() + report("float.dump"), 2, vars_for(pot, 1, "float"));
+    ASSERT_TRUE(d.ok()) << d.text();
+    ASSERT_TRUE(f.ok()) << f.text();
+    double ed = d.values["energy"].at(0), ef = f.values["energy"].at(0);
+    EXPECT_NE(ed, ef);  // really evaluated in float
+    EXPECT_LE(std::fabs(ed - ef), 1e-5 * std::fabs(ed));
+    Atoms ad = read_dump(dir + "/double.dump"), af = read_dump(dir + "/float.dump");
+    EXPECT_LE(max_abs_diff(ad.f, af.f), 1e-3 * max_abs(ad.f));
+}
+
+// ------------------------------------------------------------ loaders and clear
+
+TEST_F(LammpsTest, PairStyleTwiceAndAfterClear) {
+    LmpRun ref = run_lammps(gbnet_lmp_path(), dir, "ref", setup() + report("ref.dump"), 1, vars_for(pot, 0));
+    ASSERT_TRUE(ref.ok()) << ref.text();
+    std::string again = "pair_style gbnet precision float\npair_style gbnet\npair_coeff * * ${pot} O H\n";
+    std::string script = setup() + "run 0\n" + again + "variable dump string twice.dump\n" +
+                         "include " + source_path("tests/lammps/report.in") + "\nclear\n" + setup() +
+                         "clear\n" + setup() + report("cleared.dump");
+    LmpRun run = run_lammps(gbnet_lmp_path(), dir, "twice", script, 2, vars_for(pot, 0));
+    ASSERT_TRUE(run.ok()) << run.text();
+    EXPECT_EQ(run.text().find("WARNING: cannot interpose"), std::string::npos);
+    Atoms a = read_dump(dir + "/ref.dump"), b = read_dump(dir + "/twice.dump"), c = read_dump(dir + "/cleared.dump");
+    EXPECT_LE(max_abs_diff(a.f, b.f), 1e-10 * max_abs(a.f));
+    EXPECT_LE(max_abs_diff(a.f, c.f), 1e-10 * max_abs(a.f));
+    EXPECT_LE(std::fabs(run.values["energy"].at(0) - ref.values["energy"].at(0)),
+              1e-10 * std::fabs(ref.values["energy"].at(0)));
+}
+
+TEST_F(LammpsTest, PluginLoadMatchesLauncher) {
+    if (!is_file(plugin_host_path()) || !is_file(plugin_path()))
+        GTEST_SKIP() << "no plugin host LAMMPS (" << plugin_host_path() << ") or no " << plugin_path()
+                     << ": run tools/build_lammps_plugin_host.sh and configure again";
+    std::string load = "plugin load " + plugin_path() + "\n";
+    LmpRun ref = run_lammps(gbnet_lmp_path(), dir, "ref", setup() + report("ref.dump"), 2, vars_for(pot, 1));
+    LmpRun plug = run_lammps(plugin_host_path(), dir, "plug", load + setup() + report("plug.dump"), 2, vars_for(pot, 1));
+    ASSERT_TRUE(ref.ok()) << ref.text();
+    ASSERT_TRUE(plug.ok()) << plug.text();
+    Atoms a = read_dump(dir + "/ref.dump"), b = read_dump(dir + "/plug.dump");
+    ASSERT_EQ(a.id.size(), b.id.size());
+    EXPECT_LE(std::fabs(plug.values["energy"].at(0) - ref.values["energy"].at(0)),
+              1e-10 * std::fabs(ref.values["energy"].at(0)));
+    EXPECT_LE(max_abs_diff(a.f, b.f), 1e-10 * max_abs(a.f));
+    EXPECT_LE(max_abs_diff(ref.values["pvirial"], plug.values["pvirial"]), 1e-10 * max_abs(ref.values["pvirial"]));
+}
+
+// ------------------------------------------------------------------ bad input
+
+struct BadInput {
+    const char *name;
+    const char *script;    // %POT% is replaced by the potential path
+    const char *expected;  // part of the error message
+};
+
+TEST_F(LammpsTest, BadInputGivesCleanErrors) {
+    std::string corrupt = dir + "/corrupt.gbnet";
+    {
+        std::string bytes = read_text(pot);
+        bytes[bytes.size() / 2] ^= 0x5a;
+        write_file(corrupt, bytes);
+    }
+    std::string truncated = write_file(dir + "/truncated.gbnet", read_text(pot).substr(0, 200));
+    const std::string base = "units metal\natom_style atomic\nboundary p p p\nread_data " +
+                             data_path("deepmd_water/raw/lammps_start/water.lmp") + "\nmass * 1.0\n";
+    const BadInput cases[] = {
+        {"missing", "pair_style gbnet\npair_coeff * * /nonexistent/x.gbnet O H\n", "cannot load potential file"},
+        {"corrupt", "pair_style gbnet\npair_coeff * * %CORRUPT% O H\n", "cannot load potential file"},
+        {"truncated", "pair_style gbnet\npair_coeff * * %TRUNC% O H\n", "cannot load potential file"},
+        {"element", "pair_style gbnet\npair_coeff * * %POT% O Xx\n", "element 'Xx' given for atom type 2"},
+        {"count", "pair_style gbnet\npair_coeff * * %POT% O\n", "1 element names given, but there are 2 atom types"},
+        {"not_star", "pair_style gbnet\npair_coeff 1 2 %POT% O H\n", "Incorrect args for pair coefficients"},
+        {"keyword", "pair_style gbnet precision half\n", "precision must be 'double' or 'float'"},
+        {"no_coeff", "pair_style gbnet\nrun 0\n", "All pair coeffs are not set"},
+        {"newton", "newton off on\npair_style gbnet\npair_coeff * * %POT% O H\nrun 0\n", "requires newton pair on"},
+        {"overlap", "pair_style gbnet\npair_coeff * * %POT% O H\nset atom 2 x 11.83 y 2.56 z 2.18\nrun 0\n",
+         "overlapping atoms"},
+    };
+    for (const BadInput &c : cases) {
+        std::string body = c.script;
+        for (auto [key, value] : {std::pair<std::string, std::string>{"%POT%", pot}, {"%CORRUPT%", corrupt},
+                                  {"%TRUNC%", truncated}}) {
+            size_t at;
+            while ((at = body.find(key)) != std::string::npos) body.replace(at, key.size(), value);
+        }
+        LmpRun run = run_lammps(gbnet_lmp_path(), dir, std::string("bad_") + c.name, base + body, 2);
+        EXPECT_NE(run.status, 0) << c.name;
+        EXPECT_NE(run.text().find("ERROR"), std::string::npos) << c.name << ":\n" << run.text();
+        EXPECT_NE(run.text().find(c.expected), std::string::npos) << c.name << ":\n" << run.text();
+        EXPECT_EQ(run.text().find("Segmentation"), std::string::npos) << c.name;
+    }
+    // units other than metal
+    LmpRun real = run_lammps(gbnet_lmp_path(), dir, "bad_units",
+                          "units real\natom_style atomic\nread_data " +
+                              data_path("deepmd_water/raw/lammps_start/water.lmp") +
+                              "\nmass * 1.0\npair_style gbnet\npair_coeff * * " + pot + " O H\nrun 0\n",
+                          1);
+    EXPECT_NE(real.text().find("requires 'units metal'"), std::string::npos) << real.text();
+}
+
+}  // namespace
