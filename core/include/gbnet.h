@@ -90,6 +90,14 @@ gbnet_status gbnet_model_set_normalization(gbnet_model *model, double scale, dou
 size_t gbnet_model_n_params(const gbnet_model *model);
 /* Whether evaluation uses tabulated filters (see `gbnet compress`). */
 int gbnet_model_is_tabulated(const gbnet_model *model);
+/* Replaces each block's filter network in evaluation by cubic Hermite
+ * interpolation of W_t(d) and dW_t/dd sampled exactly on n_points uniform
+ * points in [0, rc] (C1 in d). Saved with the model; training still uses the
+ * exact weights. Create workspaces after tabulating. */
+gbnet_status gbnet_model_tabulate(gbnet_model *model, int n_points);
+/* Drops the table: evaluation uses the exact filter network again. */
+void gbnet_model_untabulate(gbnet_model *model);
+#define GBNET_DEFAULT_TABLE_POINTS 2001
 
 /* -------------------------------------------------------------- workspace */
 

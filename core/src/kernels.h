@@ -72,6 +72,37 @@
 GB_DECLARE_KERNELS(f32, float)
 GB_DECLARE_KERNELS(f64, double)
 
+/* A tabulated filter of one block in evaluation precision: values and
+ * d-derivatives on a uniform grid, interpolated by cubic Hermite polynomials. */
+#define GB_DECLARE_TABLE_KERNELS(S, R)                                                              \
+    typedef struct {                                                                               \
+        const R *values; /* [P][F] */                                                              \
+        const R *derivs; /* [P][F] */                                                              \
+        int n_points;                                                                              \
+        R step, cutoff;                                                                            \
+    } gb_table_##S;                                                                                \
+    /* W[F] and (if dW) dW/dd [F] at distance d */                                                   \
+    void gb_table_eval_##S(R *W, R *dW, const gb_table_##S *tab, R d, int F);                      \
+    /* Fused backward of cfconv, exact filter: per atom j over the edges pointing at it,           \
+     * hbar[j] = sum mbar[c] W[wrow]  and  dbar[e] += sum_f mbar[c] h[j] dW[wrow]                   \
+     * (reference twin: gb_cfconv_backward + gb_edge_dbar_acc). */                                  \
+    void gb_cfconv_backward_fused_##S(R *hbar, double *dbar, const R *mbar, const R *h,             \
+                                      const R *W, const R *dW, const int *wrow, const int *center,  \
+                                      const int *in_offsets, const int *in_edges, int N, int F,     \
+                                      int nt);                                                      \
+    /* cfconv with the filter interpolated inline from the table (no edge x F storage);           \
+     * d[wrow[e]] is the length of edge e (reference: gb_table_eval + gb_cfconv). */               \
+    void gb_cfconv_table_##S(R *m, const R *h, const gb_table_##S *tab, const R *d,                \
+                             const int *wrow, const int *offsets, const int *neighbor, int NC,     \
+                             int F, int nt);                                                       \
+    void gb_cfconv_backward_table_##S(R *hbar, double *dbar, const R *mbar, const R *h,             \
+                                      const gb_table_##S *tab, const R *d, const int *wrow,         \
+                                      const int *center, const int *in_offsets,                     \
+                                      const int *in_edges, int N, int F, int nt);
+
+GB_DECLARE_TABLE_KERNELS(f32, float)
+GB_DECLARE_TABLE_KERNELS(f64, double)
+
 /* Keeps BLAS single-threaded (gb_gemm parallelises itself). */
 void gb_blas_set_threads(int n);
 /* Threads gb_gemm uses on the calling thread (thread-local). */

@@ -309,6 +309,99 @@ void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const RE
     }
 }
 
+/* ------------------------------------------------------------ tables and fused kernels */
+
+/* Hermite basis at fractional position u in [0,1] of the grid cell k. */
+static inline void K(table_cell)(const K(gb_table) *tab, REAL d, int *k, REAL *u) {
+    REAL x = d / tab->step;
+    int i = (int)x;
+    if (i > tab->n_points - 2) i = tab->n_points - 2;
+    if (i < 0) i = 0;
+    *k = i;
+    *u = x - (REAL)i;
+}
+
+void K(gb_table_eval)(REAL *W, REAL *dW, const K(gb_table) *tab, REAL d, int F) {
+    int k;
+    REAL u;
+    K(table_cell)(tab, d, &k, &u);
+    REAL h = tab->step, u2 = u * u, u3 = u2 * u, inside = d < tab->cutoff ? 1 : 0;
+    REAL h00 = (2 * u3 - 3 * u2 + 1) * inside, h10 = (u3 - 2 * u2 + u) * h * inside;
+    REAL h01 = (-2 * u3 + 3 * u2) * inside, h11 = (u3 - u2) * h * inside;
+    const REAL *v0 = tab->values + (size_t)k * F, *v1 = v0 + F, *d0 = tab->derivs + (size_t)k * F, *d1 = d0 + F;
+    for (int f = 0; f < F; ++f) W[f] = h00 * v0[f] + h10 * d0[f] + h01 * v1[f] + h11 * d1[f];
+    if (dW) {
+        REAL g00 = (6 * u2 - 6 * u) / h * inside, g10 = (3 * u2 - 4 * u + 1) * inside;
+        REAL g01 = (-6 * u2 + 6 * u) / h * inside, g11 = (3 * u2 - 2 * u) * inside;
+        for (int f = 0; f < F; ++f) dW[f] = g00 * v0[f] + g10 * d0[f] + g01 * v1[f] + g11 * d1[f];
+    }
+}
+
+void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar, const REAL *mbar, const REAL *h, const REAL *W,
+                                 const REAL *dW, const int *wrow, const int *center, const int *in_offsets,
+                                 const int *in_edges, int N, int F, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
+    for (int j = 0; j < N; ++j) {
+        REAL *hb = hbar + (size_t)j * F;
+        const REAL *hj = h + (size_t)j * F;
+        for (int f = 0; f < F; ++f) hb[f] = 0;
+        for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
+            int e = in_edges[k];
+            const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)wrow[e] * F, *dwe = dW + (size_t)wrow[e] * F;
+            REAL s = 0;
+            for (int f = 0; f < F; ++f) {
+                hb[f] += mb[f] * we[f];
+                s += mb[f] * hj[f] * dwe[f];
+            }
+            dbar[e] += (double)s;
+        }
+    }
+}
+
+/* Filter rows per stack buffer in the table kernels (F is at most 4096). */
+#define GB_TABLE_STACK 4096
+
+void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const REAL *d, const int *wrow,
+                        const int *offsets, const int *neighbor, int NC, int F, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (NC > 64)
+    for (int i = 0; i < NC; ++i) {
+        REAL w[GB_TABLE_STACK];
+        REAL *mi = m + (size_t)i * F;
+        for (int f = 0; f < F; ++f) mi[f] = 0;
+        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+            K(gb_table_eval)(w, NULL, tab, d[wrow[e]], F);
+            const REAL *hj = h + (size_t)neighbor[e] * F;
+            for (int f = 0; f < F; ++f) mi[f] += hj[f] * w[f];
+        }
+    }
+}
+
+void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar, const REAL *mbar, const REAL *h, const K(gb_table) *tab,
+                                 const REAL *d, const int *wrow, const int *center, const int *in_offsets,
+                                 const int *in_edges, int N, int F, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
+    for (int j = 0; j < N; ++j) {
+        REAL w[GB_TABLE_STACK], dw[GB_TABLE_STACK];
+        REAL *hb = hbar + (size_t)j * F;
+        const REAL *hj = h + (size_t)j * F;
+        for (int f = 0; f < F; ++f) hb[f] = 0;
+        for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
+            int e = in_edges[k];
+            K(gb_table_eval)(w, dw, tab, d[wrow[e]], F);
+            const REAL *mb = mbar + (size_t)center[e] * F;
+            REAL s = 0;
+            for (int f = 0; f < F; ++f) {
+                hb[f] += mb[f] * w[f];
+                s += mb[f] * hj[f] * dw[f];
+            }
+            if (dbar) dbar[e] += (double)s;
+        }
+    }
+}
+
 #undef K
 #undef KCAT
 #undef KCAT2

@@ -66,6 +66,9 @@ struct NET {
     FN(buf) pbar;                    /* [nr][R] */
     /* index lists */
     int *edge_center; size_t cap_edge_center;   /* [E] */
+    /* tabulated filters in this precision (NULL when exact) */
+    real *tab_values, *tab_derivs;   /* [T][P][F] */
+    FN(gb_table) tab[GBNET_MAX_BLOCKS];
     int *in_offsets; size_t cap_in_offsets;     /* [N+1] edges grouped by neighbor */
     int *in_edges; size_t cap_in_edges;         /* [E] */
 };
@@ -104,6 +107,27 @@ NET *FN(gb_net_create)(const gbnet_model *model) {
         return NULL;
     }
     FN(gb_net_load_params)(net, model->params);
+    if (model->table) {
+        size_t n = (size_t)net->T * model->table->n_points * net->F;
+        net->tab_values = gb_malloc(n * sizeof(real));
+        net->tab_derivs = gb_malloc(n * sizeof(real));
+        if (!net->tab_values || !net->tab_derivs) {
+            FN(gb_net_free)(net);
+            return NULL;
+        }
+        for (size_t k = 0; k < n; ++k) {
+            net->tab_values[k] = (real)model->table->values[k];
+            net->tab_derivs[k] = (real)model->table->derivs[k];
+        }
+        size_t PF = (size_t)model->table->n_points * net->F;
+        for (int t = 0; t < net->T; ++t) {
+            net->tab[t].values = net->tab_values + t * PF;
+            net->tab[t].derivs = net->tab_derivs + t * PF;
+            net->tab[t].n_points = model->table->n_points;
+            net->tab[t].step = (real)(model->hp.cutoff / (model->table->n_points - 1));
+            net->tab[t].cutoff = (real)model->hp.cutoff;
+        }
+    }
     return net;
 }
 
@@ -127,6 +151,8 @@ void FN(gb_net_free)(NET *net) {
     }
     for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) FN(free_buf)(&net->x[t]);
     free(net->edge_center);
+    free(net->tab_values);
+    free(net->tab_derivs);
     free(net->wrow);
     free(net->u_offsets);
     free(net->u_edges);
@@ -331,35 +357,6 @@ static void FN(filter_exact_full)(NET *net, int t) {
     FN(filter_rows)(net, t, 0, net->U, net->fa.p, net->fs.p, net->fu.p);
 }
 
-/* Tabulated filter: cubic Hermite interpolation of W and dW/dd on a uniform grid. */
-static void FN(filter_table)(NET *net, int t) {
-    int E = net->U;
-    const gb_filter_table *tab = net->model->table;
-    int F = net->F, P = tab->n_points;
-    double step = net->model->hp.cutoff / (P - 1);
-    const double *V = tab->values + (size_t)t * P * F, *D = tab->derivs + (size_t)t * P * F;
-    real *W = net->W[t].p, *dW = net->dW[t].p;
-    const real *d = net->d.p;
-#pragma omp parallel for schedule(static) num_threads(net->n_threads)
-    for (int e = 0; e < E; ++e) {
-        double x = d[e] / step;
-        int k = (int)x;
-        if (k > P - 2) k = P - 2;
-        if (k < 0) k = 0;
-        double u = x - k, u2 = u * u, u3 = u2 * u;
-        double h00 = 2 * u3 - 3 * u2 + 1, h10 = u3 - 2 * u2 + u, h01 = -2 * u3 + 3 * u2, h11 = u3 - u2;
-        double g00 = (6 * u2 - 6 * u) / step, g10 = 3 * u2 - 4 * u + 1, g01 = (-6 * u2 + 6 * u) / step,
-               g11 = 3 * u2 - 2 * u;
-        const double *v0 = V + (size_t)k * F, *v1 = v0 + F, *d0 = D + (size_t)k * F, *d1 = d0 + F;
-        size_t o = (size_t)e * F;
-        int inside = d[e] < net->rc;
-        for (int f = 0; f < F; ++f) {
-            W[o + f] = inside ? (real)(h00 * v0[f] + h10 * step * d0[f] + h01 * v1[f] + h11 * step * d1[f]) : 0;
-            dW[o + f] = inside ? (real)(g00 * v0[f] + g10 * d0[f] + g01 * v1[f] + g11 * d1[f]) : 0;
-        }
-    }
-}
-
 /* ------------------------------------------------------------ forward */
 
 gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_energy, double *graph_energy) {
@@ -381,13 +378,13 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
     FN(build_index_lists)(net, b);
     st = FN(edge_lengths)(net, b, dual, tabulated);
     if (st) return st;
+    /* exact filter: evaluated once per block and stored for the backward (recomputing it
+     * would double the dominant cost); tabulated: interpolated inline in the cfconv kernels */
     for (int t = 0; t < T; ++t) {
-        if (dual) continue; /* training evaluates each block's filter in the backward-ready form below */
-        if (tabulated) FN(filter_table)(net, t);
-        else FN(filter_exact)(net, t);
+        if (dual) FN(filter_exact_full)(net, t);
+        else if (!tabulated) FN(filter_exact)(net, t);
     }
-    if (dual)
-        for (int t = 0; t < T; ++t) FN(filter_exact_full)(net, t);
+    int inline_table = tabulated && !dual;
 
     const real *w = net->w;
     const gb_layout *L = &net->L;
@@ -398,7 +395,10 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
         real *x = net->x[t].p, *xn = net->x[t + 1].p, *h = net->h[t].p, *m = net->m[t].p;
         real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
         FN(gb_linear)(h, x, w + L->block[t].in_w, NULL, N, 0, F, F);
-        FN(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
+        if (inline_table)
+            FN(gb_cfconv_table)(m, h, &net->tab[t], net->d.p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
+        else
+            FN(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
         FN(gb_linear)(o1, m, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F, F);
         FN(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
         memcpy(xn, x, (size_t)N * F * sizeof(real));
@@ -585,11 +585,16 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
                 FN(filter_backward)(net, t);
             }
         } else {
-            FN(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
-                                   net->in_edges, N, F,
-                                   net->n_threads);
-            if (dbar) FN(gb_edge_dbar_acc)(dbar, mbar, h, net->dW[t].p, net->wrow, net->edge_center, b->neighbor, E,
-                                           F, net->n_threads);
+            if (net->model->table && !net->dual) {
+                FN(gb_cfconv_backward_table)(hbar, dbar, mbar, h, &net->tab[t], net->d.p, net->wrow, net->edge_center,
+                                             net->in_offsets, net->in_edges, N, F, net->n_threads);
+            } else if (dbar) {
+                FN(gb_cfconv_backward_fused)(hbar, dbar, mbar, h, net->W[t].p, net->dW[t].p, net->wrow,
+                                             net->edge_center, net->in_offsets, net->in_edges, N, F, net->n_threads);
+            } else {
+                FN(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
+                                       net->in_edges, N, F, net->n_threads);
+            }
             if (grad) {
                 FN(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, NULL, h, NULL, NULL,
                                         net->edge_center, b->neighbor, net->u_offsets, net->u_edges, net->U, F,
