@@ -89,6 +89,7 @@ void K(gb_colsum_acc)(REAL *out, const REAL *A, int rows, int N) {
 
 REAL K(gb_dot)(const REAL *a, const REAL *b, int n) {
     REAL s = 0;
+#pragma omp simd reduction(+ : s)
     for (int i = 0; i < n; ++i) s += a[i] * b[i];
     return s;
 }
@@ -304,6 +305,7 @@ void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const RE
     for (int e = 0; e < E; ++e) {
         size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F, o = (size_t)wrow[e] * F;
         REAL s = 0;
+#pragma omp simd reduction(+ : s)
         for (int f = 0; f < F; ++f) s += mbar[c + f] * h[j + f] * dW[o + f];
         dbar[e] += (double)s;
     }
@@ -311,30 +313,33 @@ void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const RE
 
 /* ------------------------------------------------------------ tables and fused kernels */
 
-/* Hermite basis at fractional position u in [0,1] of the grid cell k. */
-static inline void K(table_cell)(const K(gb_table) *tab, REAL d, int *k, REAL *u) {
+/* Grid cell k of distance d and the cubic Hermite weights of its four table
+ * rows (v0, d0, v1, d1) for the value (c[0..3]) and the d-derivative (c[4..7]);
+ * all zero at or beyond the cutoff. */
+static inline int K(table_coeffs)(const K(gb_table) *tab, REAL d, REAL *c) {
     REAL x = d / tab->step;
-    int i = (int)x;
-    if (i > tab->n_points - 2) i = tab->n_points - 2;
-    if (i < 0) i = 0;
-    *k = i;
-    *u = x - (REAL)i;
+    int k = (int)x;
+    if (k > tab->n_points - 2) k = tab->n_points - 2;
+    if (k < 0) k = 0;
+    REAL u = x - (REAL)k, h = tab->step, u2 = u * u, u3 = u2 * u, in = d < tab->cutoff ? 1 : 0;
+    c[0] = (2 * u3 - 3 * u2 + 1) * in;
+    c[1] = (u3 - 2 * u2 + u) * h * in;
+    c[2] = (-2 * u3 + 3 * u2) * in;
+    c[3] = (u3 - u2) * h * in;
+    c[4] = (6 * u2 - 6 * u) / h * in;
+    c[5] = (3 * u2 - 4 * u + 1) * in;
+    c[6] = (-6 * u2 + 6 * u) / h * in;
+    c[7] = (3 * u2 - 2 * u) * in;
+    return k;
 }
 
 void K(gb_table_eval)(REAL *W, REAL *dW, const K(gb_table) *tab, REAL d, int F) {
-    int k;
-    REAL u;
-    K(table_cell)(tab, d, &k, &u);
-    REAL h = tab->step, u2 = u * u, u3 = u2 * u, inside = d < tab->cutoff ? 1 : 0;
-    REAL h00 = (2 * u3 - 3 * u2 + 1) * inside, h10 = (u3 - 2 * u2 + u) * h * inside;
-    REAL h01 = (-2 * u3 + 3 * u2) * inside, h11 = (u3 - u2) * h * inside;
+    REAL c[8];
+    int k = K(table_coeffs)(tab, d, c);
     const REAL *v0 = tab->values + (size_t)k * F, *v1 = v0 + F, *d0 = tab->derivs + (size_t)k * F, *d1 = d0 + F;
-    for (int f = 0; f < F; ++f) W[f] = h00 * v0[f] + h10 * d0[f] + h01 * v1[f] + h11 * d1[f];
-    if (dW) {
-        REAL g00 = (6 * u2 - 6 * u) / h * inside, g10 = (3 * u2 - 4 * u + 1) * inside;
-        REAL g01 = (-6 * u2 + 6 * u) / h * inside, g11 = (3 * u2 - 2 * u) * inside;
-        for (int f = 0; f < F; ++f) dW[f] = g00 * v0[f] + g10 * d0[f] + g01 * v1[f] + g11 * d1[f];
-    }
+    for (int f = 0; f < F; ++f) W[f] = c[0] * v0[f] + c[1] * d0[f] + c[2] * v1[f] + c[3] * d1[f];
+    if (dW)
+        for (int f = 0; f < F; ++f) dW[f] = c[4] * v0[f] + c[5] * d0[f] + c[6] * v1[f] + c[7] * d1[f];
 }
 
 void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar, const REAL *mbar, const REAL *h, const REAL *W,
@@ -350,6 +355,7 @@ void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar, const REAL *mbar, con
             int e = in_edges[k];
             const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)wrow[e] * F, *dwe = dW + (size_t)wrow[e] * F;
             REAL s = 0;
+#pragma omp simd reduction(+ : s)
             for (int f = 0; f < F; ++f) {
                 hb[f] += mb[f] * we[f];
                 s += mb[f] * hj[f] * dwe[f];
@@ -359,21 +365,19 @@ void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar, const REAL *mbar, con
     }
 }
 
-/* Filter rows per stack buffer in the table kernels (F is at most 4096). */
-#define GB_TABLE_STACK 4096
-
 void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const REAL *d, const int *wrow,
                         const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (NC > 64)
     for (int i = 0; i < NC; ++i) {
-        REAL w[GB_TABLE_STACK];
         REAL *mi = m + (size_t)i * F;
         for (int f = 0; f < F; ++f) mi[f] = 0;
         for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-            K(gb_table_eval)(w, NULL, tab, d[wrow[e]], F);
+            REAL c[8];
+            int k = K(table_coeffs)(tab, d[wrow[e]], c);
+            const REAL *v0 = tab->values + (size_t)k * F, *v1 = v0 + F, *d0 = tab->derivs + (size_t)k * F, *d1 = d0 + F;
             const REAL *hj = h + (size_t)neighbor[e] * F;
-            for (int f = 0; f < F; ++f) mi[f] += hj[f] * w[f];
+            for (int f = 0; f < F; ++f) mi[f] += hj[f] * (c[0] * v0[f] + c[1] * d0[f] + c[2] * v1[f] + c[3] * d1[f]);
         }
     }
 }
@@ -384,18 +388,22 @@ void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar, const REAL *mbar, con
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
     for (int j = 0; j < N; ++j) {
-        REAL w[GB_TABLE_STACK], dw[GB_TABLE_STACK];
         REAL *hb = hbar + (size_t)j * F;
         const REAL *hj = h + (size_t)j * F;
         for (int f = 0; f < F; ++f) hb[f] = 0;
-        for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
-            int e = in_edges[k];
-            K(gb_table_eval)(w, dw, tab, d[wrow[e]], F);
+        for (int q = in_offsets[j]; q < in_offsets[j + 1]; ++q) {
+            int e = in_edges[q];
+            REAL c[8];
+            int k = K(table_coeffs)(tab, d[wrow[e]], c);
+            const REAL *v0 = tab->values + (size_t)k * F, *v1 = v0 + F, *d0 = tab->derivs + (size_t)k * F, *d1 = d0 + F;
             const REAL *mb = mbar + (size_t)center[e] * F;
             REAL s = 0;
+#pragma omp simd reduction(+ : s)
             for (int f = 0; f < F; ++f) {
-                hb[f] += mb[f] * w[f];
-                s += mb[f] * hj[f] * dw[f];
+                REAL w = c[0] * v0[f] + c[1] * d0[f] + c[2] * v1[f] + c[3] * d1[f];
+                REAL dw = c[4] * v0[f] + c[5] * d0[f] + c[6] * v1[f] + c[7] * d1[f];
+                hb[f] += mb[f] * w;
+                s += mb[f] * hj[f] * dw;
             }
             if (dbar) dbar[e] += (double)s;
         }

@@ -213,9 +213,11 @@ static gbnet_status FN(reserve)(NET *net, int N, int E, int dual) {
 /* Buffers sized by the number U of distinct edge lengths. */
 static gbnet_status FN(reserve_filter)(NET *net, int U, int dual, int tabulated) {
     size_t F = (size_t)net->F, K = (size_t)net->K, nu = (size_t)U, ok = 1;
+    int exact = !tabulated || dual; /* a table interpolated inline needs no stored filter */
     ok &= FN(ensure)(&net->d, nu + 1) & FN(ensure)(&net->fc, nu + 1) & FN(ensure)(&net->dfc, nu + 1) &
-          FN(ensure)(&net->gd, 2 * nu * K + 1);
-    for (int t = 0; t < net->T; ++t) ok &= FN(ensure)(&net->W[t], nu * F + 1) & FN(ensure)(&net->dW[t], nu * F + 1);
+          FN(ensure)(&net->gd, exact ? 2 * nu * K + 1 : 1);
+    for (int t = 0; t < net->T; ++t)
+        ok &= FN(ensure)(&net->W[t], exact ? nu * F + 1 : 1) & FN(ensure)(&net->dW[t], exact ? nu * F + 1 : 1);
     size_t scratch = dual ? 2 * nu * F : (tabulated ? 0 : (size_t)net->n_threads * 2 * GB_FILTER_TILE * F);
     ok &= FN(ensure)(&net->fa, scratch + 1) & FN(ensure)(&net->fs, scratch + 1) & FN(ensure)(&net->fu, scratch + 1);
     ok &= FN(reserve_ints)(&net->u_offsets, &net->cap_u_offsets, nu + 1);
