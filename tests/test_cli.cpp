@@ -481,6 +481,18 @@ TEST(Cli, ErrorsMalformedData) {
     CliRun init = gbnet("init --elements O,H --reference " + bad + " -o " + dir + "/x.gbnet");
     EXPECT_EQ(init.rc, 1);
     EXPECT_TRUE(contains(init.err, "gbnet init: " + bad + ":4: ")) << init.err;
+
+    // Readable, but the second frame cannot be evaluated: the message names it.
+    std::string overlap = write_file(dir + "/overlap.xyz",
+                                     "3\n"
+                                     "Properties=species:S:1:pos:R:3 energy=-1 pbc=\"F F F\"\n"
+                                     "H 0 0 0\nH 1 0 0\nO 5 5 5\n"
+                                     "2\n"
+                                     "Properties=species:S:1:pos:R:3 energy=-1 pbc=\"F F F\"\n"
+                                     "H 0 0 0\nH 0 0 0\n");
+    CliRun collapsed = gbnet("eval " + model + " " + overlap);
+    EXPECT_EQ(collapsed.rc, 1);
+    EXPECT_TRUE(contains(collapsed.err, "gbnet eval: " + overlap + ":6: evaluating this frame failed")) << collapsed.err;
 }
 
 TEST(Cli, ErrorsElementNotInModel) {

@@ -244,6 +244,8 @@ static int evaluate_all(eval_set *s, gbnet_workspace *ws, int batch, double *sec
         fill_call(structures, results, s, first, count);
         gbnet_status status = gbnet_evaluate(ws, count, structures, results);
         if (status) {
+            if (progress_shown) fprintf(stderr, "\r\033[K");
+            progress_shown = 0;
             rc = report_failure(ws, s, first, count, status);
             break;
         }
