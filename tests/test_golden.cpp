@@ -92,8 +92,9 @@ TEST_P(GoldenTest, MatchesNumpyReference) {
     ASSERT_GT(fmax, 0.05);  // a golden test on vanishing forces would check little
     for (int k = 0; k < 3 * g.n; ++k) EXPECT_NEAR(forces[k], g.forces[k], 1e-10 * fmax) << k;
     for (int i = 0; i < g.n; ++i) EXPECT_NEAR(atom_e[i], g.atom_e[i], 1e-10 * std::fabs(g.atom_e[i])) << i;
-    if (periodic)
+    if (periodic) {
         for (int k = 0; k < 9; ++k) EXPECT_NEAR(r.virial[k], g.virial[k], 1e-10 * wmax) << k;
+    }
     gbnet_workspace_free(ws);
     gbnet_model_free(m);
 }
