@@ -17,7 +17,7 @@ water="../shared/data/deepmd_water/deepmd_water.extxyz"
 step() { printf '\n== %s\n' "$*"; }
 
 step "dependencies"
-packages=(build-essential cmake libopenblas-dev libopenblas0-serial libgtest-dev)
+packages=(build-essential cmake libopenblas-dev libgtest-dev)
 missing=()
 for package in "${packages[@]}"; do
     if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then

@@ -6,7 +6,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${GBNET_BUILD_DIR:-$repo/build}"
-packages=(build-essential cmake libopenblas-dev libopenblas0-serial libgtest-dev python3-numpy)
+packages=(build-essential cmake libopenblas-dev libgtest-dev python3-numpy)
 
 missing=()
 for package in "${packages[@]}"; do

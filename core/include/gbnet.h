@@ -97,7 +97,7 @@ int gbnet_model_is_tabulated(const gbnet_model *model);
 gbnet_status gbnet_model_tabulate(gbnet_model *model, int n_points);
 /* Drops the table: evaluation uses the exact filter network again. */
 void gbnet_model_untabulate(gbnet_model *model);
-#define GBNET_DEFAULT_TABLE_POINTS 2001
+#define GBNET_DEFAULT_TABLE_POINTS 1001
 
 /* -------------------------------------------------------------- workspace */
 

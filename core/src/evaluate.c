@@ -345,18 +345,21 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
     if (g->n_local == 0) {
         if (r->forces) memset(r->forces, 0, 3 * (size_t)g->n_total * sizeof(double));
         if (r->atom_virials) memset(r->atom_virials, 0, 9 * (size_t)g->n_total * sizeof(double));
-        /* ranks with no atoms still take part in the exchanges of every block */
-        {
-            /* nothing to compute, but keep communication patterns symmetric */
-            int T = ws->model->hp.n_blocks, F = ws->model->hp.n_features;
-            size_t es = ws->precision == GBNET_FLOAT ? sizeof(float) : sizeof(double);
-            void *rows = gb_calloc((size_t)(g->n_total > 0 ? g->n_total : 1) * F, es);
-            if (!rows) return GBNET_ERR_NO_MEMORY;
-            if (g->forward_exchange && g->reverse_exchange) {
-                for (int t = 0; t < T - 1; ++t) g->forward_exchange(g->exchange_ctx, rows, F, es);
-                for (int t = 0; t < T - 1; ++t) g->reverse_exchange(g->exchange_ctx, rows, F, es);
-            }
-            free(rows);
+        /* ranks with no atoms still take part in the exchanges of every block
+         * (they are collective); ghost rows carry zero features and zero gradients */
+        int T = ws->model->hp.n_blocks, F = ws->model->hp.n_features;
+        size_t es = ws->precision == GBNET_FLOAT ? sizeof(float) : sizeof(double);
+        size_t bytes = (size_t)(g->n_total > 0 ? g->n_total : 1) * F * es;
+        void *rows = ws->dbar;
+        size_t cap = ws->cap_dbar;
+        if (!gb_reserve(&rows, &cap, bytes)) return GBNET_ERR_NO_MEMORY;
+        ws->dbar = rows;
+        ws->cap_dbar = cap;
+        if (g->forward_exchange && g->reverse_exchange) {
+            memset(rows, 0, bytes);
+            for (int t = 0; t < T - 1; ++t) g->forward_exchange(g->exchange_ctx, rows, F, es);
+            memset(rows, 0, bytes); /* the reverse sweep sends gradients, not the features received above */
+            for (int t = 0; t < T - 1; ++t) g->reverse_exchange(g->exchange_ctx, rows, F, es);
         }
         return GBNET_OK;
     }

@@ -53,7 +53,8 @@ void openblas_set_num_threads(int num_threads);
 void gb_blas_set_threads(int n) {
     (void)n;
 #ifdef GBNET_HAVE_BLAS
-    /* BLAS itself stays single-threaded: gb_gemm parallelises over row blocks */
+    /* BLAS itself stays single-threaded: gb_gemm parallelises over row blocks,
+     * calling BLAS from several threads at once (needs a thread-safe OpenBLAS) */
     openblas_set_num_threads(1);
 #endif
 }

@@ -17,7 +17,9 @@
 #include "neighbor.h"
 #include "workspace.h"
 
-#define GB_GPA_PER_EV_A3 160.21766208
+#ifndef GB_GPA_PER_EV_A3
+#define GB_GPA_PER_EV_A3 160.2176634 /* 1 eV/A^3 in GPa */
+#endif
 
 typedef struct {
     double w_energy, w_forces, w_stress;

@@ -8,7 +8,9 @@
 #include "gbnet.h"
 
 /* 1 eV/Angstrom^3 in GPa (1.602176634e-19 J / 1e-30 m^3). */
+#ifndef GB_GPA_PER_EV_A3
 #define GB_GPA_PER_EV_A3 160.2176634
+#endif
 
 typedef struct {
     double sum_abs;    /* sum |e| */
