@@ -459,6 +459,20 @@ TEST_F(TrainTest, SameSeedSameLossesOtherSeedOtherLosses) {
     EXPECT_NE(a.step_losses[0], c.step_losses[0]);
 }
 
+TEST_F(TrainTest, PackParallelRunsDoNotDependOnTheThreadCount) {
+    // two packs per step: with parallel = packs each pack is evaluated by one
+    // thread into its own gradient buffer and the buffers are summed in order
+    Recorder one, two;
+    std::string cfg = config("epochs = 2\npack_atoms = 36\n");
+    ASSERT_EQ(run(cfg, &one), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(run(cfg, &two, nullptr, {"threads=2"}), GBNET_OK) << gbnet_last_error();
+    EXPECT_NE(one.messages.find("2 packs per step"), std::string::npos) << one.messages;
+    EXPECT_NE(two.messages.find("2 threads (one pack per thread)"), std::string::npos) << two.messages;
+    ASSERT_EQ(one.step_losses.size(), two.step_losses.size());
+    for (size_t k = 0; k < one.step_losses.size(); ++k) EXPECT_EQ(one.step_losses[k], two.step_losses[k]) << k;
+    for (size_t e = 0; e < one.epochs.size(); ++e) EXPECT_EQ(one.epochs[e].valid_loss, two.epochs[e].valid_loss);
+}
+
 TEST_F(TrainTest, StoppedMidEpochAndResumedGivesTheSameLosses) {
     const std::string cfg = config("epochs = 4\nlr_decay = 0.9\nlr_plateau_patience = 1\ncheckpoint_every = 1\n"
                                    "clip_grad_norm = 50\n");

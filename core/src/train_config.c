@@ -56,14 +56,14 @@ static const key_spec keys[] = {
      T_CHOICE, OFF(energy_scale), 0, 0, {"energy_std", "force_rms", NULL}},
     /* loss */
     NUM("w_energy", T_REAL, w_energy, "1.0", "1/eV^2", 0.0, 1e12, "weight of the per-atom energy MSE"),
-    NUM("w_forces", T_REAL, w_forces, "100.0", "A^2/eV^2", 0.0, 1e12, "weight of the force-component MSE"),
+    NUM("w_forces", T_REAL, w_forces, "1.0", "A^2/eV^2", 0.0, 1e12, "weight of the force-component MSE"),
     NUM("w_stress", T_REAL, w_stress, "0.0", "1/GPa^2", 0.0, 1e12,
         "weight of the stress-component MSE (frames with a virial and a cell)"),
     /* batching */
     NUM("batch_size", T_INT, batch_size, "16", "structures", 1, 1000000, "structures per optimizer step (about)"),
     NUM("pack_atoms", T_INT, pack_atoms, "0", "atoms", 0, 100000000,
         "pack capacity in atoms; the trainer tries capacities near it and keeps the most efficient; "
-        "0: batch_size times the mean structure size"),
+        "0: half of batch_size times the mean structure size (two packs per step)"),
     {{"static_shape", "bool", "false", "",
       "present every pack with exactly its capacity shape, unused slots masked (as accelerators need)"},
      T_BOOL, OFF(static_shape), 0, 0, {NULL, NULL, NULL}},
@@ -90,6 +90,9 @@ static const key_spec keys[] = {
         "stop (with a checkpoint) once the next epoch would end after this much training time (0: none)"),
     /* running */
     NUM("threads", T_INT, threads, "0", "", 0, 4096, "OpenMP threads (0: OpenMP default)"),
+    {{"parallel", "packs|kernels", "packs", "",
+      "threads work on different packs of a step (each pack single-threaded) or together inside each kernel"},
+     T_CHOICE, OFF(parallel), 0, 0, {"packs", "kernels", NULL}},
     {{"precision", "float|double", "float", "", "arithmetic of the network (gradients are summed in double)"},
      T_CHOICE, OFF(precision), 0, 0, {"double", "float", NULL}},
     NUM("checkpoint_every", T_INT, checkpoint_every, "1", "epochs", 0, 100000000,

@@ -18,6 +18,7 @@
 
 typedef enum { GB_OPTIMIZER_ADAM = 0, GB_OPTIMIZER_ADAMW = 1 } gb_optimizer_kind;
 typedef enum { GB_ENERGY_SCALE_STD = 0, GB_ENERGY_SCALE_FORCE_RMS = 1 } gb_energy_scale_mode;
+typedef enum { GB_PARALLEL_PACKS = 0, GB_PARALLEL_KERNELS = 1 } gb_parallel_mode;
 
 typedef struct {
     /* data */
@@ -49,6 +50,7 @@ typedef struct {
     double time_limit;                 /* minutes, 0 = none */
     /* running */
     int threads;                       /* 0 = OpenMP default */
+    gb_parallel_mode parallel;         /* threads across the packs of a step, or inside kernels */
     gbnet_precision precision;
     int checkpoint_every;              /* epochs, 0 = only on interrupt and at the end */
     char output[GB_CFG_TEXT_MAX];      /* best model (.gbnet) */

@@ -16,6 +16,21 @@
 #include "rng.h"
 #include "workspace.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* A thread's evaluation state: in `parallel = packs` mode each thread runs
+ * whole packs with single-threaded kernels; in `kernels` mode one worker runs
+ * the packs in turn with multithreaded kernels. */
+typedef struct {
+    gbnet_workspace *ws;
+    gb_batch_buffer bb;
+    const gb_sample **ptrs;  /* [largest pack] */
+} gb_worker;
+
+enum { PACK_MESSAGE_MAX = 1024 };
+
 struct gb_trainer {
     gb_train_config cfg;
     char *config_text;       /* effective configuration, key = value lines */
@@ -23,8 +38,8 @@ struct gb_trainer {
     gb_train_hooks hooks;
     gb_train_data data;
     gbnet_model *model;
-    gbnet_workspace *ws;
-    gb_batch_buffer bb;
+    gb_worker *workers;      /* [n_workers] */
+    int n_workers;
     gb_optimizer opt;
     gb_train_state state;
     gb_loss_weights weights;
@@ -33,7 +48,12 @@ struct gb_trainer {
     double atom_efficiency, edge_efficiency;
     gb_packing epoch_packing, valid_packing;
     int *order, *pack_order, *sizes_atoms, *sizes_edges;  /* [n_train] scratch */
-    const gb_sample **ptrs;  /* [largest pack] */
+    /* per pack of a step (or of the validation set), summed in pack order */
+    double *pack_grads;      /* [packs_per_step][n_params] */
+    gb_loss_stats *pack_stats;
+    gbnet_status *pack_status;
+    char (*pack_message)[PACK_MESSAGE_MAX];
+    int max_packs;           /* entries of pack_stats, pack_status, pack_message */
     int last_checkpoint_epoch; /* completed epochs in the last checkpoint written, -1 none */
     double run_start;        /* monotonic clock at the start of gb_trainer_run */
     double elapsed_before;   /* training seconds of earlier runs (from the checkpoint) */
@@ -129,7 +149,8 @@ static gbnet_status choose_capacity(gb_trainer *t) {
         if (r > ratio) ratio = r;
     }
     double mean_atoms = (double)d->train_atoms / n;
-    int requested = t->cfg.pack_atoms > 0 ? t->cfg.pack_atoms : (int)lround(t->cfg.batch_size * mean_atoms);
+    /* default: two packs per step, so two threads can share a step */
+    int requested = t->cfg.pack_atoms > 0 ? t->cfg.pack_atoms : (int)lround(0.5 * t->cfg.batch_size * mean_atoms);
     if (requested < max_atoms) requested = max_atoms;
     int lo = (int)(0.8 * requested), hi = (int)(1.25 * requested);
     if (lo < max_atoms) lo = max_atoms;
@@ -265,6 +286,35 @@ static gbnet_status resume(gb_trainer *t, const char *path) {
     return GBNET_OK;
 }
 
+/* Workspaces: one per thread in packs mode, one multithreaded otherwise. */
+static gbnet_status create_workers(gb_trainer *t) {
+    int threads = t->cfg.threads;
+#ifdef _OPENMP
+    if (threads <= 0) threads = omp_get_max_threads();
+#else
+    threads = 1;
+#endif
+    t->n_workers = t->cfg.parallel == GB_PARALLEL_PACKS ? threads : 1;
+    int largest = t->data.n_train + t->data.n_valid; /* structures a pack can hold at most */
+    t->max_packs = t->packs_per_step > t->valid_packing.n_packs ? t->packs_per_step : t->valid_packing.n_packs;
+    size_t P = t->model->layout.total;
+    t->workers = gb_calloc((size_t)t->n_workers, sizeof *t->workers);
+    t->pack_grads = gb_calloc((size_t)t->packs_per_step * P, sizeof(double));
+    t->pack_stats = gb_calloc((size_t)t->max_packs, sizeof *t->pack_stats);
+    t->pack_status = gb_calloc((size_t)t->max_packs, sizeof *t->pack_status);
+    t->pack_message = gb_calloc((size_t)t->max_packs, sizeof *t->pack_message);
+    if (!t->workers || !t->pack_grads || !t->pack_stats || !t->pack_status || !t->pack_message)
+        return GBNET_ERR_NO_MEMORY;
+    for (int w = 0; w < t->n_workers; ++w) {
+        gbnet_status st = gbnet_workspace_create(&t->workers[w].ws, t->model, t->cfg.precision);
+        if (st) return st;
+        gbnet_workspace_set_threads(t->workers[w].ws, t->n_workers > 1 ? 1 : threads);
+        t->workers[w].ptrs = gb_malloc((size_t)largest * sizeof *t->workers[w].ptrs);
+        if (!t->workers[w].ptrs) return GBNET_ERR_NO_MEMORY;
+    }
+    return GBNET_OK;
+}
+
 gbnet_status gb_trainer_create(gb_trainer **out, const gb_train_config *config, const char *resume_path,
                                const char *command_line, const gb_train_hooks *hooks) {
     *out = NULL;
@@ -322,30 +372,43 @@ gbnet_status gb_trainer_create(gb_trainer **out, const gb_train_config *config, 
         t->pack_order = malloc(n * sizeof(int));
         t->sizes_atoms = malloc(n * sizeof(int));
         t->sizes_edges = malloc(n * sizeof(int));
-        t->ptrs = malloc((n + (size_t)t->data.n_valid) * sizeof *t->ptrs);
         t->grad = calloc(t->model->layout.total, sizeof(double));
-        if (!t->order || !t->pack_order || !t->sizes_atoms || !t->sizes_edges || !t->ptrs || !t->grad)
+        if (!t->order || !t->pack_order || !t->sizes_atoms || !t->sizes_edges || !t->grad)
             st = gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for %zu training frames", n);
     }
     if (!st) st = choose_capacity(t);
     if (!st) st = pack_validation(t);
-    if (!st) st = gbnet_workspace_create(&t->ws, t->model, config->precision);
-    if (!st) gbnet_workspace_set_threads(t->ws, config->threads);
+    if (!st) st = create_workers(t);
     if (st) {
         gb_trainer_free(t);
         return st;
     }
-    say(t, "model: F=%d T=%d K=%d readout=%d cutoff %.3g A, %zu parameters, %s precision, %d thread%s", config->features,
-        config->blocks, config->rbf, config->readout, config->cutoff, t->model->layout.total,
-        config->precision == GBNET_FLOAT ? "float" : "double", t->ws->n_threads, t->ws->n_threads > 1 ? "s" : "");
+    int threads = t->n_workers > 1 ? t->n_workers : t->workers[0].ws->n_threads;
+    say(t, "model: F=%d T=%d K=%d readout=%d cutoff %.3g A, %zu parameters, %s precision, %d thread%s (%s)",
+        config->features, config->blocks, config->rbf, config->readout, config->cutoff, t->model->layout.total,
+        config->precision == GBNET_FLOAT ? "float" : "double", threads, threads > 1 ? "s" : "",
+        config->parallel == GB_PARALLEL_PACKS ? "one pack per thread" : "threads inside the kernels");
+    if (config->parallel == GB_PARALLEL_PACKS && t->n_workers > t->packs_per_step)
+        say(t, "warning: %d threads but %d pack%s per step: only %d thread%s busy in training steps (lower "
+               "pack_atoms, or parallel = kernels)",
+            t->n_workers, t->packs_per_step, t->packs_per_step > 1 ? "s" : "", t->packs_per_step,
+            t->packs_per_step > 1 ? "s are" : " is");
     *out = t;
     return GBNET_OK;
 }
 
 void gb_trainer_free(gb_trainer *t) {
     if (!t) return;
-    gbnet_workspace_free(t->ws);
-    gb_batch_buffer_free(&t->bb);
+    for (int w = 0; t->workers && w < t->n_workers; ++w) {
+        gbnet_workspace_free(t->workers[w].ws);
+        gb_batch_buffer_free(&t->workers[w].bb);
+        free(t->workers[w].ptrs);
+    }
+    free(t->workers);
+    free(t->pack_grads);
+    free(t->pack_stats);
+    free(t->pack_status);
+    free(t->pack_message);
     gb_optimizer_free(&t->opt);
     gb_train_data_free(&t->data);
     gbnet_model_free(t->model);
@@ -356,7 +419,6 @@ void gb_trainer_free(gb_trainer *t) {
     free(t->pack_order);
     free(t->sizes_atoms);
     free(t->sizes_edges);
-    free(t->ptrs);
     free(t->config_text);
     free(t->command_line);
     free(t);
@@ -401,6 +463,73 @@ static int n_steps(const gb_trainer *t) {
     return (t->epoch_packing.n_packs + t->packs_per_step - 1) / t->packs_per_step;
 }
 
+/* Samples of training pack k of the epoch (in step order) or of validation
+ * pack k into ptrs; returns their number. */
+static int fill_pack(const gb_trainer *t, int is_train, int k, const gb_sample **ptrs) {
+    int count = 0;
+    if (is_train) {
+        const gb_packing *p = &t->epoch_packing;
+        int pack = t->pack_order[k];
+        for (int q = p->pack_offsets[pack]; q < p->pack_offsets[pack + 1]; ++q)
+            ptrs[count++] = &t->data.train_samples[t->order[p->items[q]]];
+    } else {
+        const gb_packing *p = &t->valid_packing;
+        for (int q = p->pack_offsets[k]; q < p->pack_offsets[k + 1]; ++q)
+            ptrs[count++] = &t->data.valid_samples[p->items[q]];
+    }
+    return count;
+}
+
+static void add_stats(gb_loss_stats *sum, const gb_loss_stats *s) {
+    sum->loss += s->loss;
+    sum->se_energy += s->se_energy;
+    sum->ae_energy += s->ae_energy;
+    sum->se_forces += s->se_forces;
+    sum->ae_forces += s->ae_forces;
+    sum->se_stress += s->se_stress;
+    sum->ae_stress += s->ae_stress;
+    sum->n_energy += s->n_energy;
+    sum->n_forces += s->n_forces;
+    sum->n_stress += s->n_stress;
+}
+
+/* Loss over packs [first, first+count) (training, with gradient into t->grad,
+ * or validation). Each pack's gradient and statistics go to a slot of their
+ * own and are summed in pack order, so the result does not depend on which
+ * thread ran which pack. */
+static gbnet_status run_packs(gb_trainer *t, int is_train, int first, int count, double scale, gb_loss_stats *stats) {
+    const size_t P = t->model->layout.total;
+    const int static_atoms = is_train && t->cfg.static_shape ? t->cap_atoms : 0;
+    const int static_edges = is_train && t->cfg.static_shape ? t->cap_edges : 0;
+    const int n_threads = t->n_workers < count ? t->n_workers : count;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads > 0 ? n_threads : 1) if (n_threads > 1)
+    for (int k = 0; k < count; ++k) {
+        int w = 0;
+#ifdef _OPENMP
+        w = omp_get_thread_num();
+#endif
+        gb_worker *wk = &t->workers[w];
+        int n = fill_pack(t, is_train, first + k, wk->ptrs);
+        double *grad = is_train ? t->pack_grads + (size_t)k * P : NULL;
+        if (grad) memset(grad, 0, P * sizeof(double));
+        memset(&t->pack_stats[k], 0, sizeof t->pack_stats[k]);
+        t->pack_status[k] = gb_pack_loss(wk->ws, &wk->bb, wk->ptrs, n, &t->weights, scale, static_atoms,
+                                         static_edges, grad, &t->pack_stats[k], NULL, NULL);
+        if (t->pack_status[k]) snprintf(t->pack_message[k], PACK_MESSAGE_MAX, "%s", gbnet_last_error());
+    }
+    for (int k = 0; k < count; ++k)
+        if (t->pack_status[k]) return gb_fail(t->pack_status[k], "%s", t->pack_message[k]);
+    if (is_train) {
+        memcpy(t->grad, t->pack_grads, P * sizeof(double));
+        for (int k = 1; k < count; ++k) {
+            const double *g = t->pack_grads + (size_t)k * P;
+            for (size_t i = 0; i < P; ++i) t->grad[i] += g[i];
+        }
+    }
+    for (int k = 0; k < count; ++k) add_stats(stats, &t->pack_stats[k]);
+    return GBNET_OK;
+}
+
 /* Loss and gradient (into t->grad) of step s of the current epoch. */
 static gbnet_status run_step(gb_trainer *t, int step, gb_loss_stats *stats, int *structures_done,
                              long long *atoms_done) {
@@ -408,36 +537,19 @@ static gbnet_status run_step(gb_trainer *t, int step, gb_loss_stats *stats, int 
     int first = step * t->packs_per_step, last = first + t->packs_per_step;
     if (last > p->n_packs) last = p->n_packs;
     int structures = 0;
-    for (int k = first; k < last; ++k) structures += p->pack_offsets[t->pack_order[k] + 1] - p->pack_offsets[t->pack_order[k]];
-    memset(t->grad, 0, t->model->layout.total * sizeof(double));
-    *structures_done += structures;
-    int static_atoms = t->cfg.static_shape ? t->cap_atoms : 0, static_edges = t->cfg.static_shape ? t->cap_edges : 0;
     for (int k = first; k < last; ++k) {
-        int pack = t->pack_order[k], count = 0;
-        for (int q = p->pack_offsets[pack]; q < p->pack_offsets[pack + 1]; ++q) {
-            const gb_sample *s = &t->data.train_samples[t->order[p->items[q]]];
-            t->ptrs[count++] = s;
-            *atoms_done += s->frame->n_atoms;
-        }
-        gbnet_status st = gb_pack_loss(t->ws, &t->bb, t->ptrs, count, &t->weights, 1.0 / structures, static_atoms,
-                                       static_edges, t->grad, stats, NULL, NULL);
-        if (st) return st;
+        int pack = t->pack_order[k];
+        structures += p->pack_offsets[pack + 1] - p->pack_offsets[pack];
+        for (int q = p->pack_offsets[pack]; q < p->pack_offsets[pack + 1]; ++q)
+            *atoms_done += t->data.train_samples[t->order[p->items[q]]].frame->n_atoms;
     }
-    return GBNET_OK;
+    *structures_done += structures;
+    return run_packs(t, 1, first, last - first, 1.0 / structures, stats);
 }
 
 static gbnet_status evaluate_validation(gb_trainer *t, gb_loss_stats *stats) {
     memset(stats, 0, sizeof *stats);
-    const gb_packing *p = &t->valid_packing;
-    for (int pack = 0; pack < p->n_packs; ++pack) {
-        int count = 0;
-        for (int q = p->pack_offsets[pack]; q < p->pack_offsets[pack + 1]; ++q)
-            t->ptrs[count++] = &t->data.valid_samples[p->items[q]];
-        gbnet_status st = gb_pack_loss(t->ws, &t->bb, t->ptrs, count, &t->weights, 1.0 / t->data.n_valid, 0, 0, NULL,
-                                       stats, NULL, NULL);
-        if (st) return st;
-    }
-    return GBNET_OK;
+    return run_packs(t, 0, 0, t->valid_packing.n_packs, 1.0 / t->data.n_valid, stats);
 }
 
 static double rmse(double se, long n, double unit) { return n > 0 ? unit * sqrt(se / (double)n) : NAN; }
@@ -699,19 +811,10 @@ gbnet_status gb_trainer_run(gb_trainer *t) {
                 for (size_t k = 0; k < t->model->layout.total; ++k) t->grad[k] *= f;
             }
             gb_optimizer_step(&t->opt, t->model->params, t->grad, s->lr);
-            gb_ws_load_params(t->ws, t->model->params);
+            for (int w = 0; w < t->n_workers; ++w) gb_ws_load_params(t->workers[w].ws, t->model->params);
             s->global_step++;
             s->step = step + 1;
-            s->epoch_stats.loss += step_stats.loss;
-            s->epoch_stats.se_energy += step_stats.se_energy;
-            s->epoch_stats.ae_energy += step_stats.ae_energy;
-            s->epoch_stats.se_forces += step_stats.se_forces;
-            s->epoch_stats.ae_forces += step_stats.ae_forces;
-            s->epoch_stats.se_stress += step_stats.se_stress;
-            s->epoch_stats.ae_stress += step_stats.ae_stress;
-            s->epoch_stats.n_energy += step_stats.n_energy;
-            s->epoch_stats.n_forces += step_stats.n_forces;
-            s->epoch_stats.n_stress += step_stats.n_stress;
+            add_stats(&s->epoch_stats, &step_stats);
             train_seconds += now_seconds() - t0;
             if (t->hooks.step_done) t->hooks.step_done(t->hooks.ctx, s->epoch, step, step_stats.loss);
         }
