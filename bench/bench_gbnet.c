@@ -4,7 +4,13 @@
  *       writes a random-weight model for H and O (what the PyTorch reference reads).
  *   bench_gbnet run --model FILE --data EXTXYZ [--frame I] [--replicate N] [--threads T]
  *                   [--precision float|double] [--warmup W] [--steps S] [--dump FILE]
- *       replicates frame I NxNxN, evaluates energy + forces with gbnet_evaluate
+ *                   [--jitter A] [--step-jitter A]
+ *       replicates frame I NxNxN, displaces every atom by a random amount up to
+ *       --jitter A (default 0.02) per coordinate, so that the replicas are not
+ *       exact copies (in MD they never are; exact copies would let an
+ *       implementation reuse work between periodic images), then moves the
+ *       atoms again by up to --step-jitter A (default 0.001) before every step,
+ *       like an MD step. Evaluates energy + forces with gbnet_evaluate
  *       (one structure per call, neighbor list included) W + S times and prints one
  *       line "RESULT key=value ..." with the median time of the S timed steps, the
  *       median time of the neighbor-list build alone, the model's FLOP count,
@@ -27,6 +33,20 @@ static double now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Deterministic uniform numbers in [-1, 1) (splitmix64), so runs are repeatable. */
+static double uniform_pm1(uint64_t *state) {
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return (double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+}
+
+/* pos [n][3] = base [n][3] + uniform displacement in [-amplitude, amplitude). */
+static void displace(double *pos, const double *base, int n, double amplitude, uint64_t *state) {
+    for (size_t k = 0; k < 3 * (size_t)n; ++k) pos[k] = base[k] + amplitude * uniform_pm1(state);
 }
 
 static int compare_doubles(const void *a, const void *b) {
@@ -181,6 +201,8 @@ static int run(int argc, char **argv) {
         return 2;
     }
     gbnet_precision precision = strcmp(precision_name, "float") == 0 ? GBNET_FLOAT : GBNET_DOUBLE;
+    double jitter = atof(option(argc, argv, "--jitter", "0.02"));
+    double step_jitter = atof(option(argc, argv, "--step-jitter", "0.001"));
 
     gbnet_model *model = NULL;
     gbnet_status st = gbnet_model_load(&model, model_path);
@@ -195,6 +217,13 @@ static int run(int argc, char **argv) {
     supercell sc = {0};
     if (!build_supercell(&sc, &ds.frames[frame], model, replicate)) return 1;
     gb_dataset_free(&ds);
+    uint64_t rng = 12345;
+    double *base = malloc((size_t)sc.n_atoms * 3 * sizeof(double));
+    if (!base) {
+        fprintf(stderr, "bench_gbnet: out of memory\n");
+        return 1;
+    }
+    displace(base, sc.pos, sc.n_atoms, jitter, &rng);
 
     gbnet_workspace *ws = NULL;
     st = gbnet_workspace_create(&ws, model, precision);
@@ -213,6 +242,7 @@ static int run(int argc, char **argv) {
     for (int k = 0; k < warmup + steps; ++k) {
         memset(&res, 0, sizeof res);
         res.forces = forces;
+        displace(sc.pos, base, sc.n_atoms, step_jitter, &rng);
         double t0 = now_seconds();
         st = gbnet_evaluate(ws, 1, &s, &res);
         double t1 = now_seconds();
@@ -230,7 +260,7 @@ static int run(int argc, char **argv) {
         if (st) return fail_status("gb_neighbor_build", st);
         if (k >= 1) nl_times[k - 1] = t1 - t0;
     }
-    int n_edges = nl.n_edges;
+    int n_edges = nl.n_edges; /* of the last step's positions, the ones dumped */
     gb_neighbor_free(&nl);
 
     double t_step = median(times, steps), t_min = times[0], t_nl = median(nl_times, steps);
@@ -248,6 +278,7 @@ static int run(int argc, char **argv) {
     gbnet_workspace_free(ws);
     gbnet_model_free(model);
     free(sc.pos);
+    free(base);
     free(sc.species);
     free(forces);
     free(times);

@@ -119,10 +119,10 @@ def main():
     w(f"- Load average (1, 5, 15 min) at start: {meta.get('load_start', '?')}; at end: {meta.get('load_end', '?')}")
     w(f"- Command: `{args.command}` (from the repository root); commit {git_state(root)}")
     w("- Structures: frame 0 of `shared/data/deepmd_water/deepmd_water.extxyz` (64 H2O, 192 atoms, cubic "
-      "12.44 Å box) replicated 1x1x1, 2x2x2, 4x4x4. Models: random weights (`bench_gbnet make-model`, seed 1), "
+      "12.44 Å box) replicated 1x1x1, 2x2x2, 4x4x4, atoms displaced randomly by up to 0.02 Å (and by up to 0.001 Å before each step) so that replicas are not exact copies. Models: random weights (`bench_gbnet make-model`, seed 1), "
       "T=3, rc=5 Å, readout width F/2.")
     w("- Timing: energy + forces of one structure per call; one warm-up step, then the median of 5 steps "
-      "(3 at 12288 atoms). gbnet: `gbnet_evaluate`, neighbor list included. PyTorch "
+      "(PyTorch: 3 at 12288 atoms). gbnet: `gbnet_evaluate`, neighbor list included. PyTorch "
       f"{torch_version()}: forward + `autograd.grad` given a precomputed edge list (neighbor search excluded).")
     w("- **Noise:** the 2-core machine was shared with other jobs during this run (see load average); "
       "medians are noisy, especially on 2 threads. Re-run `bench/run.sh` on a quiet machine for final numbers.")
