@@ -202,7 +202,8 @@ static gbnet_status FN(reserve)(NET *net, int N, int E, int dual) {
     for (int t = 0; t <= net->T; ++t) ok &= FN(ensure)(&net->x[t], nr * F);
     ok &= FN(ensure)(&net->p, nr * R) & FN(ensure)(&net->r, nr * R) & FN(ensure)(&net->eps, nr) &
           FN(ensure)(&net->xbar, nr * F) & FN(ensure)(&net->hbar, nr * F) & FN(ensure)(&net->mbar, nr * F) &
-          FN(ensure)(&net->obar, nr * F) & FN(ensure)(&net->pbar, nr * R);
+          FN(ensure)(&net->obar, (nr > (size_t)net->n_elements ? nr : (size_t)net->n_elements) * F) &
+          FN(ensure)(&net->pbar, nr * R);
     ok &= FN(reserve_ints)(&net->edge_center, &net->cap_edge_center, ne) &
           FN(reserve_ints)(&net->in_offsets, &net->cap_in_offsets, (size_t)N + 1) &
           FN(reserve_ints)(&net->in_edges, &net->cap_in_edges, ne) & FN(reserve_ints)(&net->wrow, &net->cap_wrow, ne) &
@@ -391,21 +392,31 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
     const real *w = net->w;
     const gb_layout *L = &net->L;
     real *x0 = net->x[0].p;
-    for (int i = 0; i < N; ++i) memcpy(x0 + (size_t)i * F, w + L->embedding + (size_t)b->species[i] * F, F * sizeof(real));
+    for (int i = 0; i < NC; ++i)
+        memcpy(x0 + (size_t)i * F, w + L->embedding + (size_t)b->species[i] * F, F * sizeof(real));
+    /* Ghost atoms need only h = x W_in of each block (the cfconv gathers it):
+     * block 0 from their element (h0 of each element, gathered), later blocks
+     * from their owners through the exchange. Dense layers run on owned atoms only. */
+    real *h0 = net->obar.p; /* [n_elements][F] scratch, free until the backward */
+    FN(gb_linear)(h0, w + L->embedding, w + L->block[0].in_w, NULL, net->n_elements, 0, F, F);
 
     for (int t = 0; t < T; ++t) {
         real *x = net->x[t].p, *xn = net->x[t + 1].p, *h = net->h[t].p, *m = net->m[t].p;
         real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
-        FN(gb_linear)(h, x, w + L->block[t].in_w, NULL, N, 0, F, F);
+        if (t == 0) {
+            for (int i = 0; i < N; ++i) memcpy(h + (size_t)i * F, h0 + (size_t)b->species[i] * F, F * sizeof(real));
+        } else {
+            FN(gb_linear)(h, x, w + L->block[t].in_w, NULL, NC, 0, F, F);
+            if (b->forward_exchange) b->forward_exchange(b->exchange_ctx, h, F, sizeof(real));
+        }
         if (inline_table)
             FN(gb_cfconv_table)(m, h, &net->tab[t], net->d.p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
         else
             FN(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
         FN(gb_linear)(o1, m, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F, F);
         FN(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
-        memcpy(xn, x, (size_t)N * F * sizeof(real));
+        memcpy(xn, x, (size_t)NC * F * sizeof(real));
         FN(gb_linear_acc)(xn, s1, w + L->block[t].out2_w, w + L->block[t].out2_b, NC, NC, F, F);
-        if (t < T - 1 && b->forward_exchange) b->forward_exchange(b->exchange_ctx, xn, F, sizeof(real));
     }
 
     real *p = net->p.p, *r = net->r.p, *eps = net->eps.p;
@@ -510,7 +521,6 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "parameter gradients need a training-mode (dual) forward first");
     int N = net->N, NC = net->NC, E = net->E, F = net->F, R = net->R, T = net->T;
     int rows_c = dual ? 2 * N : NC; /* rows of center-only layers (stacked in dual mode) */
-    int rows_a = dual ? 2 * N : N;  /* rows of all-atom layers */
     size_t tan = (size_t)N * F, tanR = (size_t)N * R;
     const real *w = net->w;
     real *gr = net->grad;
@@ -548,7 +558,7 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
         FN(gb_gemm_tn_acc)(gr + L->readout1_w, pbar, net->x[T].p, rows_c, R, F);
         FN(gb_colsum_acc)(gr + L->readout1_b, pbar, NC, R);
     }
-    memset(xbar, 0, (size_t)rows_a * F * sizeof(real));
+    memset(xbar, 0, (size_t)rows_c * F * sizeof(real));
     if (dual) {
         FN(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, 2 * N, R, F);
     } else {
@@ -558,7 +568,6 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
 
     real *hbar = net->hbar.p, *mbar = net->mbar.p, *obar = net->obar.p;
     for (int t = T - 1; t >= 0; --t) {
-        if (t < T - 1 && b->reverse_exchange) b->reverse_exchange(b->exchange_ctx, xbar, F, sizeof(real));
         const real *x = net->x[t].p, *h = net->h[t].p, *m = net->m[t].p, *o1 = net->o1[t].p, *s1 = net->s1[t].p;
         /* residual: o2bar = xbar (center rows); s1bar = xbar W_o2 */
         if (grad) {
@@ -604,12 +613,16 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
                 FN(filter_backward)(net, t);
             }
         }
-        /* h = x W_in^T over all rows */
-        if (grad) FN(gb_gemm_tn_acc)(gr + L->block[t].in_w, hbar, x, rows_a, F, F);
-        FN(gb_gemm_nn_acc)(xbar, hbar, w + L->block[t].in_w, rows_a, F, F);
+        /* ghost rows of hbar belong to their owners (block 0: to the embedding of
+         * the ghost's element, which only parameter gradients would need, and
+         * those are computed without ghosts) */
+        if (t > 0 && b->reverse_exchange) b->reverse_exchange(b->exchange_ctx, hbar, F, sizeof(real));
+        /* h = x W_in^T over the owned rows */
+        if (grad) FN(gb_gemm_tn_acc)(gr + L->block[t].in_w, hbar, x, rows_c, F, F);
+        FN(gb_gemm_nn_acc)(xbar, hbar, w + L->block[t].in_w, rows_c, F, F);
     }
     if (grad) {
-        for (int i = 0; i < N; ++i) {
+        for (int i = 0; i < NC; ++i) {
             real *ge = gr + L->embedding + (size_t)b->species[i] * F;
             const real *xb = xbar + (size_t)i * F;
             for (int f = 0; f < F; ++f) ge[f] += xb[f];
