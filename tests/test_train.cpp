@@ -377,7 +377,9 @@ struct Recorder {
     std::string messages;
 };
 
-extern "C" void rec_message(void *ctx, const char *text) { static_cast<Recorder *>(ctx)->messages += std::string(text) + "\n"; }
+extern "C" void rec_message(void *ctx, const char *text) {
+    static_cast<Recorder *>(ctx)->messages += std::string(text) + "\n";
+}
 extern "C" void rec_epoch(void *ctx, const gb_epoch_report *r) { static_cast<Recorder *>(ctx)->epochs.push_back(*r); }
 extern "C" void rec_step(void *ctx, int epoch, int step, double loss) {
     auto *r = static_cast<Recorder *>(ctx);
@@ -536,7 +538,8 @@ TEST_F(TrainTest, StaticShapeTrainingMatchesDynamic) {
 TEST_F(TrainTest, ValidationByKeyAndByFraction) {
     // subset= of the slice files is "train" everywhere: a key matching nothing is an error
     Recorder r1;
-    std::string base = "train_data = train.extxyz\nfeatures = 8\nblocks = 1\nrbf = 8\nreadout = 4\nepochs = 1\nthreads = 1\n";
+    std::string base =
+        "train_data = train.extxyz\nfeatures = 8\nblocks = 1\nrbf = 8\nreadout = 4\nepochs = 1\nthreads = 1\n";
     EXPECT_EQ(run(base + "valid_key = subset=valid*\n", &r1), GBNET_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(gbnet_last_error()).find("matches no frame"), std::string::npos) << gbnet_last_error();
     Recorder r2;

@@ -27,8 +27,9 @@ typedef struct {
 #define OFF(field) offsetof(gb_train_config, field)
 #define NUM(name, t, field, def, unit, lo, hi, doc) \
     {{name, t == T_INT ? "integer" : "number", def, unit, doc}, t, OFF(field), lo, hi, {NULL, NULL, NULL}}
-#define STR(name, t, field, def, doc) \
-    {{name, t == T_PATH ? "path" : t == T_PATHS ? "paths" : "text", def, "", doc}, t, OFF(field), 0, 0, {NULL, NULL, NULL}}
+#define STR(name, t, field, def, doc)                                                             \
+    {{name, t == T_PATH ? "path" : t == T_PATHS ? "paths" : "text", def, "", doc}, t, OFF(field), 0, 0, \
+     {NULL, NULL, NULL}}
 
 static const key_spec keys[] = {
     /* data */

@@ -112,7 +112,8 @@ static gbnet_status fit_normalization(gb_trainer *t) {
         long count = 0;
         for (int i = 0; i < d->n_train; ++i)
             if (d->train[i]->forces)
-                for (int c = 0; c < 3 * d->train[i]->n_atoms; ++c, ++count) f_sq += d->train[i]->forces[c] * d->train[i]->forces[c];
+                for (int c = 0; c < 3 * d->train[i]->n_atoms; ++c, ++count)
+                    f_sq += d->train[i]->forces[c] * d->train[i]->forces[c];
         norm.force_rms = count ? sqrt(f_sq / count) : 1.0;
     }
     double scale = t->cfg.energy_scale == GB_ENERGY_SCALE_FORCE_RMS ? norm.force_rms : norm.scale;
@@ -830,6 +831,8 @@ gbnet_status gb_trainer_run(gb_trainer *t) {
         epochs_this_run++;
         r.elapsed = now_elapsed;
         r.eta = (run_epoch_seconds / epochs_this_run) * (t->cfg.epochs - (s->epoch + 1));
+        if (t->cfg.time_limit > 0 && r.eta > 60.0 * t->cfg.time_limit - now_elapsed)
+            r.eta = fmax(0.0, 60.0 * t->cfg.time_limit - now_elapsed);
         st = finish_epoch(t, &r, steps, &stop);
         if (st) return st;
         if (stop) break;

@@ -91,6 +91,7 @@ static void list_keys(void) {
 typedef struct {
     int header_printed;
     int has_stress;
+    int epoch_width;
 } progress;
 
 static void print_message(void *ctx, const char *text) {
@@ -114,10 +115,15 @@ static void format_value(char *out, size_t size, double v, const char *fmt) {
 static void print_epoch(void *ctx, const gb_epoch_report *r) {
     progress *p = ctx;
     if (!p->header_printed) {
-        printf("%7s | %10s %10s%s | %10s %10s%s | %9s %8s %8s\n", "epoch", "trn E", "trn F", p->has_stress ? "    trn S" : "",
-               "val E", "val F", p->has_stress ? "    val S" : "", "lr", "elapsed", "ETA");
-        printf("%7s | %10s %10s%s | %10s %10s%s |\n", "", "meV/atom", "meV/A", p->has_stress ? "      GPa" : "",
-               "meV/atom", "meV/A", p->has_stress ? "      GPa" : "");
+        char widest[32];
+        p->epoch_width = snprintf(widest, sizeof widest, "%d/%d", r->n_epochs, r->n_epochs);
+        if (p->epoch_width < 7) p->epoch_width = 7;
+        const char *trn_s = p->has_stress ? "    trn S" : "", *val_s = p->has_stress ? "    val S" : "";
+        const char *gpa = p->has_stress ? "      GPa" : "";
+        printf("%*s | %10s %10s%s | %10s %10s%s | %9s %8s %8s\n", p->epoch_width, "epoch", "trn E", "trn F", trn_s,
+               "val E", "val F", val_s, "lr", "elapsed", "ETA");
+        printf("%*s | %10s %10s%s | %10s %10s%s |\n", p->epoch_width, "", "meV/atom", "meV/A", gpa, "meV/atom",
+               "meV/A", gpa);
         p->header_printed = 1;
     }
     char te[32], tf[32], ts[32] = "", ve[32], vf[32], vs[32] = "", el[32], eta[32];
@@ -131,8 +137,10 @@ static void print_epoch(void *ctx, const gb_epoch_report *r) {
     }
     format_duration(el, sizeof el, r->elapsed);
     format_duration(eta, sizeof eta, r->eta);
-    printf("%3d/%-3d | %10s %10s%s | %10s %10s%s | %9.3g %8s %8s%s\n", r->epoch, r->n_epochs, te, tf, ts, ve, vf, vs,
-           r->lr, el, eta, r->improved ? "  *" : "");
+    char epoch[32];
+    snprintf(epoch, sizeof epoch, "%d/%d", r->epoch, r->n_epochs);
+    printf("%*s | %10s %10s%s | %10s %10s%s | %9.3g %8s %8s%s\n", p->epoch_width, epoch, te, tf, ts, ve, vf, vs, r->lr,
+           el, eta, r->improved ? "  *" : "");
     fflush(stdout);
 }
 
@@ -211,7 +219,8 @@ int cmd_train(int argc, char **argv) {
             sets[n_sets++] = value;
             break;
         case CLI_POSITIONAL:
-            if (config_path) return cli_usage_error("train", "one CONFIG file only (got '%s' and '%s')", config_path, value);
+            if (config_path)
+                return cli_usage_error("train", "one CONFIG file only (got '%s' and '%s')", config_path, value);
             config_path = value;
             break;
         }
@@ -233,7 +242,7 @@ int cmd_train(int argc, char **argv) {
     snprintf(full_command, sizeof full_command, "gbnet %s", command_line ? command_line : "train");
     free(command_line);
 
-    progress prog = {0, 0};
+    progress prog = {0, 0, 7};
     gb_train_hooks hooks = {0};
     hooks.ctx = &prog;
     hooks.message = print_message;
