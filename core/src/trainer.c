@@ -133,6 +133,37 @@ static gbnet_status fit_normalization(gb_trainer *t) {
     return GBNET_OK;
 }
 
+/* Static shape: every pack costs its full capacity, so an edge capacity set
+ * by the densest structure (tiny periodic cells see many images) wastes most
+ * edge slots. Edge capacities between the mean and the densest ratio are
+ * tried and the one with the most useful work per padded work kept, counting
+ * an atom as twice an edge (dense layers vs filter, ARCHITECTURE.md sec. 6). */
+static gbnet_status choose_edge_capacity(gb_trainer *t, gb_packing *p) {
+    int n = t->data.n_train, max_edges = 0;
+    long long edges = 0;
+    for (int i = 0; i < n; ++i) {
+        edges += t->sizes_edges[i];
+        if (t->sizes_edges[i] > max_edges) max_edges = t->sizes_edges[i];
+    }
+    int lo = (int)((double)edges / t->data.train_atoms * t->cap_atoms);
+    if (lo < max_edges) lo = max_edges;
+    int hi = t->cap_edges, best_cap = hi;
+    double best = -1.0;
+    for (int k = 0; k <= 32; ++k) {
+        int cap = lo + (int)((long long)(hi - lo) * k / 32);
+        gbnet_status st = gb_pack(p, n, t->sizes_atoms, t->sizes_edges, t->cap_atoms, cap);
+        if (st) return st;
+        double useful = 2.0 * (double)p->atoms_used + (double)p->edges_used;
+        double padded = (double)p->n_packs * (2.0 * t->cap_atoms + cap);
+        if (useful / padded > best + 1e-12) {
+            best = useful / padded;
+            best_cap = cap;
+        }
+    }
+    t->cap_edges = best_cap;
+    return GBNET_OK;
+}
+
 /* Pack capacity: capacities near the requested one are tried on the training
  * set and the most efficient kept (within 0.25% of the best, the closest to
  * the request). The edge capacity follows the densest structure, so atoms
@@ -178,8 +209,12 @@ static gbnet_status choose_capacity(gb_trainer *t) {
     free(eff);
     t->cap_atoms = chosen;
     t->cap_edges = (int)ceil(chosen * ratio) + 1;
-    gbnet_status st = gb_pack(&p, n, t->sizes_atoms, t->sizes_edges, t->cap_atoms, t->cap_edges);
-    if (st) return st;
+    gbnet_status st = t->cfg.static_shape ? choose_edge_capacity(t, &p) : GBNET_OK;
+    if (!st) st = gb_pack(&p, n, t->sizes_atoms, t->sizes_edges, t->cap_atoms, t->cap_edges);
+    if (st) {
+        gb_packing_free(&p);
+        return st;
+    }
     t->atom_efficiency = gb_packing_atom_efficiency(&p);
     t->edge_efficiency = gb_packing_edge_efficiency(&p);
     double per_pack = (double)n / p.n_packs;

@@ -107,9 +107,11 @@ static void format_duration(char *out, size_t size, double seconds) {
     else snprintf(out, size, "%.1fh", seconds / 3600);
 }
 
+/* v with fmt, or "-" right-aligned to the same width when v is not finite. */
 static void format_value(char *out, size_t size, double v, const char *fmt) {
+    int width = snprintf(out, size, fmt, 0.0);
     if (isfinite(v)) snprintf(out, size, fmt, v);
-    else snprintf(out, size, "-");
+    else snprintf(out, size, "%*s", width, "-");
 }
 
 static void print_epoch(void *ctx, const gb_epoch_report *r) {
@@ -258,7 +260,7 @@ int cmd_train(int argc, char **argv) {
     }
     const gb_train_data *data = gb_trainer_data(trainer);
     for (int i = 0; i < data->n_train && !prog.has_stress; ++i)
-        prog.has_stress = config->w_stress > 0 && data->train[i]->has_virial && data->train[i]->has_cell;
+        prog.has_stress = data->train[i]->has_virial && data->train[i]->has_cell;
     st = gb_trainer_run(trainer);
     restore_signal_handlers();
     int rc = CLI_EXIT_OK;
