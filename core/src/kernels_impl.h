@@ -163,51 +163,85 @@ static inline REAL K(log1p_unit)(REAL t) {
 #endif
 }
 
-void K(gb_ssp_dual)(REAL *y, REAL *ydot, const REAL *a, const REAL *adot, size_t n, int nt) {
-    (void)nt;
+/* The element loops are plain restrict-qualified loops so the compiler
+ * vectorizes them; the parallel wrappers split them into fixed chunks. */
+#define GB_ELEMENT_CHUNK 16384
+
+static void K(ssp_both)(REAL *restrict y, REAL *restrict ydot, const REAL *restrict a, const REAL *restrict adot,
+                        size_t n) {
     const REAL ln2 = (REAL)0.69314718055994530942;
-    if (y && ydot) {
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
-        for (size_t i = 0; i < n; ++i) {
-            REAL x = a[i], t = K(exp_nonpos)(-FABS(x));
-            REAL inv = 1 / (1 + t);
-            y[i] = (x > 0 ? x : 0) + K(log1p_unit)(t) - ln2;
-            ydot[i] = (x >= 0 ? inv : t * inv) * adot[i];
-        }
-    } else if (y) {
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
-        for (size_t i = 0; i < n; ++i) {
-            REAL x = a[i], t = K(exp_nonpos)(-FABS(x));
-            y[i] = (x > 0 ? x : 0) + K(log1p_unit)(t) - ln2;
-        }
-    } else if (ydot) {
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
-        for (size_t i = 0; i < n; ++i) {
-            REAL x = a[i], t = K(exp_nonpos)(-FABS(x));
-            REAL inv = 1 / (1 + t);
-            ydot[i] = (x >= 0 ? inv : t * inv) * adot[i];
-        }
+    for (size_t i = 0; i < n; ++i) {
+        REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
+        y[i] = (REAL)0.5 * (x + FABS(x)) + K(log1p_unit)(t) - ln2;
+        ydot[i] = (x >= 0 ? inv : t * inv) * adot[i];
     }
 }
 
-void K(gb_ssp_backward)(REAL *out, const REAL *ybar, const REAL *a, size_t n, int nt) {
-    (void)nt;
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
+static void K(ssp_value)(REAL *restrict y, const REAL *restrict a, size_t n) {
+    const REAL ln2 = (REAL)0.69314718055994530942;
+    for (size_t i = 0; i < n; ++i) {
+        REAL x = a[i], t = K(exp_nonpos)(-FABS(x));
+        y[i] = (REAL)0.5 * (x + FABS(x)) + K(log1p_unit)(t) - ln2;
+    }
+}
+
+static void K(ssp_tangent)(REAL *restrict ydot, const REAL *restrict a, const REAL *restrict adot, size_t n) {
+    for (size_t i = 0; i < n; ++i) {
+        REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
+        ydot[i] = (x >= 0 ? inv : t * inv) * adot[i];
+    }
+}
+
+/* out may alias ybar: each element is read before it is written */
+static void K(ssp_back)(REAL *out, const REAL *ybar, const REAL *restrict a, size_t n) {
+#pragma GCC ivdep
     for (size_t i = 0; i < n; ++i) {
         REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
         out[i] = ybar[i] * (x >= 0 ? inv : t * inv);
     }
 }
 
-void K(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar, const REAL *a,
-                             const REAL *adot, size_t n, int nt) {
-    (void)nt;
-#pragma omp parallel for simd schedule(static) num_threads(nt) if (n > 16384)
+static void K(ssp_dual_back)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar,
+                             const REAL *restrict a, const REAL *restrict adot, size_t n) {
+#pragma GCC ivdep
     for (size_t i = 0; i < n; ++i) {
         REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
         REAL sg = x >= 0 ? inv : t * inv, yb = ybar[i], ydb = ydotbar[i];
         abar[i] = yb * sg + ydb * sg * (1 - sg) * adot[i];
         adotbar[i] = ydb * sg;
+    }
+}
+
+void K(gb_ssp_dual)(REAL *y, REAL *ydot, const REAL *a, const REAL *adot, size_t n, int nt) {
+    size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1)
+    for (size_t c = 0; c < chunks; ++c) {
+        size_t i0 = c * GB_ELEMENT_CHUNK, len = n - i0 < GB_ELEMENT_CHUNK ? n - i0 : GB_ELEMENT_CHUNK;
+        if (y && ydot) K(ssp_both)(y + i0, ydot + i0, a + i0, adot + i0, len);
+        else if (y) K(ssp_value)(y + i0, a + i0, len);
+        else if (ydot) K(ssp_tangent)(ydot + i0, a + i0, adot + i0, len);
+    }
+}
+
+void K(gb_ssp_backward)(REAL *out, const REAL *ybar, const REAL *a, size_t n, int nt) {
+    size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1)
+    for (size_t c = 0; c < chunks; ++c) {
+        size_t i0 = c * GB_ELEMENT_CHUNK, len = n - i0 < GB_ELEMENT_CHUNK ? n - i0 : GB_ELEMENT_CHUNK;
+        K(ssp_back)(out + i0, ybar + i0, a + i0, len);
+    }
+}
+
+void K(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar, const REAL *a,
+                             const REAL *adot, size_t n, int nt) {
+    size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1)
+    for (size_t c = 0; c < chunks; ++c) {
+        size_t i0 = c * GB_ELEMENT_CHUNK, len = n - i0 < GB_ELEMENT_CHUNK ? n - i0 : GB_ELEMENT_CHUNK;
+        K(ssp_dual_back)(abar + i0, adotbar + i0, ybar + i0, ydotbar + i0, a + i0, adot + i0, len);
     }
 }
 
