@@ -114,13 +114,7 @@ void K(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
     }
 }
 
-void K(gb_gaussian_rbf)(REAL *g, REAL *dg, REAL d, REAL spacing, REAL inv_w2, int K_) {
-    for (int k = 0; k < K_; ++k) {
-        REAL diff = d - (REAL)k * spacing;
-        g[k] = EXP(-(REAL)0.5 * diff * diff * inv_w2);
-        dg[k] = -diff * inv_w2 * g[k];
-    }
-}
+
 
 /* exp(x) for x <= 0 and ssp/sigmoid from it, written without branches so
  * the compiler vectorizes the loops (float: polynomial exp with range
@@ -161,6 +155,14 @@ static inline REAL K(log1p_unit)(REAL t) {
 #else
     return LOG1P(t);
 #endif
+}
+
+void K(gb_gaussian_rbf)(REAL *restrict g, REAL *restrict dg, REAL d, REAL spacing, REAL inv_w2, int K_) {
+    for (int k = 0; k < K_; ++k) {
+        REAL diff = d - (REAL)k * spacing;
+        g[k] = K(exp_nonpos)(-(REAL)0.5 * diff * diff * inv_w2);
+        dg[k] = -diff * inv_w2 * g[k];
+    }
 }
 
 /* The element loops are plain restrict-qualified loops so the compiler

@@ -182,7 +182,7 @@ void FN(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_thread
 
 /* Filter rows per tile in inference mode: one tile's scratch (3 x 2B x F)
  * stays in cache, and the GEMM shape is the same for every thread count. */
-#define GB_FILTER_TILE 64
+#define GB_FILTER_TILE 128
 
 static int FN(reserve_ints)(int **p, size_t *cap, size_t n) {
     void *q = *p;
