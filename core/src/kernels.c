@@ -12,6 +12,23 @@
 #define GB_GEMM_ROWS 64
 
 static _Thread_local int g_gemm_threads = 1;
+
+/* OpenBLAS starts its own thread pool at load; gbnet runs BLAS single-threaded
+ * (it parallelises over row blocks itself), so switch the pool off before the
+ * first BLAS call, whichever entry point makes it. Idle pool threads would
+ * otherwise spin in sched_yield and steal the cores from the OpenMP threads. */
+#ifdef GBNET_HAVE_BLAS
+void openblas_set_num_threads(int num_threads);
+static void gb_blas_single_thread_once(void) {
+    static _Atomic int done = 0;
+    if (!done) {
+        openblas_set_num_threads(1);
+        done = 1;
+    }
+}
+#else
+static void gb_blas_single_thread_once(void) {}
+#endif
 void gb_gemm_set_threads(int n) { g_gemm_threads = n > 0 ? n : 1; }
 int gb_gemm_threads(void) { return g_gemm_threads; }
 
@@ -45,10 +62,6 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #define COS cos
 #define SIN sin
 #include "kernels_impl.h"
-
-#ifdef GBNET_HAVE_BLAS
-void openblas_set_num_threads(int num_threads);
-#endif
 
 void gb_blas_set_threads(int n) {
     (void)n;

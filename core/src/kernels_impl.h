@@ -32,6 +32,7 @@ void K(gb_gemm)(int transA, int transB, int M, int N, int K_, REAL alpha, const 
             for (int j = 0; j < N; ++j) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
         return;
     }
+    gb_blas_single_thread_once();
     int blocks = (M + GB_GEMM_ROWS - 1) / GB_GEMM_ROWS;
     int nt = gb_gemm_threads();
     (void)nt;
