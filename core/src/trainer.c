@@ -207,9 +207,22 @@ static gbnet_status choose_capacity(gb_trainer *t) {
     for (int c = lo, k = 0; c <= hi; c += stride, ++k)
         if (eff[k] >= best - 0.0025 && (chosen < 0 || abs(c - requested) < abs(chosen - requested))) chosen = c;
     free(eff);
+    /* no slack: the capacity is the fullest pack's atom count */
+    gbnet_status st = gb_pack(&p, n, t->sizes_atoms, t->sizes_edges, chosen, (int)ceil(chosen * ratio) + 1);
+    if (st) {
+        gb_packing_free(&p);
+        return st;
+    }
+    int fullest = max_atoms;
+    for (int k = 0; k < p.n_packs; ++k) {
+        int atoms = 0;
+        for (int q = p.pack_offsets[k]; q < p.pack_offsets[k + 1]; ++q) atoms += t->sizes_atoms[p.items[q]];
+        if (atoms > fullest) fullest = atoms;
+    }
+    if (fullest < chosen) chosen = fullest;
     t->cap_atoms = chosen;
     t->cap_edges = (int)ceil(chosen * ratio) + 1;
-    gbnet_status st = t->cfg.static_shape ? choose_edge_capacity(t, &p) : GBNET_OK;
+    st = t->cfg.static_shape ? choose_edge_capacity(t, &p) : GBNET_OK;
     if (!st) st = gb_pack(&p, n, t->sizes_atoms, t->sizes_edges, t->cap_atoms, t->cap_edges);
     if (st) {
         gb_packing_free(&p);
