@@ -13,10 +13,14 @@ const char *gbnet_last_error(void) { return g_message; }
 void gb_clear_error(void) { g_message[0] = '\0'; }
 
 gbnet_status gb_fail(gbnet_status status, const char *fmt, ...) {
+    /* format into a scratch buffer first: an argument may be gbnet_last_error()
+     * itself (adding context to a lower-level message) */
+    char formatted[sizeof g_message];
     va_list args;
     va_start(args, fmt);
-    vsnprintf(g_message, sizeof g_message, fmt, args);
+    vsnprintf(formatted, sizeof formatted, fmt, args);
     va_end(args);
+    memcpy(g_message, formatted, sizeof g_message);
     return status;
 }
 
