@@ -1,61 +1,100 @@
 #!/usr/bin/env bash
-# gbnet quickstart on a fresh Debian 12 machine: installs the build
-# dependencies (as root, or through sudo), builds gbnet into build/, then
-#   1. creates a water model (random weights; reference energies and
-#      normalization fitted on the DeePMD water data),
-#   2. shows what the potential file holds,
-#   3. evaluates it on the validation part of the data (subset data_3).
+# gbnet quickstart on a fresh Debian 12 machine, the whole pipeline:
+#   0. installs the dependencies (tools/install_deps.sh: apt-get, as root or
+#      through sudo) and unpacks LAMMPS's Debian source package for the headers
+#      liblammps-dev lacks (tools/build_lammps_plugin_host.sh --source-only),
+#   1. builds gbnet and the LAMMPS launcher gbnet-lmp into build/,
+#   2. trains a small water potential (F=32, T=3, rc=6 A) on the DeePMD water
+#      data for 3 minutes (examples/water/train.cfg),
+#   3. tabulates its filters (gbnet compress --tabulate) and evaluates it on
+#      the validation frames,
+#   4. runs LAMMPS with it (examples/water/in.water through gbnet-lmp: 1 ps
+#      NVT at 300 K, then 2 ps NVE, 192 atoms),
+#   5. prints a summary: errors, energies, temperature, speed.
+# About 6 minutes on 2 cores once the packages are installed (the first run
+# also downloads ~200 MB of packages and LAMMPS's 80 MB source).
 # Outputs go to out/quickstart/. Run from anywhere: bash examples/quickstart.sh
+#
+# Environment: GBNET_BUILD_DIR (default build), QUICKSTART_OUT (default
+# out/quickstart), QUICKSTART_TRAIN_MINUTES (default 3), QUICKSTART_NVT_STEPS
+# (default 2000), QUICKSTART_NVE_STEPS (default 4000).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 build="${GBNET_BUILD_DIR:-build}"
-out="out/quickstart"
-water="../shared/data/deepmd_water/deepmd_water.extxyz"
+out="${QUICKSTART_OUT:-out/quickstart}"
+minutes="${QUICKSTART_TRAIN_MINUTES:-3}"
+nvt_steps="${QUICKSTART_NVT_STEPS:-2000}"
+nve_steps="${QUICKSTART_NVE_STEPS:-4000}"
+data_dir="$repo/../shared/data/deepmd_water"
+water="$data_dir/deepmd_water.extxyz"
+water_lmp="$data_dir/raw/lammps_start/water.lmp"
+valid='subset=data_3*'
 
 step() { printf '\n== %s\n' "$*"; }
+die() { echo "quickstart: $*" >&2; exit 1; }
 
 step "dependencies"
-packages=(build-essential cmake libopenblas-dev libgtest-dev)
-missing=()
-for package in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "ok installed"; then
-        missing+=("$package")
-    fi
+bash tools/install_deps.sh
+bash tools/build_lammps_plugin_host.sh --source-only
+
+step "build ($build, with the LAMMPS launcher gbnet-lmp)"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGBNET_LAMMPS=ON >/dev/null
+grep -qw gbnet-lmp <<<"$(cmake --build "$build" --target help)" ||
+    die "CMake did not set up gbnet-lmp (see its warning: cmake -S . -B $build -DGBNET_LAMMPS=ON)"
+cmake --build "$build" -j"$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)" --target gbnet gbnet-lmp
+build_abs="$(cd "$build" && pwd)"
+gbnet="$build_abs/gbnet"
+lmp="$build_abs/gbnet-lmp"
+
+for f in "$water" "$water_lmp"; do
+    [ -f "$f" ] || die "$f not found (the datasets live in ../shared/data beside the repository)"
 done
-if [ "${#missing[@]}" -gt 0 ]; then
-    echo "installing ${missing[*]}"
-    sudo_cmd=()
-    if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        "${missing[@]}" >/dev/null
-else
-    echo "all installed: ${packages[*]}"
-fi
-
-step "build ($build)"
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j"$(nproc 2>/dev/null || echo 2)" --target gbnet
-gbnet="$build/gbnet"
-
-if [ ! -f "$water" ]; then
-    echo "quickstart: $water not found (the datasets live in ../shared/data beside the repository)" >&2
-    exit 1
-fi
 mkdir -p "$out"
+out="$(cd "$out" && pwd)"
 
-step "gbnet init: water model, reference energies fitted on $water"
-"$gbnet" init --elements O,H --features 128 --blocks 3 --rbf 50 --cutoff 5.0 --seed 1 \
-    --reference "$water" -o "$out/water_random.gbnet"
+step "gbnet train: water, F=32, T=3, K=32, rc=6 A, $minutes min (examples/water/train.cfg)"
+SECONDS=0
+"$gbnet" train examples/water/train.cfg --set features=32 --set readout=16 --set time_limit="$minutes" \
+    --set output="$out/water.gbnet" --set log="$out/water.csv" --set checkpoint="$out/water.ckpt" |
+    tee "$out/train.txt"
+train_s=$SECONDS
 
-step "gbnet info"
-"$gbnet" info "$out/water_random.gbnet"
+step "gbnet compress --tabulate: filters as piecewise cubics (what LAMMPS runs)"
+"$gbnet" compress --tabulate "$out/water.gbnet" "$out/water_tab.gbnet" \
+    --check "$water" --subset "$valid" --max-frames 20 | tee "$out/compress.txt"
 
-step "gbnet eval on the validation frames (subset data_3)"
-"$gbnet" eval "$out/water_random.gbnet" "$water" --subset 'subset=data_3*' \
-    --write-predictions "$out/water_random_predictions.extxyz"
+step "gbnet eval: the tabulated potential on the validation frames (data_3)"
+"$gbnet" eval "$out/water_tab.gbnet" "$water" --subset "$valid" | tee "$out/eval.txt"
 
-echo
-echo "quickstart done: outputs in $out/ (the model has random weights, so force errors are large)"
+step "LAMMPS (gbnet-lmp): examples/water/in.water, $nvt_steps NVT + $nve_steps NVE steps of 0.5 fs"
+mkdir -p "$out/lammps"
+(cd "$out/lammps" && "$lmp" -in "$repo/examples/water/in.water" -var pot "$out/water_tab.gbnet" \
+    -var data "$water_lmp" -var nvt "$nvt_steps" -var nve "$nve_steps" -log log.lammps) >"$out/lammps/screen.txt" 2>&1 ||
+    { tail -n 20 "$out/lammps/screen.txt" >&2; die "LAMMPS failed: $out/lammps/screen.txt"; }
+awk '/^ *Step/ || ($1 ~ /^[0-9]+$/ && NF >= 8 && $1 % 500 == 0) || /^Loop time|^Performance/' "$out/lammps/log.lammps"
+
+step "summary"
+epochs="$(sed -n 's/^finished: \([0-9]*\) epochs.*/\1/p' "$out/train.txt")"
+awk -v s="$train_s" -v e="${epochs:-?}" 'BEGIN { printf "training         %.1f min, %s epochs (F=32, T=3, K=32, rc=6 A)\n", s / 60, e }'
+awk '$1 == "energy" && $2 == "meV/atom" { printf "validation       energy RMSE %s meV/atom, ", $5 }
+     $1 == "force" && $2 == "meV/A" { printf "force RMSE %s meV/A (tabulated model, %s frames of data_3)\n", $5, n }
+     $1 == "frames:" { n = $2 }' "$out/eval.txt"
+awk '/^  forces/ { printf "tabulation       force deviation from the exact filters: RMS %s, max %s meV/A\n", $5, $3 }' \
+    "$out/compress.txt"
+awk -v nvt="$nvt_steps" '
+    /^ *Step/ { block++; next }
+    /^Loop time of/ { atoms = $12; loop = $4; steps = $9; next }
+    /^Performance:/ { nsday = $2 }
+    block > 0 && $1 ~ /^[0-9]+$/ && NF >= 8 {
+        if (block == 1) { t_nvt = $3 }
+        else { n++; if (n == 1) { e0 = $6; time0 = $2 }; e1 = $6; tsum += $3; psum += $4; time = $2 - time0 } }
+    END {
+        if (n < 2) { print "LAMMPS           no NVE thermo output"; exit }
+        printf "LAMMPS           %d atoms; after %d NVT steps T = %.0f K\n", atoms, nvt, t_nvt
+        printf "NVE              %.2f ps: mean T %.0f K, mean PE %.4f eV, E_total %.6f -> %.6f eV (%+.4f meV/atom)\n",
+               time, tsum / n, psum / n, e0, e1, 1000 * (e1 - e0) / atoms
+        printf "speed            %.2f us/atom/step, %.3f ns/day (NVE run, pair_style gbnet double precision)\n",
+               1e6 * loop / (steps * atoms), nsday }' "$out/lammps/log.lammps"
+echo "outputs          $out/ (water.gbnet, water_tab.gbnet, water.csv, lammps/log.lammps, lammps/water.lammpstrj)"
