@@ -11,7 +11,7 @@
 #   4. runs LAMMPS with it (examples/water/in.water through gbnet-lmp: 1 ps
 #      NVT at 300 K, then 2 ps NVE, 192 atoms),
 #   5. prints a summary: errors, energies, temperature, speed.
-# About 6 minutes on 2 cores once the packages are installed (the first run
+# About 5 minutes on 2 cores once the packages are installed (the first run
 # also downloads ~200 MB of packages and LAMMPS's 80 MB source).
 # Outputs go to out/quickstart/. Run from anywhere: bash examples/quickstart.sh
 #
