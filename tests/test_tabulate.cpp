@@ -67,7 +67,9 @@ TEST(Tabulate, TableInterpolatesTheFilterAndItsDerivative) {
     ASSERT_EQ(gbnet_model_tabulate(m, GBNET_DEFAULT_TABLE_POINTS), GBNET_OK);
     const gb_filter_table *t = m->table;
     int F = 16, P = t->n_points;
-    gb_table_f64 tab{t->values, t->derivs, P, 5.0 / (P - 1), 5.0};
+    std::vector<double> coef((size_t)(P - 1) * 4 * F);
+    gb_table_build_f64(coef.data(), t->values, t->derivs, P, F, 5.0 / (P - 1));
+    gb_table_f64 tab{coef.data(), P, 5.0 / (P - 1), 5.0};
     // a second table on a grid twice as fine gives the exact values at the midpoints
     gbnet_model *fine = water_model(16);
     ASSERT_EQ(gbnet_model_tabulate(fine, 2 * P - 1), GBNET_OK);
@@ -85,6 +87,15 @@ TEST(Tabulate, TableInterpolatesTheFilterAndItsDerivative) {
     }
     EXPECT_LT(worst, 1e-6 * scale);
     EXPECT_LT(worst_d, 1e-3 * scale);
+    // at grid points the interpolant takes the sampled values and derivatives
+    for (int p = 3; p < P - 1; p += 101) {
+        std::vector<double> w2(F), dw2(F);
+        gb_table_eval_f64(w2.data(), dw2.data(), &tab, p * tab.step, F);
+        for (int f = 0; f < F; ++f) {
+            EXPECT_NEAR(w2[f], t->values[(size_t)p * F + f], 1e-12 * scale);
+            EXPECT_NEAR(dw2[f], t->derivs[(size_t)p * F + f], 1e-9 * scale);
+        }
+    }
     // beyond the cutoff the filter is exactly zero
     std::vector<double> w(F), dw(F);
     gb_table_eval_f64(w.data(), dw.data(), &tab, 5.0, F);
@@ -150,7 +161,9 @@ TEST(Tabulate, FusedKernelsMatchTheirReferenceTwins) {
             if (neighbor[e] == j) in_e.push_back(e);
         in_off[j + 1] = (int)in_e.size();
     }
-    gb_table_f64 tab{m->table->values, m->table->derivs, 301, 5.0 / 300, 5.0};
+    std::vector<double> coef((size_t)300 * 4 * F);
+    gb_table_build_f64(coef.data(), m->table->values, m->table->derivs, 301, F, 5.0 / 300);
+    gb_table_f64 tab{coef.data(), 301, 5.0 / 300, 5.0};
     std::vector<double> h(N * F), mbar(N * F), W(E * F), dW(E * F);
     for (int k = 0; k < N * F; ++k) {
         h[k] = std::sin(0.3 * k + 1);

@@ -72,16 +72,20 @@
 GB_DECLARE_KERNELS(f32, float)
 GB_DECLARE_KERNELS(f64, double)
 
-/* A tabulated filter of one block in evaluation precision: values and
- * d-derivatives on a uniform grid, interpolated by cubic Hermite polynomials. */
+/* A tabulated filter of one block in evaluation precision: on each grid cell
+ * [k h, (k+1) h] the cubic Hermite interpolant of the sampled values and
+ * d-derivatives, stored in power form W(u) = A0 + u A1 + u^2 A2 + u^3 A3
+ * (u = d/h - k) so that value and derivative cost 3 + 2 FMAs per feature. */
 #define GB_DECLARE_TABLE_KERNELS(S, R)                                                              \
     typedef struct {                                                                               \
-        const R *values; /* [P][F] */                                                              \
-        const R *derivs; /* [P][F] */                                                              \
+        const R *coef; /* [n_points-1][4][F] */                                                    \
         int n_points;                                                                              \
         R step, cutoff;                                                                            \
     } gb_table_##S;                                                                                \
-    /* W[F] and (if dW) dW/dd [F] at distance d */                                                   \
+    /* coef [P-1][4][F] from values [P][F] and derivs [P][F] on a grid of spacing step */          \
+    void gb_table_build_##S(R *coef, const double *values, const double *derivs, int P, int F,      \
+                            double step);                                                          \
+    /* W[F] and (if dW) dW/dd [F] at distance d (zero at or beyond the cutoff) */                  \
     void gb_table_eval_##S(R *W, R *dW, const gb_table_##S *tab, R d, int F);                      \
     /* Fused backward of cfconv, exact filter: per atom j over the edges pointing at it,           \
      * hbar[j] = sum mbar[c] W[wrow]  and  dbar[e] += sum_f mbar[c] h[j] dW[wrow]                   \

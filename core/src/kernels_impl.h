@@ -350,33 +350,51 @@ void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const RE
 
 /* ------------------------------------------------------------ tables and fused kernels */
 
-/* Grid cell k of distance d and the cubic Hermite weights of its four table
- * rows (v0, d0, v1, d1) for the value (c[0..3]) and the d-derivative (c[4..7]);
- * all zero at or beyond the cutoff. */
-static inline int K(table_coeffs)(const K(gb_table) *tab, REAL d, REAL *c) {
+void K(gb_table_build)(REAL *coef, const double *values, const double *derivs, int P, int F, double step) {
+    for (int k = 0; k + 1 < P; ++k) {
+        const double *v0 = values + (size_t)k * F, *v1 = v0 + F, *d0 = derivs + (size_t)k * F, *d1 = d0 + F;
+        REAL *a = coef + (size_t)k * 4 * F;
+        for (int f = 0; f < F; ++f) {
+            double m0 = step * d0[f], m1 = step * d1[f];
+            a[f] = (REAL)v0[f];
+            a[F + f] = (REAL)m0;
+            a[2 * F + f] = (REAL)(-3 * v0[f] - 2 * m0 + 3 * v1[f] - m1);
+            a[3 * F + f] = (REAL)(2 * v0[f] + m0 - 2 * v1[f] + m1);
+        }
+    }
+}
+
+/* Cell of distance d (returns -1 at or beyond the cutoff: the filter is zero
+ * there) and the powers u, u^2, u^3 of the position in the cell. */
+static inline int K(table_cell)(const K(gb_table) *tab, REAL d, REAL *u1, REAL *u2, REAL *u3) {
+    if (!(d < tab->cutoff)) return -1;
     REAL x = d / tab->step;
     int k = (int)x;
     if (k > tab->n_points - 2) k = tab->n_points - 2;
     if (k < 0) k = 0;
-    REAL u = x - (REAL)k, h = tab->step, u2 = u * u, u3 = u2 * u, in = d < tab->cutoff ? 1 : 0;
-    c[0] = (2 * u3 - 3 * u2 + 1) * in;
-    c[1] = (u3 - 2 * u2 + u) * h * in;
-    c[2] = (-2 * u3 + 3 * u2) * in;
-    c[3] = (u3 - u2) * h * in;
-    c[4] = (6 * u2 - 6 * u) / h * in;
-    c[5] = (3 * u2 - 4 * u + 1) * in;
-    c[6] = (-6 * u2 + 6 * u) / h * in;
-    c[7] = (3 * u2 - 2 * u) * in;
+    REAL u = x - (REAL)k;
+    *u1 = u;
+    *u2 = u * u;
+    *u3 = u * u * u;
     return k;
 }
 
 void K(gb_table_eval)(REAL *W, REAL *dW, const K(gb_table) *tab, REAL d, int F) {
-    REAL c[8];
-    int k = K(table_coeffs)(tab, d, c);
-    const REAL *v0 = tab->values + (size_t)k * F, *v1 = v0 + F, *d0 = tab->derivs + (size_t)k * F, *d1 = d0 + F;
-    for (int f = 0; f < F; ++f) W[f] = c[0] * v0[f] + c[1] * d0[f] + c[2] * v1[f] + c[3] * d1[f];
-    if (dW)
-        for (int f = 0; f < F; ++f) dW[f] = c[4] * v0[f] + c[5] * d0[f] + c[6] * v1[f] + c[7] * d1[f];
+    REAL u, u2, u3;
+    int k = K(table_cell)(tab, d, &u, &u2, &u3);
+    if (k < 0) {
+        for (int f = 0; f < F; ++f) {
+            W[f] = 0;
+            if (dW) dW[f] = 0;
+        }
+        return;
+    }
+    const REAL *a = tab->coef + (size_t)k * 4 * F;
+    for (int f = 0; f < F; ++f) W[f] = a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f];
+    if (dW) {
+        REAL inv_h = 1 / tab->step, c1 = inv_h, c2 = 2 * u * inv_h, c3 = 3 * u2 * inv_h;
+        for (int f = 0; f < F; ++f) dW[f] = c1 * a[F + f] + c2 * a[2 * F + f] + c3 * a[3 * F + f];
+    }
 }
 
 void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar, const REAL *mbar, const REAL *h, const REAL *W,
@@ -407,14 +425,15 @@ void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const RE
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (NC > 64)
     for (int i = 0; i < NC; ++i) {
-        REAL *mi = m + (size_t)i * F;
+        REAL *restrict mi = m + (size_t)i * F;
         for (int f = 0; f < F; ++f) mi[f] = 0;
         for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-            REAL c[8];
-            int k = K(table_coeffs)(tab, d[wrow[e]], c);
-            const REAL *v0 = tab->values + (size_t)k * F, *v1 = v0 + F, *d0 = tab->derivs + (size_t)k * F, *d1 = d0 + F;
-            const REAL *hj = h + (size_t)neighbor[e] * F;
-            for (int f = 0; f < F; ++f) mi[f] += hj[f] * (c[0] * v0[f] + c[1] * d0[f] + c[2] * v1[f] + c[3] * d1[f]);
+            REAL u, u2, u3;
+            int k = K(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
+            if (k < 0) continue;
+            const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict hj = h + (size_t)neighbor[e] * F;
+            for (int f = 0; f < F; ++f)
+                mi[f] += hj[f] * (a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f]);
         }
     }
 }
@@ -423,26 +442,27 @@ void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar, const REAL *mbar, con
                                  const REAL *d, const int *wrow, const int *center, const int *in_offsets,
                                  const int *in_edges, int N, int F, int nt) {
     (void)nt;
+    const REAL inv_h = 1 / tab->step;
 #pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
     for (int j = 0; j < N; ++j) {
-        REAL *hb = hbar + (size_t)j * F;
-        const REAL *hj = h + (size_t)j * F;
+        REAL *restrict hb = hbar + (size_t)j * F;
+        const REAL *restrict hj = h + (size_t)j * F;
         for (int f = 0; f < F; ++f) hb[f] = 0;
         for (int q = in_offsets[j]; q < in_offsets[j + 1]; ++q) {
             int e = in_edges[q];
-            REAL c[8];
-            int k = K(table_coeffs)(tab, d[wrow[e]], c);
-            const REAL *v0 = tab->values + (size_t)k * F, *v1 = v0 + F, *d0 = tab->derivs + (size_t)k * F, *d1 = d0 + F;
-            const REAL *mb = mbar + (size_t)center[e] * F;
-            REAL s = 0;
+            REAL u, u2, u3;
+            int k = K(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
+            if (k < 0) continue;
+            const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict mb = mbar + (size_t)center[e] * F;
+            REAL c2 = 2 * u, c3 = 3 * u2, s = 0;
 #pragma omp simd reduction(+ : s)
             for (int f = 0; f < F; ++f) {
-                REAL w = c[0] * v0[f] + c[1] * d0[f] + c[2] * v1[f] + c[3] * d1[f];
-                REAL dw = c[4] * v0[f] + c[5] * d0[f] + c[6] * v1[f] + c[7] * d1[f];
+                REAL w = a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f];
+                REAL dw = a[F + f] + c2 * a[2 * F + f] + c3 * a[3 * F + f];
                 hb[f] += mb[f] * w;
                 s += mb[f] * hj[f] * dw;
             }
-            if (dbar) dbar[e] += (double)s;
+            if (dbar) dbar[e] += (double)(s * inv_h);
         }
     }
 }

@@ -67,7 +67,7 @@ struct NET {
     /* index lists */
     int *edge_center; size_t cap_edge_center;   /* [E] */
     /* tabulated filters in this precision (NULL when exact) */
-    real *tab_values, *tab_derivs;   /* [T][P][F] */
+    real *tab_coef;                  /* [T][P-1][4][F] cubic coefficients per grid cell */
     FN(gb_table) tab[GBNET_MAX_BLOCKS];
     int *in_offsets; size_t cap_in_offsets;     /* [N+1] edges grouped by neighbor */
     int *in_edges; size_t cap_in_edges;         /* [E] */
@@ -108,23 +108,20 @@ NET *FN(gb_net_create)(const gbnet_model *model) {
     }
     FN(gb_net_load_params)(net, model->params);
     if (model->table) {
-        size_t n = (size_t)net->T * model->table->n_points * net->F;
-        net->tab_values = gb_malloc(n * sizeof(real));
-        net->tab_derivs = gb_malloc(n * sizeof(real));
-        if (!net->tab_values || !net->tab_derivs) {
+        int P = model->table->n_points;
+        size_t cells = (size_t)(P - 1) * 4 * net->F, PF = (size_t)P * net->F;
+        double step = model->hp.cutoff / (P - 1);
+        net->tab_coef = gb_malloc((size_t)net->T * cells * sizeof(real));
+        if (!net->tab_coef) {
             FN(gb_net_free)(net);
             return NULL;
         }
-        for (size_t k = 0; k < n; ++k) {
-            net->tab_values[k] = (real)model->table->values[k];
-            net->tab_derivs[k] = (real)model->table->derivs[k];
-        }
-        size_t PF = (size_t)model->table->n_points * net->F;
         for (int t = 0; t < net->T; ++t) {
-            net->tab[t].values = net->tab_values + t * PF;
-            net->tab[t].derivs = net->tab_derivs + t * PF;
-            net->tab[t].n_points = model->table->n_points;
-            net->tab[t].step = (real)(model->hp.cutoff / (model->table->n_points - 1));
+            FN(gb_table_build)(net->tab_coef + t * cells, model->table->values + t * PF, model->table->derivs + t * PF,
+                               P, net->F, step);
+            net->tab[t].coef = net->tab_coef + t * cells;
+            net->tab[t].n_points = P;
+            net->tab[t].step = (real)step;
             net->tab[t].cutoff = (real)model->hp.cutoff;
         }
     }
@@ -151,8 +148,7 @@ void FN(gb_net_free)(NET *net) {
     }
     for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) FN(free_buf)(&net->x[t]);
     free(net->edge_center);
-    free(net->tab_values);
-    free(net->tab_derivs);
+    free(net->tab_coef);
     free(net->wrow);
     free(net->u_offsets);
     free(net->u_edges);
