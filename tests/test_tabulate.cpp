@@ -178,10 +178,15 @@ TEST(Tabulate, FusedKernelsMatchTheirReferenceTwins) {
                            F, 1);
     gb_edge_dbar_acc_f64(db1.data(), mbar.data(), h.data(), dW.data(), wrow.data(), center.data(), neighbor.data(), E, F,
                          1);
-    gb_cfconv_backward_fused_f64(hb2.data(), db2.data(), mbar.data(), h.data(), W.data(), dW.data(), wrow.data(),
+    std::vector<double> in2(E, 0.0), in3(E, 0.0);  // dE/dd in in-edge order
+    gb_cfconv_backward_fused_f64(hb2.data(), in2.data(), mbar.data(), h.data(), W.data(), dW.data(), wrow.data(),
                                  center.data(), in_off.data(), in_e.data(), N, F, 2);
-    gb_cfconv_backward_table_f64(hb3.data(), db3.data(), mbar.data(), h.data(), &tab, d.data(), wrow.data(),
+    gb_cfconv_backward_table_f64(hb3.data(), in3.data(), mbar.data(), h.data(), &tab, d.data(), wrow.data(),
                                  center.data(), in_off.data(), in_e.data(), N, F, 2);
+    for (int q = 0; q < E; ++q) {
+        db2[in_e[q]] = in2[q];
+        db3[in_e[q]] = in3[q];
+    }
     for (int k = 0; k < N * F; ++k) {
         EXPECT_NEAR(hb1[k], hb2[k], 1e-14);
         EXPECT_NEAR(hb1[k], hb3[k], 1e-14);

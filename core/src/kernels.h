@@ -88,9 +88,10 @@ GB_DECLARE_KERNELS(f64, double)
     /* W[F] and (if dW) dW/dd [F] at distance d (zero at or beyond the cutoff) */                  \
     void gb_table_eval_##S(R *W, R *dW, const gb_table_##S *tab, R d, int F);                      \
     /* Fused backward of cfconv, exact filter: per atom j over the edges pointing at it,           \
-     * hbar[j] = sum mbar[c] W[wrow]  and  dbar[e] += sum_f mbar[c] h[j] dW[wrow]                   \
+     * hbar[j] = sum mbar[c] W[wrow]  and  dbar_in[q] += sum_f mbar[c] h[j] dW[wrow] for the       \
+     * q-th edge of in_edges (in-edge order keeps these writes sequential; may be NULL)            \
      * (reference twin: gb_cfconv_backward + gb_edge_dbar_acc). */                                  \
-    void gb_cfconv_backward_fused_##S(R *hbar, double *dbar, const R *mbar, const R *h,             \
+    void gb_cfconv_backward_fused_##S(R *hbar, double *dbar_in, const R *mbar, const R *h,          \
                                       const R *W, const R *dW, const int *wrow, const int *center,  \
                                       const int *in_offsets, const int *in_edges, int N, int F,     \
                                       int nt);                                                      \
@@ -99,7 +100,7 @@ GB_DECLARE_KERNELS(f64, double)
     void gb_cfconv_table_##S(R *m, const R *h, const gb_table_##S *tab, const R *d,                \
                              const int *wrow, const int *offsets, const int *neighbor, int NC,     \
                              int F, int nt);                                                       \
-    void gb_cfconv_backward_table_##S(R *hbar, double *dbar, const R *mbar, const R *h,             \
+    void gb_cfconv_backward_table_##S(R *hbar, double *dbar_in, const R *mbar, const R *h,          \
                                       const gb_table_##S *tab, const R *d, const int *wrow,         \
                                       const int *center, const int *in_offsets,                     \
                                       const int *in_edges, int N, int F, int nt);

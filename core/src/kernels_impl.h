@@ -397,7 +397,7 @@ void K(gb_table_eval)(REAL *W, REAL *dW, const K(gb_table) *tab, REAL d, int F) 
     }
 }
 
-void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar, const REAL *mbar, const REAL *h, const REAL *W,
+void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const REAL *W,
                                  const REAL *dW, const int *wrow, const int *center, const int *in_offsets,
                                  const int *in_edges, int N, int F, int nt) {
     (void)nt;
@@ -415,7 +415,7 @@ void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar, const REAL *mbar, con
                 hb[f] += mb[f] * we[f];
                 s += mb[f] * hj[f] * dwe[f];
             }
-            dbar[e] += (double)s;
+            if (dbar_in) dbar_in[k] += (double)s;
         }
     }
 }
@@ -438,7 +438,7 @@ void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const RE
     }
 }
 
-void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar, const REAL *mbar, const REAL *h, const K(gb_table) *tab,
+void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const K(gb_table) *tab,
                                  const REAL *d, const int *wrow, const int *center, const int *in_offsets,
                                  const int *in_edges, int N, int F, int nt) {
     (void)nt;
@@ -462,7 +462,7 @@ void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar, const REAL *mbar, con
                 hb[f] += mb[f] * w;
                 s += mb[f] * hj[f] * dw;
             }
-            if (dbar) dbar[e] += (double)(s * inv_h);
+            if (dbar_in) dbar_in[q] += (double)(s * inv_h);
         }
     }
 }

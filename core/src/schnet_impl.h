@@ -46,6 +46,7 @@ struct NET {
     int U;
     FN(buf) d, fc, dfc;              /* [U] distinct lengths, cutoff, its derivative */
     FN(buf) ddot;                    /* [E] edge-length tangent */
+    double *dbar_in; size_t cap_dbar_in; /* [E] dE/dd in in-edge order (backward scratch) */
     FN(buf) gd;                      /* [2U][K]: rbf rows, then d(rbf)/dd rows */
     FN(buf) W[GBNET_MAX_BLOCKS];     /* [U][F] filter W_t(d), cutoff included */
     FN(buf) dW[GBNET_MAX_BLOCKS];    /* [U][F] dW_t/dd */
@@ -148,6 +149,7 @@ void FN(gb_net_free)(NET *net) {
     }
     for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) FN(free_buf)(&net->x[t]);
     free(net->edge_center);
+    free(net->dbar_in);
     free(net->tab_coef);
     free(net->wrow);
     free(net->u_offsets);
@@ -561,6 +563,14 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
         FN(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, NC, R, F);
     }
     if (dbar) memset(dbar, 0, (size_t)E * sizeof(double));
+    double *dbar_in = NULL;
+    if (dbar && !dual) {
+        void *q = net->dbar_in;
+        if (!gb_reserve(&q, &net->cap_dbar_in, ((size_t)E + 1) * sizeof(double))) return GBNET_ERR_NO_MEMORY;
+        net->dbar_in = q;
+        dbar_in = net->dbar_in;
+        memset(dbar_in, 0, (size_t)E * sizeof(double));
+    }
 
     real *hbar = net->hbar.p, *mbar = net->mbar.p, *obar = net->obar.p;
     for (int t = T - 1; t >= 0; --t) {
@@ -593,10 +603,10 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
             }
         } else {
             if (net->model->table && !net->dual) {
-                FN(gb_cfconv_backward_table)(hbar, dbar, mbar, h, &net->tab[t], net->d.p, net->wrow, net->edge_center,
+                FN(gb_cfconv_backward_table)(hbar, dbar_in, mbar, h, &net->tab[t], net->d.p, net->wrow, net->edge_center,
                                              net->in_offsets, net->in_edges, N, F, net->n_threads);
             } else if (dbar) {
-                FN(gb_cfconv_backward_fused)(hbar, dbar, mbar, h, net->W[t].p, net->dW[t].p, net->wrow,
+                FN(gb_cfconv_backward_fused)(hbar, dbar_in, mbar, h, net->W[t].p, net->dW[t].p, net->wrow,
                                              net->edge_center, net->in_offsets, net->in_edges, N, F, net->n_threads);
             } else {
                 FN(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
@@ -617,6 +627,8 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
         if (grad) FN(gb_gemm_tn_acc)(gr + L->block[t].in_w, hbar, x, rows_c, F, F);
         FN(gb_gemm_nn_acc)(xbar, hbar, w + L->block[t].in_w, rows_c, F, F);
     }
+    if (dbar_in)
+        for (int q = 0; q < E; ++q) dbar[net->in_edges[q]] += dbar_in[q];
     if (grad) {
         for (int i = 0; i < NC; ++i) {
             real *ge = gr + L->embedding + (size_t)b->species[i] * F;
