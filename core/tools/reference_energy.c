@@ -6,41 +6,13 @@
 #include <string.h>
 
 #include "gb_error.h"
+#include "normalization.h"
 #include "tool_frames.h"
 
 int gb_solve_linear(double *x, double *a, double *b, int n, double tolerance) {
-    double largest = 0.0;
-    for (int k = 0; k < n * n; ++k)
-        if (fabs(a[k]) > largest) largest = fabs(a[k]);
-    if (!(largest > 0.0)) return -1;
-    for (int col = 0; col < n; ++col) {
-        int pivot = col;
-        for (int row = col + 1; row < n; ++row)
-            if (fabs(a[row * n + col]) > fabs(a[pivot * n + col])) pivot = row;
-        if (!(fabs(a[pivot * n + col]) > tolerance * largest)) return -1;
-        if (pivot != col) {
-            for (int k = 0; k < n; ++k) {
-                double t = a[col * n + k];
-                a[col * n + k] = a[pivot * n + k];
-                a[pivot * n + k] = t;
-            }
-            double t = b[col];
-            b[col] = b[pivot];
-            b[pivot] = t;
-        }
-        for (int row = col + 1; row < n; ++row) {
-            double factor = a[row * n + col] / a[col * n + col];
-            if (factor == 0.0) continue;
-            for (int k = col; k < n; ++k) a[row * n + k] -= factor * a[col * n + k];
-            b[row] -= factor * b[col];
-        }
-    }
-    for (int row = n - 1; row >= 0; --row) {
-        double sum = b[row];
-        for (int k = row + 1; k < n; ++k) sum -= a[row * n + k] * x[k];
-        x[row] = sum / a[row * n + row];
-    }
-    return 0;
+    /* the core's elimination (the trainer's normalization uses it too);
+     * here a rank-deficient system is an error the caller handles */
+    return gb_solve_pivoting(x, a, b, n, tolerance) == n ? 0 : -1;
 }
 
 /* Relative pivot size below which the normal matrix counts as singular.
