@@ -254,8 +254,6 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
     int *atoms = gb_malloc(2 * (size_t)n * sizeof(int) + 1);
     if (!atoms) return GBNET_ERR_NO_MEMORY;
     int *edges = atoms + n;
-    int max_atoms = 1, max_edges = 1;
-    long long total_atoms = 0, total_edges = 0;
     for (int s = 0; s < n && !st; ++s) {
         const gbnet_structure *str = &structures[s];
         st = check_structure(m, str, s);
@@ -263,17 +261,11 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
         if (st) break;
         atoms[s] = str->n_atoms;
         edges[s] = ws->lists[s].n_edges;
-        total_atoms += atoms[s];
-        total_edges += edges[s];
-        if (atoms[s] > max_atoms) max_atoms = atoms[s];
-        if (edges[s] > max_edges) max_edges = edges[s];
     }
-    int cap_atoms = max_atoms > GB_EVAL_PACK_ATOMS ? max_atoms : GB_EVAL_PACK_ATOMS;
-    double edges_per_atom = total_atoms ? (double)total_edges / (double)total_atoms : 0.0;
-    int cap_edges = (int)ceil(edges_per_atom * cap_atoms * 1.1) + 1;
-    if (cap_edges < max_edges) cap_edges = max_edges;
-    if (!st) st = gb_pack(&ws->packing, n, atoms, edges, cap_atoms, cap_edges);
-
+    double edge_ratio = 0.0; /* densest graph: atoms bind, edges never overflow */
+    for (int s = 0; s < n && !st; ++s)
+        if (atoms[s] > 0 && (double)edges[s] / atoms[s] > edge_ratio) edge_ratio = (double)edges[s] / atoms[s];
+    if (!st) st = gb_pack_auto(&ws->packing, n, atoms, edges, GB_EVAL_PACK_ATOMS, edge_ratio);
     for (int k = 0; k < ws->packing.n_packs && !st; ++k) {
         gb_batch_buffer_reset(&ws->bb);
         int first = ws->packing.pack_offsets[k], last = ws->packing.pack_offsets[k + 1];

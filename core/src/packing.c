@@ -23,6 +23,7 @@
 #include "packing.h"
 
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,4 +283,39 @@ void gb_packing_free(gb_packing *p) {
     free(p->pack_offsets);
     free(p->items);
     memset(p, 0, sizeof *p);
+}
+
+gbnet_status gb_pack_auto(gb_packing *p, int n, const int *atoms, const int *edges, int requested,
+                          double edge_ratio) {
+    int max_atoms = 1;
+    for (int i = 0; i < n; ++i)
+        if (atoms[i] > max_atoms) max_atoms = atoms[i];
+    if (requested < max_atoms) requested = max_atoms;
+    int lo = (int)(0.8 * requested), hi = (int)(1.25 * requested);
+    if (lo < max_atoms) lo = max_atoms;
+    if (hi < lo) hi = lo;
+    int stride = (hi - lo) / 256 + 1, chosen = -1;
+    double best = -1.0;
+    double *eff = malloc(((size_t)(hi - lo) / stride + 1) * sizeof *eff);
+    if (!eff) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory choosing the pack capacity");
+    gbnet_status st = GBNET_OK;
+    for (int c = lo, k = 0; c <= hi && !st; c += stride, ++k) {
+        st = gb_pack(p, n, atoms, edges, c, (int)ceil(c * edge_ratio) + 1);
+        eff[k] = st ? 0.0 : gb_packing_atom_efficiency(p);
+        if (eff[k] > best) best = eff[k];
+    }
+    for (int c = lo, k = 0; c <= hi && !st; c += stride, ++k)
+        if (eff[k] >= best - 0.0025 && (chosen < 0 || abs(c - requested) < abs(chosen - requested))) chosen = c;
+    free(eff);
+    if (!st) st = gb_pack(p, n, atoms, edges, chosen, (int)ceil(chosen * edge_ratio) + 1);
+    if (st) return st;
+    /* no slack: the capacity is the fullest pack's atom count */
+    int fullest = max_atoms;
+    for (int k = 0; k < p->n_packs; ++k) {
+        int used = 0;
+        for (int q = p->pack_offsets[k]; q < p->pack_offsets[k + 1]; ++q) used += atoms[p->items[q]];
+        if (used > fullest) fullest = used;
+    }
+    if (fullest < chosen) chosen = fullest;
+    return gb_pack(p, n, atoms, edges, chosen, (int)ceil(chosen * edge_ratio) + 1);
 }

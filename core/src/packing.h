@@ -23,6 +23,15 @@ typedef struct {
  * pack, items are in increasing graph index. */
 gbnet_status gb_pack(gb_packing *p, int n, const int *atoms, const int *edges,
                      int cap_atoms, int cap_edges);
+/* Packs with an atom capacity chosen near `requested` rather than exactly
+ * at it: capacities from 0.8x to 1.25x the request (never below the largest
+ * graph) are tried, the most efficient kept (within 0.25% of the best, the
+ * one nearest the request), then trimmed to the fullest pack so that no atom
+ * slot goes unused in every pack. Edge capacity: ceil(cap * edge_ratio) + 1,
+ * with edge_ratio at least the densest graph's edges per atom, so atoms are
+ * the binding limit. p->cap_atoms / p->cap_edges hold the result. */
+gbnet_status gb_pack_auto(gb_packing *p, int n, const int *atoms, const int *edges, int requested,
+                          double edge_ratio);
 /* Fraction of atom slots used: atoms_used / (n_packs * cap_atoms). */
 double gb_packing_atom_efficiency(const gb_packing *p);
 double gb_packing_edge_efficiency(const gb_packing *p);

@@ -184,42 +184,13 @@ static gbnet_status choose_capacity(gb_trainer *t) {
     /* default: two packs per step, so two threads can share a step */
     int requested = t->cfg.pack_atoms > 0 ? t->cfg.pack_atoms : (int)lround(0.5 * t->cfg.batch_size * mean_atoms);
     if (requested < max_atoms) requested = max_atoms;
-    int lo = (int)(0.8 * requested), hi = (int)(1.25 * requested);
-    if (lo < max_atoms) lo = max_atoms;
-    if (hi < lo) hi = lo;
-    int stride = (hi - lo) / 256 + 1;
-    double *eff = malloc(((size_t)(hi - lo) / stride + 1) * sizeof *eff);
-    if (!eff) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory choosing the pack capacity");
-    double best = -1.0;
     gb_packing p = {0};
-    for (int c = lo, k = 0; c <= hi; c += stride, ++k) {
-        int ce = (int)ceil(c * ratio) + 1;
-        gbnet_status st = gb_pack(&p, n, t->sizes_atoms, t->sizes_edges, c, ce);
-        if (st) {
-            free(eff);
-            gb_packing_free(&p);
-            return st;
-        }
-        eff[k] = gb_packing_atom_efficiency(&p);
-        if (eff[k] > best) best = eff[k];
-    }
-    int chosen = -1;
-    for (int c = lo, k = 0; c <= hi; c += stride, ++k)
-        if (eff[k] >= best - 0.0025 && (chosen < 0 || abs(c - requested) < abs(chosen - requested))) chosen = c;
-    free(eff);
-    /* no slack: the capacity is the fullest pack's atom count */
-    gbnet_status st = gb_pack(&p, n, t->sizes_atoms, t->sizes_edges, chosen, (int)ceil(chosen * ratio) + 1);
+    gbnet_status st = gb_pack_auto(&p, n, t->sizes_atoms, t->sizes_edges, requested, ratio);
     if (st) {
         gb_packing_free(&p);
         return st;
     }
-    int fullest = max_atoms;
-    for (int k = 0; k < p.n_packs; ++k) {
-        int atoms = 0;
-        for (int q = p.pack_offsets[k]; q < p.pack_offsets[k + 1]; ++q) atoms += t->sizes_atoms[p.items[q]];
-        if (atoms > fullest) fullest = atoms;
-    }
-    if (fullest < chosen) chosen = fullest;
+    int chosen = p.cap_atoms;
     t->cap_atoms = chosen;
     t->cap_edges = (int)ceil(chosen * ratio) + 1;
     st = t->cfg.static_shape ? choose_edge_capacity(t, &p) : GBNET_OK;
