@@ -177,7 +177,10 @@ void PairGBNet::init_style()
   neighbor->requests[irequest]->full = 1;
 #endif
 
-  comm_forward = comm_reverse = gbnet_model_hyperparams(model)->n_features;
+  // features travel as raw bytes in LAMMPS's double buffers: F doubles per
+  // atom in double precision, F/2 in float (two floats per slot)
+  int features = gbnet_model_hyperparams(model)->n_features;
+  comm_forward = comm_reverse = precision == GBNET_FLOAT ? (features + 1) / 2 : features;
   ensure_workspace();
   gbnet_workspace_set_threads(workspace, n_threads);
 }
@@ -352,58 +355,60 @@ void PairGBNet::reverse_exchange(void *ctx, void *rows, int n_cols, size_t elem_
   self->exchange_rows = nullptr;
 }
 
+/* A feature row travels as its raw bytes in ceil(F * elem_size / 8) doubles
+ * of the communication buffer: exact, and half the traffic in float. */
 namespace {
-inline void row_to_buffer(double *buf, const void *rows, int row, int n_cols, size_t elem_size)
+inline int row_slots(int n_cols, size_t elem_size)
 {
-  if (elem_size == sizeof(double)) {
-    const double *src = static_cast<const double *>(rows) + (size_t) row * n_cols;
-    for (int c = 0; c < n_cols; c++) buf[c] = src[c];
-  } else {
-    const float *src = static_cast<const float *>(rows) + (size_t) row * n_cols;
-    for (int c = 0; c < n_cols; c++) buf[c] = src[c];
-  }
-}
-
-template <bool ADD>
-inline void buffer_to_row(void *rows, int row, const double *buf, int n_cols, size_t elem_size)
-{
-  if (elem_size == sizeof(double)) {
-    double *dst = static_cast<double *>(rows) + (size_t) row * n_cols;
-    for (int c = 0; c < n_cols; c++) dst[c] = ADD ? dst[c] + buf[c] : buf[c];
-  } else {
-    float *dst = static_cast<float *>(rows) + (size_t) row * n_cols;
-    for (int c = 0; c < n_cols; c++) dst[c] = ADD ? (float) (dst[c] + buf[c]) : (float) buf[c];
-  }
+  return (int) (((size_t) n_cols * elem_size + sizeof(double) - 1) / sizeof(double));
 }
 }    // namespace
 
 int PairGBNet::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
 {
   // features are translation invariant: periodic images need no shift
-  for (int k = 0; k < n; k++)
-    row_to_buffer(buf + (size_t) k * exchange_cols, exchange_rows, list[k], exchange_cols, exchange_elem_size);
-  return n * exchange_cols;
+  size_t row_bytes = (size_t) exchange_cols * exchange_elem_size;
+  int slots = row_slots(exchange_cols, exchange_elem_size);
+  const char *rows = static_cast<const char *>(exchange_rows);
+  for (int k = 0; k < n; k++) memcpy(buf + (size_t) k * slots, rows + (size_t) list[k] * row_bytes, row_bytes);
+  return n * slots;
 }
 
 void PairGBNet::unpack_forward_comm(int n, int first, double *buf)
 {
-  for (int k = 0; k < n; k++)
-    buffer_to_row<false>(exchange_rows, first + k, buf + (size_t) k * exchange_cols, exchange_cols,
-                         exchange_elem_size);
+  size_t row_bytes = (size_t) exchange_cols * exchange_elem_size;
+  int slots = row_slots(exchange_cols, exchange_elem_size);
+  char *rows = static_cast<char *>(exchange_rows);
+  for (int k = 0; k < n; k++) memcpy(rows + (size_t) (first + k) * row_bytes, buf + (size_t) k * slots, row_bytes);
 }
 
 int PairGBNet::pack_reverse_comm(int n, int first, double *buf)
 {
-  for (int k = 0; k < n; k++)
-    row_to_buffer(buf + (size_t) k * exchange_cols, exchange_rows, first + k, exchange_cols, exchange_elem_size);
-  return n * exchange_cols;
+  size_t row_bytes = (size_t) exchange_cols * exchange_elem_size;
+  int slots = row_slots(exchange_cols, exchange_elem_size);
+  const char *rows = static_cast<const char *>(exchange_rows);
+  for (int k = 0; k < n; k++) memcpy(buf + (size_t) k * slots, rows + (size_t) (first + k) * row_bytes, row_bytes);
+  return n * slots;
 }
 
 void PairGBNet::unpack_reverse_comm(int n, int *list, double *buf)
 {
-  for (int k = 0; k < n; k++)
-    buffer_to_row<true>(exchange_rows, list[k], buf + (size_t) k * exchange_cols, exchange_cols,
-                        exchange_elem_size);
+  int cols = exchange_cols, slots = row_slots(cols, exchange_elem_size);
+  for (int k = 0; k < n; k++) {
+    const double *src = buf + (size_t) k * slots;
+    if (exchange_elem_size == sizeof(double)) {
+      double *dst = static_cast<double *>(exchange_rows) + (size_t) list[k] * cols;
+      for (int c = 0; c < cols; c++) dst[c] += src[c];
+    } else {
+      float *dst = static_cast<float *>(exchange_rows) + (size_t) list[k] * cols;
+      const char *bytes = reinterpret_cast<const char *>(src);
+      for (int c = 0; c < cols; c++) {
+        float v;
+        memcpy(&v, bytes + c * sizeof(float), sizeof v);
+        dst[c] += v;
+      }
+    }
+  }
 }
 
 double PairGBNet::memory_usage()
