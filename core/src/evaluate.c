@@ -282,8 +282,8 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
         if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b->n_edges))) break;
         st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy);
         if (st) break;
-        /* ebar = 1 for every atom: reuse graph_energy-sized buffer? no: a ones vector */
-        double *ones = ws->atom_energy + 0; /* overwritten after copying energies out below */
+        /* the seed ebar = 1 for every atom reuses atom_energy once the energies are copied out */
+        double *ones = ws->atom_energy;
         int a0 = 0;
         for (int q = first; q < last; ++q) {
             int s = ws->packing.items[q];

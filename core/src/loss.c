@@ -109,13 +109,11 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
     int N = b->n_atoms, E = b->n_edges;
     if (!grad) need_dual = 0;
 
-    double *buf = calloc((size_t)5 * N + 2 * (size_t)E + 2 * (size_t)n + 9 * (size_t)n + 3 * (size_t)N + 1,
+    double *buf = calloc((size_t)4 * N + 3 * (size_t)N + 2 * (size_t)E + (size_t)n + 9 * (size_t)n + 1,
                          sizeof(double));
     if (!buf) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory in the loss");
     double *atom_e = buf, *ebar = atom_e + N, *ebar_dot = ebar + N, *ones = ebar_dot + N, *forces = ones + N;
     double *dbar = forces + 3 * (size_t)N, *ddot = dbar + E, *graph_e = ddot + E, *virial = graph_e + n;
-    double *spare = virial + 9 * (size_t)n;
-    (void)spare;
 
     st = gb_ws_forward(ws, b, grad != NULL, atom_e, graph_e);
     if (!st) {
