@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #ifdef GBNET_HAVE_BLAS
 #include <cblas.h>
 #endif
@@ -70,4 +73,26 @@ void gb_blas_set_threads(int n) {
      * calling BLAS from several threads at once (needs a thread-safe OpenBLAS) */
     openblas_set_num_threads(1);
 #endif
+}
+
+/* First row r with rows + edges before it, r + offsets[r] - offsets[0], at least target. */
+static int first_row_at(const int *offsets, int n, long long target) {
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if ((long long)mid + offsets[mid] - offsets[0] < target) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+void gb_thread_rows(const int *offsets, int n, int *begin, int *end) {
+#ifdef _OPENMP
+    int part = omp_get_thread_num(), parts = omp_get_num_threads();
+#else
+    int part = 0, parts = 1;
+#endif
+    long long total = (long long)n + offsets[n] - offsets[0];
+    *begin = part == 0 ? 0 : first_row_at(offsets, n, total * part / parts);
+    *end = part == parts - 1 ? n : first_row_at(offsets, n, total * (part + 1) / parts);
 }

@@ -108,6 +108,13 @@ GB_DECLARE_KERNELS(f64, double)
 GB_DECLARE_TABLE_KERNELS(f32, float)
 GB_DECLARE_TABLE_KERNELS(f64, double)
 
+/* Rows [*begin, *end) of the calling OpenMP thread when rows 0..n-1 of a CSR
+ * list (offsets[n+1]) are split into contiguous parts of about equal
+ * rows + edges. Static schedules over rows leave threads idle where rows
+ * differ in edge count (ghost atoms have few in-edges, many none); each row
+ * still has one owner, so results do not depend on the split. */
+void gb_thread_rows(const int *offsets, int n, int *begin, int *end);
+
 /* Keeps BLAS single-threaded (gb_gemm parallelises itself). */
 void gb_blas_set_threads(int n);
 /* Threads gb_gemm uses on the calling thread (thread-local). */

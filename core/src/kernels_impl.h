@@ -251,13 +251,17 @@ void K(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, const 
 void K(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *wrow, const int *offsets, const int *neighbor,
                   int NC, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (NC > 64)
-    for (int i = 0; i < NC; ++i) {
-        REAL *mi = m + (size_t)i * F;
-        for (int f = 0; f < F; ++f) mi[f] = 0;
-        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-            const REAL *hj = h + (size_t)neighbor[e] * F, *we = W + (size_t)wrow[e] * F;
-            for (int f = 0; f < F; ++f) mi[f] += hj[f] * we[f];
+#pragma omp parallel num_threads(nt) if (NC > 64)
+    {
+        int i0, i1;
+        gb_thread_rows(offsets, NC, &i0, &i1);
+        for (int i = i0; i < i1; ++i) {
+            REAL *mi = m + (size_t)i * F;
+            for (int f = 0; f < F; ++f) mi[f] = 0;
+            for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+                const REAL *hj = h + (size_t)neighbor[e] * F, *we = W + (size_t)wrow[e] * F;
+                for (int f = 0; f < F; ++f) mi[f] += hj[f] * we[f];
+            }
         }
     }
 }
@@ -265,14 +269,18 @@ void K(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *wrow, const 
 void K(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REAL *W, const REAL *dW, const int *wrow,
                           const REAL *ddot, const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (NC > 64)
-    for (int i = 0; i < NC; ++i) {
-        REAL *mi = mdot + (size_t)i * F;
-        for (int f = 0; f < F; ++f) mi[f] = 0;
-        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-            size_t j = (size_t)neighbor[e] * F, o = (size_t)wrow[e] * F;
-            REAL dd = ddot[e];
-            for (int f = 0; f < F; ++f) mi[f] += hdot[j + f] * W[o + f] + h[j + f] * dW[o + f] * dd;
+#pragma omp parallel num_threads(nt) if (NC > 64)
+    {
+        int i0, i1;
+        gb_thread_rows(offsets, NC, &i0, &i1);
+        for (int i = i0; i < i1; ++i) {
+            REAL *mi = mdot + (size_t)i * F;
+            for (int f = 0; f < F; ++f) mi[f] = 0;
+            for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+                size_t j = (size_t)neighbor[e] * F, o = (size_t)wrow[e] * F;
+                REAL dd = ddot[e];
+                for (int f = 0; f < F; ++f) mi[f] += hdot[j + f] * W[o + f] + h[j + f] * dW[o + f] * dd;
+            }
         }
     }
 }
@@ -280,14 +288,18 @@ void K(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REA
 void K(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const int *wrow, const int *center,
                            const int *in_offsets, const int *in_edges, int N, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
-    for (int j = 0; j < N; ++j) {
-        REAL *hb = hbar + (size_t)j * F;
-        for (int f = 0; f < F; ++f) hb[f] = 0;
-        for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
-            int e = in_edges[k];
-            const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)wrow[e] * F;
-            for (int f = 0; f < F; ++f) hb[f] += mb[f] * we[f];
+#pragma omp parallel num_threads(nt) if (N > 64)
+    {
+        int j0, j1;
+        gb_thread_rows(in_offsets, N, &j0, &j1);
+        for (int j = j0; j < j1; ++j) {
+            REAL *hb = hbar + (size_t)j * F;
+            for (int f = 0; f < F; ++f) hb[f] = 0;
+            for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
+                int e = in_edges[k];
+                const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)wrow[e] * F;
+                for (int f = 0; f < F; ++f) hb[f] += mb[f] * we[f];
+            }
         }
     }
 }
@@ -296,17 +308,21 @@ void K(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, con
                                 const REAL *dW, const int *wrow, const REAL *ddot, const int *center,
                                 const int *in_offsets, const int *in_edges, int N, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
-    for (int j = 0; j < N; ++j) {
-        REAL *hb = hbar + (size_t)j * F, *hdb = hdotbar + (size_t)j * F;
-        for (int f = 0; f < F; ++f) hb[f] = hdb[f] = 0;
-        for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
-            int e = in_edges[k];
-            size_t c = (size_t)center[e] * F, o = (size_t)wrow[e] * F;
-            REAL dd = ddot[e];
-            for (int f = 0; f < F; ++f) {
-                hb[f] += mbar[c + f] * W[o + f] + mdotbar[c + f] * dW[o + f] * dd;
-                hdb[f] += mdotbar[c + f] * W[o + f];
+#pragma omp parallel num_threads(nt) if (N > 64)
+    {
+        int j0, j1;
+        gb_thread_rows(in_offsets, N, &j0, &j1);
+        for (int j = j0; j < j1; ++j) {
+            REAL *hb = hbar + (size_t)j * F, *hdb = hdotbar + (size_t)j * F;
+            for (int f = 0; f < F; ++f) hb[f] = hdb[f] = 0;
+            for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
+                int e = in_edges[k];
+                size_t c = (size_t)center[e] * F, o = (size_t)wrow[e] * F;
+                REAL dd = ddot[e];
+                for (int f = 0; f < F; ++f) {
+                    hb[f] += mbar[c + f] * W[o + f] + mdotbar[c + f] * dW[o + f] * dd;
+                    hdb[f] += mdotbar[c + f] * W[o + f];
+                }
             }
         }
     }
@@ -316,19 +332,23 @@ void K(gb_filter_grad_dual)(REAL *Wbar, REAL *dWbar, const REAL *mbar, const REA
                             const REAL *hdot, const REAL *ddot, const int *center, const int *neighbor,
                             const int *u_offsets, const int *u_edges, int U, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (U > 64)
-    for (int u = 0; u < U; ++u) {
-        REAL *wb = Wbar + (size_t)u * F, *dwb = dWbar + (size_t)u * F;
-        for (int f = 0; f < F; ++f) wb[f] = dwb[f] = 0;
-        for (int k = u_offsets[u]; k < u_offsets[u + 1]; ++k) {
-            int e = u_edges[k];
-            size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F;
-            for (int f = 0; f < F; ++f) {
-                if (mdotbar) {
-                    wb[f] += mbar[c + f] * h[j + f] + mdotbar[c + f] * hdot[j + f];
-                    dwb[f] += ddot[e] * mdotbar[c + f] * h[j + f];
-                } else {
-                    wb[f] += mbar[c + f] * h[j + f];
+#pragma omp parallel num_threads(nt) if (U > 64)
+    {
+        int u0, u1;
+        gb_thread_rows(u_offsets, U, &u0, &u1);
+        for (int u = u0; u < u1; ++u) {
+            REAL *wb = Wbar + (size_t)u * F, *dwb = dWbar + (size_t)u * F;
+            for (int f = 0; f < F; ++f) wb[f] = dwb[f] = 0;
+            for (int k = u_offsets[u]; k < u_offsets[u + 1]; ++k) {
+                int e = u_edges[k];
+                size_t c = (size_t)center[e] * F, j = (size_t)neighbor[e] * F;
+                for (int f = 0; f < F; ++f) {
+                    if (mdotbar) {
+                        wb[f] += mbar[c + f] * h[j + f] + mdotbar[c + f] * hdot[j + f];
+                        dwb[f] += ddot[e] * mdotbar[c + f] * h[j + f];
+                    } else {
+                        wb[f] += mbar[c + f] * h[j + f];
+                    }
                 }
             }
         }
@@ -401,21 +421,25 @@ void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, 
                                  const REAL *dW, const int *wrow, const int *center, const int *in_offsets,
                                  const int *in_edges, int N, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
-    for (int j = 0; j < N; ++j) {
-        REAL *hb = hbar + (size_t)j * F;
-        const REAL *hj = h + (size_t)j * F;
-        for (int f = 0; f < F; ++f) hb[f] = 0;
-        for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
-            int e = in_edges[k];
-            const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)wrow[e] * F, *dwe = dW + (size_t)wrow[e] * F;
-            REAL s = 0;
-#pragma omp simd reduction(+ : s)
-            for (int f = 0; f < F; ++f) {
-                hb[f] += mb[f] * we[f];
-                s += mb[f] * hj[f] * dwe[f];
+#pragma omp parallel num_threads(nt) if (N > 64)
+    {
+        int j0, j1;
+        gb_thread_rows(in_offsets, N, &j0, &j1);
+        for (int j = j0; j < j1; ++j) {
+            REAL *hb = hbar + (size_t)j * F;
+            const REAL *hj = h + (size_t)j * F;
+            for (int f = 0; f < F; ++f) hb[f] = 0;
+            for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
+                int e = in_edges[k];
+                const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)wrow[e] * F, *dwe = dW + (size_t)wrow[e] * F;
+                REAL s = 0;
+    #pragma omp simd reduction(+ : s)
+                for (int f = 0; f < F; ++f) {
+                    hb[f] += mb[f] * we[f];
+                    s += mb[f] * hj[f] * dwe[f];
+                }
+                if (dbar_in) dbar_in[k] += (double)s;
             }
-            if (dbar_in) dbar_in[k] += (double)s;
         }
     }
 }
@@ -423,17 +447,21 @@ void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, 
 void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const REAL *d, const int *wrow,
                         const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
-#pragma omp parallel for schedule(static) num_threads(nt) if (NC > 64)
-    for (int i = 0; i < NC; ++i) {
-        REAL *restrict mi = m + (size_t)i * F;
-        for (int f = 0; f < F; ++f) mi[f] = 0;
-        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-            REAL u, u2, u3;
-            int k = K(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
-            if (k < 0) continue;
-            const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict hj = h + (size_t)neighbor[e] * F;
-            for (int f = 0; f < F; ++f)
-                mi[f] += hj[f] * (a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f]);
+#pragma omp parallel num_threads(nt) if (NC > 64)
+    {
+        int i0, i1;
+        gb_thread_rows(offsets, NC, &i0, &i1);
+        for (int i = i0; i < i1; ++i) {
+            REAL *restrict mi = m + (size_t)i * F;
+            for (int f = 0; f < F; ++f) mi[f] = 0;
+            for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+                REAL u, u2, u3;
+                int k = K(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
+                if (k < 0) continue;
+                const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict hj = h + (size_t)neighbor[e] * F;
+                for (int f = 0; f < F; ++f)
+                    mi[f] += hj[f] * (a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f]);
+            }
         }
     }
 }
@@ -443,26 +471,30 @@ void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, 
                                  const int *in_edges, int N, int F, int nt) {
     (void)nt;
     const REAL inv_h = 1 / tab->step;
-#pragma omp parallel for schedule(static) num_threads(nt) if (N > 64)
-    for (int j = 0; j < N; ++j) {
-        REAL *restrict hb = hbar + (size_t)j * F;
-        const REAL *restrict hj = h + (size_t)j * F;
-        for (int f = 0; f < F; ++f) hb[f] = 0;
-        for (int q = in_offsets[j]; q < in_offsets[j + 1]; ++q) {
-            int e = in_edges[q];
-            REAL u, u2, u3;
-            int k = K(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
-            if (k < 0) continue;
-            const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict mb = mbar + (size_t)center[e] * F;
-            REAL c2 = 2 * u, c3 = 3 * u2, s = 0;
-#pragma omp simd reduction(+ : s)
-            for (int f = 0; f < F; ++f) {
-                REAL w = a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f];
-                REAL dw = a[F + f] + c2 * a[2 * F + f] + c3 * a[3 * F + f];
-                hb[f] += mb[f] * w;
-                s += mb[f] * hj[f] * dw;
+#pragma omp parallel num_threads(nt) if (N > 64)
+    {
+        int j0, j1;
+        gb_thread_rows(in_offsets, N, &j0, &j1);
+        for (int j = j0; j < j1; ++j) {
+            REAL *restrict hb = hbar + (size_t)j * F;
+            const REAL *restrict hj = h + (size_t)j * F;
+            for (int f = 0; f < F; ++f) hb[f] = 0;
+            for (int q = in_offsets[j]; q < in_offsets[j + 1]; ++q) {
+                int e = in_edges[q];
+                REAL u, u2, u3;
+                int k = K(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
+                if (k < 0) continue;
+                const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict mb = mbar + (size_t)center[e] * F;
+                REAL c2 = 2 * u, c3 = 3 * u2, s = 0;
+    #pragma omp simd reduction(+ : s)
+                for (int f = 0; f < F; ++f) {
+                    REAL w = a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f];
+                    REAL dw = a[F + f] + c2 * a[2 * F + f] + c3 * a[3 * F + f];
+                    hb[f] += mb[f] * w;
+                    s += mb[f] * hj[f] * dw;
+                }
+                if (dbar_in) dbar_in[q] += (double)(s * inv_h);
             }
-            if (dbar_in) dbar_in[q] += (double)(s * inv_h);
         }
     }
 }
