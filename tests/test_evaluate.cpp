@@ -455,6 +455,19 @@ TEST(Evaluate, GraphWithGhostsAndExchangeEqualsPeriodicEvaluation) {
     for (int i = 0; i < n_total; ++i)
         for (int k = 0; k < 9; ++k) vsum[k] += atom_v[9 * (size_t)i + k];
     for (int k = 0; k < 9; ++k) EXPECT_NEAR(vsum[k], r.virial[k], 1e-9);
+    // the same bits on 1 and 3 threads (rows split by rows + edges, ghosts included)
+    for (int threads : {1, 3}) {
+        gbnet_workspace_set_threads(ws, threads);
+        std::vector<double> f2(forces.size()), e2(atom_e.size()), v2(atom_v.size());
+        gbnet_graph_result r2{};
+        r2.forces = f2.data();
+        r2.atom_energies = e2.data();
+        r2.atom_virials = v2.data();
+        ASSERT_EQ(gbnet_evaluate_graph(ws, &g, &r2), GBNET_OK) << gbnet_last_error();
+        EXPECT_EQ(r2.energy, r.energy) << threads;
+        EXPECT_TRUE(f2 == forces && e2 == atom_e && v2 == atom_v) << threads << " threads";
+        for (int k = 0; k < 9; ++k) EXPECT_EQ(r2.virial[k], r.virial[k]) << threads;
+    }
     // without callbacks a graph with ghosts is refused with a message
     g.forward_exchange = nullptr;
     EXPECT_EQ(gbnet_evaluate_graph(ws, &g, &r), GBNET_ERR_INVALID_ARGUMENT);

@@ -2,6 +2,7 @@
 // delicate scalar functions.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -93,5 +94,35 @@ TEST(Kernels, FastFloatSoftplusAndSigmoidMatchDouble) {
         double sg = yd64[i];
         EXPECT_NEAR(back[i], sg + sg * (1 - sg), 3e-7) << a[i];
         EXPECT_NEAR(bd[i], sg, 2e-7);
+    }
+}
+
+// Rows split for threads by rows + edges: every row has exactly one part, the
+// parts are contiguous and in order, and none carries much more than its share
+// even when half the rows have no edges (ghost atoms in a LAMMPS graph).
+TEST(Kernels, RowSplitCoversEveryRowOnceAndBalancesEdges) {
+    std::mt19937 rng(7);
+    for (int n : {0, 1, 5, 1000, 4001}) {
+        std::vector<int> offsets(n + 1, 0);
+        for (int i = 0; i < n; ++i) {
+            int edges = i < n / 2 ? 80 + (int)(rng() % 40) : (int)(rng() % 3);
+            offsets[i + 1] = offsets[i] + edges;
+        }
+        long long total = (long long)n + offsets[n];
+        for (int parts : {1, 2, 3, 8}) {
+            int expect_begin = 0;
+            long long worst = 0;
+            for (int part = 0; part < parts; ++part) {
+                int b = -1, e = -1;
+                gb_rows_part(offsets.data(), n, part, parts, &b, &e);
+                EXPECT_EQ(b, expect_begin) << "n=" << n << " parts=" << parts << " part=" << part;
+                EXPECT_LE(b, e);
+                expect_begin = e;
+                worst = std::max(worst, (long long)(e - b) + offsets[e] - offsets[b]);
+            }
+            EXPECT_EQ(expect_begin, n);
+            // a part overshoots its share by at most one row (<= 1 + 119 edges)
+            EXPECT_LE(worst, total / parts + 121) << "n=" << n << " parts=" << parts;
+        }
     }
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 extern "C" {
+#include "forces.h"
 #include "gbnet.h"
 #include "model.h"
 #include "schnet.h"
@@ -253,4 +254,64 @@ TEST(Schnet, SingleAgreesWithDouble) {
     for (int e = 0; e < E; ++e) EXPECT_NEAR(d32[e], d64[e], 1e-4 * scale);
     gb_net_free_f64(n64);
     gb_net_free_f32(n32);
+}
+
+// The threaded force assembly against its reference twin (one serial pass
+// over the edges), on a graph with ghost rows (neighbors beyond the centers,
+// as in LAMMPS), and bitwise the same on 1, 2 and 3 threads.
+TEST(Schnet, ThreadedForcesMatchReferenceAndDoNotDependOnThreads) {
+    std::mt19937 rng(3);
+    std::uniform_real_distribution<double> u(-1.0, 1.0);
+    const int n_centers = 700, n_atoms = 1900;
+    std::vector<int> offsets(n_centers + 1, 0), neighbor;
+    std::vector<double> vec, dbar;
+    for (int i = 0; i < n_centers; ++i) {
+        int k = 20 + (int)(rng() % 30);
+        for (int q = 0; q < k; ++q) {
+            int j = (int)(rng() % n_atoms);
+            if (j == i) j = (j + 1) % n_atoms;
+            neighbor.push_back(j);
+            for (int c = 0; c < 3; ++c) vec.push_back(2.0 * u(rng) + (c == 0 ? 2.5 : 0.0));
+            dbar.push_back(u(rng));
+        }
+        offsets[i + 1] = (int)neighbor.size();
+    }
+    int E = (int)neighbor.size();
+    // in-edges: counting sort by neighbor, stable in edge order
+    std::vector<int> in_offsets(n_atoms + 1, 0), in_edges(E);
+    for (int e = 0; e < E; ++e) in_offsets[neighbor[e] + 1]++;
+    for (int j = 0; j < n_atoms; ++j) in_offsets[j + 1] += in_offsets[j];
+    std::vector<int> cursor(in_offsets.begin(), in_offsets.end() - 1);
+    for (int e = 0; e < E; ++e) in_edges[cursor[neighbor[e]]++] = e;
+
+    std::vector<double> f_ref(3 * n_atoms), w_ref(9, 0.0);
+    gb_forces_from_dbar(f_ref.data(), w_ref.data(), dbar.data(), vec.data(), offsets.data(), neighbor.data(), n_centers,
+                        n_atoms);
+    std::vector<double> f1, av1, cv1, eg1;
+    for (int threads : {1, 2, 3}) {
+        std::vector<double> f(3 * n_atoms, 7.0), av(9 * n_atoms, 7.0), cv(9 * n_centers, 7.0), eg(3 * E, 7.0);
+        gb_forces_from_dbar_threaded(f.data(), av.data(), cv.data(), eg.data(), dbar.data(), vec.data(), offsets.data(),
+                                     neighbor.data(), in_offsets.data(), in_edges.data(), n_centers, n_atoms, threads);
+        double fmax = 0;
+        for (double x : f_ref) fmax = std::max(fmax, std::fabs(x));
+        for (int k = 0; k < 3 * n_atoms; ++k) EXPECT_NEAR(f[k], f_ref[k], 1e-12 * fmax) << k;
+        double w[9] = {0}, wa[9] = {0};
+        for (int i = 0; i < n_centers; ++i)
+            for (int k = 0; k < 9; ++k) w[k] += cv[9 * i + k];
+        for (int i = 0; i < n_atoms; ++i)
+            for (int k = 0; k < 9; ++k) wa[k] += av[9 * i + k];
+        for (int k = 0; k < 9; ++k) {
+            EXPECT_NEAR(w[k], w_ref[k], 1e-10 * (1 + std::fabs(w_ref[k])));
+            EXPECT_NEAR(wa[k], w_ref[k], 1e-10 * (1 + std::fabs(w_ref[k])));
+        }
+        for (int e = 0; e < E; ++e) {
+            double len = std::sqrt(vec[3 * e] * vec[3 * e] + vec[3 * e + 1] * vec[3 * e + 1] + vec[3 * e + 2] * vec[3 * e + 2]);
+            for (int c = 0; c < 3; ++c) EXPECT_NEAR(eg[3 * e + c], dbar[e] * vec[3 * e + c] / len, 1e-15);
+        }
+        if (threads == 1) {
+            f1 = f, av1 = av, cv1 = cv, eg1 = eg;
+        } else {
+            EXPECT_TRUE(f == f1 && av == av1 && cv == cv1 && eg == eg1) << threads << " threads differ from 1";
+        }
+    }
 }

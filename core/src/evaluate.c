@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forces.h"
 #include "gb_error.h"
 #include "kernels.h"
 #include "model.h"
@@ -44,6 +45,8 @@ void gbnet_workspace_free(gbnet_workspace *ws) {
     free(ws->atom_energy);
     free(ws->graph_energy);
     free(ws->dbar);
+    free(ws->atom_forces);
+    free(ws->center_virials);
     free(ws);
 }
 
@@ -52,7 +55,7 @@ size_t gbnet_workspace_bytes(const gbnet_workspace *ws) {
     for (int i = 0; i < ws->n_lists; ++i)
         n += ws->lists[i].cap_atoms * sizeof(int) + ws->lists[i].cap_edges * (4 * sizeof(int) + 3 * sizeof(double));
     n += ws->bb.cap_species + ws->bb.cap_offsets + ws->bb.cap_neighbor + ws->bb.cap_atom_graph + ws->bb.cap_vec;
-    n += ws->cap_atom_energy + ws->cap_graph_energy + ws->cap_dbar;
+    n += ws->cap_atom_energy + ws->cap_graph_energy + ws->cap_dbar + ws->cap_atom_forces + ws->cap_center_virials;
     return n;
 }
 
@@ -87,6 +90,11 @@ gbnet_status gb_ws_backward(gbnet_workspace *ws, const gb_batch *b, const double
                             double *grad, double *dbar) {
     return ws->net32 ? gb_backward_f32(ws->net32, b, ebar, ebar_dot, grad, dbar)
                      : gb_backward_f64(ws->net64, b, ebar, ebar_dot, grad, dbar);
+}
+
+void gb_ws_in_edges(const gbnet_workspace *ws, const int **in_offsets, const int **in_edges) {
+    if (ws->net32) gb_net_in_edges_f32(ws->net32, in_offsets, in_edges);
+    else gb_net_in_edges_f64(ws->net64, in_offsets, in_edges);
 }
 
 void gb_ws_load_params(gbnet_workspace *ws, const double *params) {
@@ -192,27 +200,6 @@ gbnet_status gb_batch_check(const gb_batch *b, int n_elements) {
     return GBNET_OK;
 }
 
-void gb_forces_from_dbar(double *forces, double *virial, const double *dbar, const double *vec, const int *offsets,
-                         const int *neighbor, int n_centers, int n_atoms) {
-    if (forces) memset(forces, 0, 3 * (size_t)n_atoms * sizeof(double));
-    for (int i = 0; i < n_centers; ++i)
-        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-            const double *v = vec + 3 * (size_t)e;
-            double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-            double g[3] = {dbar[e] * v[0] / len, dbar[e] * v[1] / len, dbar[e] * v[2] / len}; /* dE/dr_ij */
-            if (forces) {
-                int j = neighbor[e];
-                for (int c = 0; c < 3; ++c) {
-                    forces[3 * (size_t)i + c] += g[c];
-                    forces[3 * (size_t)j + c] -= g[c];
-                }
-            }
-            if (virial)
-                for (int a = 0; a < 3; ++a)
-                    for (int c = 0; c < 3; ++c) virial[3 * a + c] -= v[a] * g[c];
-        }
-}
-
 static gbnet_status ensure_doubles(double **p, size_t *cap, size_t n) {
     void *q = *p;
     if (!gb_reserve(&q, cap, n * sizeof(double) + sizeof(double))) return GBNET_ERR_NO_MEMORY;
@@ -221,6 +208,13 @@ static gbnet_status ensure_doubles(double **p, size_t *cap, size_t n) {
 }
 
 /* ------------------------------------------------------------ gbnet_evaluate */
+
+/* virial [9] = sum of n centers' virials, in atom order (a fixed reduction order) */
+static void sum_center_virials(double *virial, const double *center_virials, int n) {
+    memset(virial, 0, 9 * sizeof(double));
+    for (int i = 0; i < n; ++i)
+        for (int k = 0; k < 9; ++k) virial[k] += center_virials[9 * (size_t)i + k];
+}
 
 static gbnet_status check_structure(const gbnet_model *m, const gbnet_structure *s, int index) {
     if (s->n_atoms < 0) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "structure %d: negative atom count", index);
@@ -280,6 +274,8 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
         if ((st = ensure_doubles(&ws->atom_energy, &ws->cap_atom_energy, (size_t)b->n_atoms))) break;
         if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, (size_t)b->n_graphs))) break;
         if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b->n_edges))) break;
+        if ((st = ensure_doubles(&ws->atom_forces, &ws->cap_atom_forces, 3 * (size_t)b->n_atoms))) break;
+        if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b->n_atoms))) break;
         st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy);
         if (st) break;
         /* the seed ebar = 1 for every atom reuses atom_energy once the energies are copied out */
@@ -295,16 +291,16 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
         for (int i = 0; i < b->n_atoms; ++i) ones[i] = 1.0;
         st = gb_ws_backward(ws, b, ones, NULL, NULL, ws->dbar);
         if (st) break;
-        int e0 = 0;
+        const int *in_offsets, *in_edges;
+        gb_ws_in_edges(ws, &in_offsets, &in_edges);
+        gb_forces_from_dbar_threaded(ws->atom_forces, NULL, ws->center_virials, NULL, ws->dbar, b->vec, b->offsets,
+                                     b->neighbor, in_offsets, in_edges, b->n_centers, b->n_atoms, ws->n_threads);
         a0 = 0;
         for (int q = first; q < last; ++q) {
             int s = ws->packing.items[q];
-            const gb_neighbor_list *nl = &ws->lists[s];
             gbnet_result *r = &results[s];
-            memset(r->virial, 0, sizeof r->virial);
-            gb_forces_from_dbar(r->forces, r->virial, ws->dbar + e0, nl->vec, nl->offsets, nl->neighbor, atoms[s],
-                                atoms[s]);
-            e0 += nl->n_edges;
+            if (r->forces) memcpy(r->forces, ws->atom_forces + 3 * (size_t)a0, 3 * (size_t)atoms[s] * sizeof(double));
+            sum_center_virials(r->virial, ws->center_virials + 9 * (size_t)a0, atoms[s]);
             a0 += atoms[s];
         }
     }
@@ -367,23 +363,11 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
     for (int i = 0; i < g->n_local; ++i) ws->atom_energy[i] = 1.0;
     st = gb_ws_backward(ws, &b, ws->atom_energy, NULL, NULL, ws->dbar);
     if (st) return st;
-    gb_forces_from_dbar(r->forces, r->virial, ws->dbar, b.vec, b.offsets, b.neighbor, b.n_centers, b.n_atoms);
-    if (r->atom_virials) memset(r->atom_virials, 0, 9 * (size_t)g->n_total * sizeof(double));
-    for (int i = 0; i < g->n_local; ++i)
-        for (int e = b.offsets[i]; e < b.offsets[i + 1]; ++e) {
-            const double *v = b.vec + 3 * (size_t)e;
-            double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-            double gr[3] = {ws->dbar[e] * v[0] / len, ws->dbar[e] * v[1] / len, ws->dbar[e] * v[2] / len};
-            if (r->edge_gradients) memcpy(r->edge_gradients + 3 * (size_t)e, gr, sizeof gr);
-            if (r->atom_virials) {
-                double *vi = r->atom_virials + 9 * (size_t)i, *vj = r->atom_virials + 9 * (size_t)b.neighbor[e];
-                for (int a = 0; a < 3; ++a)
-                    for (int c = 0; c < 3; ++c) {
-                        double w = -0.5 * v[a] * gr[c];
-                        vi[3 * a + c] += w;
-                        vj[3 * a + c] += w;
-                    }
-            }
-        }
+    if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b.n_centers))) return st;
+    const int *in_offsets, *in_edges;
+    gb_ws_in_edges(ws, &in_offsets, &in_edges);
+    gb_forces_from_dbar_threaded(r->forces, r->atom_virials, ws->center_virials, r->edge_gradients, ws->dbar, b.vec,
+                                 b.offsets, b.neighbor, in_offsets, in_edges, b.n_centers, b.n_atoms, ws->n_threads);
+    sum_center_virials(r->virial, ws->center_virials, b.n_centers);
     return GBNET_OK;
 }

@@ -86,13 +86,16 @@ static int first_row_at(const int *offsets, int n, long long target) {
     return lo;
 }
 
-void gb_thread_rows(const int *offsets, int n, int *begin, int *end) {
-#ifdef _OPENMP
-    int part = omp_get_thread_num(), parts = omp_get_num_threads();
-#else
-    int part = 0, parts = 1;
-#endif
+void gb_rows_part(const int *offsets, int n, int part, int parts, int *begin, int *end) {
     long long total = (long long)n + offsets[n] - offsets[0];
     *begin = part == 0 ? 0 : first_row_at(offsets, n, total * part / parts);
     *end = part == parts - 1 ? n : first_row_at(offsets, n, total * (part + 1) / parts);
+}
+
+void gb_thread_rows(const int *offsets, int n, int *begin, int *end) {
+#ifdef _OPENMP
+    gb_rows_part(offsets, n, omp_get_thread_num(), omp_get_num_threads(), begin, end);
+#else
+    gb_rows_part(offsets, n, 0, 1, begin, end);
+#endif
 }

@@ -114,6 +114,8 @@ GB_DECLARE_TABLE_KERNELS(f64, double)
  * differ in edge count (ghost atoms have few in-edges, many none); each row
  * still has one owner, so results do not depend on the split. */
 void gb_thread_rows(const int *offsets, int n, int *begin, int *end);
+/* The same split for part `part` of `parts` (what gb_thread_rows uses). */
+void gb_rows_part(const int *offsets, int n, int part, int parts, int *begin, int *end);
 
 /* Keeps BLAS single-threaded (gb_gemm parallelises itself). */
 void gb_blas_set_threads(int n);

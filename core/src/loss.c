@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "forces.h"
 #include "gb_error.h"
 #include "model.h"
 

@@ -64,7 +64,10 @@ typedef struct gb_net_f64 gb_net_f64;
      * Accumulates dL/dtheta into grad [n_params] if non-NULL and writes dL/dd [n_edges] into       \
      * dbar if non-NULL (dbar only without ebar_dot). */                                            \
     gbnet_status gb_backward_##S(gb_net_##S *net, const gb_batch *b, const double *ebar,           \
-                                 const double *ebar_dot, double *grad, double *dbar);
+                                 const double *ebar_dot, double *grad, double *dbar);              \
+    /* The last forward's edges grouped by neighbor atom: in_offsets [n_atoms+1], in_edges          \
+     * [n_edges] (edge ids, in edge order within each atom). Valid until the next forward. */     \
+    void gb_net_in_edges_##S(const gb_net_##S *net, const int **in_offsets, const int **in_edges);
 
 GB_DECLARE_NET(f32, float)
 GB_DECLARE_NET(f64, double)

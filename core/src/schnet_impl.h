@@ -55,6 +55,7 @@ struct NET {
     int *u_offsets; size_t cap_u_offsets; /* [U+1] edges of each distinct length ... */
     int *u_edges; size_t cap_u_edges;     /* [E] ... listed in edge order */
     uint64_t *hash_keys; int *hash_vals; size_t cap_hash_keys, cap_hash_vals;
+    double *lens; size_t cap_lens;   /* [U] distinct lengths in double (scratch) */
     /* atom data (nr = N, or 2N in dual mode) */
     FN(buf) x[GBNET_MAX_BLOCKS + 1]; /* [nr][F] */
     FN(buf) h[GBNET_MAX_BLOCKS];     /* [nr][F] */
@@ -72,6 +73,7 @@ struct NET {
     FN(gb_table) tab[GBNET_MAX_BLOCKS];
     int *in_offsets; size_t cap_in_offsets;     /* [N+1] edges grouped by neighbor */
     int *in_edges; size_t cap_in_edges;         /* [E] */
+    int *sort_counts; size_t cap_sort_counts;   /* [threads][N] scratch of build_index_lists */
 };
 
 static int FN(ensure)(FN(buf) *b, size_t n) {
@@ -158,6 +160,8 @@ void FN(gb_net_free)(NET *net) {
     free(net->hash_vals);
     free(net->in_offsets);
     free(net->in_edges);
+    free(net->sort_counts);
+    free(net->lens);
     free(net->w);
     free(net->grad);
     free(net);
@@ -173,10 +177,15 @@ size_t FN(gb_net_bytes)(const NET *net) {
         n += net->W[t].cap + net->dW[t].cap + net->h[t].cap + net->m[t].cap + net->o1[t].cap + net->s1[t].cap;
     for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) n += net->x[t].cap;
     return n * sizeof(real) + (net->cap_edge_center + net->cap_in_offsets + net->cap_in_edges + net->cap_wrow +
-                               net->cap_u_offsets + net->cap_u_edges + net->cap_hash_keys + net->cap_hash_vals);
+                               net->cap_u_offsets + net->cap_u_edges + net->cap_hash_keys + net->cap_hash_vals + net->cap_sort_counts + net->cap_lens);
 }
 
 void FN(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_threads; }
+
+void FN(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **in_edges) {
+    *in_offsets = net->in_offsets;
+    *in_edges = net->in_edges;
+}
 
 /* Filter rows per tile in inference mode: one tile's scratch (3 x 2B x F)
  * stays in cache, and the GEMM shape is the same for every thread count. */
@@ -224,23 +233,79 @@ static gbnet_status FN(reserve_filter)(NET *net, int U, int dual, int tabulated)
 }
 
 /* Edges grouped by neighbor atom (a counting sort, stable in edge order), so
- * that sums over "edges pointing at j" are segmented sums owned by j. */
-static void FN(build_index_lists)(NET *net, const gb_batch *b) {
+ * that sums over "edges pointing at j" are segmented sums owned by j. With
+ * several threads each counts and places a contiguous range of edges; a
+ * stable counting sort has one result, so the lists do not depend on that. */
+static gbnet_status FN(build_index_lists)(NET *net, const gb_batch *b) {
     int N = b->n_atoms, NC = b->n_centers, E = b->n_edges;
     int *center = net->edge_center, *off = net->in_offsets, *in = net->in_edges;
-    for (int i = 0; i < NC; ++i)
-        for (int e = b->offsets[i]; e < b->offsets[i + 1]; ++e) center[e] = i;
-    memset(off, 0, ((size_t)N + 1) * sizeof(int));
-    for (int e = 0; e < E; ++e) off[b->neighbor[e] + 1]++;
-    for (int j = 0; j < N; ++j) off[j + 1] += off[j];
-    /* fill using a moving cursor stored temporarily in in_edges' tail-free way */
-    int *cursor = net->in_offsets; /* reuse: shift back afterwards */
-    for (int e = 0; e < E; ++e) in[cursor[b->neighbor[e]]++] = e;
-    for (int j = N; j > 0; --j) off[j] = off[j - 1];
-    off[0] = 0;
+    int nt = E > 65536 && net->n_threads > 1 ? net->n_threads : 1;
+    if (!FN(reserve_ints)(&net->sort_counts, &net->cap_sort_counts, (size_t)nt * ((size_t)N + 1)))
+        return GBNET_ERR_NO_MEMORY;
+    int *counts = net->sort_counts; /* [nt][N]: edges of part t pointing at j, then part t's cursor for j */
+    (void)nt;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+#ifdef _OPENMP
+        int part = omp_get_thread_num(), parts = omp_get_num_threads();
+#else
+        int part = 0, parts = 1;
+#endif
+        int i0, i1;
+        gb_rows_part(b->offsets, NC, part, parts, &i0, &i1);
+        for (int i = i0; i < i1; ++i)
+            for (int e = b->offsets[i]; e < b->offsets[i + 1]; ++e) center[e] = i;
+        int e0 = (int)((long long)E * part / parts), e1 = (int)((long long)E * (part + 1) / parts);
+        int *cnt = counts + (size_t)part * N;
+        memset(cnt, 0, (size_t)N * sizeof(int));
+        for (int e = e0; e < e1; ++e) cnt[b->neighbor[e]]++;
+#pragma omp barrier
+#pragma omp single
+        {
+            int run = 0;
+            for (int j = 0; j < N; ++j) {
+                off[j] = run;
+                for (int t = 0; t < parts; ++t) {
+                    int c = counts[(size_t)t * N + j];
+                    counts[(size_t)t * N + j] = run;
+                    run += c;
+                }
+            }
+            off[N] = run;
+        }
+        for (int e = e0; e < e1; ++e) in[cnt[b->neighbor[e]]++] = e;
+    }
+    return GBNET_OK;
 }
 
 /* ------------------------------------------------------------ edge level */
+
+/* Tabulated inference: the table is read inline per edge, so lengths need no
+ * grouping; row e is edge e (sequential reads in the cfconv kernels). */
+static gbnet_status FN(edge_lengths_inline)(NET *net, const gb_batch *b) {
+    int E = b->n_edges, bad = 0;
+    gbnet_status st = FN(reserve_filter)(net, E, 0, 1);
+    if (st) return st;
+    net->U = E;
+    real *d = net->d.p;
+    int *wrow = net->wrow;
+#pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096) reduction(| : bad)
+    for (int e = 0; e < E; ++e) {
+        const double *v = b->vec + 3 * (size_t)e;
+        double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+        bad |= !(len > 1e-8) || !isfinite(len);
+        d[e] = (real)len;
+        wrow[e] = e;
+    }
+    if (bad)
+        for (int e = 0; e < E; ++e) {
+            const double *v = b->vec + 3 * (size_t)e;
+            double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+            if (!(len > 1e-8) || !isfinite(len))
+                return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", e);
+        }
+    return GBNET_OK;
+}
 
 /* Groups edges by exact length (a hash on the bits of the double length, in
  * first-seen order, so the result is deterministic): wrow[e] is the distinct
@@ -248,6 +313,7 @@ static void FN(build_index_lists)(NET *net, const gb_batch *b) {
  * basis and cutoff of each distinct length. */
 static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int tabulated) {
     int E = b->n_edges, K = net->K;
+    if (tabulated && !dual) return FN(edge_lengths_inline)(net, b);
     size_t slots = 16;
     while (slots < 2 * (size_t)E) slots *= 2;
     void *p = net->hash_keys;
@@ -259,15 +325,15 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
     uint64_t *keys = net->hash_keys;
     int *vals = net->hash_vals, *wrow = net->wrow;
     for (size_t k = 0; k < slots; ++k) vals[k] = -1;
-    /* distinct lengths go to ddot's buffer temporarily? no: collect into a local double array */
-    double *lens = gb_malloc(((size_t)E + 1) * sizeof(double));
-    if (!lens) return GBNET_ERR_NO_MEMORY;
+    p = net->lens;
+    if (!gb_reserve(&p, &net->cap_lens, ((size_t)E + 1) * sizeof(double))) return GBNET_ERR_NO_MEMORY;
+    net->lens = p;
+    double *lens = net->lens; /* [U] the distinct lengths in double */
     int U = 0;
     for (int e = 0; e < E; ++e) {
         const double *v = b->vec + 3 * (size_t)e;
         double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
         if (!(len > 1e-8) || !isfinite(len)) {
-            free(lens);
             return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", e);
         }
         uint64_t bits;
@@ -282,10 +348,7 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
         wrow[e] = vals[h];
     }
     gbnet_status st = FN(reserve_filter)(net, U, dual, tabulated);
-    if (st) {
-        free(lens);
-        return st;
-    }
+    if (st) return st;
     net->U = U;
     /* edges of each distinct length (counting sort, stable) */
     int *uo = net->u_offsets, *ue = net->u_edges;
@@ -304,7 +367,6 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
         FN(gb_cosine_cutoff)(&fc[u], &dfc[u], du, rc);
         if (!tabulated || dual) FN(gb_gaussian_rbf)(g + (size_t)u * K, dg + (size_t)u * K, du, spacing, inv_w2, K);
     }
-    free(lens);
     return GBNET_OK;
 }
 
@@ -376,7 +438,7 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
     net->E = E;
     net->dual = dual;
     net->tangent_done = 0;
-    FN(build_index_lists)(net, b);
+    if ((st = FN(build_index_lists)(net, b))) return st;
     st = FN(edge_lengths)(net, b, dual, tabulated);
     if (st) return st;
     /* exact filter: evaluated once per block and stored for the backward (recomputing it
@@ -627,8 +689,11 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
         if (grad) FN(gb_gemm_tn_acc)(gr + L->block[t].in_w, hbar, x, rows_c, F, F);
         FN(gb_gemm_nn_acc)(xbar, hbar, w + L->block[t].in_w, rows_c, F, F);
     }
-    if (dbar_in)
-        for (int q = 0; q < E; ++q) dbar[net->in_edges[q]] += dbar_in[q];
+    if (dbar_in) { /* back to edge order: in_edges is a permutation, each dbar[e] has one writer */
+        const int *in = net->in_edges;
+#pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096)
+        for (int q = 0; q < E; ++q) dbar[in[q]] = dbar_in[q];
+    }
     if (grad) {
         for (int i = 0; i < NC; ++i) {
             real *ge = gr + L->embedding + (size_t)b->species[i] * F;

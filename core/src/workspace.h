@@ -29,6 +29,8 @@ struct gbnet_workspace {
     gb_packing packing;
     double *atom_energy, *graph_energy, *dbar;
     size_t cap_atom_energy, cap_graph_energy, cap_dbar;
+    double *atom_forces, *center_virials; /* [n_atoms][3], [n_centers][9] of a batch */
+    size_t cap_atom_forces, cap_center_virials;
 };
 
 gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, double *atom_energy,
@@ -36,6 +38,8 @@ gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, dou
 gbnet_status gb_ws_tangent(gbnet_workspace *ws, const gb_batch *b, const double *d_dot, double *atom_energy_dot);
 gbnet_status gb_ws_backward(gbnet_workspace *ws, const gb_batch *b, const double *ebar, const double *ebar_dot,
                             double *grad, double *dbar);
+/* The last forward's in-edge lists (see gb_net_in_edges). */
+void gb_ws_in_edges(const gbnet_workspace *ws, const int **in_offsets, const int **in_edges);
 /* Reloads weights from a double blob (after an optimizer step). */
 void gb_ws_load_params(gbnet_workspace *ws, const double *params);
 
@@ -47,9 +51,5 @@ gbnet_status gb_batch_buffer_append(gb_batch_buffer *bb, int n_atoms, const int 
 /* Appends n masked atoms without edges (static-shape padding). */
 gbnet_status gb_batch_buffer_pad(gb_batch_buffer *bb, int n_atoms, int n_edges_padding_unused);
 void gb_batch_buffer_free(gb_batch_buffer *bb);
-
-/* Forces [n_atoms][3] (overwritten) and virial [9] (added) from dE/dd per edge. */
-void gb_forces_from_dbar(double *forces, double *virial, const double *dbar, const double *vec,
-                         const int *offsets, const int *neighbor, int n_centers, int n_atoms);
 
 #endif
