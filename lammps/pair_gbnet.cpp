@@ -24,11 +24,6 @@
 
 using namespace LAMMPS_NS;
 
-namespace {
-// Edges shorter than this have no direction; the model cannot place them.
-constexpr double MIN_EDGE_LENGTH = 1e-6;
-}    // namespace
-
 PairGBNet::PairGBNet(LAMMPS *lmp) :
     Pair(lmp), precision(GBNET_DOUBLE), n_threads(0), model(nullptr), workspace(nullptr),
     workspace_precision(-1), cutoff(0.0), exchange_rows(nullptr), exchange_cols(0),
@@ -191,15 +186,12 @@ double PairGBNet::init_one(int i, int j)
   return cutoff;
 }
 
-/* One pass over LAMMPS's full list: the core's CSR edge layout with d < rc. */
-void PairGBNet::build_graph()
+/* Element of every atom, then the core's CSR edges (d < rc) from LAMMPS's
+ * full list (threaded in the core). */
+void PairGBNet::build_graph(gbnet_graph &graph)
 {
-  double **x = atom->x;
   int *type = atom->type;
   int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
-  int inum = list->inum;
-  int *ilist = list->ilist, *numneigh = list->numneigh, **firstneigh = list->firstneigh;
-  double rc2 = cutoff * cutoff;
 
   species.resize(nall > 0 ? nall : 1);
   for (int i = 0; i < nall; i++) {
@@ -207,52 +199,28 @@ void PairGBNet::build_graph()
     if (element < 0) error->one(FLERR, "pair gbnet: atom type {} is not mapped to an element", type[i]);
     species[i] = element;
   }
+  graph.n_local = nlocal;
+  graph.n_total = nall;
+  graph.species = species.data();
 
-  // centers in order 0..nlocal-1; LAMMPS's full list normally has ilist[ii] == ii
-  bool in_order = inum == nlocal;
-  for (int ii = 0; in_order && ii < inum; ii++) in_order = ilist[ii] == ii;
-  edge_offsets.assign(nlocal + 1, 0);
-  if (!in_order) {
-    // atoms outside the list (neigh_modify include) have no edges
-    for (int ii = 0; ii < inum; ii++) {
-      int i = ilist[ii];
-      int count = 0;
-      for (int jj = 0; jj < numneigh[i]; jj++) {
-        int j = firstneigh[i][jj] & NEIGHMASK;
-        double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
-        if (dx * dx + dy * dy + dz * dz < rc2) count++;
-      }
-      edge_offsets[i + 1] = count;
-    }
-    for (int i = 0; i < nlocal; i++) edge_offsets[i + 1] += edge_offsets[i];
+  gbnet_full_list full;
+  full.n_listed = list->inum;
+  full.centers = list->ilist;
+  full.counts = list->numneigh;
+  full.entries = list->firstneigh;
+  full.index_mask = NEIGHMASK;
+  int overlap[2] = {-1, -1};
+  const double *x = nall > 0 ? &atom->x[0][0] : nullptr;
+  gbnet_status status = gbnet_graph_from_full_list(workspace, &graph, x, &full, overlap);
+  if (status == GBNET_ERR_NUMERIC && overlap[0] >= 0) {
+    const double *xi = atom->x[overlap[0]], *xj = atom->x[overlap[1]];
+    double d = std::sqrt((xj[0] - xi[0]) * (xj[0] - xi[0]) + (xj[1] - xi[1]) * (xj[1] - xi[1]) +
+                         (xj[2] - xi[2]) * (xj[2] - xi[2]));
+    error->one(FLERR, "pair gbnet: atoms {} and {} are {:.3g} Angstrom apart (overlapping atoms)",
+               atom->tag[overlap[0]], atom->tag[overlap[1]], d);
   }
-
-  size_t n_edges = 0;
-  for (int ii = 0; ii < inum; ii++) {
-    int i = ilist[ii];
-    if (!in_order) n_edges = edge_offsets[i];
-    int *jlist = firstneigh[i];
-    for (int jj = 0; jj < numneigh[i]; jj++) {
-      int j = jlist[jj] & NEIGHMASK;
-      double dx = x[j][0] - x[i][0], dy = x[j][1] - x[i][1], dz = x[j][2] - x[i][2];
-      double d2 = dx * dx + dy * dy + dz * dz;
-      if (d2 >= rc2) continue;
-      if (d2 < MIN_EDGE_LENGTH * MIN_EDGE_LENGTH)
-        error->one(FLERR, "pair gbnet: atoms {} and {} are {:.3g} Angstrom apart (overlapping atoms)",
-                   atom->tag[i], atom->tag[j], std::sqrt(d2));
-      if (n_edges + 1 > edge_neighbor.size()) {
-        edge_neighbor.resize(2 * n_edges + 64);
-        edge_vector.resize(3 * edge_neighbor.size());
-      }
-      edge_neighbor[n_edges] = j;
-      edge_vector[3 * n_edges + 0] = dx;
-      edge_vector[3 * n_edges + 1] = dy;
-      edge_vector[3 * n_edges + 2] = dz;
-      n_edges++;
-    }
-    if (in_order) edge_offsets[i + 1] = (int) n_edges;
-  }
-  if (n_edges > (size_t) 0x7fffffff) error->one(FLERR, "pair gbnet: more than 2^31 edges on one rank");
+  if (status != GBNET_OK)
+    error->one(FLERR, "pair gbnet: cannot build the graph from the neighbor list: {}", gbnet_last_error());
 }
 
 void PairGBNet::compute(int eflag, int vflag)
@@ -260,19 +228,14 @@ void PairGBNet::compute(int eflag, int vflag)
   ev_init(eflag, vflag);
 
   int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
-  build_graph();
+  gbnet_graph graph;
+  memset(&graph, 0, sizeof graph);
+  build_graph(graph);
 
   forces.resize(3 * (size_t) (nall > 0 ? nall : 1));
   atom_energies.resize(nlocal > 0 ? nlocal : 1);
   if (vflag_atom) atom_virials.resize(9 * (size_t) (nall > 0 ? nall : 1));
 
-  gbnet_graph graph;
-  graph.n_local = nlocal;
-  graph.n_total = nall;
-  graph.species = species.data();
-  graph.edge_offsets = edge_offsets.data();
-  graph.edge_neighbor = edge_neighbor.data();
-  graph.edge_vector = edge_vector.data();
   graph.forward_exchange = &PairGBNet::forward_exchange;
   graph.reverse_exchange = &PairGBNet::reverse_exchange;
   graph.exchange_ctx = this;
@@ -415,8 +378,7 @@ double PairGBNet::memory_usage()
 {
   double bytes = Pair::memory_usage();
   if (workspace) bytes += (double) gbnet_workspace_bytes(workspace);
-  bytes += (double) (species.capacity() + edge_offsets.capacity() + edge_neighbor.capacity()) * sizeof(int);
-  bytes += (double) (edge_vector.capacity() + forces.capacity() + atom_energies.capacity() +
-                     atom_virials.capacity()) * sizeof(double);
+  bytes += (double) species.capacity() * sizeof(int);
+  bytes += (double) (forces.capacity() + atom_energies.capacity() + atom_virials.capacity()) * sizeof(double);
   return bytes;
 }

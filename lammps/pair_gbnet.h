@@ -21,8 +21,7 @@ PairStyle(gbnet, PairGBNet);
 #include <string>
 #include <vector>
 
-struct gbnet_model;
-struct gbnet_workspace;
+#include "gbnet.h"
 
 namespace LAMMPS_NS {
 
@@ -47,7 +46,7 @@ class PairGBNet : public Pair {
   void allocate();
   void release_model();
   void ensure_workspace();
-  void build_graph();
+  void build_graph(gbnet_graph &graph);
 
   // callbacks handed to the core (gbnet_exchange_fn)
   static void forward_exchange(void *ctx, void *rows, int n_cols, size_t elem_size);
@@ -67,10 +66,7 @@ class PairGBNet : public Pair {
   std::vector<std::string> type_symbol;
 
   // per-step buffers: they only grow, so steady state does not allocate
-  std::vector<int> species;          // [nall]
-  std::vector<int> edge_offsets;     // [nlocal+1]
-  std::vector<int> edge_neighbor;    // [n_edges]
-  std::vector<double> edge_vector;   // [n_edges][3]
+  std::vector<int> species;          // [nall]; edges live in the workspace
   std::vector<double> forces;        // [nall][3]
   std::vector<double> atom_energies; // [nlocal]
   std::vector<double> atom_virials;  // [nall][9]

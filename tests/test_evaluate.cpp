@@ -476,3 +476,103 @@ TEST(Evaluate, GraphWithGhostsAndExchangeEqualsPeriodicEvaluation) {
     gbnet_workspace_free(ws);
     gbnet_model_free(m);
 }
+
+// A LAMMPS-style full list (built with a skin, entries carrying flag bits in
+// the high bits, ilist out of order, one owned atom left out) becomes exactly
+// the brute-force graph of pairs closer than rc, in list order, on any thread
+// count; overlapping atoms give a numeric error naming both.
+TEST(Evaluate, GraphFromFullListKeepsPairsInsideTheCutoff) {
+    const double rc = 4.0, skin = 1.0;
+    gbnet_model *m = make_model(rc, 8, 3);
+    gbnet_workspace *ws = nullptr;
+    ASSERT_EQ(gbnet_workspace_create(&ws, m, GBNET_DOUBLE), GBNET_OK);
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<double> u(0.0, 14.0);
+    const int n_local = 600, n_total = 900, left_out = 17;
+    std::vector<double> x(3 * n_total);
+    for (double &v : x) v = u(rng);
+    std::vector<int> ilist;
+    for (int i = n_local - 1; i >= 0; --i)
+        if (i != left_out) ilist.push_back(i);
+    std::vector<std::vector<int>> entries(n_local);
+    std::vector<int> counts(n_local, 0);
+    std::vector<const int *> first(n_local);
+    const int flag = 1 << 30, mask = flag - 1;
+    for (int i = 0; i < n_local; ++i) {
+        for (int j = 0; j < n_total; ++j) {
+            double d2 = 0;
+            for (int c = 0; c < 3; ++c) d2 += (x[3 * j + c] - x[3 * i + c]) * (x[3 * j + c] - x[3 * i + c]);
+            if (j != i && d2 < (rc + skin) * (rc + skin)) entries[i].push_back(j | (j % 3 == 0 ? flag : 0));
+        }
+        counts[i] = (int)entries[i].size();
+        first[i] = entries[i].data();
+    }
+    gbnet_full_list list{};
+    list.n_listed = (int)ilist.size();
+    list.centers = ilist.data();
+    list.counts = counts.data();
+    list.entries = first.data();
+    list.index_mask = mask;
+    std::vector<int> offsets1, neighbor1;
+    std::vector<double> vec1;
+    for (int threads : {1, 2, 3}) {
+        gbnet_workspace_set_threads(ws, threads);
+        gbnet_graph g{};
+        g.n_local = n_local;
+        g.n_total = n_total;
+        ASSERT_EQ(gbnet_graph_from_full_list(ws, &g, x.data(), &list, nullptr), GBNET_OK) << gbnet_last_error();
+        int E = g.edge_offsets[n_local];
+        std::vector<int> offsets(g.edge_offsets, g.edge_offsets + n_local + 1), neighbor(g.edge_neighbor, g.edge_neighbor + E);
+        std::vector<double> vec(g.edge_vector, g.edge_vector + 3 * E);
+        if (threads == 1) {
+            // against brute force, in list order
+            EXPECT_EQ(offsets[left_out + 1], offsets[left_out]);
+            int kept = 0;
+            for (int i = 0; i < n_local; ++i) {
+                int e = offsets[i];
+                if (i == left_out) continue;
+                for (int q = 0; q < counts[i]; ++q) {
+                    int j = entries[i][q] & mask;
+                    double v[3], d2 = 0;
+                    for (int c = 0; c < 3; ++c) v[c] = x[3 * j + c] - x[3 * i + c], d2 += v[c] * v[c];
+                    if (d2 >= rc * rc) continue;
+                    ASSERT_LT(e, offsets[i + 1]);
+                    EXPECT_EQ(neighbor[e], j);
+                    for (int c = 0; c < 3; ++c) EXPECT_EQ(vec[3 * e + c], v[c]);
+                    e++;
+                    kept++;
+                }
+                EXPECT_EQ(e, offsets[i + 1]) << "center " << i;
+            }
+            EXPECT_EQ(kept, E);
+            EXPECT_GT(E, 10 * n_local);
+            offsets1 = offsets, neighbor1 = neighbor, vec1 = vec;
+        } else {
+            EXPECT_TRUE(offsets == offsets1 && neighbor == neighbor1 && vec == vec1) << threads << " threads";
+        }
+    }
+    // atom 5 on top of atom 300 (a ghost)
+    for (int c = 0; c < 3; ++c) x[3 * 300 + c] = x[3 * 5 + c] + (c == 0 ? 1e-8 : 0.0);
+    for (int i = 0; i < n_local; ++i) {  // make sure the pair is listed
+        bool has = false;
+        for (int e : entries[i]) has |= (e & mask) == 300;
+        if (i == 5 && !has) entries[i].push_back(300);
+        counts[i] = (int)entries[i].size();
+        first[i] = entries[i].data();
+    }
+    gbnet_graph g{};
+    g.n_local = n_local;
+    g.n_total = n_total;
+    int overlap[2] = {-1, -1};
+    EXPECT_EQ(gbnet_graph_from_full_list(ws, &g, x.data(), &list, overlap), GBNET_ERR_NUMERIC);
+    EXPECT_EQ(overlap[0], 5);
+    EXPECT_EQ(overlap[1], 300);
+    EXPECT_NE(std::string(gbnet_last_error()).find("overlapping"), std::string::npos);
+    // an index outside the atoms is refused
+    entries[0].push_back(n_total + 4);
+    counts[0]++;
+    first[0] = entries[0].data();
+    EXPECT_EQ(gbnet_graph_from_full_list(ws, &g, x.data(), &list, nullptr), GBNET_ERR_INVALID_ARGUMENT);
+    gbnet_workspace_free(ws);
+    gbnet_model_free(m);
+}

@@ -172,6 +172,26 @@ typedef struct {
 gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *graph,
                                   gbnet_graph_result *result);
 
+/* A full neighbor list as MD codes keep it (LAMMPS's NeighList): each listed
+ * center has an array of neighbor entries, every pair listed from both sides. */
+typedef struct {
+    int n_listed;                /* centers in the list (LAMMPS inum) */
+    const int *centers;          /* [n_listed] atom of each entry, in [0, n_local) (ilist) */
+    const int *counts;           /* indexed by atom: number of entries of atom i (numneigh) */
+    const int *const *entries;   /* indexed by atom: atom i's entries (firstneigh) */
+    int index_mask;              /* entry & index_mask is the neighbor's index (LAMMPS NEIGHMASK) */
+} gbnet_full_list;
+
+/* Fills graph->edge_offsets, edge_neighbor and edge_vector from a full list
+ * and positions [n_total][3] (graph->n_local and n_total must be set),
+ * keeping the pairs closer than the model's cutoff in list order; owned atoms
+ * not in the list get no edges. The arrays belong to the workspace and stay
+ * valid until its next call. Threaded; the result does not depend on the
+ * thread count. Two atoms closer than 1e-6 Angstrom give GBNET_ERR_NUMERIC
+ * and, if overlap is not NULL, their indices in overlap[0..1]. */
+gbnet_status gbnet_graph_from_full_list(gbnet_workspace *ws, gbnet_graph *graph, const double *positions,
+                                        const gbnet_full_list *list, int overlap[2]);
+
 /* ------------------------------------------------------------- elements */
 
 /* Atomic number of a chemical symbol ("H" -> 1), or 0 if unknown. */

@@ -47,6 +47,9 @@ void gbnet_workspace_free(gbnet_workspace *ws) {
     free(ws->dbar);
     free(ws->atom_forces);
     free(ws->center_virials);
+    free(ws->graph_offsets);
+    free(ws->graph_neighbor);
+    free(ws->graph_vector);
     free(ws);
 }
 
@@ -56,6 +59,7 @@ size_t gbnet_workspace_bytes(const gbnet_workspace *ws) {
         n += ws->lists[i].cap_atoms * sizeof(int) + ws->lists[i].cap_edges * (4 * sizeof(int) + 3 * sizeof(double));
     n += ws->bb.cap_species + ws->bb.cap_offsets + ws->bb.cap_neighbor + ws->bb.cap_atom_graph + ws->bb.cap_vec;
     n += ws->cap_atom_energy + ws->cap_graph_energy + ws->cap_dbar + ws->cap_atom_forces + ws->cap_center_virials;
+    n += ws->cap_graph_offsets + ws->cap_graph_neighbor + ws->cap_graph_vector;
     return n;
 }
 

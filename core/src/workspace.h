@@ -31,6 +31,10 @@ struct gbnet_workspace {
     size_t cap_atom_energy, cap_graph_energy, cap_dbar;
     double *atom_forces, *center_virials; /* [n_atoms][3], [n_centers][9] of a batch */
     size_t cap_atom_forces, cap_center_virials;
+    /* gbnet_graph_from_full_list */
+    int *graph_offsets, *graph_neighbor;
+    double *graph_vector;
+    size_t cap_graph_offsets, cap_graph_neighbor, cap_graph_vector;
 };
 
 gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, double *atom_energy,
