@@ -179,10 +179,17 @@ TEST(Tabulate, FusedKernelsMatchTheirReferenceTwins) {
     gb_edge_dbar_acc_f64(db1.data(), mbar.data(), h.data(), dW.data(), wrow.data(), center.data(), neighbor.data(), E, F,
                          1);
     std::vector<double> in2(E, 0.0), in3(E, 0.0);  // dE/dd in in-edge order
-    gb_cfconv_backward_fused_f64(hb2.data(), in2.data(), mbar.data(), h.data(), W.data(), dW.data(), wrow.data(),
-                                 center.data(), in_off.data(), in_e.data(), N, F, 2);
-    gb_cfconv_backward_table_f64(hb3.data(), in3.data(), mbar.data(), h.data(), &tab, d.data(), wrow.data(),
-                                 center.data(), in_off.data(), in_e.data(), N, F, 2);
+    std::vector<int> in_center(E), in_wrow(E);      // per in-edge, in in-edge order
+    std::vector<double> in_d(E);
+    for (int q = 0; q < E; ++q) {
+        in_center[q] = center[in_e[q]];
+        in_wrow[q] = wrow[in_e[q]];
+        in_d[q] = d[wrow[in_e[q]]];
+    }
+    gb_cfconv_backward_fused_f64(hb2.data(), in2.data(), mbar.data(), h.data(), W.data(), dW.data(), in_wrow.data(),
+                                 in_center.data(), in_off.data(), N, F, 2);
+    gb_cfconv_backward_table_f64(hb3.data(), in3.data(), mbar.data(), h.data(), &tab, in_d.data(), in_center.data(),
+                                 in_off.data(), N, F, 2);
     for (int q = 0; q < E; ++q) {
         db2[in_e[q]] = in2[q];
         db3[in_e[q]] = in3[q];

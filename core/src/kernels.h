@@ -87,23 +87,25 @@ GB_DECLARE_KERNELS(f64, double)
                             double step);                                                          \
     /* W[F] and (if dW) dW/dd [F] at distance d (zero at or beyond the cutoff) */                  \
     void gb_table_eval_##S(R *W, R *dW, const gb_table_##S *tab, R d, int F);                      \
-    /* Fused backward of cfconv, exact filter: per atom j over the edges pointing at it,           \
-     * hbar[j] = sum mbar[c] W[wrow]  and  dbar_in[q] += sum_f mbar[c] h[j] dW[wrow] for the       \
-     * q-th edge of in_edges (in-edge order keeps these writes sequential; may be NULL)            \
+    /* Fused backward of cfconv, exact filter: per atom j over the edges pointing at it (the      \
+     * q-th in-edge has center in_center[q] and filter row in_wrow[q], stored in in-edge order     \
+     * so these reads are sequential): hbar[j] = sum mbar[c] W[row] and                           \
+     * dbar_in[q] += sum_f mbar[c] h[j] dW[row] (may be NULL)                                      \
      * (reference twin: gb_cfconv_backward + gb_edge_dbar_acc). */                                  \
     void gb_cfconv_backward_fused_##S(R *hbar, double *dbar_in, const R *mbar, const R *h,          \
-                                      const R *W, const R *dW, const int *wrow, const int *center,  \
-                                      const int *in_offsets, const int *in_edges, int N, int F,     \
+                                      const R *W, const R *dW, const int *in_wrow,                  \
+                                      const int *in_center, const int *in_offsets, int N, int F,    \
                                       int nt);                                                      \
     /* cfconv with the filter interpolated inline from the table (no edge x F storage);           \
      * d[wrow[e]] is the length of edge e (reference: gb_table_eval + gb_cfconv). */               \
     void gb_cfconv_table_##S(R *m, const R *h, const gb_table_##S *tab, const R *d,                \
                              const int *wrow, const int *offsets, const int *neighbor, int NC,     \
                              int F, int nt);                                                       \
+    /* the same as the fused backward, the filter from the table at in_d[q] (the q-th in-edge's    \
+     * length, in in-edge order) */                                                                \
     void gb_cfconv_backward_table_##S(R *hbar, double *dbar_in, const R *mbar, const R *h,          \
-                                      const gb_table_##S *tab, const R *d, const int *wrow,         \
-                                      const int *center, const int *in_offsets,                     \
-                                      const int *in_edges, int N, int F, int nt);
+                                      const gb_table_##S *tab, const R *in_d, const int *in_center, \
+                                      const int *in_offsets, int N, int F, int nt);
 
 GB_DECLARE_TABLE_KERNELS(f32, float)
 GB_DECLARE_TABLE_KERNELS(f64, double)

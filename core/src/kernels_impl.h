@@ -418,8 +418,8 @@ void K(gb_table_eval)(REAL *W, REAL *dW, const K(gb_table) *tab, REAL d, int F) 
 }
 
 void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const REAL *W,
-                                 const REAL *dW, const int *wrow, const int *center, const int *in_offsets,
-                                 const int *in_edges, int N, int F, int nt) {
+                                 const REAL *dW, const int *in_wrow, const int *in_center, const int *in_offsets, int N,
+                                 int F, int nt) {
     (void)nt;
 #pragma omp parallel num_threads(nt) if (N > 64)
     {
@@ -429,16 +429,16 @@ void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, 
             REAL *hb = hbar + (size_t)j * F;
             const REAL *hj = h + (size_t)j * F;
             for (int f = 0; f < F; ++f) hb[f] = 0;
-            for (int k = in_offsets[j]; k < in_offsets[j + 1]; ++k) {
-                int e = in_edges[k];
-                const REAL *mb = mbar + (size_t)center[e] * F, *we = W + (size_t)wrow[e] * F, *dwe = dW + (size_t)wrow[e] * F;
+            for (int q = in_offsets[j]; q < in_offsets[j + 1]; ++q) {
+                const REAL *mb = mbar + (size_t)in_center[q] * F, *we = W + (size_t)in_wrow[q] * F,
+                           *dwe = dW + (size_t)in_wrow[q] * F;
                 REAL s = 0;
-    #pragma omp simd reduction(+ : s)
+#pragma omp simd reduction(+ : s)
                 for (int f = 0; f < F; ++f) {
                     hb[f] += mb[f] * we[f];
                     s += mb[f] * hj[f] * dwe[f];
                 }
-                if (dbar_in) dbar_in[k] += (double)s;
+                if (dbar_in) dbar_in[q] += (double)s;
             }
         }
     }
@@ -467,8 +467,7 @@ void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const RE
 }
 
 void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const K(gb_table) *tab,
-                                 const REAL *d, const int *wrow, const int *center, const int *in_offsets,
-                                 const int *in_edges, int N, int F, int nt) {
+                                 const REAL *in_d, const int *in_center, const int *in_offsets, int N, int F, int nt) {
     (void)nt;
     const REAL inv_h = 1 / tab->step;
 #pragma omp parallel num_threads(nt) if (N > 64)
@@ -480,13 +479,12 @@ void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, 
             const REAL *restrict hj = h + (size_t)j * F;
             for (int f = 0; f < F; ++f) hb[f] = 0;
             for (int q = in_offsets[j]; q < in_offsets[j + 1]; ++q) {
-                int e = in_edges[q];
                 REAL u, u2, u3;
-                int k = K(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
+                int k = K(table_cell)(tab, in_d[q], &u, &u2, &u3);
                 if (k < 0) continue;
-                const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict mb = mbar + (size_t)center[e] * F;
+                const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict mb = mbar + (size_t)in_center[q] * F;
                 REAL c2 = 2 * u, c3 = 3 * u2, s = 0;
-    #pragma omp simd reduction(+ : s)
+#pragma omp simd reduction(+ : s)
                 for (int f = 0; f < F; ++f) {
                     REAL w = a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f];
                     REAL dw = a[F + f] + c2 * a[2 * F + f] + c3 * a[3 * F + f];

@@ -74,6 +74,10 @@ struct NET {
     int *in_offsets; size_t cap_in_offsets;     /* [N+1] edges grouped by neighbor */
     int *in_edges; size_t cap_in_edges;         /* [E] */
     int *sort_counts; size_t cap_sort_counts;   /* [threads][N] scratch of build_index_lists */
+    /* per in-edge q (in in_edges order), so the backward reads them sequentially: */
+    int *in_center; size_t cap_in_center;       /* [E] center of edge in_edges[q] */
+    int *in_wrow; size_t cap_in_wrow;           /* [E] its filter row */
+    FN(buf) in_d;                               /* [E] its length (tabulated inference) */
 };
 
 static int FN(ensure)(FN(buf) *b, size_t n) {
@@ -161,6 +165,9 @@ void FN(gb_net_free)(NET *net) {
     free(net->in_offsets);
     free(net->in_edges);
     free(net->sort_counts);
+    free(net->in_center);
+    free(net->in_wrow);
+    FN(free_buf)(&net->in_d);
     free(net->lens);
     free(net->w);
     free(net->grad);
@@ -177,7 +184,8 @@ size_t FN(gb_net_bytes)(const NET *net) {
         n += net->W[t].cap + net->dW[t].cap + net->h[t].cap + net->m[t].cap + net->o1[t].cap + net->s1[t].cap;
     for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) n += net->x[t].cap;
     return n * sizeof(real) + (net->cap_edge_center + net->cap_in_offsets + net->cap_in_edges + net->cap_wrow +
-                               net->cap_u_offsets + net->cap_u_edges + net->cap_hash_keys + net->cap_hash_vals + net->cap_sort_counts + net->cap_lens);
+                               net->cap_u_offsets + net->cap_u_edges + net->cap_hash_keys + net->cap_hash_vals + net->cap_sort_counts + net->cap_lens +
+                               net->cap_in_center + net->cap_in_wrow + net->in_d.cap * sizeof(real));
 }
 
 void FN(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_threads; }
@@ -214,7 +222,8 @@ static gbnet_status FN(reserve)(NET *net, int N, int E, int dual) {
     ok &= FN(reserve_ints)(&net->edge_center, &net->cap_edge_center, ne) &
           FN(reserve_ints)(&net->in_offsets, &net->cap_in_offsets, (size_t)N + 1) &
           FN(reserve_ints)(&net->in_edges, &net->cap_in_edges, ne) & FN(reserve_ints)(&net->wrow, &net->cap_wrow, ne) &
-          FN(reserve_ints)(&net->u_edges, &net->cap_u_edges, ne);
+          FN(reserve_ints)(&net->u_edges, &net->cap_u_edges, ne) &
+          FN(reserve_ints)(&net->in_center, &net->cap_in_center, ne) & FN(reserve_ints)(&net->in_wrow, &net->cap_in_wrow, ne);
     return ok ? GBNET_OK : GBNET_ERR_NO_MEMORY;
 }
 
@@ -273,7 +282,12 @@ static gbnet_status FN(build_index_lists)(NET *net, const gb_batch *b) {
             }
             off[N] = run;
         }
-        for (int e = e0; e < e1; ++e) in[cnt[b->neighbor[e]]++] = e;
+        int *in_center = net->in_center;
+        for (int e = e0; e < e1; ++e) {
+            int q = cnt[b->neighbor[e]]++;
+            in[q] = e;
+            in_center[q] = center[e];
+        }
     }
     return GBNET_OK;
 }
@@ -370,6 +384,23 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
     return GBNET_OK;
 }
 
+/* Filter row (and, for the inline table, length) of each in-edge in in-edge order. */
+static gbnet_status FN(in_edge_rows)(NET *net, int with_lengths) {
+    int E = net->E;
+    if (with_lengths && !FN(ensure)(&net->in_d, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
+    const int *in = net->in_edges, *wrow = net->wrow;
+    int *in_wrow = net->in_wrow;
+    const real *d = net->d.p;
+    real *in_d = net->in_d.p;
+#pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096)
+    for (int q = 0; q < E; ++q) {
+        int w = wrow[in[q]];
+        in_wrow[q] = w;
+        if (with_lengths) in_d[q] = d[w];
+    }
+    return GBNET_OK;
+}
+
 /* Filter network of block t for rows [u0, u0+n) of the distinct lengths, with its
  * d-derivative, using scratch fa/fs/fu of 2n x F each:
  * [a; a_d] = [g; dg] W_f1^T + [b_f1; 0];  [s; s_d] = [ssp(a); sig(a) a_d];
@@ -441,6 +472,7 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
     if ((st = FN(build_index_lists)(net, b))) return st;
     st = FN(edge_lengths)(net, b, dual, tabulated);
     if (st) return st;
+    if ((st = FN(in_edge_rows)(net, tabulated && !dual))) return st;
     /* exact filter: evaluated once per block and stored for the backward (recomputing it
      * would double the dominant cost); tabulated: interpolated inline in the cfconv kernels */
     for (int t = 0; t < T; ++t) {
@@ -665,11 +697,11 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
             }
         } else {
             if (net->model->table && !net->dual) {
-                FN(gb_cfconv_backward_table)(hbar, dbar_in, mbar, h, &net->tab[t], net->d.p, net->wrow, net->edge_center,
-                                             net->in_offsets, net->in_edges, N, F, net->n_threads);
+                FN(gb_cfconv_backward_table)(hbar, dbar_in, mbar, h, &net->tab[t], net->in_d.p, net->in_center,
+                                             net->in_offsets, N, F, net->n_threads);
             } else if (dbar) {
-                FN(gb_cfconv_backward_fused)(hbar, dbar_in, mbar, h, net->W[t].p, net->dW[t].p, net->wrow,
-                                             net->edge_center, net->in_offsets, net->in_edges, N, F, net->n_threads);
+                FN(gb_cfconv_backward_fused)(hbar, dbar_in, mbar, h, net->W[t].p, net->dW[t].p, net->in_wrow,
+                                             net->in_center, net->in_offsets, N, F, net->n_threads);
             } else {
                 FN(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
                                        net->in_edges, N, F, net->n_threads);
