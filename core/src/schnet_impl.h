@@ -321,7 +321,7 @@ static gbnet_status FN(edge_lengths_inline)(NET *net, const gb_batch *b) {
     return GBNET_OK;
 }
 
-/* Groups edges by exact length (a hash on the bits of the double length, in
+/* Groups edges by exact length (a hash on the bits of the length in working precision, in
  * first-seen order, so the result is deterministic): wrow[e] is the distinct
  * length of edge e, u_offsets/u_edges list the edges of each. Then the radial
  * basis and cutoff of each distinct length. */
@@ -350,8 +350,14 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
         if (!(len > 1e-8) || !isfinite(len)) {
             return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", e);
         }
-        uint64_t bits;
-        memcpy(&bits, &len, sizeof bits);
+        /* The filter sees the length in the working precision, so edges whose
+         * lengths round to the same value there share bitwise the same filter
+         * row: grouping on those bits is exact, and in float it also joins
+         * i->j with j->i when their double lengths differ in the last bits
+         * (pairs across a periodic boundary given as ghost copies). */
+        real len_r = (real)len;
+        uint64_t bits = 0;
+        memcpy(&bits, &len_r, sizeof len_r);
         size_t h = (size_t)((bits * 0x9E3779B97F4A7C15ULL) >> 20) & (slots - 1);
         while (vals[h] >= 0 && keys[h] != bits) h = (h + 1) & (slots - 1);
         if (vals[h] < 0) {
