@@ -37,6 +37,7 @@ run_s="${LMPBENCH_RUN_S:-8}"
 repeats="${LMPBENCH_REPEATS:-3}"
 sizes="${LMPBENCH_SIZES:-1 2 4}"
 results_md="${LMPBENCH_OUT:-$here/RESULTS.md}"
+[[ "$results_md" = /* ]] || results_md="$PWD/$results_md"   # the script changes directory
 cache="${GBNET_LAMMPS_CACHE:-$HOME/.cache/gbnet/lammps-20210929}"
 water_lmp="$repo/../shared/data/deepmd_water/raw/lammps_start/water.lmp"
 work="$build/lmpbench-work"
@@ -44,6 +45,7 @@ raw="$work/results.txt"
 command_line="bench/lammps/run.sh $1"
 [[ -n "${LMPBENCH_RUN_S:-}${LMPBENCH_REPEATS:-}${LMPBENCH_SIZES:-}" ]] &&
     command_line="LMPBENCH_RUN_S=$run_s LMPBENCH_REPEATS=$repeats LMPBENCH_SIZES='$sizes' $command_line"
+[[ -n "${LMPBENCH_OUT:-}" ]] && command_line="LMPBENCH_OUT=$LMPBENCH_OUT $command_line"
 
 [[ -f "$water_lmp" ]] || { echo "run.sh: $water_lmp not found" >&2; exit 1; }
 tersoff_file=""
