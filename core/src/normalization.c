@@ -52,6 +52,67 @@ int gb_solve_pivoting(double *x, double *A, double *b, int n, double tol) {
     return rank;
 }
 
+/* Eigen-decomposes the symmetric n x n matrix a by cyclic Jacobi rotations:
+ * on return the diagonal of a holds the eigenvalues and column k of v the
+ * k-th eigenvector. */
+static void symmetric_eigen(double *a, double *v, int n) {
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) v[i * n + j] = i == j;
+    for (int sweep = 0; sweep < 100; ++sweep) {
+        double off = 0.0, diag = 0.0;
+        for (int i = 0; i < n; ++i)
+            for (int j = 0; j < n; ++j) {
+                if (i != j) off += a[i * n + j] * a[i * n + j];
+                else diag += a[i * n + i] * a[i * n + i];
+            }
+        if (off <= 1e-30 * diag) return;
+        for (int p = 0; p < n - 1; ++p)
+            for (int q = p + 1; q < n; ++q) {
+                double apq = a[p * n + q];
+                if (apq == 0.0) continue;
+                /* rotation angle that zeroes a[p][q] (Golub & Van Loan, sym.schur2) */
+                double tau = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+                double t = (tau >= 0 ? 1.0 : -1.0) / (fabs(tau) + sqrt(1.0 + tau * tau));
+                double c = 1.0 / sqrt(1.0 + t * t), s = t * c;
+                for (int k = 0; k < n; ++k) { /* a = a J */
+                    double akp = a[k * n + p], akq = a[k * n + q];
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for (int k = 0; k < n; ++k) { /* a = J^T a */
+                    double apk = a[p * n + k], aqk = a[q * n + k];
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+                for (int k = 0; k < n; ++k) { /* v = v J */
+                    double vkp = v[k * n + p], vkq = v[k * n + q];
+                    v[k * n + p] = c * vkp - s * vkq;
+                    v[k * n + q] = s * vkp + c * vkq;
+                }
+            }
+    }
+}
+
+/* Minimum-norm least-squares solution x = A^+ b of the symmetric positive
+ * semi-definite system A x = b (eigenvalues below 1e-10 of the largest count
+ * as zero). */
+static void pseudo_inverse_solve(double *x, const double *normal, const double *rhs, int n) {
+    double a[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], v[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS];
+    memcpy(a, normal, (size_t)n * n * sizeof(double));
+    symmetric_eigen(a, v, n);
+    double largest = 0.0;
+    for (int k = 0; k < n; ++k)
+        if (fabs(a[k * n + k]) > largest) largest = fabs(a[k * n + k]);
+    for (int i = 0; i < n; ++i) x[i] = 0.0;
+    for (int k = 0; k < n; ++k) {
+        double lambda = a[k * n + k];
+        if (!(lambda > 1e-10 * largest)) continue;
+        double projection = 0.0;
+        for (int i = 0; i < n; ++i) projection += v[i * n + k] * rhs[i];
+        for (int i = 0; i < n; ++i) x[i] += v[i * n + k] * projection / lambda;
+    }
+}
+
 gbnet_status gb_fit_normalization(gb_normalization *out, const gb_frame *frames, const int *idx, int n,
                                   const int *element_of_z, int n_elements) {
     memset(out, 0, sizeof *out);
@@ -81,19 +142,14 @@ gbnet_status gb_fit_normalization(gb_normalization *out, const gb_frame *frames,
             for (int b = 0; b < M; ++b) A[a * M + b] += count[a] * count[b];
         }
     }
-    /* rank: from an untouched copy, then a ridge term of 1e-9 of the largest
-     * diagonal picks (very nearly) the minimum-norm solution when the
-     * compositions leave some combination undetermined */
+    /* x = e_ref - mean per atom. When the compositions leave some combination
+     * of the references undetermined, the minimum-norm x: the references
+     * closest to equal, which moves with the energy zero as it should. */
     double Acopy[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], bcopy[GBNET_MAX_ELEMENTS], x[GBNET_MAX_ELEMENTS];
     memcpy(Acopy, A, sizeof A);
     memcpy(bcopy, rhs, sizeof rhs);
     out->rank = gb_solve_pivoting(x, Acopy, bcopy, M, 1e-10);
-    double dmax = 0.0;
-    for (int a = 0; a < M; ++a)
-        if (A[a * M + a] > dmax) dmax = A[a * M + a];
-    if (out->rank < M)
-        for (int a = 0; a < M; ++a) A[a * M + a] += 1e-9 * dmax;
-    gb_solve_pivoting(x, A, rhs, M, 1e-14);
+    if (out->rank < M) pseudo_inverse_solve(x, A, rhs, M);
     for (int a = 0; a < M; ++a) out->e_ref[a] = x[a] + mean_per_atom;
     /* residuals per atom: mean and standard deviation */
     double sum = 0.0, sum_sq = 0.0, f_sq = 0.0;

@@ -22,7 +22,8 @@ typedef struct {
  * maps atomic numbers: element_of_z[z] = model element index (or -1). When
  * the compositions do not determine every e_ref (e.g. one molecule type),
  * the solution closest to equal references (the mean energy per atom) is
- * taken, by a tiny ridge term. Fails when no frame has an energy. */
+ * taken: the minimum-norm solution for e_ref - mean. Fails when no frame has
+ * an energy. */
 gbnet_status gb_fit_normalization(gb_normalization *out, const gb_frame *frames, const int *idx, int n,
                                   const int *element_of_z /* [119] */, int n_elements);
 

@@ -104,13 +104,14 @@ static int apply_reference(gbnet_model *model, const char *data, char *note, siz
     if (fit.rank_deficient)
         fprintf(stderr,
                 "gbnet init: note: the compositions in %s do not determine every element's reference energy\n"
-                "  separately (e.g. all frames have the same stoichiometry); using the minimum-norm\n"
-                "  least-squares solution, which fits the total energies equally well.\n",
+                "  separately (e.g. all frames have the same stoichiometry); using the solution\n"
+                "  closest to equal per-atom references (as gbnet train does), which fits the total\n"
+                "  energies equally well.\n",
                 data);
     if (fit.scale_defaulted)
         fprintf(stderr, "gbnet init: note: the per-atom residual energies have no spread; energy scale set to 1 eV\n");
     snprintf(note, note_size, "reference energies: least squares on %s (%d frames)%s\n", data, fit.n_frames,
-             fit.rank_deficient ? ", minimum-norm (compositions dependent)" : "");
+             fit.rank_deficient ? ", closest to equal (compositions dependent)" : "");
     return CLI_EXIT_OK;
 }
 

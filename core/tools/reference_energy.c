@@ -1,4 +1,5 @@
-/* Least-squares reference energies (normal equations in double precision). */
+/* Reference energies for `gbnet init --reference`: the trainer's least-squares
+ * fit (gb_fit_normalization), with checks that name the file and element. */
 #include "reference_energy.h"
 
 #include <math.h>
@@ -9,85 +10,9 @@
 #include "normalization.h"
 #include "tool_frames.h"
 
-int gb_solve_linear(double *x, double *a, double *b, int n, double tolerance) {
-    /* the core's elimination (the trainer's normalization uses it too);
-     * here a rank-deficient system is an error the caller handles */
-    return gb_solve_pivoting(x, a, b, n, tolerance) == n ? 0 : -1;
-}
-
-/* Relative pivot size below which the normal matrix counts as singular.
- * Element counts are small integers, so genuine pivots are far above this. */
-#define SINGULAR_TOLERANCE 1e-10
-/* Eigenvalues below this fraction of the largest count as zero in the
- * pseudo-inverse. */
-#define PSEUDO_INVERSE_TOLERANCE 1e-10
-
-/* Eigen-decomposes the symmetric n x n matrix a by cyclic Jacobi rotations:
- * on return the diagonal of a holds the eigenvalues and column k of v the
- * k-th eigenvector. */
-static void symmetric_eigen(double *a, double *v, int n) {
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j) v[i * n + j] = i == j;
-    for (int sweep = 0; sweep < 100; ++sweep) {
-        double off = 0.0, diag = 0.0;
-        for (int i = 0; i < n; ++i)
-            for (int j = 0; j < n; ++j) {
-                if (i != j) off += a[i * n + j] * a[i * n + j];
-                else diag += a[i * n + i] * a[i * n + i];
-            }
-        if (off <= 1e-30 * diag) return;
-        for (int p = 0; p < n - 1; ++p)
-            for (int q = p + 1; q < n; ++q) {
-                double apq = a[p * n + q];
-                if (apq == 0.0) continue;
-                /* rotation angle that zeroes a[p][q] (Golub & Van Loan, sym.schur2) */
-                double tau = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
-                double t = (tau >= 0 ? 1.0 : -1.0) / (fabs(tau) + sqrt(1.0 + tau * tau));
-                double c = 1.0 / sqrt(1.0 + t * t), s = t * c;
-                for (int k = 0; k < n; ++k) { /* a = a J */
-                    double akp = a[k * n + p], akq = a[k * n + q];
-                    a[k * n + p] = c * akp - s * akq;
-                    a[k * n + q] = s * akp + c * akq;
-                }
-                for (int k = 0; k < n; ++k) { /* a = J^T a */
-                    double apk = a[p * n + k], aqk = a[q * n + k];
-                    a[p * n + k] = c * apk - s * aqk;
-                    a[q * n + k] = s * apk + c * aqk;
-                }
-                for (int k = 0; k < n; ++k) { /* v = v J */
-                    double vkp = v[k * n + p], vkq = v[k * n + q];
-                    v[k * n + p] = c * vkp - s * vkq;
-                    v[k * n + q] = s * vkp + c * vkq;
-                }
-            }
-    }
-}
-
-/* Minimum-norm least-squares solution x = A^+ b of the symmetric positive
- * semi-definite system (the normal equations when compositions are
- * dependent). */
-static void pseudo_inverse_solve(double *x, const double *normal, const double *rhs, int n) {
-    double a[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], v[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS];
-    memcpy(a, normal, (size_t)n * n * sizeof(double));
-    symmetric_eigen(a, v, n);
-    double largest = 0.0;
-    for (int k = 0; k < n; ++k)
-        if (fabs(a[k * n + k]) > largest) largest = fabs(a[k * n + k]);
-    for (int i = 0; i < n; ++i) x[i] = 0.0;
-    for (int k = 0; k < n; ++k) {
-        double lambda = a[k * n + k];
-        if (!(lambda > PSEUDO_INVERSE_TOLERANCE * largest)) continue;
-        double projection = 0.0;
-        for (int i = 0; i < n; ++i) projection += v[i * n + k] * rhs[i];
-        for (int i = 0; i < n; ++i) x[i] += v[i * n + k] * projection / lambda;
-    }
-}
-
 gbnet_status gb_fit_reference_energies(gb_reference_fit *fit, const gb_dataset *ds, const gbnet_hyperparams *hp) {
     const int n = hp->n_elements;
     memset(fit, 0, sizeof *fit);
-    double normal[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS] = {0};
-    double rhs[GBNET_MAX_ELEMENTS] = {0};
     long long occurrences[GBNET_MAX_ELEMENTS] = {0};
     int max_atoms = 0;
     for (int f = 0; f < ds->n_frames; ++f)
@@ -108,8 +33,6 @@ gbnet_status gb_fit_reference_energies(gb_reference_fit *fit, const gb_dataset *
         for (int i = 0; i < frame->n_atoms; ++i) counts[f][species[i]] += 1.0;
         for (int e = 0; e < n; ++e) {
             occurrences[e] += (long long)counts[f][e];
-            rhs[e] += counts[f][e] * frame->energy;
-            for (int g = 0; g < n; ++g) normal[e * n + g] += counts[f][e] * counts[f][g];
         }
         fit->n_frames++;
     }
@@ -122,12 +45,22 @@ gbnet_status gb_fit_reference_energies(gb_reference_fit *fit, const gb_dataset *
                              "(remove it from --elements or add data containing it)",
                              gbnet_element_symbol(hp->atomic_numbers[e]));
     if (!status) {
-        double a[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], b[GBNET_MAX_ELEMENTS];
-        memcpy(a, normal, sizeof a);
-        memcpy(b, rhs, sizeof b);
-        if (gb_solve_linear(fit->e_ref, a, b, n, SINGULAR_TOLERANCE) != 0) {
-            fit->rank_deficient = 1;
-            pseudo_inverse_solve(fit->e_ref, normal, rhs, n);
+        /* the trainer's fit (gb_fit_normalization), so init and train agree on
+         * the references, also where the compositions leave them undetermined */
+        int element_of_z[119];
+        for (int z = 0; z < 119; ++z) element_of_z[z] = -1;
+        for (int e = 0; e < n; ++e) element_of_z[hp->atomic_numbers[e]] = e;
+        int *idx = malloc(((size_t)ds->n_frames + 1) * sizeof(int));
+        if (!idx) status = gb_fail(GBNET_ERR_NO_MEMORY, "out of memory fitting reference energies");
+        gb_normalization norm;
+        if (!status) {
+            for (int f = 0; f < ds->n_frames; ++f) idx[f] = f;
+            status = gb_fit_normalization(&norm, ds->frames, idx, ds->n_frames, element_of_z, n);
+        }
+        free(idx);
+        if (!status) {
+            memcpy(fit->e_ref, norm.e_ref, sizeof fit->e_ref);
+            fit->rank_deficient = norm.rank < n;
         }
     }
     if (!status) {

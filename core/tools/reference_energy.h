@@ -14,22 +14,16 @@ typedef struct {
     double shift;                     /* eV/atom */
     double scale;                     /* eV/atom; 1 when the residuals do not define one */
     int n_frames;                     /* frames with an energy label that were used */
-    int rank_deficient;               /* compositions linearly dependent: minimum-norm e_ref */
+    int rank_deficient;               /* compositions linearly dependent: e_ref closest to equal */
     int scale_defaulted;              /* scale set to 1 (fewer than 2 frames, or all residuals equal) */
 } gb_reference_fit;
-
-/* Solves the n x n system a x = b in place by Gaussian elimination with
- * partial pivoting. Returns 0 on success, -1 when a pivot is below
- * tolerance * max|a| (singular or numerically singular; a and b are then
- * undefined). */
-int gb_solve_linear(double *x /* [n] */, double *a /* [n][n], destroyed */, double *b /* [n], destroyed */, int n,
-                    double tolerance);
 
 /* Fits e_ref, shift and scale for the elements of hp on the frames of ds that
  * have an energy. Every model element must occur in one of them, and every
  * atom must be a model element (errors name the file and line). When the
  * compositions cannot separate the elements (e.g. every frame is (H2O)_64),
- * the minimum-norm solution is returned and rank_deficient is set. */
+ * the solution closest to equal references (the trainer's choice,
+ * gb_fit_normalization) is returned and rank_deficient is set. */
 gbnet_status gb_fit_reference_energies(gb_reference_fit *fit, const gb_dataset *ds, const gbnet_hyperparams *hp);
 
 #endif
