@@ -548,6 +548,32 @@ TEST_F(TrainTest, ValidationByKeyAndByFraction) {
         << r2.messages;
 }
 
+// exclude_key leaves frames out of training and validation alike (the Ta
+// equation-of-state groups: 82 Volume_* frames of 363), and says how many.
+TEST_F(TrainTest, ExcludeKeyLeavesFramesOut) {
+    std::string ta = data_path("fitsnap_ta/fitsnap_ta.extxyz");
+    std::string base = "train_data = " + ta +
+                       "\nfeatures = 8\nblocks = 1\nrbf = 8\nreadout = 4\ncutoff = 4.0\nepochs = 1\nthreads = 1\n";
+    Recorder r1;
+    ASSERT_EQ(run(base + "exclude_key = config_type=Volume_*\nvalid_key = config_type=GSF_110\n", &r1), GBNET_OK)
+        << gbnet_last_error();
+    EXPECT_NE(r1.messages.find("259 training frames"), std::string::npos) << r1.messages;
+    EXPECT_NE(r1.messages.find("22 validation frames"), std::string::npos) << r1.messages;
+    EXPECT_NE(r1.messages.find("82 frames left out by exclude_key"), std::string::npos) << r1.messages;
+    // a key that matches nothing is an error, not a silent no-op
+    Recorder r2;
+    EXPECT_EQ(run(base + "exclude_key = config_type=Volume_X*\n", &r2), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("exclude_key = config_type=Volume_X* matches no frame"),
+              std::string::npos)
+        << gbnet_last_error();
+    // and so is one without '=' (found by the config check, with its line)
+    Recorder r3;
+    EXPECT_EQ(run(base + "exclude_key = Volume\n", &r3), GBNET_ERR_FORMAT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("train.cfg:9: exclude_key = 'Volume': expected KEY=PATTERN"),
+              std::string::npos)
+        << gbnet_last_error();
+}
+
 TEST_F(TrainTest, BadDataIsReportedBeforeTrainingWithFileAndFrame) {
     // frame 2 without forces
     std::string good = read_text(train_path);

@@ -40,6 +40,8 @@ static const key_spec keys[] = {
         "fraction of train_data held out for validation, chosen at random with seed"),
     STR("valid_key", T_TEXT, valid_key, "",
         "validation frames of train_data by a per-frame key, KEY=PATTERN (shell wildcards), e.g. subset=data_3*"),
+    STR("exclude_key", T_TEXT, exclude_key, "",
+        "frames of the data left out altogether, by a per-frame key, KEY=PATTERN, e.g. config_type=Volume_*"),
     {{"seed", "integer", "1", "", "seed of the weight initialisation, validation split and shuffling"},
      T_U64, OFF(seed), 0, 0, {NULL, NULL, NULL}},
     NUM("min_distance", T_REAL, min_distance, "0.1", "A", 0.0, 10.0,
@@ -428,12 +430,13 @@ gbnet_status gb_train_config_check(const gb_train_config *c) {
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
                        "%suse one of valid_data, valid_fraction and valid_key, not several", where);
     }
-    if (c->valid_key[0]) {
-        const char *eq = strchr(c->valid_key, '=');
-        if (!eq || eq == c->valid_key || !eq[1]) {
-            where_set(where, sizeof where, c, "valid_key");
-            return gb_fail(GBNET_ERR_FORMAT, "%svalid_key = '%s': expected KEY=PATTERN, e.g. subset=data_3*", where,
-                           c->valid_key);
+    const char *key_names[2] = {"valid_key", "exclude_key"}, *key_values[2] = {c->valid_key, c->exclude_key};
+    for (int k = 0; k < 2; ++k) {
+        const char *value = key_values[k], *eq = strchr(value, '=');
+        if (value[0] && (!eq || eq == value || !eq[1])) {
+            where_set(where, sizeof where, c, key_names[k]);
+            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected KEY=PATTERN, e.g. %s", where, key_names[k], value,
+                           k == 0 ? "subset=data_3*" : "config_type=Volume_*");
         }
     }
     if (c->elements[0]) {

@@ -26,6 +26,7 @@ typedef struct {
     char valid_data[GB_CFG_TEXT_MAX];  /* same, "" if none */
     double valid_fraction;             /* fraction of train_data held out (by seed) */
     char valid_key[GB_CFG_TEXT_MAX];   /* "key=pattern": frames of train_data matching go to validation */
+    char exclude_key[GB_CFG_TEXT_MAX]; /* "key=pattern": frames matching are not used at all */
     uint64_t seed;
     double min_distance;               /* A */
     /* model */

@@ -47,6 +47,19 @@ static int compare_int(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* Does frame f's metadata match "KEY=PATTERN" (shell wildcards)? An empty
+ * spec matches nothing. */
+static int frame_matches(const gb_frame *f, const char *spec) {
+    if (!spec[0]) return 0;
+    char key[GB_CFG_TEXT_MAX];
+    snprintf(key, sizeof key, "%s", spec);
+    char *pattern = strchr(key, '=');
+    if (!pattern) return 0;
+    *pattern++ = '\0';
+    const char *value = gb_frame_info(f, key);
+    return value && fnmatch(pattern, value, 0) == 0;
+}
+
 /* Elements: the configured list, or every element of the data by Z. */
 static gbnet_status choose_elements(gb_train_data *d, const gb_train_config *c) {
     if (c->elements[0]) {
@@ -58,11 +71,13 @@ static gbnet_status choose_elements(gb_train_data *d, const gb_train_config *c) 
     int present[119] = {0};
     const gb_dataset *sets[2] = {&d->train_ds, &d->valid_ds};
     for (int s = 0; s < 2; ++s)
-        for (int i = 0; i < sets[s]->n_frames; ++i)
+        for (int i = 0; i < sets[s]->n_frames; ++i) {
+            if (frame_matches(&sets[s]->frames[i], c->exclude_key)) continue;
             for (int a = 0; a < sets[s]->frames[i].n_atoms; ++a) {
                 int z = sets[s]->frames[i].z[a];
                 if (z > 0 && z < 119) present[z] = 1;
             }
+        }
     d->n_elements = 0;
     for (int z = 1; z < 119; ++z)
         if (present[z]) {
@@ -112,16 +127,12 @@ static gbnet_status split(gb_train_data *d, const gb_train_config *c) {
         return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory splitting %d frames", n);
     }
     if (c->valid_data[0]) {
-        for (int i = 0; i < d->valid_ds.n_frames; ++i) d->valid[d->n_valid++] = &d->valid_ds.frames[i];
-    } else if (c->valid_key[0]) {
-        char key[GB_CFG_TEXT_MAX];
-        snprintf(key, sizeof key, "%s", c->valid_key);
-        char *pattern = strchr(key, '=');
-        *pattern++ = '\0';
-        for (int i = 0; i < n; ++i) {
-            const char *value = gb_frame_info(&d->train_ds.frames[i], key);
-            is_valid[i] = value && fnmatch(pattern, value, 0) == 0;
+        for (int i = 0; i < d->valid_ds.n_frames; ++i) {
+            if (frame_matches(&d->valid_ds.frames[i], c->exclude_key)) d->n_excluded++;
+            else d->valid[d->n_valid++] = &d->valid_ds.frames[i];
         }
+    } else if (c->valid_key[0]) {
+        for (int i = 0; i < n; ++i) is_valid[i] = frame_matches(&d->train_ds.frames[i], c->valid_key);
     } else if (c->valid_fraction > 0) {
         /* a generator of its own, so the split depends on the seed alone */
         int *order = malloc((size_t)n * sizeof *order);
@@ -139,14 +150,18 @@ static gbnet_status split(gb_train_data *d, const gb_train_config *c) {
         free(order);
     }
     for (int i = 0; i < n; ++i) {
-        if (is_valid[i]) d->valid[d->n_valid++] = &d->train_ds.frames[i];
+        if (frame_matches(&d->train_ds.frames[i], c->exclude_key)) d->n_excluded++;
+        else if (is_valid[i]) d->valid[d->n_valid++] = &d->train_ds.frames[i];
         else d->train[d->n_train++] = &d->train_ds.frames[i];
     }
     free(is_valid);
     if (c->valid_key[0] && d->n_valid == 0)
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "valid_key = %s matches no frame of train_data", c->valid_key);
+    if (c->exclude_key[0] && d->n_excluded == 0)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "exclude_key = %s matches no frame of the data", c->exclude_key);
     if (d->n_train == 0)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "no training frames are left after the validation split");
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "no training frames are left after the validation split%s",
+                       c->exclude_key[0] ? " and exclude_key" : "");
     return GBNET_OK;
 }
 

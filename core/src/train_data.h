@@ -20,6 +20,7 @@ typedef struct {
     int atomic_numbers[GBNET_MAX_ELEMENTS]; /* model elements in order */
     int n_elements;
     long long train_atoms, valid_atoms;
+    int n_excluded;             /* frames left out by exclude_key */
 } gb_train_data;
 
 /* Reads and splits the data and checks labels and elements; messages name

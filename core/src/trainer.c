@@ -365,8 +365,11 @@ gbnet_status gb_trainer_create(gb_trainer **out, const gb_train_config *config, 
         for (int e = 0; e < t->data.n_elements && used < sizeof elements; ++e)
             used += (size_t)snprintf(elements + used, sizeof elements - used, "%s%s", e ? " " : "",
                                      gbnet_element_symbol(t->data.atomic_numbers[e]));
-        say(t, "data: %d training frames (%lld atoms), %d validation frames (%lld atoms); elements %s",
-            t->data.n_train, t->data.train_atoms, t->data.n_valid, t->data.valid_atoms, elements);
+        char excluded[96] = "";
+        if (config->exclude_key[0])
+            snprintf(excluded, sizeof excluded, "; %d frames left out by exclude_key", t->data.n_excluded);
+        say(t, "data: %d training frames (%lld atoms), %d validation frames (%lld atoms); elements %s%s",
+            t->data.n_train, t->data.train_atoms, t->data.n_valid, t->data.valid_atoms, elements, excluded);
         if (resume_path) {
             st = resume(t, resume_path);
         } else {
