@@ -741,8 +741,9 @@ static gbnet_status finish_epoch(gb_trainer *t, gb_epoch_report *r, int steps, i
     if (t->cfg.lr_plateau_patience > 0 && s->plateau_wait >= t->cfg.lr_plateau_patience) {
         lr *= t->cfg.lr_plateau_factor;
         s->plateau_wait = 0;
-        say(t, "epoch %d: no better validation loss for %d epochs, learning rate reduced to %g", r->epoch,
-            t->cfg.lr_plateau_patience, lr < t->cfg.lr_min ? t->cfg.lr_min : lr);
+        if (s->lr > t->cfg.lr_min) /* nothing to say once the floor is reached */
+            say(t, "epoch %d: no better validation loss for %d epochs, learning rate reduced to %g", r->epoch,
+                t->cfg.lr_plateau_patience, lr < t->cfg.lr_min ? t->cfg.lr_min : lr);
     }
     s->lr = lr < t->cfg.lr_min ? t->cfg.lr_min : lr;
     s->epoch = epoch + 1;
