@@ -291,7 +291,7 @@ TEST(Schnet, ThreadedForcesMatchReferenceAndDoNotDependOnThreads) {
     for (int threads : {1, 2, 3}) {
         std::vector<double> f(3 * n_atoms, 7.0), av(9 * n_atoms, 7.0), cv(9 * n_centers, 7.0), eg(3 * E, 7.0);
         gb_forces_from_dbar_threaded(f.data(), av.data(), cv.data(), eg.data(), dbar.data(), vec.data(), offsets.data(),
-                                     neighbor.data(), in_offsets.data(), in_edges.data(), n_centers, n_atoms, threads);
+                                     in_offsets.data(), in_edges.data(), n_centers, n_atoms, threads);
         double fmax = 0;
         for (double x : f_ref) fmax = std::max(fmax, std::fabs(x));
         for (int k = 0; k < 3 * n_atoms; ++k) EXPECT_NEAR(f[k], f_ref[k], 1e-12 * fmax) << k;

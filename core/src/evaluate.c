@@ -298,7 +298,7 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
         const int *in_offsets, *in_edges;
         gb_ws_in_edges(ws, &in_offsets, &in_edges);
         gb_forces_from_dbar_threaded(ws->atom_forces, NULL, ws->center_virials, NULL, ws->dbar, b->vec, b->offsets,
-                                     b->neighbor, in_offsets, in_edges, b->n_centers, b->n_atoms, ws->n_threads);
+                                     in_offsets, in_edges, b->n_centers, b->n_atoms, ws->n_threads);
         a0 = 0;
         for (int q = first; q < last; ++q) {
             int s = ws->packing.items[q];
@@ -371,7 +371,7 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
     const int *in_offsets, *in_edges;
     gb_ws_in_edges(ws, &in_offsets, &in_edges);
     gb_forces_from_dbar_threaded(r->forces, r->atom_virials, ws->center_virials, r->edge_gradients, ws->dbar, b.vec,
-                                 b.offsets, b.neighbor, in_offsets, in_edges, b.n_centers, b.n_atoms, ws->n_threads);
+                                 b.offsets, in_offsets, in_edges, b.n_centers, b.n_atoms, ws->n_threads);
     sum_center_virials(r->virial, ws->center_virials, b.n_centers);
     return GBNET_OK;
 }

@@ -46,9 +46,8 @@ static inline void add_outer(double *w, double scale, const double *v, const dou
 
 void gb_forces_from_dbar_threaded(double *forces, double *atom_virials, double *center_virials,
                                   double *edge_gradients, const double *dbar, const double *vec,
-                                  const int *offsets, const int *neighbor, const int *in_offsets,
-                                  const int *in_edges, int n_centers, int n_atoms, int n_threads) {
-    (void)neighbor;
+                                  const int *offsets, const int *in_offsets, const int *in_edges,
+                                  int n_centers, int n_atoms, int n_threads) {
     (void)n_threads;
     int parallel = n_threads > 1 && n_atoms > 256;
     /* pass 1, over centers: their out-edges (+g) */

@@ -21,7 +21,7 @@ void gb_forces_from_dbar(double *forces, double *virial, const double *dbar, con
  *   edge_gradients [n_edges][3]    overwritten; g_e                                  */
 void gb_forces_from_dbar_threaded(double *forces, double *atom_virials, double *center_virials,
                                   double *edge_gradients, const double *dbar, const double *vec,
-                                  const int *offsets, const int *neighbor, const int *in_offsets,
-                                  const int *in_edges, int n_centers, int n_atoms, int n_threads);
+                                  const int *offsets, const int *in_offsets, const int *in_edges,
+                                  int n_centers, int n_atoms, int n_threads);
 
 #endif
