@@ -252,7 +252,6 @@ static gbnet_status FN(build_index_lists)(NET *net, const gb_batch *b) {
     if (!FN(reserve_ints)(&net->sort_counts, &net->cap_sort_counts, (size_t)nt * ((size_t)N + 1)))
         return GBNET_ERR_NO_MEMORY;
     int *counts = net->sort_counts; /* [nt][N]: edges of part t pointing at j, then part t's cursor for j */
-    (void)nt;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
 #ifdef _OPENMP
@@ -294,6 +293,16 @@ static gbnet_status FN(build_index_lists)(NET *net, const gb_batch *b) {
 
 /* ------------------------------------------------------------ edge level */
 
+/* |r_ij| of edge e; a length the model can use is positive and finite. */
+static inline double FN(edge_length)(const gb_batch *b, int e) {
+    const double *v = b->vec + 3 * (size_t)e;
+    return sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+}
+static inline int FN(usable_length)(double len) { return len > 1e-8 && isfinite(len); }
+static gbnet_status FN(unusable_length)(int e) {
+    return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", e);
+}
+
 /* Tabulated inference: the table is read inline per edge, so lengths need no
  * grouping; row e is edge e (sequential reads in the cfconv kernels). */
 static gbnet_status FN(edge_lengths_inline)(NET *net, const gb_batch *b) {
@@ -305,19 +314,14 @@ static gbnet_status FN(edge_lengths_inline)(NET *net, const gb_batch *b) {
     int *wrow = net->wrow;
 #pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096) reduction(| : bad)
     for (int e = 0; e < E; ++e) {
-        const double *v = b->vec + 3 * (size_t)e;
-        double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-        bad |= !(len > 1e-8) || !isfinite(len);
+        double len = FN(edge_length)(b, e);
+        bad |= !FN(usable_length)(len);
         d[e] = (real)len;
         wrow[e] = e;
     }
-    if (bad)
-        for (int e = 0; e < E; ++e) {
-            const double *v = b->vec + 3 * (size_t)e;
-            double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-            if (!(len > 1e-8) || !isfinite(len))
-                return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", e);
-        }
+    if (bad) /* the first bad edge, for the message */
+        for (int e = 0; e < E; ++e)
+            if (!FN(usable_length)(FN(edge_length)(b, e))) return FN(unusable_length)(e);
     return GBNET_OK;
 }
 
@@ -345,11 +349,8 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
     double *lens = net->lens; /* [U] the distinct lengths in double */
     int U = 0;
     for (int e = 0; e < E; ++e) {
-        const double *v = b->vec + 3 * (size_t)e;
-        double len = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-        if (!(len > 1e-8) || !isfinite(len)) {
-            return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", e);
-        }
+        double len = FN(edge_length)(b, e);
+        if (!FN(usable_length)(len)) return FN(unusable_length)(e);
         /* The filter sees the length in the working precision, so edges whose
          * lengths round to the same value there share bitwise the same filter
          * row: grouping on those bits is exact, and in float it also joins
@@ -390,19 +391,20 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
     return GBNET_OK;
 }
 
-/* Filter row (and, for the inline table, length) of each in-edge in in-edge order. */
-static gbnet_status FN(in_edge_rows)(NET *net, int with_lengths) {
+/* What the fused backward reads per in-edge, in in-edge order: the length
+ * for the inline table, the filter row for a stored exact filter (also after
+ * a training-mode forward: the loss asks for dE/dd after one). */
+static gbnet_status FN(in_edge_rows)(NET *net, int inline_table) {
     int E = net->E;
-    if (with_lengths && !FN(ensure)(&net->in_d, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
+    if (inline_table && !FN(ensure)(&net->in_d, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
     const int *in = net->in_edges, *wrow = net->wrow;
     int *in_wrow = net->in_wrow;
     const real *d = net->d.p;
     real *in_d = net->in_d.p;
 #pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096)
     for (int q = 0; q < E; ++q) {
-        int w = wrow[in[q]];
-        in_wrow[q] = w;
-        if (with_lengths) in_d[q] = d[w];
+        if (inline_table) in_d[q] = d[wrow[in[q]]];
+        else in_wrow[q] = wrow[in[q]];
     }
     return GBNET_OK;
 }
@@ -662,9 +664,10 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
     } else {
         FN(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, NC, R, F);
     }
-    if (dbar) memset(dbar, 0, (size_t)E * sizeof(double));
+    /* dE/dd is summed in in-edge order and permuted into dbar at the end, which
+     * writes every edge: dbar needs no clearing */
     double *dbar_in = NULL;
-    if (dbar && !dual) {
+    if (dbar) {
         void *q = net->dbar_in;
         if (!gb_reserve(&q, &net->cap_dbar_in, ((size_t)E + 1) * sizeof(double))) return GBNET_ERR_NO_MEMORY;
         net->dbar_in = q;
