@@ -74,7 +74,9 @@ void gb_forces_from_dbar_threaded(double *forces, double *atom_virials, double *
         }
     }
     if (!forces && !atom_virials) return;
-    /* pass 2, over all atoms: their in-edges (-g) */
+    /* pass 2, over all atoms: their in-edges (-g). g is recomputed rather than
+     * kept from pass 1: a stored copy would cost 24 bytes per edge and be read
+     * at random as vec and dbar are. */
 #pragma omp parallel num_threads(n_threads) if (parallel)
     {
         int j0, j1;
