@@ -3,7 +3,13 @@
 bench/run.sh collected (one run, one machine). Only the standard library and
 NumPy; called by run.sh, not meant to be run alone.
 
-    report.py --raw results.txt --work WORKDIR --command "bench/run.sh" --out bench/RESULTS.md
+    report.py --raw results.txt --work WORKDIR --command "bench/run.sh" --out bench/RESULTS_intel.md \
+              --index bench/RESULTS.md
+
+Results depend on the CPU vendor (Intel cores are slow on subnormal floats,
+AMD ones are not; the SIMD units differ), so each vendor keeps its own file,
+bench/RESULTS_<vendor>.md, and bench/RESULTS.md indexes them with their
+targets tables.
 """
 import argparse
 import os
@@ -12,7 +18,11 @@ import subprocess
 
 import numpy as np
 
-TARGETS_NOTE = "targets from issue 5"
+TARGETS_NOTE = "targets from issues 5 and 9"
+
+# lscpu flags that decide the speed of the kernels (AVX-512, VNNI, BF16, AMX)
+RELEVANT_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
+                  "amx_tile", "amx_bf16", "amx_int8")
 
 
 def parse(path):
@@ -30,6 +40,30 @@ def parse(path):
             elif kind == "META":
                 meta.update(fields)
     return results, skips, meta
+
+
+def lscpu():
+    info = {}
+    try:
+        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
+            key, _, value = line.partition(":")
+            info[key.strip()] = value.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    return info
+
+
+def cpu_vendor():
+    """'intel', 'amd' or the lscpu vendor string in lower case."""
+    v = lscpu().get("Vendor ID", "unknown")
+    return {"GenuineIntel": "intel", "AuthenticAMD": "amd"}.get(v, v.lower() or "unknown")
+
+
+def cpu_flags():
+    have = set(lscpu().get("Flags", "").split())
+    present = [f for f in RELEVANT_FLAGS if f in have]
+    absent = [f for f in RELEVANT_FLAGS if f not in have]
+    return f"{' '.join(present) or 'none'} (absent: {' '.join(absent) or 'none'})"
 
 
 def machine():
@@ -99,11 +133,14 @@ def main():
     ap.add_argument("--work", required=True)
     ap.add_argument("--command", required=True)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--index", help="RESULTS.md to rewrite as the index of the per-vendor files beside --out")
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     results, skips, meta = parse(args.raw)
     gb = [r for r in results if r.get("engine") == "gbnet"]
-    th = [r for r in results if r.get("engine") == "torch"]
+    th_all = [r for r in results if r.get("engine") == "torch"]
+    # the main tables compare with PyTorch flushing subnormals (as gbnet computes none)
+    th = [r for r in th_all if r.get("flush_denormal", "1") == "1"]
     blas = [r for r in results if r.get("engine") == "blas"]
 
     def peak(precision, threads):
@@ -116,6 +153,7 @@ def main():
     w(f"- Date: {meta.get('start_date', '?')} to {meta.get('end_date', '?')} (UTC), "
       f"{meta.get('elapsed_s', '?')} s wall")
     w(f"- Machine: {machine()}")
+    w(f"- CPU vendor: {lscpu().get('Vendor ID', '?')}; relevant flags: {cpu_flags()}")
     w(f"- Load average (1, 5, 15 min) at start: {meta.get('load_start', '?')}; at end: {meta.get('load_end', '?')}")
     w(f"- Command: `{args.command}` (from the repository root); commit {git_state(root)}")
     w("- Structures: frame 0 of `shared/data/deepmd_water/deepmd_water.extxyz` (64 H2O, 192 atoms, cubic "
@@ -180,6 +218,34 @@ def main():
           f"{fmt(rss_mb(t1, t2))} |")
     w("")
 
+    # ---------------------------------------------------------------- subnormals
+    pairs = []
+    for r in th_all:
+        if r.get("flush_denormal") != "0":
+            continue
+        on = find(th_all, name=r["name"], atoms=r["atoms"], precision=r["precision"], threads=r["threads"],
+                  flush_denormal=1)
+        g = find(gb, name=r["name"], atoms=r["atoms"], precision=r["precision"], threads=r["threads"])
+        pairs.append((r, on, g))
+    if pairs:
+        w("## PyTorch with and without flushing subnormals
+")
+        w("`torch.set_flush_denormal(False)` (PyTorch's default) and `(True)` on the same structure; the other "
+          "tables use `True`, the fair comparison, since gbnet computes no subnormals (docs/performance.md). "
+          "µs per atom per step.
+")
+        w("| model | atoms | prec | threads | torch default | torch flush | gbnet | torch default:gbnet "
+          "| torch flush:gbnet |")
+        w("|---|---|---|---|---|---|---|---|---|")
+        for off, on, g in sorted(pairs, key=lambda p: (p[0]["name"], int(p[0]["atoms"]), p[0]["precision"],
+                                                        p[0]["threads"])):
+            def ratio(t):
+                return num(t, "step_s") / num(g, "step_s") if t is not None and g is not None else None
+            w(f"| {off['name']} | {off['atoms']} | {off['precision']} | {off['threads']} | "
+              f"{fmt(num(off, 'us_per_atom'))} | {fmt(num(on, 'us_per_atom'))} | {fmt(num(g, 'us_per_atom'))} | "
+              f"{fmt(ratio(off))} | {fmt(ratio(on))} |")
+        w("")
+
     # ---------------------------------------------------------------- agreement
     w("## Agreement of gbnet and PyTorch on the same structure and weights\n")
     w("Each PyTorch run is compared with gbnet's result in the same precision (dumped by the 1-thread gbnet run). "
@@ -232,6 +298,11 @@ def main():
 
     g2 = find(gb, name="f128k50", atoms=1536, precision="float", threads=2)
     g1 = find(gb, name="f128k50", atoms=1536, precision="float", threads=1)
+    d1 = find(gb, name="f128k50", atoms=1536, precision="double", threads=1)
+    if g1 and d1:
+        r = num(d1, "step_s") / num(g1, "step_s")
+        target("exact F=128 K=50, 1536 atoms, 1T: float ≥ 1.6x faster than double (no subnormal slow path)",
+               f"{r:.2f}x ({fmt(num(g1, 'us_per_atom'))} vs {fmt(num(d1, 'us_per_atom'))} µs)", r >= 1.6)
     t2 = find(th, name="f128k50", atoms=1536, precision="float", threads=2)
     if g2 and t2:
         r = num(t2, "step_s") / num(g2, "step_s")
@@ -279,6 +350,30 @@ def main():
     w("```\n</details>")
     with open(args.out, "w") as f:
         f.write("\n".join(out) + "\n")
+    if args.index:
+        write_index(args.index, os.path.dirname(os.path.abspath(args.out)))
+
+
+def write_index(path, folder):
+    """RESULTS.md: per vendor file, its date, machine and targets table."""
+    files = sorted(f for f in os.listdir(folder) if f.startswith("RESULTS_") and f.endswith(".md")
+                   and f.removesuffix(".md").removeprefix("RESULTS_") in ("intel", "amd"))
+    out = ["# gbnet benchmark results, per CPU vendor\n",
+           "Speed depends on the CPU: Intel cores take a slow microcode path on subnormal floats and AMD ones "
+           "do not; AVX-512, VNNI, BF16 and AMX differ. `bench/run.sh` writes the file of the vendor it runs on "
+           "and this index; each file names its CPU and flags.\n"]
+    for name in files:
+        text = open(os.path.join(folder, name)).read().splitlines()
+        head = [line for line in text if line.startswith(("- Date:", "- Machine:", "- CPU vendor:", "- Command:"))]
+        out.append(f"## [{name}]({name})\n")
+        out.extend(head)
+        out.append("")
+        if any(line.startswith("## Targets") for line in text):
+            start = next(k for k, line in enumerate(text) if line.startswith("## Targets"))
+            end = next((k for k in range(start + 1, len(text)) if text[k].startswith("## ")), len(text))
+            out.extend(line for line in text[start + 1:end])
+    with open(path, "w") as f:
+        f.write("\n".join(out).rstrip("\n") + "\n")
 
 
 def torch_version():

@@ -22,6 +22,8 @@ RAW="$WORK/results.txt"
 LOG="$WORK/log.txt"
 COMMAND="bench/run.sh${BENCH_BUDGET_S:+ (BENCH_BUDGET_S=$BENCH_BUDGET_S)}"
 
+# what the benchmark needs beyond the build: PyTorch for the reference, lscpu for the machine line
+bash "$ROOT/tools/install_deps.sh" python3-torch util-linux || exit 1
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DGBNET_TESTS=OFF >/dev/null || exit 1
 cmake --build "$BUILD" -j2 --target gbnet bench_gbnet sgemm_peak >/dev/null || exit 1
 mkdir -p "$WORK"
@@ -74,10 +76,12 @@ gbnet_jobs() {
     done
 }
 
-# torch_jobs MODEL REPLICATE PRECISIONS THREADS: the PyTorch reference on the
-# structures dumped by gbnet_jobs (compares with gbnet in the same precision).
+# torch_jobs MODEL REPLICATE PRECISIONS THREADS [FLUSH]: the PyTorch reference on
+# the structures dumped by gbnet_jobs (compares with gbnet in the same
+# precision). FLUSH: torch.set_flush_denormal settings, "1" (default: the fair
+# comparison, since gbnet computes no subnormals) or "0,1" (both).
 torch_jobs() {
-    local model="$1" rep="$2" precisions="$3" threads="$4" atoms=$((192 * $2 * $2 * $2))
+    local model="$1" rep="$2" precisions="$3" threads="$4" flush="${5:-1}" atoms=$((192 * $2 * $2 * $2))
     local tag
     tag="$(basename "$model" .gbnet)_$atoms"
     for prec in $precisions; do
@@ -88,7 +92,7 @@ torch_jobs() {
             continue
         fi
         run_job "torch $tag $prec ${threads}T" "$PY" "$ROOT/bench/torch_reference.py" --model "$model" \
-            --structure "$WORK/dumps/${tag}_$prec.txt" --dtype "$dtype" --threads "$threads" \
+            --structure "$WORK/dumps/${tag}_$prec.txt" --dtype "$dtype" --threads "$threads" --flush-denormal "$flush" \
             --warmup "$WARMUP" --steps "$(torch_steps_of "$atoms")"
     done
 }
@@ -123,10 +127,10 @@ for threads in 1 2; do
     run_job "sgemm ${threads}T" "$BUILD/sgemm_peak" --threads "$threads" --edges "${edges:-80000}" --atoms 1536 \
         --features 128 --rbf 50 --seconds 1
 done
-torch_jobs "$MAIN" 2 "float double" 1,2
+torch_jobs "$MAIN" 2 "float double" 1,2 0,1
 # 2. Its size scaling.
 gbnet_jobs "$MAIN" 1 "float double"
-torch_jobs "$MAIN" 1 "float double" 1,2
+torch_jobs "$MAIN" 1 "float double" 1,2 0,1
 gbnet_jobs "$MAIN" 4 "float double"
 # 3. Its tabulated twin.
 MAIN_TAB="$(tabulate "$MAIN")"
@@ -152,5 +156,7 @@ torch_jobs "$MAIN" 4 "float" 2
 for m in "${MODELS[@]:1}"; do gbnet_jobs "$m" 4 "float double"; done
 
 echo "META end_date=$(date -u '+%Y-%m-%dT%H:%M:%SZ') load_end=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,) elapsed_s=$SECONDS" >>"$RAW"
-"$PY" "$ROOT/bench/report.py" --raw "$RAW" --work "$WORK" --command "$COMMAND" --out "$ROOT/bench/RESULTS.md" || exit 1
-echo "wrote bench/RESULTS.md (raw lines: $RAW, log: $LOG) in $SECONDS s"
+VENDOR="$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import report; print(report.cpu_vendor())' "$ROOT/bench")"
+"$PY" "$ROOT/bench/report.py" --raw "$RAW" --work "$WORK" --command "$COMMAND" \
+    --out "$ROOT/bench/RESULTS_$VENDOR.md" --index "$ROOT/bench/RESULTS.md" || exit 1
+echo "wrote bench/RESULTS_$VENDOR.md and its index bench/RESULTS.md (raw lines: $RAW, log: $LOG) in $SECONDS s"

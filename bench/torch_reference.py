@@ -121,6 +121,9 @@ def main():
     ap.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--flush-denormal", default="1",
+                    help="comma-separated 0/1: run with torch.set_flush_denormal off and/or on (default 1: on, "
+                         "as gbnet never computes with subnormals; Intel cores are ~100x slower on them)")
     args = ap.parse_args()
 
     model = read_gbnet(args.model)
@@ -138,7 +141,11 @@ def main():
     positions = torch.tensor(pos_np, dtype=dtype)
     n_atoms = len(species_np)
 
-    for threads in [int(v) for v in args.threads.split(",")]:
+    runs = [(int(flush), int(threads)) for flush in args.flush_denormal.split(",") for threads in args.threads.split(",")]
+    for flush, threads in runs:
+        if not torch.set_flush_denormal(bool(flush)) and flush:
+            print(f"torch_reference.py: this CPU has no flush-denormal mode; skipping flush_denormal=1", file=sys.stderr)
+            continue
         torch.set_num_threads(threads)
         times = []
         for k in range(args.warmup + args.steps):
@@ -156,6 +163,7 @@ def main():
         rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"RESULT engine=torch model={args.model} tabulated={int(model['table'] is not None)} "
               f"F={model['F']} K={model['K']} T={model['T']} atoms={n_atoms} edges={len(ci)} threads={threads} "
+              f"flush_denormal={flush} "
               f"precision={'double' if dtype == torch.float64 else 'float'} steps={args.steps} "
               f"step_s={step_s:.6g} min_step_s={min(times):.6g} us_per_atom={1e6 * step_s / n_atoms:.6g} "
               f"nlist_s={nlist_s:.6g} maxrss_kb={rss_kb} energy={e:.12g} "

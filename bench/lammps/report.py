@@ -46,6 +46,7 @@ def main():
     w("# pair_style gbnet in LAMMPS: speed\n")
     w(f"- Date: {meta.get('start', '?')} to {meta.get('end', '?')}, {meta.get('wall_s', '?')} s wall")
     w(f"- Machine: {meta.get('machine', '?')}; {meta.get('kernel', '?')}")
+    w(f"- CPU vendor: {meta.get('cpu_vendor', '?')}; relevant flags: {meta.get('cpu_flags', '?').strip() or 'none'}")
     w(f"- Load average (1, 5, 15 min) at start: {meta.get('load_start', '?')}; at end: {meta.get('load_end', '?')}")
     w(f"- Command: `{meta.get('command', '?')}` (from the repository root); commit {meta.get('commit', '?')}")
     w(f"- Potential: `{meta.get('potential', '?')}`: {meta.get('model', '?')}; `pair_style gbnet precision float`")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Speed of pair_style gbnet inside LAMMPS, side by side with the core library
 # on the same boxes and with LAMMPS's own pair_style tersoff as a reference
-# for the engine's cost per atom. Writes bench/lammps/RESULTS.md.
+# for the engine's cost per atom. Writes bench/lammps/RESULTS_<vendor>.md
+# (intel or amd, from lscpu: the CPUs differ, so each keeps its own results).
 #
 #     bench/lammps/run.sh POTENTIAL.gbnet
 #
@@ -22,7 +23,7 @@
 #
 # Environment: LMPBENCH_BUILD_DIR (default build-lmpbench), LMPBENCH_RUN_S,
 # LMPBENCH_REPEATS (default 3), LMPBENCH_SIZES (default "1 2 4", replicas per
-# axis), LMPBENCH_OUT (default bench/lammps/RESULTS.md), GBNET_LAMMPS_CACHE.
+# axis), LMPBENCH_OUT (default bench/lammps/RESULTS_<vendor>.md), GBNET_LAMMPS_CACHE.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,7 +37,12 @@ build="${LMPBENCH_BUILD_DIR:-$repo/build-lmpbench}"
 run_s="${LMPBENCH_RUN_S:-8}"
 repeats="${LMPBENCH_REPEATS:-3}"
 sizes="${LMPBENCH_SIZES:-1 2 4}"
-results_md="${LMPBENCH_OUT:-$here/RESULTS.md}"
+case "$(lscpu | sed -n 's/^Vendor ID: *//p' | head -n1)" in
+    GenuineIntel) vendor=intel ;;
+    AuthenticAMD) vendor=amd ;;
+    *) vendor=other ;;
+esac
+results_md="${LMPBENCH_OUT:-$here/RESULTS_$vendor.md}"
 [[ "$results_md" = /* ]] || results_md="$PWD/$results_md"   # the script changes directory
 cache="${GBNET_LAMMPS_CACHE:-$HOME/.cache/gbnet/lammps-20210929}"
 water_lmp="$repo/../shared/data/deepmd_water/raw/lammps_start/water.lmp"
@@ -172,6 +178,10 @@ done
     echo "META command=$command_line"
     echo "META commit=$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- core lammps bench 2>/dev/null || echo ' (core/, lammps/ or bench/ modified)')"
     echo "META machine=$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(getconf _NPROCESSORS_ONLN) logical CPUs, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM"
+    echo "META cpu_vendor=$(lscpu | sed -n 's/^Vendor ID: *//p' | head -n1)"
+    # the flags that decide the kernels' speed (AVX-512, VNNI, BF16, AMX)
+    echo "META cpu_flags=$(lscpu | sed -n 's/^Flags: *//p' | tr ' ' '\n' |
+        grep -xE 'avx2|fma|avx512f|avx512_vnni|avx_vnni|avx512_bf16|avx512_fp16|amx_tile|amx_bf16|amx_int8' | tr '\n' ' ')"
     echo "META kernel=$(uname -sr)"
     echo "META omp_wait_policy=${OMP_WAIT_POLICY:-default}"
     echo "META lammps=$(grep -m1 '^LAMMPS (' water_192_1T.log 2>/dev/null || echo unknown)"

@@ -40,6 +40,7 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #define GB_FAST_FLOAT 1
 #define BLAS_GEMM cblas_sgemm
 #define EXP expf
+#define GB_EXP_CUT 40.0f
 #define LOG1P log1pf
 #define FABS fabsf
 #define COS cosf
@@ -49,6 +50,7 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #undef S
 #undef BLAS_GEMM
 #undef EXP
+#undef GB_EXP_CUT
 #undef LOG1P
 #undef FABS
 #undef COS
@@ -60,6 +62,7 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #define S f64
 #define BLAS_GEMM cblas_dgemm
 #define EXP exp
+#define GB_EXP_CUT 200.0
 #define LOG1P log1p
 #define FABS fabs
 #define COS cos

@@ -95,14 +95,22 @@ REAL K(gb_dot)(const REAL *a, const REAL *b, int n) {
     return s;
 }
 
+/* e^x for x <= 0, exactly 0 below -GB_EXP_CUT. Far below the type's rounding
+ * (float: e^-40 = 4e-18, double: e^-200 = 1e-87) yet far above its subnormal
+ * range, so products of it with the network's values stay normal numbers:
+ * Intel cores run every operation on a subnormal through a microcode path
+ * about 100x slower. The derivatives the kernels form from it (sigmoid,
+ * rbf slope) are then exactly 0 too, the derivatives of the computed value. */
+static inline REAL K(exp_cut)(REAL x) { return x < -GB_EXP_CUT ? 0 : EXP(x); }
+
 REAL K(gb_sigmoid)(REAL x) {
-    if (x >= 0) return 1 / (1 + EXP(-x));
-    REAL z = EXP(x);
+    if (x >= 0) return 1 / (1 + K(exp_cut)(-x));
+    REAL z = K(exp_cut)(x);
     return z / (1 + z);
 }
 
 /* ln(1 + e^x) - ln 2, without overflow for large |x|. */
-REAL K(gb_ssp)(REAL x) { return (x > 0 ? x : 0) + LOG1P(EXP(-FABS(x))) - (REAL)0.69314718055994530942; }
+REAL K(gb_ssp)(REAL x) { return (x > 0 ? x : 0) + LOG1P(K(exp_cut)(-FABS(x))) - (REAL)0.69314718055994530942; }
 
 void K(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
     if (d < rc) {
@@ -119,12 +127,13 @@ void K(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
 
 /* exp(x) for x <= 0 and ssp/sigmoid from it, written without branches so
  * the compiler vectorizes the loops (float: polynomial exp with range
- * reduction; double: libm, since double precision is for verification). */
+ * reduction; double: libm, since double precision is for verification).
+ * Exactly 0 below -GB_EXP_CUT, as exp_cut. */
 static inline REAL K(exp_nonpos)(REAL x) {
 #if GB_FAST_FLOAT
-    x = x < -87.0f ? -87.0f : x;
-    float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float xc = x < -GB_EXP_CUT ? -GB_EXP_CUT : x; /* keeps the exponent bits below valid */
+    float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
+    float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
@@ -135,9 +144,9 @@ static inline REAL K(exp_nonpos)(REAL x) {
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     __builtin_memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
+    return x < -GB_EXP_CUT ? 0.0f : p * scale;
 #else
-    return EXP(x);
+    return K(exp_cut)(x);
 #endif
 }
 
@@ -376,10 +385,10 @@ void K(gb_table_build)(REAL *coef, const double *values, const double *derivs, i
         REAL *a = coef + (size_t)k * 4 * F;
         for (int f = 0; f < F; ++f) {
             double m0 = step * d0[f], m1 = step * d1[f];
-            a[f] = (REAL)v0[f];
-            a[F + f] = (REAL)m0;
-            a[2 * F + f] = (REAL)(-3 * v0[f] - 2 * m0 + 3 * v1[f] - m1);
-            a[3 * F + f] = (REAL)(2 * v0[f] + m0 - 2 * v1[f] + m1);
+            a[f] = K(gb_normal)(v0[f]);
+            a[F + f] = K(gb_normal)(m0);
+            a[2 * F + f] = K(gb_normal)(-3 * v0[f] - 2 * m0 + 3 * v1[f] - m1);
+            a[3 * F + f] = K(gb_normal)(2 * v0[f] + m0 - 2 * v1[f] + m1);
         }
     }
 }

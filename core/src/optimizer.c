@@ -1,6 +1,8 @@
 /* Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019). */
 #include "optimizer.h"
 
+#include "kernels.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,18 +32,26 @@ gbnet_status gb_optimizer_init(gb_optimizer *o, gb_optimizer_kind kind, size_t n
     return GBNET_OK;
 }
 
+/* b^t, or 0 once it would leave the normal range (pow turns subnormal there). */
+static double power_or_zero(double b, long long t) {
+    return (double)t * log(b) < -700.0 ? 0.0 : pow(b, (double)t);
+}
+
 void gb_optimizer_step(gb_optimizer *o, double *params, const double *grad, double lr) {
     o->t++;
     const double b1 = o->beta1, b2 = o->beta2;
-    const double correction1 = 1.0 - pow(b1, (double)o->t), correction2 = 1.0 - pow(b2, (double)o->t);
+    const double correction1 = 1.0 - power_or_zero(b1, o->t), correction2 = 1.0 - power_or_zero(b2, o->t);
     const double step = lr / correction1, inv_sqrt_c2 = 1.0 / sqrt(correction2);
     const int decoupled = o->kind == GB_OPTIMIZER_ADAMW;
     const double wd = o->weight_decay;
     for (size_t k = 0; k < o->n; ++k) {
         double g = grad[k];
         if (!decoupled) g += wd * params[k];
-        o->m[k] = b1 * o->m[k] + (1.0 - b1) * g;
-        o->v[k] = b2 * o->v[k] + (1.0 - b2) * g * g;
+        /* moments of a parameter whose gradient stays 0 (an element absent from
+         * the batches) decay geometrically: flushed to 0 before they turn
+         * subnormal, which would put every later step on the slow path */
+        o->m[k] = gb_normal_f64(b1 * o->m[k] + (1.0 - b1) * g);
+        o->v[k] = gb_normal_f64(b2 * o->v[k] + (1.0 - b2) * g * g);
         double update = step * o->m[k] / (sqrt(o->v[k]) * inv_sqrt_c2 + o->eps);
         if (decoupled) params[k] -= lr * wd * params[k];
         params[k] -= update;

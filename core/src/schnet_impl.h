@@ -136,7 +136,7 @@ NET *FN(gb_net_create)(const gbnet_model *model) {
 }
 
 void FN(gb_net_load_params)(NET *net, const double *params) {
-    for (size_t i = 0; i < net->L.total; ++i) net->w[i] = (real)params[i];
+    for (size_t i = 0; i < net->L.total; ++i) net->w[i] = FN(gb_normal)(params[i]);
 }
 
 void FN(gb_net_free)(NET *net) {
