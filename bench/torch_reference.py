@@ -70,7 +70,7 @@ def neighbor_edges(positions, cell, cutoff, chunk=512):
 
 
 class SchNet(torch.nn.Module):
-    """The model of ARCHITECTURE.md section 1 with gbnet's weights."""
+    """The model of docs/model.md with gbnet's weights."""
 
     def __init__(self, model, dtype):
         super().__init__()

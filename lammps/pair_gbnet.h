@@ -2,7 +2,7 @@
  *
  * Message passing reaches T*rc, beyond LAMMPS's ghost shell, so features are
  * exchanged between interaction blocks with this pair style's forward/reverse
- * communication (ARCHITECTURE.md section 5, design (b)): before block t the
+ * communication (docs/pair_gbnet.md): before block t the
  * ghost rows get their owners' features; in the backward pass ghost feature
  * gradients are summed into their owners. Results do not depend on the number
  * of MPI ranks. */

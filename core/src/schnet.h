@@ -9,7 +9,7 @@
  * through the filter network, and the tangent of the filter along any
  * position perturbation is dW/dd * d_dot.
  *
- * Training (ARCHITECTURE.md section 3): gradients of force and stress losses
+ * Training (docs/model.md section 6): gradients of force and stress losses
  * are gradients of the directional derivative E_dot = sum_e dE/dd_e * d_dot_e
  * along a fixed edge-length tangent d_dot. gb_tangent computes the tangent of
  * every atom activation (stored as extra rows below the primal rows), and

@@ -137,7 +137,7 @@ static gbnet_status fit_normalization(gb_trainer *t) {
  * by the densest structure (tiny periodic cells see many images) wastes most
  * edge slots. Edge capacities between the mean and the densest ratio are
  * tried and the one with the most useful work per padded work kept, counting
- * an atom as twice an edge (dense layers vs filter, ARCHITECTURE.md sec. 6). */
+ * an atom as twice an edge (dense layers vs filter, docs/performance.md). */
 static gbnet_status choose_edge_capacity(gb_trainer *t, gb_packing *p) {
     int n = t->data.n_train, max_edges = 0;
     long long edges = 0;

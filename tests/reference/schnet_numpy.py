@@ -1,5 +1,5 @@
 """Independent float64 NumPy implementation of the gbnet model
-(ARCHITECTURE.md section 1): energy, per-atom energies, forces and virial.
+(docs/model.md): energy, per-atom energies, forces and virial.
 
 Forces come from an explicit, hand-written backward pass (no autodiff, no
 finite differences); `self_check()` compares them with finite differences.
