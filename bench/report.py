@@ -228,12 +228,10 @@ def main():
         g = find(gb, name=r["name"], atoms=r["atoms"], precision=r["precision"], threads=r["threads"])
         pairs.append((r, on, g))
     if pairs:
-        w("## PyTorch with and without flushing subnormals
-")
+        w("## PyTorch with and without flushing subnormals\n")
         w("`torch.set_flush_denormal(False)` (PyTorch's default) and `(True)` on the same structure; the other "
           "tables use `True`, the fair comparison, since gbnet computes no subnormals (docs/performance.md). "
-          "µs per atom per step.
-")
+          "µs per atom per step.\n")
         w("| model | atoms | prec | threads | torch default | torch flush | gbnet | torch default:gbnet "
           "| torch flush:gbnet |")
         w("|---|---|---|---|---|---|---|---|---|")
