@@ -85,7 +85,7 @@ def git_state(root):
     def git(*args):
         r = subprocess.run(["git", "-C", root, *args], capture_output=True, text=True)
         return r.stdout.strip() if r.returncode == 0 else "?"
-    dirty = git("status", "--porcelain", "--", "core", "bench")
+    dirty = git("status", "--porcelain", "--", "core", "bench", ":!bench/RESULTS*.md")  # not this report itself
     return git("rev-parse", "--short", "HEAD") + (" (core/ or bench/ has uncommitted changes)" if dirty else "")
 
 
