@@ -11,7 +11,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake libopenblas-dev libgtest-dev python3-numpy
-          lammps liblammps-dev openmpi-bin libopenmpi-dev dpkg-dev "$@")
+          lammps liblammps-dev openmpi-bin libopenmpi-dev dpkg-dev pkg-config "$@")
 
 missing=()
 for package in "${packages[@]}"; do
