@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset_build.h"
+#include "files.h"
 #include "gb_error.h"
 
 typedef enum { T_INT, T_U64, T_REAL, T_TEXT, T_PATH, T_PATHS, T_BOOL, T_CHOICE } value_type;

@@ -10,44 +10,7 @@
 #include "dataset_build.h"
 #include "gb_error.h"
 
-char *gb_copy_text(const char *text, size_t length) {
-    char *copy = gb_malloc(length + 1);
-    if (!copy) return NULL;
-    memcpy(copy, text, length);
-    copy[length] = '\0';
-    return copy;
-}
-
-gbnet_status gb_load_file(const char *path, char **data, size_t *size) {
-    *data = NULL;
-    *size = 0;
-    FILE *file = fopen(path, "rb");
-    if (!file) return gb_fail(GBNET_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-    char *buffer = NULL;
-    size_t capacity = 0, used = 0;
-    for (;;) {
-        if (!gb_reserve((void **)&buffer, &capacity, used + (1u << 20) + 1)) {
-            fclose(file);
-            free(buffer);
-            return GBNET_ERR_NO_MEMORY;
-        }
-        size_t got = fread(buffer + used, 1, capacity - used - 1, file);
-        used += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(file);
-    fclose(file);
-    if (failed) {
-        free(buffer);
-        return gb_fail(GBNET_ERR_IO, "cannot read %s", path);
-    }
-    buffer[used] = '\0';
-    *data = buffer;
-    *size = used;
-    return GBNET_OK;
-}
-
-gb_frame *gb_batch_new_frame(gb_frame_batch *batch) {
+gb_frame *gb_frame_batch_new_frame(gb_frame_batch *batch) {
     size_t needed = (size_t)(batch->n_frames + 1) * sizeof(gb_frame);
     if (!gb_reserve((void **)&batch->frames, &batch->capacity_bytes, needed)) return NULL;
     gb_frame *frame = &batch->frames[batch->n_frames++];
@@ -55,7 +18,7 @@ gb_frame *gb_batch_new_frame(gb_frame_batch *batch) {
     return frame;
 }
 
-const char *gb_batch_add_source(gb_frame_batch *batch, const char *name) {
+const char *gb_frame_batch_add_source(gb_frame_batch *batch, const char *name) {
     char **grown = realloc(batch->sources, (size_t)(batch->n_sources + 1) * sizeof(char *));
     if (!grown) {
         gb_fail(GBNET_ERR_NO_MEMORY, "out of memory adding source %s", name);
@@ -68,7 +31,7 @@ const char *gb_batch_add_source(gb_frame_batch *batch, const char *name) {
     return copy;
 }
 
-gbnet_status gb_batch_commit(gb_dataset *ds, gb_frame_batch *batch) {
+gbnet_status gb_frame_batch_commit(gb_dataset *ds, gb_frame_batch *batch) {
     if (batch->n_frames > 0) {
         gb_frame *frames =
             realloc(ds->frames, (size_t)(ds->n_frames + batch->n_frames) * sizeof(gb_frame));
@@ -94,7 +57,7 @@ gbnet_status gb_batch_commit(gb_dataset *ds, gb_frame_batch *batch) {
     return GBNET_OK;
 }
 
-void gb_batch_free(gb_frame_batch *batch) {
+void gb_frame_batch_free(gb_frame_batch *batch) {
     for (int i = 0; i < batch->n_frames; i++) gb_frame_clear(&batch->frames[i]);
     for (int i = 0; i < batch->n_sources; i++) free(batch->sources[i]);
     free(batch->frames);

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "dataset.h"
+#include "files.h"
 
 typedef struct {
     gb_frame *frames;
@@ -18,13 +19,13 @@ typedef struct {
 
 /* Appends a zeroed frame; NULL (message set) when out of memory. The pointer
  * is valid until the next call. */
-gb_frame *gb_batch_new_frame(gb_frame_batch *batch);
+gb_frame *gb_frame_batch_new_frame(gb_frame_batch *batch);
 /* Stores an owned copy of name; NULL (message set) when out of memory. */
-const char *gb_batch_add_source(gb_frame_batch *batch, const char *name);
+const char *gb_frame_batch_add_source(gb_frame_batch *batch, const char *name);
 /* Moves all frames and sources into ds and empties the batch. */
-gbnet_status gb_batch_commit(gb_dataset *ds, gb_frame_batch *batch);
+gbnet_status gb_frame_batch_commit(gb_dataset *ds, gb_frame_batch *batch);
 /* Frees everything the batch still holds. */
-void gb_batch_free(gb_frame_batch *batch);
+void gb_frame_batch_free(gb_frame_batch *batch);
 
 /* Frees what a frame owns (arrays, metadata) and zeroes it. */
 void gb_frame_clear(gb_frame *frame);
@@ -34,9 +35,5 @@ gbnet_status gb_frame_set_info(gb_frame *frame, const char *key, const char *val
 /* Frees frames [n_frames, ds->n_frames) and sources [n_sources, ds->n_sources). */
 void gb_dataset_truncate(gb_dataset *ds, int n_frames, int n_sources);
 
-/* NUL-terminated copy of length bytes of text; NULL (message set) when out of memory. */
-char *gb_copy_text(const char *text, size_t length);
-/* Reads a whole file into a NUL-terminated heap buffer (GBNET_ERR_IO naming it). */
-gbnet_status gb_load_file(const char *path, char **data, size_t *size);
 
 #endif

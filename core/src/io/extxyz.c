@@ -569,12 +569,12 @@ gbnet_status gb_read_extxyz(gb_dataset *ds, const char *path) {
 
     line_reader reader = {path, text, text + size, 0};
     gb_frame_batch batch = {0};
-    const char *source = gb_batch_add_source(&batch, path);
+    const char *source = gb_frame_batch_add_source(&batch, path);
     status = source ? GBNET_OK : GBNET_ERR_NO_MEMORY;
     text_span line;
     while (status == GBNET_OK && next_line(&reader, &line)) {
         if (is_blank_line(line)) continue; /* blank lines between or after frames */
-        gb_frame *frame = gb_batch_new_frame(&batch);
+        gb_frame *frame = gb_frame_batch_new_frame(&batch);
         if (!frame) {
             status = GBNET_ERR_NO_MEMORY;
             break;
@@ -587,7 +587,7 @@ gbnet_status gb_read_extxyz(gb_dataset *ds, const char *path) {
                          reader.line > 0 ? reader.line : 1);
     }
     free(text);
-    if (status == GBNET_OK) status = gb_batch_commit(ds, &batch);
-    gb_batch_free(&batch);
+    if (status == GBNET_OK) status = gb_frame_batch_commit(ds, &batch);
+    gb_frame_batch_free(&batch);
     return status;
 }

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dataset_build.h"
+#include "files.h"
 #include "gb_error.h"
 #include "model.h"
 #include "potential_file.h"

@@ -333,11 +333,11 @@ static gbnet_status read_set(gb_frame_batch *batch, const char *set_dir, const c
     if (status == GBNET_OK) status = load_set_array(&a.energy, &n_frames, 1, set_dir, "energy.npy", 0);
     if (status == GBNET_OK) status = load_set_array(&a.force, &n_frames, n3, set_dir, "force.npy", 0);
     if (status == GBNET_OK) status = load_set_array(&a.virial, &n_frames, 9, set_dir, "virial.npy", 0);
-    const char *source = status == GBNET_OK ? gb_batch_add_source(batch, set_dir) : NULL;
+    const char *source = status == GBNET_OK ? gb_frame_batch_add_source(batch, set_dir) : NULL;
     if (status == GBNET_OK && !source) status = GBNET_ERR_NO_MEMORY;
 
     for (long i = 0; status == GBNET_OK && i < n_frames; i++) {
-        gb_frame *frame = gb_batch_new_frame(batch);
+        gb_frame *frame = gb_frame_batch_new_frame(batch);
         if (!frame) {
             status = GBNET_ERR_NO_MEMORY;
             break;
@@ -423,7 +423,7 @@ gbnet_status gb_read_deepmd(gb_dataset *ds, const char *dir) {
         }
         free_names(systems, n_systems);
     }
-    if (status == GBNET_OK) status = gb_batch_commit(ds, &batch);
-    gb_batch_free(&batch);
+    if (status == GBNET_OK) status = gb_frame_batch_commit(ds, &batch);
+    gb_frame_batch_free(&batch);
     return status;
 }
