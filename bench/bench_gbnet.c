@@ -25,7 +25,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 #include "neighbor.h"
 
@@ -122,7 +122,7 @@ typedef struct {
     double cell[9];
 } supercell;
 
-static int build_supercell(supercell *sc, const gb_frame *f, const gbnet_model *model, int n) {
+static int build_supercell(supercell *sc, const gbnet_frame *f, const gbnet_model *model, int n) {
     if (!f->has_cell) {
         fprintf(stderr, "bench_gbnet: the frame has no cell; replication needs a periodic box\n");
         return 0;
@@ -207,8 +207,8 @@ static int run(int argc, char **argv) {
     gbnet_model *model = NULL;
     gbnet_status st = gbnet_model_load(&model, model_path);
     if (st) return fail_status(model_path, st);
-    gb_dataset ds = {0};
-    st = gb_read_extxyz(&ds, data_path);
+    gbnet_dataset ds = {0};
+    st = gbnet_read_extxyz(&ds, data_path);
     if (st) return fail_status(data_path, st);
     if (frame >= ds.n_frames) {
         fprintf(stderr, "bench_gbnet: %s has %d frames, frame %d requested\n", data_path, ds.n_frames, frame);
@@ -216,7 +216,7 @@ static int run(int argc, char **argv) {
     }
     supercell sc = {0};
     if (!build_supercell(&sc, &ds.frames[frame], model, replicate)) return 1;
-    gb_dataset_free(&ds);
+    gbnet_dataset_free(&ds);
     uint64_t rng = 12345;
     double *base = malloc((size_t)sc.n_atoms * 3 * sizeof(double));
     if (!base) {

@@ -17,7 +17,7 @@
 #include <vector>
 
 extern "C" {
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 }
 #include "test_util.h"
@@ -120,12 +120,12 @@ std::map<std::string, Row> eval_table(const std::string &out) {
 }
 
 struct Dataset {
-    gb_dataset ds = {};
+    gbnet_dataset ds = {};
     explicit Dataset(const std::string &path) {
-        gbnet_status st = gb_read_extxyz(&ds, path.c_str());
+        gbnet_status st = gbnet_read_extxyz(&ds, path.c_str());
         EXPECT_EQ(st, GBNET_OK) << gbnet_last_error();
     }
-    ~Dataset() { gb_dataset_free(&ds); }
+    ~Dataset() { gbnet_dataset_free(&ds); }
 };
 
 struct Stats {
@@ -341,7 +341,7 @@ TEST(Cli, EvalEthanolMatchesPredictionsAndLibrary) {
     Stats energy, force, force_of[3];
     const int z_order[3] = {1, 6, 8};
     for (int f = 0; f < 20; ++f) {
-        const gb_frame &l = labels.ds.frames[f], &p = pred.ds.frames[f];
+        const gbnet_frame &l = labels.ds.frames[f], &p = pred.ds.frames[f];
         ASSERT_EQ(p.n_atoms, 9);
         ASSERT_TRUE(p.has_energy && p.forces && p.has_virial);
         energy.add(1000.0 * (p.energy - l.energy) / 9);
@@ -373,7 +373,7 @@ TEST(Cli, EvalEthanolMatchesPredictionsAndLibrary) {
     gbnet_workspace *ws = nullptr;
     ASSERT_EQ(gbnet_workspace_create(&ws, m, GBNET_DOUBLE), GBNET_OK);
     for (int f = 0; f < 20; ++f) {
-        const gb_frame &l = labels.ds.frames[f];
+        const gbnet_frame &l = labels.ds.frames[f];
         std::vector<int> species(9);
         for (int i = 0; i < 9; ++i) species[i] = gbnet_model_element_of_z(m, l.z[i]);
         std::vector<double> forces(27);
@@ -381,7 +381,7 @@ TEST(Cli, EvalEthanolMatchesPredictionsAndLibrary) {
         gbnet_result r = {};
         r.forces = forces.data();
         ASSERT_EQ(gbnet_evaluate(ws, 1, &s, &r), GBNET_OK) << gbnet_last_error();
-        const gb_frame &p = pred.ds.frames[f];
+        const gbnet_frame &p = pred.ds.frames[f];
         EXPECT_NEAR(p.energy, r.energy, 1e-9 * std::fabs(r.energy)) << f;
         for (int k = 0; k < 27; ++k) EXPECT_NEAR(p.forces[k], forces[k], 1e-9) << f;
         for (int k = 0; k < 9; ++k) EXPECT_NEAR(p.virial[k], r.virial[k], 1e-9) << f;
@@ -408,9 +408,9 @@ TEST(Cli, EvalTantalumStress) {
                      "--write-predictions " + predictions);
     ASSERT_EQ(eval.rc, 0) << eval.err;
     Dataset everything(all), pred(predictions);
-    std::vector<const gb_frame *> labels;
+    std::vector<const gbnet_frame *> labels;
     for (int f = 0; f < everything.ds.n_frames; ++f) {
-        const gb_frame &fr = everything.ds.frames[f];
+        const gbnet_frame &fr = everything.ds.frames[f];
         std::string subset = fr.subset ? fr.subset : "";
         if (std::string(fr.config_type) == "Elastic_BCC" && subset.size() >= 3 &&
             subset.compare(subset.size() - 3, 2, "_1") == 0)
@@ -421,7 +421,7 @@ TEST(Cli, EvalTantalumStress) {
     Stats stress, energy;
     long long atoms = 0;
     for (size_t f = 0; f < labels.size(); ++f) {
-        const gb_frame &l = *labels[f], &p = pred.ds.frames[f];
+        const gbnet_frame &l = *labels[f], &p = pred.ds.frames[f];
         ASSERT_TRUE(l.has_virial && l.has_cell);
         atoms += l.n_atoms;
         energy.add(1000.0 * (p.energy - l.energy) / l.n_atoms);

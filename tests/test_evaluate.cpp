@@ -13,7 +13,7 @@
 #include "test_util.h"
 
 extern "C" {
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 #include "model.h"
 #include "neighbor.h"
@@ -62,7 +62,7 @@ gbnet_model *make_model(double rc = 4.0, int F = 8, int T = 3) {
     return m;
 }
 
-Structure from_frame(const gbnet_model *m, const gb_frame &f) {
+Structure from_frame(const gbnet_model *m, const gbnet_frame &f) {
     Structure s;
     for (int i = 0; i < f.n_atoms; ++i) s.species.push_back(gbnet_model_element_of_z(m, f.z[i]));
     s.pos.assign(f.pos, f.pos + 3 * f.n_atoms);
@@ -91,16 +91,16 @@ Out eval(gbnet_workspace *ws, const Structure &s) {
 double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-300); }
 
 struct Data {
-    gb_dataset eth{}, water{}, ta{};
+    gbnet_dataset eth{}, water{}, ta{};
     Data() {
-        EXPECT_EQ(gb_read_extxyz(&eth, data_path("rmd17_ethanol/rmd17_ethanol_test.extxyz").c_str()), GBNET_OK);
-        EXPECT_EQ(gb_read_extxyz(&water, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
-        EXPECT_EQ(gb_read_extxyz(&ta, data_path("fitsnap_ta/fitsnap_ta.extxyz").c_str()), GBNET_OK);
+        EXPECT_EQ(gbnet_read_extxyz(&eth, data_path("rmd17_ethanol/rmd17_ethanol_test.extxyz").c_str()), GBNET_OK);
+        EXPECT_EQ(gbnet_read_extxyz(&water, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
+        EXPECT_EQ(gbnet_read_extxyz(&ta, data_path("fitsnap_ta/fitsnap_ta.extxyz").c_str()), GBNET_OK);
     }
     ~Data() {
-        gb_dataset_free(&eth);
-        gb_dataset_free(&water);
-        gb_dataset_free(&ta);
+        gbnet_dataset_free(&eth);
+        gbnet_dataset_free(&water);
+        gbnet_dataset_free(&ta);
     }
 };
 
@@ -175,7 +175,7 @@ TEST(Evaluate, SkewedSmallTaCellsMatchFiniteDifferences) {
     gbnet_model *m = make_model();
     int checked = 0;
     for (int f = 0; f < data().ta.n_frames && checked < 3; ++f) {
-        const gb_frame &fr = data().ta.frames[f];
+        const gbnet_frame &fr = data().ta.frames[f];
         // strained (non-orthogonal) cells of 2-4 atoms: many images of each neighbor
         bool skewed = std::fabs(fr.cell[1]) + std::fabs(fr.cell[2]) + std::fabs(fr.cell[3]) > 1e-3;
         if (fr.n_atoms <= 4 && skewed) {
@@ -258,7 +258,7 @@ TEST(Evaluate, PeriodicCellEqualsExplicitSupercell) {
     gbnet_workspace *ws = nullptr;
     ASSERT_EQ(gbnet_workspace_create(&ws, m, GBNET_DOUBLE), GBNET_OK);
     // a small skewed Ta cell, replicated 2x3x2
-    const gb_frame *fr = nullptr;
+    const gbnet_frame *fr = nullptr;
     for (int f = 0; f < data().ta.n_frames && !fr; ++f) {
         const double *cl = data().ta.frames[f].cell;
         if (data().ta.frames[f].n_atoms == 2 && std::fabs(cl[1]) + std::fabs(cl[2]) + std::fabs(cl[3]) > 1e-3)

@@ -14,15 +14,15 @@
 #include <vector>
 
 extern "C" {
-#include "dataset.h"
+#include "gbnet_data.h"
 }
 #include "test_util.h"
 
 namespace {
 
 struct Dataset {
-    gb_dataset ds = {};
-    ~Dataset() { gb_dataset_free(&ds); }
+    gbnet_dataset ds = {};
+    ~Dataset() { gbnet_dataset_free(&ds); }
 };
 
 std::string read_text(const std::string &path) {
@@ -43,7 +43,7 @@ void expect_format_error(const std::string &name, const std::string &text, int l
                          const std::string &needle = "") {
     std::string path = write_file(temp_dir() + "/" + name, text);
     Dataset d;
-    gbnet_status status = gb_read_extxyz(&d.ds, path.c_str());
+    gbnet_status status = gbnet_read_extxyz(&d.ds, path.c_str());
     std::string message = gbnet_last_error();
     EXPECT_EQ(status, GBNET_ERR_FORMAT) << name << ": " << message;
     EXPECT_NE(message.find(path + ":" + std::to_string(line) + ": expected"), std::string::npos)
@@ -81,12 +81,12 @@ TEST(Extxyz, WaterDataset) {
     Dataset d;
     std::string path = data_path("deepmd_water/deepmd_water.extxyz");
     auto start = std::chrono::steady_clock::now();
-    ASSERT_EQ(gb_read_extxyz(&d.ds, path.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_extxyz(&d.ds, path.c_str()), GBNET_OK) << gbnet_last_error();
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_LT(seconds, 1.0) << "reading 4.7 MB took " << seconds << " s";
     ASSERT_EQ(d.ds.n_frames, 400);
     ASSERT_EQ(d.ds.n_sources, 1);
-    const gb_frame &f = d.ds.frames[0];
+    const gbnet_frame &f = d.ds.frames[0];
     EXPECT_EQ(f.n_atoms, 192);
     EXPECT_EQ(f.line, 1);
     EXPECT_EQ(d.ds.frames[1].line, 1 + 194);
@@ -107,9 +107,9 @@ TEST(Extxyz, WaterDataset) {
     EXPECT_DOUBLE_EQ(f.forces[0], 0.621997);
     EXPECT_DOUBLE_EQ(f.forces[2], -0.042906);
     EXPECT_STREQ(f.config_type, "liquid_water_64H2O");
-    EXPECT_STREQ(gb_frame_info(&f, "subset"), "data_0/set.000");
-    EXPECT_STREQ(gb_frame_info(&f, "config_type"), "liquid_water_64H2O");
-    EXPECT_EQ(gb_frame_info(&f, "missing"), nullptr);
+    EXPECT_STREQ(gbnet_frame_info(&f, "subset"), "data_0/set.000");
+    EXPECT_STREQ(gbnet_frame_info(&f, "config_type"), "liquid_water_64H2O");
+    EXPECT_EQ(gbnet_frame_info(&f, "missing"), nullptr);
     EXPECT_STREQ(d.ds.frames[399].subset, "data_3/set.000");
     int oxygens = 0;
     for (int i = 0; i < f.n_atoms; i++) oxygens += f.z[i] == 8;
@@ -118,10 +118,10 @@ TEST(Extxyz, WaterDataset) {
 
 TEST(Extxyz, EthanolDatasetAndAppend) {
     Dataset d;
-    ASSERT_EQ(gb_read_extxyz(&d.ds, data_path("rmd17_ethanol/rmd17_ethanol.extxyz").c_str()), GBNET_OK)
+    ASSERT_EQ(gbnet_read_extxyz(&d.ds, data_path("rmd17_ethanol/rmd17_ethanol.extxyz").c_str()), GBNET_OK)
         << gbnet_last_error();
     ASSERT_EQ(d.ds.n_frames, 2000);
-    const gb_frame &f = d.ds.frames[0];
+    const gbnet_frame &f = d.ds.frames[0];
     EXPECT_EQ(f.n_atoms, 9);
     EXPECT_FALSE(f.has_cell);
     EXPECT_EQ(f.pbc[0] + f.pbc[1] + f.pbc[2], 0);
@@ -133,7 +133,7 @@ TEST(Extxyz, EthanolDatasetAndAppend) {
     EXPECT_STREQ(d.ds.frames[1999].subset, "test");
 
     // A second file is appended, with its own source.
-    ASSERT_EQ(gb_read_extxyz(&d.ds, data_path("rmd17_ethanol/rmd17_ethanol_test.extxyz").c_str()), GBNET_OK);
+    ASSERT_EQ(gbnet_read_extxyz(&d.ds, data_path("rmd17_ethanol/rmd17_ethanol_test.extxyz").c_str()), GBNET_OK);
     ASSERT_EQ(d.ds.n_frames, 3000);
     EXPECT_EQ(d.ds.n_sources, 2);
     EXPECT_DOUBLE_EQ(d.ds.frames[2000].energy, d.ds.frames[1000].energy);
@@ -142,7 +142,7 @@ TEST(Extxyz, EthanolDatasetAndAppend) {
 
     // A failing read keeps the frames already there.
     std::string bad = write_file(temp_dir() + "/bad.xyz", std::string(kWaterTwoAtoms) + "3\n");
-    EXPECT_EQ(gb_read_extxyz(&d.ds, bad.c_str()), GBNET_ERR_FORMAT);
+    EXPECT_EQ(gbnet_read_extxyz(&d.ds, bad.c_str()), GBNET_ERR_FORMAT);
     EXPECT_EQ(d.ds.n_frames, 3000);
     EXPECT_EQ(d.ds.n_sources, 2);
 }
@@ -150,9 +150,9 @@ TEST(Extxyz, EthanolDatasetAndAppend) {
 TEST(Extxyz, TantalumStressBecomesVirial) {
     std::string path = data_path("fitsnap_ta/fitsnap_ta.extxyz");
     Dataset with_virial;
-    ASSERT_EQ(gb_read_extxyz(&with_virial.ds, path.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_extxyz(&with_virial.ds, path.c_str()), GBNET_OK) << gbnet_last_error();
     ASSERT_EQ(with_virial.ds.n_frames, 363);
-    const gb_frame &first = with_virial.ds.frames[0];
+    const gbnet_frame &first = with_virial.ds.frames[0];
     EXPECT_EQ(first.n_atoms, 64);
     EXPECT_DOUBLE_EQ(first.energy, -754.0221);
     EXPECT_TRUE(first.has_virial);
@@ -160,7 +160,7 @@ TEST(Extxyz, TantalumStressBecomesVirial) {
     EXPECT_DOUBLE_EQ(first.virial[5], -1.0721457268e+00);
     EXPECT_STREQ(first.config_type, "Displaced_A15");
     EXPECT_STREQ(first.subset, "A15_1");
-    EXPECT_EQ(gb_frame_info(&first, "stress"), nullptr);  // consumed, not kept in info
+    EXPECT_EQ(gbnet_frame_info(&first, "stress"), nullptr);  // consumed, not kept in info
     int min_atoms = 1000, max_atoms = 0;
     for (int i = 0; i < with_virial.ds.n_frames; i++) {
         min_atoms = std::min(min_atoms, with_virial.ds.frames[i].n_atoms);
@@ -175,10 +175,10 @@ TEST(Extxyz, TantalumStressBecomesVirial) {
     ASSERT_EQ(stress_only.find("virial="), std::string::npos);
     std::string converted_path = write_file(temp_dir() + "/ta_stress.extxyz", stress_only);
     Dataset from_stress;
-    ASSERT_EQ(gb_read_extxyz(&from_stress.ds, converted_path.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_extxyz(&from_stress.ds, converted_path.c_str()), GBNET_OK) << gbnet_last_error();
     ASSERT_EQ(from_stress.ds.n_frames, 363);
     for (int i = 0; i < 363; i++) {
-        const gb_frame &a = with_virial.ds.frames[i], &b = from_stress.ds.frames[i];
+        const gbnet_frame &a = with_virial.ds.frames[i], &b = from_stress.ds.frames[i];
         ASSERT_TRUE(b.has_virial);
         for (int k = 0; k < 9; k++)
             EXPECT_NEAR(b.virial[k], a.virial[k], 1e-8 * (1.0 + std::fabs(a.virial[k]))) << i << " " << k;
@@ -200,7 +200,7 @@ TEST(Extxyz, StressVoigtAndVirialPreferred) {
                                    "1\nLattice=\"2 0 0 0 2 0 0 0 2\" Properties=species:S:1:pos:R:3 "
                                    "stress=\"1 2 3 4 5 6\"\nTa 0 0 0\n");
     Dataset d;
-    ASSERT_EQ(gb_read_extxyz(&d.ds, voigt.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_extxyz(&d.ds, voigt.c_str()), GBNET_OK) << gbnet_last_error();
     const double expected[9] = {-8, -48, -40, -48, -16, -32, -40, -32, -24};
     for (int k = 0; k < 9; k++) EXPECT_DOUBLE_EQ(d.ds.frames[0].virial[k], expected[k]) << k;
     EXPECT_EQ(d.ds.frames[0].forces, nullptr);
@@ -209,7 +209,7 @@ TEST(Extxyz, StressVoigtAndVirialPreferred) {
     std::string both = write_file(dir + "/both.xyz",
                                   "1\nLattice=\"2 0 0 0 2 0 0 0 2\" Properties=species:S:1:pos:R:3 "
                                   "stress=\"1 2 3 4 5 6\" virial=\"1 2 3 4 5 6 7 8 9\" free_energy=-3.5\nTa 0 0 0\n");
-    ASSERT_EQ(gb_read_extxyz(&d.ds, both.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_extxyz(&d.ds, both.c_str()), GBNET_OK) << gbnet_last_error();
     for (int k = 0; k < 9; k++) EXPECT_DOUBLE_EQ(d.ds.frames[1].virial[k], k + 1.0);
     EXPECT_TRUE(d.ds.frames[1].has_energy);
     EXPECT_DOUBLE_EQ(d.ds.frames[1].energy, -3.5);
@@ -227,9 +227,9 @@ TEST(Extxyz, ColumnOrderExtraColumnsAndInfo) {
         "0.5 0.25 0 O -1e-3 2E+1 0\r\n"
         "\r\n\n   \n");
     Dataset d;
-    ASSERT_EQ(gb_read_extxyz(&d.ds, path.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_extxyz(&d.ds, path.c_str()), GBNET_OK) << gbnet_last_error();
     ASSERT_EQ(d.ds.n_frames, 1);
-    const gb_frame &f = d.ds.frames[0];
+    const gbnet_frame &f = d.ds.frames[0];
     ASSERT_EQ(f.n_atoms, 3);
     EXPECT_EQ(f.z[0], 6);
     EXPECT_EQ(f.z[1], 1);
@@ -242,12 +242,12 @@ TEST(Extxyz, ColumnOrderExtraColumnsAndInfo) {
     }
     EXPECT_DOUBLE_EQ(f.energy, 2.5);
     EXPECT_FALSE(f.has_cell);
-    EXPECT_STREQ(gb_frame_info(&f, "note"), "two words");
-    EXPECT_STREQ(gb_frame_info(&f, "flag"), "T");
-    EXPECT_STREQ(gb_frame_info(&f, "dipole"), "[1, 2, 3]");
-    EXPECT_STREQ(gb_frame_info(&f, "quoted"), "a \"b\"");
-    EXPECT_EQ(gb_frame_info(&f, "energy"), nullptr);
-    EXPECT_EQ(gb_frame_info(&f, "Properties"), nullptr);
+    EXPECT_STREQ(gbnet_frame_info(&f, "note"), "two words");
+    EXPECT_STREQ(gbnet_frame_info(&f, "flag"), "T");
+    EXPECT_STREQ(gbnet_frame_info(&f, "dipole"), "[1, 2, 3]");
+    EXPECT_STREQ(gbnet_frame_info(&f, "quoted"), "a \"b\"");
+    EXPECT_EQ(gbnet_frame_info(&f, "energy"), nullptr);
+    EXPECT_EQ(gbnet_frame_info(&f, "Properties"), nullptr);
     EXPECT_EQ(f.config_type, nullptr);
 
     // Extra columns of several types are skipped; "force" is accepted.
@@ -257,8 +257,8 @@ TEST(Extxyz, ColumnOrderExtraColumnsAndInfo) {
         "charges:R:1:force:R:3:tags:I:1 energy=-7\n"
         "1 0.1 0.2 0.3 1.008 H -0.4 9 8 7 0\n"
         "8 1.1 1.2 1.3 15.999 O 0.4 -9 -8 -7 1\n");
-    ASSERT_EQ(gb_read_extxyz(&d.ds, extra.c_str()), GBNET_OK) << gbnet_last_error();
-    const gb_frame &g = d.ds.frames[1];
+    ASSERT_EQ(gbnet_read_extxyz(&d.ds, extra.c_str()), GBNET_OK) << gbnet_last_error();
+    const gbnet_frame &g = d.ds.frames[1];
     EXPECT_EQ(g.z[0], 1);
     EXPECT_EQ(g.z[1], 8);
     EXPECT_DOUBLE_EQ(g.pos[3], 1.1);
@@ -302,34 +302,34 @@ TEST(Extxyz, MalformedInputs) {
 
     Dataset d;
     std::string missing = temp_dir() + "/does_not_exist.xyz";
-    EXPECT_EQ(gb_read_extxyz(&d.ds, missing.c_str()), GBNET_ERR_IO);
+    EXPECT_EQ(gbnet_read_extxyz(&d.ds, missing.c_str()), GBNET_ERR_IO);
     EXPECT_NE(std::string(gbnet_last_error()).find(missing), std::string::npos) << gbnet_last_error();
-    EXPECT_EQ(gb_read_dataset(&d.ds, missing.c_str()), GBNET_ERR_IO);
+    EXPECT_EQ(gbnet_dataset_read(&d.ds, missing.c_str()), GBNET_ERR_IO);
 }
 
 TEST(Extxyz, RoundTrip) {
     Dataset original;
-    ASSERT_EQ(gb_read_extxyz(&original.ds, data_path("fitsnap_ta/fitsnap_ta.extxyz").c_str()), GBNET_OK);
-    ASSERT_EQ(gb_read_extxyz(&original.ds, data_path("rmd17_ethanol/rmd17_ethanol_test.extxyz").c_str()),
+    ASSERT_EQ(gbnet_read_extxyz(&original.ds, data_path("fitsnap_ta/fitsnap_ta.extxyz").c_str()), GBNET_OK);
+    ASSERT_EQ(gbnet_read_extxyz(&original.ds, data_path("rmd17_ethanol/rmd17_ethanol_test.extxyz").c_str()),
               GBNET_OK);
     std::string extra = write_file(temp_dir() + "/extra.xyz",
                                    "1\nProperties=species:S:1:pos:R:3 note=\"two words\" odd=\"a=b\" "
                                    "q=\"say \\\"hi\\\"\" config_type=\"with space\"\nO 0.1 1e-300 -7\n");
-    ASSERT_EQ(gb_read_extxyz(&original.ds, extra.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_extxyz(&original.ds, extra.c_str()), GBNET_OK) << gbnet_last_error();
     // Perturb values so they need all 17 digits.
     original.ds.frames[0].pos[0] += 1.0 / 3.0;
     original.ds.frames[0].energy = std::nextafter(original.ds.frames[0].energy, 0.0);
-    const gb_dataset &a = original.ds;
+    const gbnet_dataset &a = original.ds;
 
     std::string path = temp_dir() + "/roundtrip.extxyz";
-    ASSERT_EQ(gb_write_extxyz(path.c_str(), a.frames, a.n_frames, nullptr, nullptr, nullptr), GBNET_OK)
+    ASSERT_EQ(gbnet_write_extxyz(path.c_str(), a.frames, a.n_frames, nullptr, nullptr, nullptr), GBNET_OK)
         << gbnet_last_error();
     Dataset copy;
-    ASSERT_EQ(gb_read_extxyz(&copy.ds, path.c_str()), GBNET_OK) << gbnet_last_error();
-    const gb_dataset &b = copy.ds;
+    ASSERT_EQ(gbnet_read_extxyz(&copy.ds, path.c_str()), GBNET_OK) << gbnet_last_error();
+    const gbnet_dataset &b = copy.ds;
     ASSERT_EQ(b.n_frames, a.n_frames);
     for (int i = 0; i < a.n_frames; i++) {
-        const gb_frame &x = a.frames[i], &y = b.frames[i];
+        const gbnet_frame &x = a.frames[i], &y = b.frames[i];
         ASSERT_EQ(y.n_atoms, x.n_atoms) << i;
         EXPECT_EQ(y.has_cell, x.has_cell) << i;
         EXPECT_EQ(y.has_energy, x.has_energy) << i;
@@ -350,21 +350,21 @@ TEST(Extxyz, RoundTrip) {
         EXPECT_STREQ(y.subset, x.subset) << i;
         ASSERT_EQ(y.n_info, x.n_info) << i;
         for (int k = 0; k < x.n_info; k++)
-            EXPECT_STREQ(gb_frame_info(&y, x.info[k].key), x.info[k].value) << i << " " << x.info[k].key;
+            EXPECT_STREQ(gbnet_frame_info(&y, x.info[k].key), x.info[k].value) << i << " " << x.info[k].key;
     }
 
     // Overrides replace labels (predictions), and add them where missing.
-    const gb_frame &last = a.frames[a.n_frames - 1];
+    const gbnet_frame &last = a.frames[a.n_frames - 1];
     std::vector<double> energies = {-1.25, 2.5};
     std::vector<double> predicted_forces(3 * last.n_atoms, 0.125);
     const double *force_ptrs[2] = {nullptr, predicted_forces.data()};
     std::vector<double> virials(18);
     for (int k = 0; k < 18; k++) virials[k] = 0.5 * k - 3;
-    const gb_frame two[2] = {a.frames[0], last};
+    const gbnet_frame two[2] = {a.frames[0], last};
     std::string predicted = temp_dir() + "/predicted.extxyz";
-    ASSERT_EQ(gb_write_extxyz(predicted.c_str(), two, 2, energies.data(), force_ptrs, virials.data()), GBNET_OK);
+    ASSERT_EQ(gbnet_write_extxyz(predicted.c_str(), two, 2, energies.data(), force_ptrs, virials.data()), GBNET_OK);
     Dataset p;
-    ASSERT_EQ(gb_read_extxyz(&p.ds, predicted.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_extxyz(&p.ds, predicted.c_str()), GBNET_OK) << gbnet_last_error();
     ASSERT_EQ(p.ds.n_frames, 2);
     EXPECT_EQ(p.ds.frames[0].energy, -1.25);
     EXPECT_EQ(p.ds.frames[1].energy, 2.5);
@@ -376,19 +376,19 @@ TEST(Extxyz, RoundTrip) {
         EXPECT_EQ(p.ds.frames[1].virial[k], virials[9 + k]);
     }
 
-    EXPECT_EQ(gb_write_extxyz((temp_dir() + "/no/such/dir.xyz").c_str(), a.frames, 1, nullptr, nullptr, nullptr),
+    EXPECT_EQ(gbnet_write_extxyz((temp_dir() + "/no/such/dir.xyz").c_str(), a.frames, 1, nullptr, nullptr, nullptr),
               GBNET_ERR_IO);
 }
 
 TEST(DeePMD, MatchesExtxyzConversion) {
     Dataset xyz;
-    ASSERT_EQ(gb_read_extxyz(&xyz.ds, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
+    ASSERT_EQ(gbnet_read_extxyz(&xyz.ds, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
     Dataset npy;
     std::string system = data_path("deepmd_water/raw/data_0");
-    ASSERT_EQ(gb_read_deepmd(&npy.ds, system.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_read_deepmd(&npy.ds, system.c_str()), GBNET_OK) << gbnet_last_error();
     ASSERT_EQ(npy.ds.n_frames, 80);
     for (int i = 0; i < 80; i++) {
-        const gb_frame &a = npy.ds.frames[i], &b = xyz.ds.frames[i];
+        const gbnet_frame &a = npy.ds.frames[i], &b = xyz.ds.frames[i];
         ASSERT_EQ(a.n_atoms, b.n_atoms);
         EXPECT_EQ(a.line, i + 1);
         EXPECT_TRUE(a.has_cell && a.has_energy);
@@ -411,7 +411,7 @@ TEST(DeePMD, MatchesExtxyzConversion) {
 
     // The parent folder reads all systems (data_0..data_3) in order, like the extxyz.
     Dataset all;
-    ASSERT_EQ(gb_read_dataset(&all.ds, data_path("deepmd_water/raw").c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_dataset_read(&all.ds, data_path("deepmd_water/raw").c_str()), GBNET_OK) << gbnet_last_error();
     ASSERT_EQ(all.ds.n_frames, 400);
     EXPECT_EQ(all.ds.n_sources, 5);
     for (int i = 0; i < 400; i += 37) {
@@ -465,9 +465,9 @@ TEST(DeePMD, SyntheticFloat64VersionsVirialAndErrors) {
     write_npy(sys + "/set.001/box.npy", {3, 0, 0, 0, 3, 0, 0, 0, 3, 4, 0, 0, 0, 4, 0, 0, 0, 4}, "(2, 9)");
 
     Dataset d;
-    ASSERT_EQ(gb_read_dataset(&d.ds, sys.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_dataset_read(&d.ds, sys.c_str()), GBNET_OK) << gbnet_last_error();
     ASSERT_EQ(d.ds.n_frames, 3);
-    const gb_frame &f = d.ds.frames[0];
+    const gbnet_frame &f = d.ds.frames[0];
     EXPECT_EQ(f.z[0], 8);
     EXPECT_EQ(f.z[1], 73);
     EXPECT_EQ(f.pos[4], 1.2);
@@ -483,14 +483,14 @@ TEST(DeePMD, SyntheticFloat64VersionsVirialAndErrors) {
 
     // Inconsistent frame counts and bad type indices are format errors.
     write_npy(sys + "/set.001/box.npy", box, "(1, 9)");
-    EXPECT_EQ(gb_read_deepmd(&d.ds, sys.c_str()), GBNET_ERR_FORMAT);
+    EXPECT_EQ(gbnet_read_deepmd(&d.ds, sys.c_str()), GBNET_ERR_FORMAT);
     EXPECT_NE(std::string(gbnet_last_error()).find("box.npy"), std::string::npos) << gbnet_last_error();
     EXPECT_EQ(d.ds.n_frames, 3);
     write_npy(sys + "/set.001/box.npy", box, "(1, 9)", 1, "<i8");
-    EXPECT_EQ(gb_read_deepmd(&d.ds, sys.c_str()), GBNET_ERR_FORMAT);
+    EXPECT_EQ(gbnet_read_deepmd(&d.ds, sys.c_str()), GBNET_ERR_FORMAT);
     EXPECT_NE(std::string(gbnet_last_error()).find("<i8"), std::string::npos) << gbnet_last_error();
     write_file(sys + "/type.raw", "1\n2\n");
-    EXPECT_EQ(gb_read_deepmd(&d.ds, sys.c_str()), GBNET_ERR_FORMAT);
+    EXPECT_EQ(gbnet_read_deepmd(&d.ds, sys.c_str()), GBNET_ERR_FORMAT);
     EXPECT_NE(std::string(gbnet_last_error()).find("type.raw:2"), std::string::npos) << gbnet_last_error();
     EXPECT_EQ(d.ds.n_frames, 3);
 }

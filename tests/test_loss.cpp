@@ -10,7 +10,7 @@
 #include "test_util.h"
 
 extern "C" {
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 #include "loss.h"
 #include "model.h"
@@ -20,16 +20,16 @@ extern "C" {
 namespace {
 
 struct LossFixture : ::testing::Test {
-    gb_dataset ds{};
+    gbnet_dataset ds{};
     gbnet_model *model = nullptr;
     gbnet_workspace *ws = nullptr;
     std::vector<gb_sample> samples;
     gb_batch_buffer bb{};
 
     void SetUp() override {
-        ASSERT_EQ(gb_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);
+        ASSERT_EQ(gbnet_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);
         int n_eth = ds.n_frames;
-        ASSERT_EQ(gb_read_extxyz(&ds, data_path("fitsnap_ta/fitsnap_ta.extxyz").c_str()), GBNET_OK);
+        ASSERT_EQ(gbnet_read_extxyz(&ds, data_path("fitsnap_ta/fitsnap_ta.extxyz").c_str()), GBNET_OK);
         gbnet_hyperparams hp;
         gbnet_hyperparams_default(&hp);
         hp.n_features = 5;
@@ -48,7 +48,7 @@ struct LossFixture : ::testing::Test {
         // two ethanol frames and two small strained Ta cells with stress labels
         std::vector<int> picks = {0, 1};
         for (int f = n_eth; f < ds.n_frames && picks.size() < 4; ++f) {
-            const gb_frame &fr = ds.frames[f];
+            const gbnet_frame &fr = ds.frames[f];
             if (fr.has_virial && fr.n_atoms <= 4 && fr.energy / fr.n_atoms < -10.5) picks.push_back(f);
         }
         ASSERT_EQ(picks.size(), 4u);
@@ -61,7 +61,7 @@ struct LossFixture : ::testing::Test {
         gb_batch_buffer_free(&bb);
         gbnet_workspace_free(ws);
         gbnet_model_free(model);
-        gb_dataset_free(&ds);
+        gbnet_dataset_free(&ds);
     }
     std::vector<const gb_sample *> ptrs() {
         std::vector<const gb_sample *> p;

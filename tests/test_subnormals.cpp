@@ -23,7 +23,7 @@
 #include "test_util.h"
 
 extern "C" {
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 #include "train_config.h"
 #include "trainer.h"
@@ -73,12 +73,12 @@ std::string flags_raised_by(int n_threads, const std::function<void()> &call) {
 }
 
 struct Frames {
-    gb_dataset ds{};
+    gbnet_dataset ds{};
     Frames() {
-        EXPECT_EQ(gb_read_extxyz(&ds, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK)
+        EXPECT_EQ(gbnet_read_extxyz(&ds, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK)
             << gbnet_last_error();
     }
-    ~Frames() { gb_dataset_free(&ds); }
+    ~Frames() { gbnet_dataset_free(&ds); }
 };
 
 const Frames &water() {
@@ -103,7 +103,7 @@ gbnet_model *bench_model() {
 // Evaluates the first water frame (192 atoms, periodic) with energy, forces
 // and virial, checking the flags around the call.
 void expect_clean_evaluation(const gbnet_model *m, gbnet_precision precision, int n_threads, const char *what) {
-    const gb_frame &fr = water().ds.frames[0];
+    const gbnet_frame &fr = water().ds.frames[0];
     std::vector<int> species(fr.n_atoms);
     for (int i = 0; i < fr.n_atoms; ++i) species[i] = gbnet_model_element_of_z(m, fr.z[i]);
     gbnet_structure s{fr.n_atoms, species.data(), fr.pos, fr.cell, {1, 1, 1}};
@@ -155,26 +155,26 @@ TEST(Subnormals, NoneInTabulationNorInTabulatedEvaluation) {
 // force seeds, Adam) in the configured precision, packs in parallel on 2 threads.
 void expect_clean_training(const std::string &precision, int n_threads) {
     std::string dir = temp_dir();
-    ASSERT_EQ(gb_write_extxyz((dir + "/train.extxyz").c_str(), water().ds.frames, 4, nullptr, nullptr, nullptr),
+    ASSERT_EQ(gbnet_write_extxyz((dir + "/train.extxyz").c_str(), water().ds.frames, 4, nullptr, nullptr, nullptr),
               GBNET_OK);
-    ASSERT_EQ(gb_write_extxyz((dir + "/valid.extxyz").c_str(), water().ds.frames + 320, 2, nullptr, nullptr, nullptr),
+    ASSERT_EQ(gbnet_write_extxyz((dir + "/valid.extxyz").c_str(), water().ds.frames + 320, 2, nullptr, nullptr, nullptr),
               GBNET_OK);
     std::string cfg = write_file(dir + "/train.cfg",
                                  "train_data = train.extxyz\nvalid_data = valid.extxyz\n"
                                  "features = 32\nblocks = 2\nrbf = 50\nreadout = 16\ncutoff = 6.0\n"
                                  "w_energy = 1\nw_forces = 1\nbatch_size = 2\nlr = 0.002\nepochs = 2\nseed = 3\n"
                                  "precision = " + precision + "\nthreads = " + std::to_string(n_threads) + "\n");
-    gb_train_config c;
+    gbnet_train_config c;
     gb_train_config_defaults(&c);
-    ASSERT_EQ(gb_train_config_read(&c, cfg.c_str()), GBNET_OK) << gbnet_last_error();
-    gb_train_hooks hooks{};
-    gb_trainer *t = nullptr;
+    ASSERT_EQ(gbnet_train_config_read(&c, cfg.c_str()), GBNET_OK) << gbnet_last_error();
+    gbnet_train_callbacks hooks{};
+    gbnet_trainer *t = nullptr;
     gbnet_status st = GBNET_OK;
     std::string raised = flags_raised_by(n_threads, [&] {
-        st = gb_trainer_create(&t, &c, nullptr, "test", &hooks);
-        if (!st) st = gb_trainer_run(t);
+        st = gbnet_trainer_create(&t, &c, nullptr, "test", &hooks);
+        if (!st) st = gbnet_trainer_run(t);
     });
-    gb_trainer_free(t);
+    gbnet_trainer_free(t);
     ASSERT_EQ(st, GBNET_OK) << gbnet_last_error();
     EXPECT_EQ(raised, "") << "training in " << precision << ", " << n_threads << " thread(s)";
 }

@@ -10,7 +10,7 @@
 #include "test_util.h"
 
 extern "C" {
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 #include "kernels.h"
 #include "model.h"
@@ -39,7 +39,7 @@ struct Pred {
     std::vector<double> forces;
 };
 
-Pred predict(const gbnet_model *m, const gb_frame &f, gbnet_precision prec) {
+Pred predict(const gbnet_model *m, const gbnet_frame &f, gbnet_precision prec) {
     gbnet_workspace *ws = nullptr;
     EXPECT_EQ(gbnet_workspace_create(&ws, m, prec), GBNET_OK);
     std::vector<int> species(f.n_atoms);
@@ -105,16 +105,16 @@ TEST(Tabulate, TableInterpolatesTheFilterAndItsDerivative) {
 }
 
 TEST(Tabulate, ForcesAndEnergiesStayWithinAMeVOfTheExactModel) {
-    gb_dataset ds{};
-    ASSERT_EQ(gb_read_extxyz(&ds, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
+    gbnet_dataset ds{};
+    ASSERT_EQ(gbnet_read_extxyz(&ds, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
     gbnet_model *exact = water_model(32);
     gbnet_model *tab = nullptr;
-    ASSERT_EQ(gb_model_clone(&tab, exact), GBNET_OK);
+    ASSERT_EQ(gbnet_model_clone(&tab, exact), GBNET_OK);
     ASSERT_EQ(gbnet_model_tabulate(tab, GBNET_DEFAULT_TABLE_POINTS), GBNET_OK);
     double se = 0, worst = 0, worst_e = 0;
     long n = 0;
     for (int k = 0; k < 4; ++k) {
-        const gb_frame &f = ds.frames[k * 97];
+        const gbnet_frame &f = ds.frames[k * 97];
         for (gbnet_precision prec : {GBNET_DOUBLE, GBNET_FLOAT}) {
             Pred a = predict(exact, f, GBNET_DOUBLE), b = predict(tab, f, prec);
             worst_e = std::max(worst_e, std::fabs(a.energy - b.energy) / f.n_atoms);
@@ -134,7 +134,7 @@ TEST(Tabulate, ForcesAndEnergiesStayWithinAMeVOfTheExactModel) {
     printf("tabulated vs exact: force RMS %.3g eV/A, max %.3g eV/A, energy max %.3g eV/atom\n", rms, worst, worst_e);
     gbnet_model_free(exact);
     gbnet_model_free(tab);
-    gb_dataset_free(&ds);
+    gbnet_dataset_free(&ds);
 }
 
 TEST(Tabulate, FusedKernelsMatchTheirReferenceTwins) {
@@ -206,8 +206,8 @@ TEST(Tabulate, FusedKernelsMatchTheirReferenceTwins) {
 }
 
 TEST(Tabulate, TableSurvivesSaveAndLoadBitwise) {
-    gb_dataset ds{};
-    ASSERT_EQ(gb_read_extxyz(&ds, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
+    gbnet_dataset ds{};
+    ASSERT_EQ(gbnet_read_extxyz(&ds, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
     gbnet_model *m = water_model(16);
     ASSERT_EQ(gbnet_model_tabulate(m, 777), GBNET_OK);
     std::string path = temp_dir() + "/tab.gbnet";
@@ -220,5 +220,5 @@ TEST(Tabulate, TableSurvivesSaveAndLoadBitwise) {
     for (size_t c = 0; c < a.forces.size(); ++c) EXPECT_EQ(a.forces[c], b.forces[c]);
     gbnet_model_free(m);
     gbnet_model_free(back);
-    gb_dataset_free(&ds);
+    gbnet_dataset_free(&ds);
 }

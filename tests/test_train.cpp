@@ -18,7 +18,7 @@
 
 extern "C" {
 #include "checkpoint.h"
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 #include "model.h"
 #include "normalization.h"
@@ -39,28 +39,28 @@ std::string read_text(const std::string &path) {
 // ------------------------------------------------------------------ config
 
 struct ConfigTest : ::testing::Test {
-    gb_train_config c;
+    gbnet_train_config c;
     std::string dir = temp_dir();
     void SetUp() override { gb_train_config_defaults(&c); }
     gbnet_status parse(const std::string &text) {
         std::string path = write_file(dir + "/train.cfg", text);
-        return gb_train_config_read(&c, path.c_str());
+        return gbnet_train_config_read(&c, path.c_str());
     }
 };
 
 TEST_F(ConfigTest, EveryDefaultIsAValidValueAndDocumented) {
-    ASSERT_GE(gb_config_n_keys(), 30);
-    for (int k = 0; k < gb_config_n_keys(); ++k) {
-        const gb_config_key_info *info = gb_config_key(k);
+    ASSERT_GE(gbnet_train_n_keys(), 30);
+    for (int k = 0; k < gbnet_train_n_keys(); ++k) {
+        const gbnet_train_key *info = gbnet_train_key_at(k);
         std::string assignment = std::string(info->name) + "=" + info->default_text;
-        EXPECT_EQ(gb_train_config_set(&c, assignment.c_str()), GBNET_OK) << assignment << ": " << gbnet_last_error();
+        EXPECT_EQ(gbnet_train_config_set(&c, assignment.c_str()), GBNET_OK) << assignment << ": " << gbnet_last_error();
         EXPECT_GT(strlen(info->description), 10u) << info->name;
     }
     // every key is described in docs/training.md
     std::string docs = read_text(source_path("docs/training.md"));
-    for (int k = 0; k < gb_config_n_keys(); ++k)
-        EXPECT_NE(docs.find("`" + std::string(gb_config_key(k)->name) + "`"), std::string::npos)
-            << gb_config_key(k)->name << " is not in docs/training.md";
+    for (int k = 0; k < gbnet_train_n_keys(); ++k)
+        EXPECT_NE(docs.find("`" + std::string(gbnet_train_key_at(k)->name) + "`"), std::string::npos)
+            << gbnet_train_key_at(k)->name << " is not in docs/training.md";
 }
 
 TEST_F(ConfigTest, ParsesValuesCommentsQuotesAndRelativePaths) {
@@ -85,9 +85,9 @@ TEST_F(ConfigTest, ParsesValuesCommentsQuotesAndRelativePaths) {
     EXPECT_EQ(c.seed, 18446744073709551615ull);
     EXPECT_STREQ(c.output, "/abs/model.gbnet");
     EXPECT_EQ(std::string(c.checkpoint), dir + "/train.ckpt");  // defaults are relative to the file too
-    EXPECT_TRUE(gb_train_config_is_set(&c, "lr"));
-    EXPECT_FALSE(gb_train_config_is_set(&c, "epochs"));
-    EXPECT_EQ(gb_train_config_check(&c), GBNET_OK) << gbnet_last_error();
+    EXPECT_TRUE(gbnet_train_config_is_set(&c, "lr"));
+    EXPECT_FALSE(gbnet_train_config_is_set(&c, "epochs"));
+    EXPECT_EQ(gbnet_train_config_check(&c), GBNET_OK) << gbnet_last_error();
 }
 
 TEST_F(ConfigTest, UnknownKeyNamesLineAndClosestKey) {
@@ -132,33 +132,33 @@ TEST_F(ConfigTest, BadValuesNameFileLineAndExpectation) {
 
 TEST_F(ConfigTest, SetOverridesAndCrossChecks) {
     ASSERT_EQ(parse("train_data = x.xyz\nvalid_key = subset=test\n"), GBNET_OK);
-    EXPECT_EQ(gb_train_config_set(&c, "lr=0.5"), GBNET_OK);
+    EXPECT_EQ(gbnet_train_config_set(&c, "lr=0.5"), GBNET_OK);
     EXPECT_DOUBLE_EQ(c.lr, 0.5);
-    EXPECT_EQ(gb_train_config_set(&c, "epoch=3"), GBNET_ERR_FORMAT);
+    EXPECT_EQ(gbnet_train_config_set(&c, "epoch=3"), GBNET_ERR_FORMAT);
     EXPECT_NE(std::string(gbnet_last_error()).find("did you mean 'epochs'"), std::string::npos) << gbnet_last_error();
-    EXPECT_EQ(gb_train_config_set(&c, "epochs"), GBNET_ERR_FORMAT);
-    EXPECT_EQ(gb_train_config_check(&c), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(gbnet_train_config_set(&c, "epochs"), GBNET_ERR_FORMAT);
+    EXPECT_EQ(gbnet_train_config_check(&c), GBNET_OK) << gbnet_last_error();
     // two validation methods
-    EXPECT_EQ(gb_train_config_set(&c, "valid_fraction=0.2"), GBNET_OK);
-    EXPECT_EQ(gb_train_config_check(&c), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(gbnet_train_config_set(&c, "valid_fraction=0.2"), GBNET_OK);
+    EXPECT_EQ(gbnet_train_config_check(&c), GBNET_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(gbnet_last_error()).find("use one of valid_data, valid_fraction and valid_key"),
               std::string::npos)
         << gbnet_last_error();
     // a malformed valid_key names its line
     gb_train_config_defaults(&c);
     ASSERT_EQ(parse("train_data = x.xyz\n\nvalid_key = subset\n"), GBNET_OK);
-    EXPECT_EQ(gb_train_config_check(&c), GBNET_ERR_FORMAT);
+    EXPECT_EQ(gbnet_train_config_check(&c), GBNET_ERR_FORMAT);
     EXPECT_NE(std::string(gbnet_last_error()).find("train.cfg:3: valid_key"), std::string::npos) << gbnet_last_error();
     // an unknown element
     gb_train_config_defaults(&c);
     ASSERT_EQ(parse("train_data = x.xyz\nelements = H Qq\n"), GBNET_OK);
-    EXPECT_EQ(gb_train_config_check(&c), GBNET_ERR_FORMAT);
+    EXPECT_EQ(gbnet_train_config_check(&c), GBNET_ERR_FORMAT);
     EXPECT_NE(std::string(gbnet_last_error()).find("train.cfg:2: elements: 'Qq' is not a chemical element"),
               std::string::npos)
         << gbnet_last_error();
     // train_data is required
     gb_train_config_defaults(&c);
-    EXPECT_EQ(gb_train_config_check(&c), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(gbnet_train_config_check(&c), GBNET_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(gbnet_last_error()).find("train_data is required"), std::string::npos);
 }
 
@@ -169,7 +169,7 @@ TEST(Normalization, RecoversReferenceEnergiesAndResidualStatistics) {
     const double eH = -13.6, eO = -2035.6;
     const int comps[5][2] = {{2, 1}, {4, 2}, {1, 1}, {3, 0}, {0, 2}};
     const double r[5] = {0.01, -0.02, 0.005, 0.0, 0.005};
-    std::vector<gb_frame> frames(5);
+    std::vector<gbnet_frame> frames(5);
     std::vector<std::vector<int>> zs(5);
     for (int f = 0; f < 5; ++f) {
         int a = comps[f][0], b = comps[f][1];
@@ -361,17 +361,17 @@ TEST(Checkpoint, RoundTripsAndDetectsCorruption) {
 
 // Writes frames [first, first+count) of the ethanol training file as extxyz.
 std::string ethanol_slice(const std::string &dir, const std::string &name, int first, int count) {
-    gb_dataset ds{};
-    EXPECT_EQ(gb_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);
+    gbnet_dataset ds{};
+    EXPECT_EQ(gbnet_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);
     std::string path = dir + "/" + name;
-    EXPECT_EQ(gb_write_extxyz(path.c_str(), ds.frames + first, count, nullptr, nullptr, nullptr), GBNET_OK);
-    gb_dataset_free(&ds);
+    EXPECT_EQ(gbnet_write_extxyz(path.c_str(), ds.frames + first, count, nullptr, nullptr, nullptr), GBNET_OK);
+    gbnet_dataset_free(&ds);
     return path;
 }
 
 struct Recorder {
     std::vector<double> step_losses;
-    std::vector<gb_epoch_report> epochs;
+    std::vector<gbnet_epoch_report> epochs;
     int stop_epoch = -1, stop_step = -1;
     volatile sig_atomic_t stop = 0;
     std::string messages;
@@ -380,7 +380,7 @@ struct Recorder {
 extern "C" void rec_message(void *ctx, const char *text) {
     static_cast<Recorder *>(ctx)->messages += std::string(text) + "\n";
 }
-extern "C" void rec_epoch(void *ctx, const gb_epoch_report *r) { static_cast<Recorder *>(ctx)->epochs.push_back(*r); }
+extern "C" void rec_epoch(void *ctx, const gbnet_epoch_report *r) { static_cast<Recorder *>(ctx)->epochs.push_back(*r); }
 extern "C" void rec_step(void *ctx, int epoch, int step, double loss) {
     auto *r = static_cast<Recorder *>(ctx);
     r->step_losses.push_back(loss);
@@ -402,27 +402,27 @@ struct TrainTest : ::testing::Test {
                "batch_size = 8\nlr = 0.01\nthreads = 1\nseed = 5\n" +
                extra;
     }
-    // Runs a training; returns the status of gb_trainer_run (or of creation).
+    // Runs a training; returns the status of gbnet_trainer_run (or of creation).
     gbnet_status run(const std::string &cfg_text, Recorder *rec, const char *resume = nullptr,
                      std::vector<std::string> sets = {}) {
         std::string path = write_file(dir + "/train.cfg", cfg_text);
-        gb_train_config c;
+        gbnet_train_config c;
         gb_train_config_defaults(&c);
-        gbnet_status st = gb_train_config_read(&c, path.c_str());
+        gbnet_status st = gbnet_train_config_read(&c, path.c_str());
         for (auto &s : sets)
-            if (!st) st = gb_train_config_set(&c, s.c_str());
+            if (!st) st = gbnet_train_config_set(&c, s.c_str());
         if (st) return st;
-        gb_train_hooks hooks{};
+        gbnet_train_callbacks hooks{};
         hooks.ctx = rec;
         hooks.message = rec_message;
         hooks.epoch_done = rec_epoch;
         hooks.step_done = rec_step;
         hooks.stop_request = &rec->stop;
-        gb_trainer *t = nullptr;
-        st = gb_trainer_create(&t, &c, resume, "test", &hooks);
+        gbnet_trainer *t = nullptr;
+        st = gbnet_trainer_create(&t, &c, resume, "test", &hooks);
         if (st) return st;
-        st = gb_trainer_run(t);
-        gb_trainer_free(t);
+        st = gbnet_trainer_run(t);
+        gbnet_trainer_free(t);
         return st;
     }
 };
@@ -431,7 +431,7 @@ TEST_F(TrainTest, TinyModelLowersTheLossTenfold) {
     Recorder rec;
     ASSERT_EQ(run(config("epochs = 80\n"), &rec), GBNET_OK) << gbnet_last_error() << rec.messages;
     ASSERT_EQ(rec.epochs.size(), 81u);
-    const gb_epoch_report &first = rec.epochs.front(), &last = rec.epochs.back();
+    const gbnet_epoch_report &first = rec.epochs.front(), &last = rec.epochs.back();
     EXPECT_EQ(first.epoch, 0);
     EXPECT_EQ(last.epoch, 80);
     EXPECT_LT(last.valid_loss, first.valid_loss / 10) << "validation loss " << first.valid_loss << " -> "
@@ -448,6 +448,59 @@ TEST_F(TrainTest, TinyModelLowersTheLossTenfold) {
     EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 82);
     EXPECT_EQ(log.rfind("epoch,steps,lr,", 0), 0u);
     EXPECT_NE(rec.messages.find("efficiency 100.00% of atom slots"), std::string::npos) << rec.messages;
+}
+
+// The public training API (gbnet_train.h) alone: configuration from a file
+// and assignments, values read back, a run with callbacks, the summary and
+// the trained model, as a program outside the project would use it.
+TEST_F(TrainTest, PublicApiTrainsFromFileAndAssignments) {
+    std::string path = write_file(dir + "/train.cfg", config("epochs = 1\n"));
+    gbnet_train_config *c = nullptr;
+    ASSERT_EQ(gbnet_train_config_create(&c), GBNET_OK);
+    char value[2048];
+    ASSERT_EQ(gbnet_train_config_get(c, "epochs", value, sizeof value), GBNET_OK);
+    std::string default_epochs = value;
+    ASSERT_EQ(gbnet_train_config_read(c, path.c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_train_config_set(c, "epochs=2"), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_train_config_check(c), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_train_config_get(c, "epochs", value, sizeof value), GBNET_OK);
+    EXPECT_EQ(std::string(value), "2");
+    EXPECT_NE(default_epochs, "2");
+    ASSERT_EQ(gbnet_train_config_get(c, "train_data", value, sizeof value), GBNET_OK);
+    EXPECT_EQ(std::string(value), dir + "/train.extxyz");  // relative to the file's folder
+    EXPECT_TRUE(gbnet_train_config_is_set(c, "features"));
+    EXPECT_FALSE(gbnet_train_config_is_set(c, "w_stress"));
+    EXPECT_EQ(gbnet_train_config_get(c, "epoch", value, sizeof value), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("did you mean 'epochs'"), std::string::npos) << gbnet_last_error();
+    EXPECT_EQ(gbnet_train_config_get(c, "train_data", value, 4), GBNET_ERR_INVALID_ARGUMENT);
+    ASSERT_GT(gbnet_train_n_keys(), 30);
+    EXPECT_STREQ(gbnet_train_key_at(0)->name, "train_data");
+
+    Recorder rec;
+    gbnet_train_callbacks cb{};
+    cb.ctx = &rec;
+    cb.epoch_done = rec_epoch;
+    cb.step_done = rec_step;
+    gbnet_trainer *t = nullptr;
+    ASSERT_EQ(gbnet_trainer_create(&t, c, nullptr, "test", &cb), GBNET_OK) << gbnet_last_error();
+    gbnet_train_summary before;
+    gbnet_trainer_summary(t, &before);
+    EXPECT_EQ(before.n_train, 48);
+    EXPECT_EQ(before.n_valid, 24);
+    EXPECT_EQ(before.train_atoms, 48 * 9);
+    EXPECT_FALSE(before.train_has_stress);
+    ASSERT_NE(gbnet_trainer_valid_frame(t, 23), nullptr);
+    EXPECT_EQ(gbnet_trainer_valid_frame(t, 24), nullptr);
+    ASSERT_EQ(gbnet_trainer_run(t), GBNET_OK) << gbnet_last_error();
+    gbnet_train_summary after;
+    gbnet_trainer_summary(t, &after);
+    EXPECT_EQ(after.epoch, 2);
+    EXPECT_EQ(after.global_step, (long long)rec.step_losses.size());
+    EXPECT_EQ(rec.epochs.size(), 3u);  // epoch 0 (before training), 1 and 2
+    EXPECT_TRUE(std::isfinite(after.best_valid_loss));
+    EXPECT_EQ(gbnet_model_hyperparams(gbnet_trainer_model(t))->n_features, 16);
+    gbnet_trainer_free(t);
+    gbnet_train_config_free(c);
 }
 
 TEST_F(TrainTest, SameSeedSameLossesOtherSeedOtherLosses) {
@@ -501,7 +554,7 @@ TEST_F(TrainTest, StoppedMidEpochAndResumedGivesTheSameLosses) {
     // the epoch reports after the resume equal the uninterrupted ones (epochs 2..4)
     ASSERT_EQ(rest.epochs.size(), 3u);
     for (size_t e = 0; e < 3; ++e) {
-        const gb_epoch_report &x = rest.epochs[e], &y = full.epochs[e + 2];
+        const gbnet_epoch_report &x = rest.epochs[e], &y = full.epochs[e + 2];
         EXPECT_EQ(x.epoch, y.epoch);
         EXPECT_EQ(x.train_loss, y.train_loss);
         EXPECT_EQ(x.valid_loss, y.valid_loss);

@@ -90,6 +90,12 @@ gbnet_status gbnet_model_set_normalization(gbnet_model *model, double scale, dou
 size_t gbnet_model_n_params(const gbnet_model *model);
 /* Whether evaluation uses tabulated filters (see `gbnet compress`). */
 int gbnet_model_is_tabulated(const gbnet_model *model);
+/* Grid points per block of the tabulated filters, 0 when exact. */
+int gbnet_model_table_points(const gbnet_model *model);
+/* A deep copy (weights, normalization, table, provenance). */
+gbnet_status gbnet_model_clone(gbnet_model **out, const gbnet_model *model);
+/* The .gbnet format version this library reads and writes (docs/potential-format.md). */
+#define GBNET_POTENTIAL_FORMAT_VERSION 1u
 /* Replaces each block's filter network in evaluation by cubic Hermite
  * interpolation of W_t(d) and dW_t/dd sampled exactly on n_points uniform
  * points in [0, rc] (C1 in d). Saved with the model; training still uses the

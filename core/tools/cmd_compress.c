@@ -8,10 +8,8 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
-#include "model.h"
-#include "tool_frames.h"
 
 static const char *const compress_help =
     "Usage: gbnet compress --tabulate IN.gbnet OUT.gbnet [options]\n"
@@ -43,7 +41,7 @@ typedef struct {
     long long n_e, n_f;
 } deviation;
 
-static int evaluate_frame(gbnet_workspace *ws, const gb_frame *f, const int *species, double *energy,
+static int evaluate_frame(gbnet_workspace *ws, const gbnet_frame *f, const int *species, double *energy,
                           double *forces) {
     gbnet_structure s;
     memset(&s, 0, sizeof s);
@@ -60,7 +58,7 @@ static int evaluate_frame(gbnet_workspace *ws, const gb_frame *f, const int *spe
     return st;
 }
 
-static int check_deviation(const gbnet_model *exact, const gbnet_model *tab, const gb_dataset *ds,
+static int check_deviation(const gbnet_model *exact, const gbnet_model *tab, const gbnet_dataset *ds,
                            const char *subset_key, const char *subset_pattern, int max_frames, deviation *dev) {
     gbnet_workspace *we = NULL, *wt = NULL;
     gbnet_status st = gbnet_workspace_create(&we, exact, GBNET_DOUBLE);
@@ -71,13 +69,13 @@ static int check_deviation(const gbnet_model *exact, const gbnet_model *tab, con
     }
     int used = 0, rc = CLI_EXIT_OK;
     for (int k = 0; k < ds->n_frames && used < max_frames && rc == CLI_EXIT_OK; ++k) {
-        const gb_frame *f = &ds->frames[k];
-        if (subset_key && !gb_frame_matches(f, subset_key, subset_pattern)) continue;
+        const gbnet_frame *f = &ds->frames[k];
+        if (subset_key && !gbnet_frame_matches(f, subset_key, subset_pattern)) continue;
         int *species = malloc((size_t)f->n_atoms * sizeof(int));
         double *fe = malloc(3 * (size_t)f->n_atoms * sizeof(double)), *ft = malloc(3 * (size_t)f->n_atoms * sizeof(double));
         double ee = 0, et = 0;
         if (!species || !fe || !ft) rc = cli_error("compress", "out of memory");
-        else if ((st = gb_frame_species(species, f, gbnet_model_hyperparams(exact)))) rc = cli_library_error("compress", st);
+        else if ((st = gbnet_frame_species(species, f, gbnet_model_hyperparams(exact)))) rc = cli_library_error("compress", st);
         else if ((st = evaluate_frame(we, f, species, &ee, fe)) || (st = evaluate_frame(wt, f, species, &et, ft)))
             rc = cli_library_error("compress", st);
         else {
@@ -144,7 +142,7 @@ int cmd_compress(int argc, char **argv) {
     gbnet_status st = gbnet_model_load(&exact, in);
     if (st) return cli_library_error("compress", st);
     gbnet_model_untabulate(exact);  /* compare against the exact filters even if IN was tabulated */
-    st = gb_model_clone(&tab, exact);
+    st = gbnet_model_clone(&tab, exact);
     if (!st) st = gbnet_model_tabulate(tab, points);
     if (st) {
         gbnet_model_free(exact);
@@ -159,9 +157,9 @@ int cmd_compress(int argc, char **argv) {
     char note[512] = "";
     int rc = CLI_EXIT_OK;
     if (n_checks > 0) {
-        gb_dataset ds;
+        gbnet_dataset ds;
         memset(&ds, 0, sizeof ds);
-        for (int k = 0; k < n_checks && !st; ++k) st = gb_read_dataset(&ds, checks[k]);
+        for (int k = 0; k < n_checks && !st; ++k) st = gbnet_dataset_read(&ds, checks[k]);
         if (st) rc = cli_library_error("compress", st);
         char key[128] = "";
         const char *pattern = NULL;
@@ -185,7 +183,7 @@ int cmd_compress(int argc, char **argv) {
                          dev.n_e, 1e3 * dev.e_max, 1e3 * dev.f_max, 1e3 * sqrt(dev.f_sq / dev.n_f));
             }
         }
-        gb_dataset_free(&ds);
+        gbnet_dataset_free(&ds);
     }
     if (rc == CLI_EXIT_OK) {
         const char *old = gbnet_model_provenance(exact);

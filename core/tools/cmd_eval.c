@@ -11,10 +11,9 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 #include "metrics.h"
-#include "tool_frames.h"
 
 static const char *const eval_help =
     "Usage: gbnet eval MODEL.gbnet DATA... [options]\n"
@@ -118,7 +117,7 @@ static int parse_args(eval_args *a, int argc, char **argv) {
  * and the predictions. */
 typedef struct {
     int n;
-    gb_frame *frames;       /* [n] shallow copies of dataset frames */
+    gbnet_frame *frames;       /* [n] shallow copies of dataset frames */
     int **species;          /* [n] -> [n_atoms] */
     double *energy;         /* [n] */
     double *virial;         /* [n][9] */
@@ -139,14 +138,14 @@ static void eval_set_free(eval_set *s) {
     memset(s, 0, sizeof *s);
 }
 
-static int frame_selected(const eval_args *a, const gb_frame *f) {
+static int frame_selected(const eval_args *a, const gbnet_frame *f) {
     for (int k = 0; k < a->n_filters; ++k)
-        if (!gb_frame_matches(f, a->filter_key[k], a->filter_pattern[k])) return 0;
+        if (!gbnet_frame_matches(f, a->filter_key[k], a->filter_pattern[k])) return 0;
     return 1;
 }
 
 /* Selects frames and maps their elements onto the model. */
-static int prepare(eval_set *s, const eval_args *a, const gb_dataset *ds, const gbnet_hyperparams *hp) {
+static int prepare(eval_set *s, const eval_args *a, const gbnet_dataset *ds, const gbnet_hyperparams *hp) {
     int n = 0;
     for (int f = 0; f < ds->n_frames; ++f) n += frame_selected(a, &ds->frames[f]);
     if (n == 0)
@@ -160,14 +159,14 @@ static int prepare(eval_set *s, const eval_args *a, const gb_dataset *ds, const 
     s->n = n;
     int k = 0;
     for (int f = 0; f < ds->n_frames; ++f) {
-        const gb_frame *frame = &ds->frames[f];
+        const gbnet_frame *frame = &ds->frames[f];
         if (!frame_selected(a, frame)) continue;
         s->frames[k] = *frame;
         size_t atoms = (size_t)frame->n_atoms;
         s->species[k] = malloc((atoms + 1) * sizeof(int));
         s->forces[k] = malloc((3 * atoms + 1) * sizeof(double));
         if (!s->species[k] || !s->forces[k]) return cli_error("eval", "out of memory");
-        gbnet_status status = gb_frame_species(s->species[k], frame, hp);
+        gbnet_status status = gbnet_frame_species(s->species[k], frame, hp);
         if (status) return cli_library_error("eval", status);
         s->n_atoms += frame->n_atoms;
         ++k;
@@ -178,7 +177,7 @@ static int prepare(eval_set *s, const eval_args *a, const gb_dataset *ds, const 
 static void fill_call(gbnet_structure *structures, gbnet_result *results, eval_set *s, int first, int count) {
     for (int q = 0; q < count; ++q) {
         int i = first + q;
-        const gb_frame *f = &s->frames[i];
+        const gbnet_frame *f = &s->frames[i];
         gbnet_structure *st = &structures[q];
         st->n_atoms = f->n_atoms;
         st->species = s->species[i];
@@ -199,7 +198,7 @@ static int report_failure(gbnet_workspace *ws, eval_set *s, int first, int count
         fill_call(&structure, &result, s, first + q, 1);
         gbnet_status single = gbnet_evaluate(ws, 1, &structure, &result);
         if (single) {
-            const gb_frame *f = &s->frames[first + q];
+            const gbnet_frame *f = &s->frames[first + q];
             return cli_error("eval", "%s:%d: evaluating this frame failed: %s", f->source ? f->source : "?", f->line,
                              gbnet_last_error());
         }
@@ -284,7 +283,7 @@ static void print_report(const eval_args *a, const gbnet_model *model, const eva
     memset(&m, 0, sizeof m);
     long long with_energy = 0, with_forces = 0, with_stress = 0;
     for (int i = 0; i < s->n; ++i) {
-        const gb_frame *f = &s->frames[i];
+        const gbnet_frame *f = &s->frames[i];
         gb_eval_metrics_add(&m, f, s->species[i], hp->n_elements, s->energy[i], s->forces[i], &s->virial[9 * i]);
         with_energy += f->has_energy;
         with_forces += f->forces != NULL;
@@ -338,13 +337,13 @@ int cmd_eval(int argc, char **argv) {
     gbnet_model *model = NULL;
     gbnet_status status = gbnet_model_load(&model, args.model_path);
     if (status) return cli_library_error("eval", status);
-    gb_dataset ds;
+    gbnet_dataset ds;
     memset(&ds, 0, sizeof ds);
     eval_set set;
     memset(&set, 0, sizeof set);
     gbnet_workspace *ws = NULL;
     for (int d = 0; d < args.n_data && rc == CLI_EXIT_OK; ++d) {
-        status = gb_read_dataset(&ds, args.data[d]);
+        status = gbnet_dataset_read(&ds, args.data[d]);
         if (status) rc = cli_library_error("eval", status);
     }
     if (rc == CLI_EXIT_OK) rc = prepare(&set, &args, &ds, gbnet_model_hyperparams(model));
@@ -360,14 +359,14 @@ int cmd_eval(int argc, char **argv) {
     }
     if (rc == CLI_EXIT_OK) print_report(&args, model, &set, seconds, n_calls);
     if (rc == CLI_EXIT_OK && args.predictions_path) {
-        status = gb_write_extxyz(args.predictions_path, set.frames, set.n, set.energy,
+        status = gbnet_write_extxyz(args.predictions_path, set.frames, set.n, set.energy,
                                  (const double *const *)set.forces, set.virial);
         if (status) rc = cli_library_error("eval", status);
         else printf("predictions: %s\n", args.predictions_path);
     }
     gbnet_workspace_free(ws);
     eval_set_free(&set);
-    gb_dataset_free(&ds);
+    gbnet_dataset_free(&ds);
     gbnet_model_free(model);
     return rc;
 }

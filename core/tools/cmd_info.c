@@ -6,8 +6,6 @@
 #include "cli_util.h"
 #include "commands.h"
 #include "gbnet.h"
-#include "model.h"
-#include "potential_file.h"
 
 static const char *const info_help =
     "Usage: gbnet info MODEL.gbnet\n"
@@ -33,7 +31,7 @@ static void print_info(const char *path, const gbnet_model *model) {
 
     printf("file:            %s (%lld bytes)\n", path, bytes);
     /* gbnet_model_load accepts only this version, so it is the file's */
-    printf("format version:  %u\n", (unsigned)GB_POTENTIAL_FORMAT_VERSION);
+    printf("format version:  %u\n", (unsigned)GBNET_POTENTIAL_FORMAT_VERSION);
     printf("elements:        %d:", hp->n_elements);
     for (int e = 0; e < hp->n_elements; ++e) printf(" %s", gbnet_element_symbol(hp->atomic_numbers[e]));
     printf("\n");
@@ -50,7 +48,7 @@ static void print_info(const char *path, const gbnet_model *model) {
         printf("  %-3s %.15g\n", gbnet_element_symbol(hp->atomic_numbers[e]), e_ref[e]);
     printf("parameters:      %zu\n", gbnet_model_n_params(model));
     if (gbnet_model_is_tabulated(model))
-        printf("filters:         tabulated (%d grid points per block, cubic Hermite)\n", model->table->n_points);
+        printf("filters:         tabulated (%d grid points per block, cubic Hermite)\n", gbnet_model_table_points(model));
     else
         printf("filters:         exact (filter networks evaluated)\n");
     const char *provenance = gbnet_model_provenance(model);

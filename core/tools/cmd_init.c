@@ -8,10 +8,9 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
-#include "reference_energy.h"
-#include "tool_frames.h"
+#include "gbnet_train.h"
 
 static const char *const init_help =
     "Usage: gbnet init --elements LIST -o MODEL.gbnet [options]\n"
@@ -88,16 +87,16 @@ static int parse_elements(const char *list, gbnet_hyperparams *hp) {
 /* Fits reference energies on data and stores them in the model; appends a
  * provenance line to note. */
 static int apply_reference(gbnet_model *model, const char *data, char *note, size_t note_size) {
-    gb_dataset ds;
+    gbnet_dataset ds;
     memset(&ds, 0, sizeof ds);
-    gbnet_status status = gb_read_dataset(&ds, data);
+    gbnet_status status = gbnet_dataset_read(&ds, data);
     if (status) {
-        gb_dataset_free(&ds);
+        gbnet_dataset_free(&ds);
         return cli_library_error("init", status);
     }
-    gb_reference_fit fit;
-    status = gb_fit_reference_energies(&fit, &ds, gbnet_model_hyperparams(model));
-    gb_dataset_free(&ds);
+    gbnet_reference_fit fit;
+    status = gbnet_fit_reference_energies(&fit, &ds, gbnet_model_hyperparams(model));
+    gbnet_dataset_free(&ds);
     if (status) return cli_error("init", "--reference %s: %s", data, gbnet_last_error());
     status = gbnet_model_set_normalization(model, fit.scale, fit.shift, fit.e_ref);
     if (status) return cli_library_error("init", status);

@@ -9,10 +9,9 @@
 
 #include "cli_util.h"
 #include "commands.h"
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
-#include "train_config.h"
-#include "trainer.h"
+#include "gbnet_train.h"
 
 static const char *const train_help =
     "Usage: gbnet train CONFIG [options]\n"
@@ -76,8 +75,8 @@ static void restore_signal_handlers(void) {
 
 static void list_keys(void) {
     printf("%-24s %-22s %-12s %s\n", "key", "type", "default", "description");
-    for (int k = 0; k < gb_config_n_keys(); ++k) {
-        const gb_config_key_info *info = gb_config_key(k);
+    for (int k = 0; k < gbnet_train_n_keys(); ++k) {
+        const gbnet_train_key *info = gbnet_train_key_at(k);
         char type[64];
         snprintf(type, sizeof type, "%s%s%s%s", info->type, info->unit[0] ? " (" : "", info->unit,
                  info->unit[0] ? ")" : "");
@@ -114,7 +113,7 @@ static void format_value(char *out, size_t size, double v, const char *fmt) {
     else snprintf(out, size, "%*s", width, "-");
 }
 
-static void print_epoch(void *ctx, const gb_epoch_report *r) {
+static void print_epoch(void *ctx, const gbnet_epoch_report *r) {
     progress *p = ctx;
     if (!p->header_printed) {
         char widest[32];
@@ -151,20 +150,36 @@ static void print_epoch(void *ctx, const gb_epoch_report *r) {
 /* Runs `gbnet eval` on the validation data: the validation files, the
  * training files with the key filter, or (random split) the validation
  * frames written next to the model as OUTPUT.valid.extxyz. */
-static int final_evaluation(const gb_train_config *c, const gb_train_data *d) {
-    if (d->n_valid == 0) return CLI_EXIT_OK;
-    char *paths = strdup(c->valid_data[0] ? c->valid_data : c->train_data);
-    char split_file[GB_CFG_TEXT_MAX + 32];
+/* A key's value as text (keys named here always exist and fit). */
+#define TRAIN_TEXT_MAX 1100
+static const char *key_value(const gbnet_train_config *c, const char *key, char *value) {
+    if (gbnet_train_config_get(c, key, value, TRAIN_TEXT_MAX) != GBNET_OK) value[0] = '\0';
+    return value;
+}
+
+static int final_evaluation(const gbnet_train_config *c, const gbnet_trainer *t) {
+    gbnet_train_summary sum;
+    gbnet_trainer_summary(t, &sum);
+    if (sum.n_valid == 0) return CLI_EXIT_OK;
+    char valid_data[TRAIN_TEXT_MAX], train_data[TRAIN_TEXT_MAX], valid_key[TRAIN_TEXT_MAX], output[TRAIN_TEXT_MAX];
+    char threads[TRAIN_TEXT_MAX];
+    key_value(c, "valid_data", valid_data);
+    key_value(c, "train_data", train_data);
+    key_value(c, "valid_key", valid_key);
+    key_value(c, "output", output);
+    key_value(c, "threads", threads);
+    char *paths = strdup(valid_data[0] ? valid_data : train_data);
+    char split_file[TRAIN_TEXT_MAX + 32];
     if (!paths) return cli_error("train", "out of memory");
-    if (!c->valid_data[0] && !c->valid_key[0]) {
-        gb_frame *frames = malloc((size_t)d->n_valid * sizeof *frames);
+    if (!valid_data[0] && !valid_key[0]) {
+        gbnet_frame *frames = malloc((size_t)sum.n_valid * sizeof *frames);
         if (!frames) {
             free(paths);
             return cli_error("train", "out of memory");
         }
-        for (int i = 0; i < d->n_valid; ++i) frames[i] = *d->valid[i];
-        snprintf(split_file, sizeof split_file, "%s.valid.extxyz", c->output);
-        gbnet_status st = gb_write_extxyz(split_file, frames, d->n_valid, NULL, NULL, NULL);
+        for (int i = 0; i < sum.n_valid; ++i) frames[i] = *gbnet_trainer_valid_frame(t, i);
+        snprintf(split_file, sizeof split_file, "%s.valid.extxyz", output);
+        gbnet_status st = gbnet_write_extxyz(split_file, frames, sum.n_valid, NULL, NULL, NULL);
         free(frames);
         if (st) {
             free(paths);
@@ -176,18 +191,15 @@ static int final_evaluation(const gb_train_config *c, const gb_train_data *d) {
     }
     char *argv[80];
     int argc = 0;
-    char threads[32], subset[GB_CFG_TEXT_MAX];
     argv[argc++] = "eval";
-    argv[argc++] = (char *)c->output;
+    argv[argc++] = output;
     for (char *save = NULL, *word = strtok_r(paths, " \t", &save); word && argc < 70;
          word = strtok_r(NULL, " \t", &save))
         argv[argc++] = word;
-    if (c->valid_key[0]) {
-        snprintf(subset, sizeof subset, "%s", c->valid_key);
+    if (valid_key[0]) {
         argv[argc++] = "--subset";
-        argv[argc++] = subset;
+        argv[argc++] = valid_key;
     }
-    snprintf(threads, sizeof threads, "%d", c->threads);
     argv[argc++] = "--threads";
     argv[argc++] = threads;
     argv[argc] = NULL;
@@ -229,14 +241,13 @@ int cmd_train(int argc, char **argv) {
     }
     if (!config_path) return cli_usage_error("train", "missing CONFIG (a training configuration file)");
 
-    gb_train_config *config = malloc(sizeof *config);
-    if (!config) return cli_error("train", "out of memory");
-    gb_train_config_defaults(config);
-    gbnet_status st = gb_train_config_read(config, config_path);
-    for (int k = 0; !st && k < n_sets; ++k) st = gb_train_config_set(config, sets[k]);
-    if (!st) st = gb_train_config_check(config);
+    gbnet_train_config *config = NULL;
+    if (gbnet_train_config_create(&config) != GBNET_OK) return cli_error("train", "out of memory");
+    gbnet_status st = gbnet_train_config_read(config, config_path);
+    for (int k = 0; !st && k < n_sets; ++k) st = gbnet_train_config_set(config, sets[k]);
+    if (!st) st = gbnet_train_config_check(config);
     if (st) {
-        free(config);
+        gbnet_train_config_free(config);
         return cli_library_error("train", st);
     }
     char *command_line = cli_join_arguments(argc, argv);
@@ -245,35 +256,38 @@ int cmd_train(int argc, char **argv) {
     free(command_line);
 
     progress prog = {0, 0, 7};
-    gb_train_hooks hooks = {0};
+    gbnet_train_callbacks hooks = {0};
     hooks.ctx = &prog;
     hooks.message = print_message;
     hooks.epoch_done = print_epoch;
     hooks.stop_request = &stop_requested;
     install_signal_handlers();
-    gb_trainer *trainer = NULL;
-    st = gb_trainer_create(&trainer, config, resume_path, full_command, &hooks);
+    gbnet_trainer *trainer = NULL;
+    st = gbnet_trainer_create(&trainer, config, resume_path, full_command, &hooks);
     if (st) {
         restore_signal_handlers();
-        free(config);
+        gbnet_train_config_free(config);
         return cli_library_error("train", st);
     }
-    const gb_train_data *data = gb_trainer_data(trainer);
-    for (int i = 0; i < data->n_train && !prog.has_stress; ++i)
-        prog.has_stress = data->train[i]->has_virial && data->train[i]->has_cell;
-    st = gb_trainer_run(trainer);
+    gbnet_train_summary summary;
+    gbnet_trainer_summary(trainer, &summary);
+    prog.has_stress = summary.train_has_stress;
+    st = gbnet_trainer_run(trainer);
     restore_signal_handlers();
     int rc = CLI_EXIT_OK;
     if (st) {
         rc = cli_library_error("train", st);
     } else {
-        const gb_train_state *state = gb_trainer_state(trainer);
+        char output[TRAIN_TEXT_MAX], checkpoint[TRAIN_TEXT_MAX], log[TRAIN_TEXT_MAX];
+        gbnet_trainer_summary(trainer, &summary);
         printf("finished: %d epochs, %lld steps; best validation loss %.6g at epoch %d, model written to %s\n",
-               state->epoch, state->global_step, state->best_valid_loss, state->best_epoch, config->output);
-        printf("checkpoint: %s%s%s\n", config->checkpoint, config->log[0] ? "; log: " : "", config->log);
-        rc = final_evaluation(config, data);
+               summary.epoch, summary.global_step, summary.best_valid_loss, summary.best_epoch,
+               key_value(config, "output", output));
+        printf("checkpoint: %s%s%s\n", key_value(config, "checkpoint", checkpoint),
+               key_value(config, "log", log)[0] ? "; log: " : "", log);
+        rc = final_evaluation(config, trainer);
     }
-    gb_trainer_free(trainer);
-    free(config);
+    gbnet_trainer_free(trainer);
+    gbnet_train_config_free(config);
     return rc;
 }

@@ -20,7 +20,7 @@ double gb_cell_volume(const double c[9]) {
                 c[2] * (c[3] * c[7] - c[4] * c[6]));
 }
 
-void gb_eval_metrics_add(gb_eval_metrics *m, const gb_frame *frame, const int *species, int n_elements,
+void gb_eval_metrics_add(gb_eval_metrics *m, const gbnet_frame *frame, const int *species, int n_elements,
                          double energy, const double *forces, const double *virial) {
     int n = frame->n_atoms;
     m->n_frames++;

@@ -4,7 +4,7 @@
 #ifndef GB_METRICS_H
 #define GB_METRICS_H
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 
 /* 1 eV/Angstrom^3 in GPa (1.602176634e-19 J / 1e-30 m^3). */
@@ -40,7 +40,7 @@ typedef struct {
  * predictions. Labels the frame lacks are skipped. Stress is -virial/V for
  * both prediction and label (the dataset's virial is -stress*V, the same
  * convention as gbnet's W = -sum r_ij (x) dE/dr_ij). */
-void gb_eval_metrics_add(gb_eval_metrics *m, const gb_frame *frame, const int *species, int n_elements,
+void gb_eval_metrics_add(gb_eval_metrics *m, const gbnet_frame *frame, const int *species, int n_elements,
                          double energy, const double *forces, const double *virial);
 
 /* Volume of a cell given as rows (absolute value of the determinant). */

@@ -6,14 +6,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "dataset_build.h"
 #include "gb_error.h"
 
-gb_frame *gb_frame_batch_new_frame(gb_frame_batch *batch) {
-    size_t needed = (size_t)(batch->n_frames + 1) * sizeof(gb_frame);
+gbnet_frame *gb_frame_batch_new_frame(gb_frame_batch *batch) {
+    size_t needed = (size_t)(batch->n_frames + 1) * sizeof(gbnet_frame);
     if (!gb_reserve((void **)&batch->frames, &batch->capacity_bytes, needed)) return NULL;
-    gb_frame *frame = &batch->frames[batch->n_frames++];
+    gbnet_frame *frame = &batch->frames[batch->n_frames++];
     memset(frame, 0, sizeof *frame);
     return frame;
 }
@@ -31,10 +31,10 @@ const char *gb_frame_batch_add_source(gb_frame_batch *batch, const char *name) {
     return copy;
 }
 
-gbnet_status gb_frame_batch_commit(gb_dataset *ds, gb_frame_batch *batch) {
+gbnet_status gb_frame_batch_commit(gbnet_dataset *ds, gb_frame_batch *batch) {
     if (batch->n_frames > 0) {
-        gb_frame *frames =
-            realloc(ds->frames, (size_t)(ds->n_frames + batch->n_frames) * sizeof(gb_frame));
+        gbnet_frame *frames =
+            realloc(ds->frames, (size_t)(ds->n_frames + batch->n_frames) * sizeof(gbnet_frame));
         if (!frames) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory appending frames");
         ds->frames = frames;
     }
@@ -45,7 +45,7 @@ gbnet_status gb_frame_batch_commit(gb_dataset *ds, gb_frame_batch *batch) {
         ds->sources = sources;
     }
     if (batch->n_frames > 0)
-        memcpy(ds->frames + ds->n_frames, batch->frames, (size_t)batch->n_frames * sizeof(gb_frame));
+        memcpy(ds->frames + ds->n_frames, batch->frames, (size_t)batch->n_frames * sizeof(gbnet_frame));
     if (batch->n_sources > 0)
         memcpy(ds->sources + ds->n_sources, batch->sources,
                (size_t)batch->n_sources * sizeof(char *));
@@ -65,7 +65,7 @@ void gb_frame_batch_free(gb_frame_batch *batch) {
     memset(batch, 0, sizeof *batch);
 }
 
-void gb_frame_clear(gb_frame *frame) {
+void gb_frame_clear(gbnet_frame *frame) {
     free(frame->z);
     free(frame->pos);
     free(frame->forces);
@@ -79,7 +79,7 @@ void gb_frame_clear(gb_frame *frame) {
     memset(frame, 0, sizeof *frame);
 }
 
-gbnet_status gb_frame_set_info(gb_frame *frame, const char *key, const char *value,
+gbnet_status gb_frame_set_info(gbnet_frame *frame, const char *key, const char *value,
                                size_t value_len) {
     char *value_copy = gb_copy_text(value, value_len);
     if (!value_copy) return GBNET_ERR_NO_MEMORY;
@@ -91,7 +91,7 @@ gbnet_status gb_frame_set_info(gb_frame *frame, const char *key, const char *val
         }
     }
     char *key_copy = gb_copy_text(key, strlen(key));
-    gb_kv *info = key_copy ? realloc(frame->info, (size_t)(frame->n_info + 1) * sizeof(gb_kv)) : NULL;
+    gbnet_kv *info = key_copy ? realloc(frame->info, (size_t)(frame->n_info + 1) * sizeof(gbnet_kv)) : NULL;
     if (!info) {
         free(key_copy);
         free(value_copy);
@@ -104,7 +104,7 @@ gbnet_status gb_frame_set_info(gb_frame *frame, const char *key, const char *val
     return GBNET_OK;
 }
 
-const char *gb_frame_info(const gb_frame *f, const char *key) {
+const char *gbnet_frame_info(const gbnet_frame *f, const char *key) {
     if (!f || !key) return NULL;
     if (strcmp(key, "config_type") == 0) return f->config_type;
     if (strcmp(key, "subset") == 0) return f->subset;
@@ -113,14 +113,14 @@ const char *gb_frame_info(const gb_frame *f, const char *key) {
     return NULL;
 }
 
-void gb_dataset_truncate(gb_dataset *ds, int n_frames, int n_sources) {
+void gb_dataset_truncate(gbnet_dataset *ds, int n_frames, int n_sources) {
     for (int i = n_frames; i < ds->n_frames; i++) gb_frame_clear(&ds->frames[i]);
     for (int i = n_sources; i < ds->n_sources; i++) free(ds->sources[i]);
     if (n_frames < ds->n_frames) ds->n_frames = n_frames;
     if (n_sources < ds->n_sources) ds->n_sources = n_sources;
 }
 
-void gb_dataset_free(gb_dataset *ds) {
+void gbnet_dataset_free(gbnet_dataset *ds) {
     if (!ds) return;
     gb_dataset_truncate(ds, 0, 0);
     free(ds->frames);
@@ -133,8 +133,8 @@ static int is_directory(const char *path) {
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-gbnet_status gb_read_dataset(gb_dataset *ds, const char *path) {
-    if (!ds || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gb_read_dataset: NULL argument");
-    if (is_directory(path)) return gb_read_deepmd(ds, path);
-    return gb_read_extxyz(ds, path);
+gbnet_status gbnet_dataset_read(gbnet_dataset *ds, const char *path) {
+    if (!ds || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_dataset_read: NULL argument");
+    if (is_directory(path)) return gbnet_read_deepmd(ds, path);
+    return gbnet_read_extxyz(ds, path);
 }

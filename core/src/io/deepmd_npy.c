@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "dataset_build.h"
 #include "gb_error.h"
 
@@ -337,7 +337,7 @@ static gbnet_status read_set(gb_frame_batch *batch, const char *set_dir, const c
     if (status == GBNET_OK && !source) status = GBNET_ERR_NO_MEMORY;
 
     for (long i = 0; status == GBNET_OK && i < n_frames; i++) {
-        gb_frame *frame = gb_frame_batch_new_frame(batch);
+        gbnet_frame *frame = gb_frame_batch_new_frame(batch);
         if (!frame) {
             status = GBNET_ERR_NO_MEMORY;
             break;
@@ -398,8 +398,8 @@ static gbnet_status read_system(gb_frame_batch *batch, const char *dir) {
     return status;
 }
 
-gbnet_status gb_read_deepmd(gb_dataset *ds, const char *dir) {
-    if (!ds || !dir) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gb_read_deepmd: NULL argument");
+gbnet_status gbnet_read_deepmd(gbnet_dataset *ds, const char *dir) {
+    if (!ds || !dir) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_read_deepmd: NULL argument");
     if (!path_exists(dir, 1)) return gb_fail(GBNET_ERR_IO, "cannot open DeePMD folder %s", dir);
     gb_frame_batch batch = {0};
     gbnet_status status = GBNET_OK;

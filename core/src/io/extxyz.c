@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "dataset_build.h"
 #include "gb_error.h"
 
@@ -373,7 +373,7 @@ static int is_consumed_key(const char *key, int energy_from_free_energy) {
 }
 
 /* Fills the frame's metadata from the comment line's pairs. */
-static gbnet_status apply_comment(gb_frame *frame, column_layout *layout, const pair_list *pairs,
+static gbnet_status apply_comment(gbnet_frame *frame, column_layout *layout, const pair_list *pairs,
                                   const char *path, int line_no) {
     char found[64];
     const char *properties = find_value(pairs, "Properties");
@@ -463,7 +463,7 @@ static gbnet_status apply_comment(gb_frame *frame, column_layout *layout, const 
     return GBNET_OK;
 }
 
-static gbnet_status parse_atom_line(gb_frame *frame, int atom, const column_layout *layout,
+static gbnet_status parse_atom_line(gbnet_frame *frame, int atom, const column_layout *layout,
                                     text_span line, const char *path, int line_no) {
     char found[64];
     int n_found = count_tokens(line);
@@ -521,7 +521,7 @@ static int parse_atom_count(text_span line, const char *path, int line_no) {
     return (int)count;
 }
 
-static gbnet_status read_frame(gb_frame *frame, line_reader *reader, text_span count_line) {
+static gbnet_status read_frame(gbnet_frame *frame, line_reader *reader, text_span count_line) {
     const char *path = reader->path;
     frame->line = reader->line;
     int n_atoms = parse_atom_count(count_line, path, reader->line);
@@ -560,8 +560,8 @@ static gbnet_status read_frame(gb_frame *frame, line_reader *reader, text_span c
 
 static int is_blank_line(text_span line) { return skip_blanks(line.begin, line.end) == line.end; }
 
-gbnet_status gb_read_extxyz(gb_dataset *ds, const char *path) {
-    if (!ds || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gb_read_extxyz: NULL argument");
+gbnet_status gbnet_read_extxyz(gbnet_dataset *ds, const char *path) {
+    if (!ds || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_read_extxyz: NULL argument");
     char *text;
     size_t size;
     gbnet_status status = gb_load_file(path, &text, &size);
@@ -574,7 +574,7 @@ gbnet_status gb_read_extxyz(gb_dataset *ds, const char *path) {
     text_span line;
     while (status == GBNET_OK && next_line(&reader, &line)) {
         if (is_blank_line(line)) continue; /* blank lines between or after frames */
-        gb_frame *frame = gb_frame_batch_new_frame(&batch);
+        gbnet_frame *frame = gb_frame_batch_new_frame(&batch);
         if (!frame) {
             status = GBNET_ERR_NO_MEMORY;
             break;

@@ -1,5 +1,5 @@
 /* Extended XYZ writer (ASE style). Numbers are written with the fewest
- * digits (15..17) that read back to the same double, so gb_read_extxyz
+ * digits (15..17) that read back to the same double, so gbnet_read_extxyz
  * reproduces the frames exactly. */
 #include <errno.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gb_error.h"
 
 /* Shortest of %.15g, %.16g, %.17g that round-trips. */
@@ -47,7 +47,7 @@ static double cell_volume(const double c[9]) {
                 c[2] * (c[3] * c[7] - c[4] * c[6]));
 }
 
-static void write_frame(FILE *out, const gb_frame *frame, const double *energy, const double *forces,
+static void write_frame(FILE *out, const gbnet_frame *frame, const double *energy, const double *forces,
                         const double *virial) {
     fprintf(out, "%d\n", frame->n_atoms);
     if (frame->has_cell) {
@@ -59,7 +59,7 @@ static void write_frame(FILE *out, const gb_frame *frame, const double *energy, 
     char buffer[32];
     if (energy) fprintf(out, " energy=%s", format_double(buffer, *energy));
     if (virial) {
-        /* stress for ASE-based readers; gb_read_extxyz prefers the exact virial */
+        /* stress for ASE-based readers; gbnet_read_extxyz prefers the exact virial */
         double volume = frame->has_cell ? cell_volume(frame->cell) : 0.0;
         if (volume > 0.0) {
             double stress[9];
@@ -100,15 +100,15 @@ static void write_frame(FILE *out, const gb_frame *frame, const double *energy, 
     }
 }
 
-gbnet_status gb_write_extxyz(const char *path, const gb_frame *frames, int n_frames,
+gbnet_status gbnet_write_extxyz(const char *path, const gbnet_frame *frames, int n_frames,
                              const double *energies, const double *const *forces,
                              const double *virials) {
     if (!path || (n_frames > 0 && !frames) || n_frames < 0)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gb_write_extxyz: invalid arguments");
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_write_extxyz: invalid arguments");
     FILE *out = fopen(path, "w");
     if (!out) return gb_fail(GBNET_ERR_IO, "cannot open %s for writing: %s", path, strerror(errno));
     for (int i = 0; i < n_frames; i++) {
-        const gb_frame *frame = &frames[i];
+        const gbnet_frame *frame = &frames[i];
         const double *energy = energies ? &energies[i] : frame->has_energy ? &frame->energy : NULL;
         const double *frame_forces = forces && forces[i] ? forces[i] : frame->forces;
         const double *virial = virials ? &virials[9 * i] : frame->has_virial ? frame->virial : NULL;

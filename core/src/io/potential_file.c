@@ -282,10 +282,10 @@ static gbnet_status check_envelope(const char *path, const unsigned char *buf, s
         return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': truncated: %zu bytes, shorter than the %u-byte header",
                        path, size, HEADER_BYTES);
     uint32_t version = get_u32(buf + 8);
-    if (version != GB_POTENTIAL_FORMAT_VERSION)
+    if (version != GBNET_POTENTIAL_FORMAT_VERSION)
         return gb_fail(GBNET_ERR_VERSION,
                        "potential file '%s': format version %u is not supported (this gbnet reads version %u)", path,
-                       version, GB_POTENTIAL_FORMAT_VERSION);
+                       version, GBNET_POTENTIAL_FORMAT_VERSION);
     if (size < HEADER_BYTES + END_SECTION_BYTES)
         return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': truncated: %zu bytes, no room for any section", path,
                        size);
@@ -462,7 +462,7 @@ static int encode(byte_buffer *b, const gbnet_model *m) {
     const gbnet_hyperparams *hp = &m->hp;
     uint32_t n_el = (uint32_t)hp->n_elements;
     put_bytes(b, k_magic, sizeof k_magic);
-    put_u32(b, GB_POTENTIAL_FORMAT_VERSION);
+    put_u32(b, GBNET_POTENTIAL_FORMAT_VERSION);
     put_u32(b, 0);
 
     put_section_header(b, "HYPR", 0, 28 + 4 * (uint64_t)n_el);

@@ -11,7 +11,6 @@ extern "C" {
 #endif
 
 /* The format version this library reads and writes (docs/potential-format.md). */
-#define GB_POTENTIAL_FORMAT_VERSION 1u
 
 /* FNV-1a 64-bit hash of n bytes: the file's checksum. FNV-1a("a") = 0xaf63dc4c8601ec8c. */
 uint64_t gb_fnv1a64(const void *data, size_t n);

@@ -143,7 +143,7 @@ void gbnet_model_free(gbnet_model *m) {
     free(m);
 }
 
-gbnet_status gb_model_clone(gbnet_model **out, const gbnet_model *m) {
+gbnet_status gbnet_model_clone(gbnet_model **out, const gbnet_model *m) {
     gbnet_status st = gb_model_alloc(out, &m->hp);
     if (st) return st;
     gbnet_model *c = *out;
@@ -177,6 +177,7 @@ const gbnet_hyperparams *gbnet_model_hyperparams(const gbnet_model *m) { return 
 double gbnet_model_cutoff(const gbnet_model *m) { return m->hp.cutoff; }
 size_t gbnet_model_n_params(const gbnet_model *m) { return m->layout.total; }
 int gbnet_model_is_tabulated(const gbnet_model *m) { return m->table != NULL; }
+int gbnet_model_table_points(const gbnet_model *m) { return m->table ? m->table->n_points : 0; }
 const char *gbnet_model_provenance(const gbnet_model *m) { return m->provenance ? m->provenance : ""; }
 
 int gbnet_model_element_of_z(const gbnet_model *m, int z) {

@@ -49,7 +49,5 @@ gbnet_status gb_hyperparams_check(const gbnet_hyperparams *hp);
 gbnet_status gb_model_alloc(gbnet_model **out, const gbnet_hyperparams *hp);
 /* Fills parameters with a deterministic random initialisation. */
 void gb_model_init_params(gbnet_model *m, uint64_t seed);
-/* Deep copy. */
-gbnet_status gb_model_clone(gbnet_model **out, const gbnet_model *m);
 
 #endif

@@ -9,7 +9,7 @@
 #include "gb_error.h"
 #include "model.h"
 
-gbnet_status gb_sample_init(gb_sample *s, const gb_frame *f, const gbnet_model *model, double min_distance) {
+gbnet_status gb_sample_init(gb_sample *s, const gbnet_frame *f, const gbnet_model *model, double min_distance) {
     memset(s, 0, sizeof *s);
     s->frame = f;
     s->species = gb_malloc((size_t)(f->n_atoms > 0 ? f->n_atoms : 1) * sizeof(int));
@@ -96,7 +96,7 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
     int need_dual = 0;
     for (int k = 0; k < n && !st; ++k) {
         const gb_sample *s = samples[k];
-        const gb_frame *f = s->frame;
+        const gbnet_frame *f = s->frame;
         st = gb_batch_buffer_append(bb, f->n_atoms, s->species, s->nl.n_edges, s->nl.offsets, s->nl.neighbor,
                                     s->nl.vec, k);
         if ((w->w_forces > 0 && f->forces) || (w->w_stress > 0 && f->has_virial && f->has_cell)) need_dual = 1;
@@ -129,7 +129,7 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
     int a0 = 0, e0 = 0;
     for (int k = 0; k < n; ++k) {
         const gb_sample *s = samples[k];
-        const gb_frame *f = s->frame;
+        const gbnet_frame *f = s->frame;
         int na = f->n_atoms, ne = s->nl.n_edges;
         double *fk = forces + 3 * (size_t)a0, *vk = virial + 9 * (size_t)k;
         gb_forces_from_dbar(fk, vk, dbar + e0, s->nl.vec, s->nl.offsets, s->nl.neighbor, na, na);

@@ -13,7 +13,7 @@
 #ifndef GB_LOSS_H
 #define GB_LOSS_H
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "neighbor.h"
 #include "workspace.h"
 
@@ -38,14 +38,14 @@ typedef struct {
 /* A labelled structure ready for training: its frame, element indices and a
  * neighbor list built once (training positions do not move). */
 typedef struct {
-    const gb_frame *frame;
+    const gbnet_frame *frame;
     int *species;          /* [n_atoms] element index in the model */
     gb_neighbor_list nl;
 } gb_sample;
 
 /* Builds a sample (species mapping + neighbor list); errors name the frame's
  * file and line (element not in the model, atoms closer than min_distance). */
-gbnet_status gb_sample_init(gb_sample *s, const gb_frame *f, const gbnet_model *model, double min_distance);
+gbnet_status gb_sample_init(gb_sample *s, const gbnet_frame *f, const gbnet_model *model, double min_distance);
 void gb_sample_free(gb_sample *s);
 
 /* Loss over samples[0..n) evaluated as one pack. If grad is non-NULL, adds

@@ -113,7 +113,7 @@ static void pseudo_inverse_solve(double *x, const double *normal, const double *
     }
 }
 
-gbnet_status gb_fit_normalization(gb_normalization *out, const gb_frame *frames, const int *idx, int n,
+gbnet_status gb_fit_normalization(gb_normalization *out, const gbnet_frame *frames, const int *idx, int n,
                                   const int *element_of_z, int n_elements) {
     memset(out, 0, sizeof *out);
     const int M = n_elements;
@@ -124,7 +124,7 @@ gbnet_status gb_fit_normalization(gb_normalization *out, const gb_frame *frames,
     double mean_per_atom = 0.0;
     int used = 0;
     for (int k = 0; k < n; ++k) {
-        const gb_frame *f = &frames[idx[k]];
+        const gbnet_frame *f = &frames[idx[k]];
         if (!f->has_energy || f->n_atoms == 0) continue;
         mean_per_atom += f->energy / f->n_atoms;
         ++used;
@@ -132,7 +132,7 @@ gbnet_status gb_fit_normalization(gb_normalization *out, const gb_frame *frames,
     if (used == 0) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "no training frame has an energy");
     mean_per_atom /= used;
     for (int k = 0; k < n; ++k) {
-        const gb_frame *f = &frames[idx[k]];
+        const gbnet_frame *f = &frames[idx[k]];
         if (!f->has_energy || f->n_atoms == 0) continue;
         memset(count, 0, sizeof count);
         for (int i = 0; i < f->n_atoms; ++i) count[element_of_z[f->z[i]]] += 1.0;
@@ -155,7 +155,7 @@ gbnet_status gb_fit_normalization(gb_normalization *out, const gb_frame *frames,
     double sum = 0.0, sum_sq = 0.0, f_sq = 0.0;
     long f_count = 0;
     for (int k = 0; k < n; ++k) {
-        const gb_frame *f = &frames[idx[k]];
+        const gbnet_frame *f = &frames[idx[k]];
         if (f->forces)
             for (int c = 0; c < 3 * f->n_atoms; ++c) {
                 f_sq += f->forces[c] * f->forces[c];

@@ -5,7 +5,7 @@
 #ifndef GB_NORMALIZATION_H
 #define GB_NORMALIZATION_H
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "gbnet.h"
 
 typedef struct {
@@ -24,7 +24,7 @@ typedef struct {
  * the solution closest to equal references (the mean energy per atom) is
  * taken: the minimum-norm solution for e_ref - mean. Fails when no frame has
  * an energy. */
-gbnet_status gb_fit_normalization(gb_normalization *out, const gb_frame *frames, const int *idx, int n,
+gbnet_status gb_fit_normalization(gb_normalization *out, const gbnet_frame *frames, const int *idx, int n,
                                   const int *element_of_z /* [119] */, int n_elements);
 
 /* Solves the n x n system A x = b in place by Gaussian elimination with

@@ -17,14 +17,14 @@
 typedef enum { T_INT, T_U64, T_REAL, T_TEXT, T_PATH, T_PATHS, T_BOOL, T_CHOICE } value_type;
 
 typedef struct {
-    gb_config_key_info info;
+    gbnet_train_key info;
     value_type type;
     size_t offset;
     double min, max;          /* inclusive bounds for numbers */
     const char *choices[3];   /* T_CHOICE: accepted words, index = stored enum value */
 } key_spec;
 
-#define OFF(field) offsetof(gb_train_config, field)
+#define OFF(field) offsetof(gbnet_train_config, field)
 #define NUM(name, t, field, def, unit, lo, hi, doc) \
     {{name, t == T_INT ? "integer" : "number", def, unit, doc}, t, OFF(field), lo, hi, {NULL, NULL, NULL}}
 #define STR(name, t, field, def, doc)                                                             \
@@ -106,11 +106,11 @@ static const key_spec keys[] = {
 };
 
 enum { N_KEYS = (int)(sizeof keys / sizeof keys[0]) };
-_Static_assert(N_KEYS <= 64, "gb_train_config.line holds 64 keys");
+_Static_assert(N_KEYS <= 64, "gbnet_train_config.line holds 64 keys");
 
-int gb_config_n_keys(void) { return N_KEYS; }
+int gbnet_train_n_keys(void) { return N_KEYS; }
 
-const gb_config_key_info *gb_config_key(int index) {
+const gbnet_train_key *gbnet_train_key_at(int index) {
     return index >= 0 && index < N_KEYS ? &keys[index].info : NULL;
 }
 
@@ -201,7 +201,7 @@ static int parse_bool(const char *v, int *out) {
 }
 
 /* Stores value into key k; where = "FILE:LINE: " for messages. */
-static gbnet_status assign(gb_train_config *c, int k, const char *value, const char *where, const char *dir) {
+static gbnet_status assign(gbnet_train_config *c, int k, const char *value, const char *where, const char *dir) {
     const key_spec *s = &keys[k];
     char *field = (char *)c + s->offset;
     const char *name = s->info.name;
@@ -266,7 +266,7 @@ static gbnet_status assign(gb_train_config *c, int k, const char *value, const c
     return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected a non-negative integer", where, name, value);
 }
 
-void gb_train_config_defaults(gb_train_config *c) {
+void gb_train_config_defaults(gbnet_train_config *c) {
     memset(c, 0, sizeof *c);
     for (int k = 0; k < N_KEYS; ++k) {
         gbnet_status st = assign(c, k, keys[k].info.default_text, "", NULL);
@@ -297,7 +297,7 @@ static gbnet_status unknown_key(const char *where, const char *key) {
     return gb_fail(GBNET_ERR_FORMAT, "%sunknown key '%s' (gbnet train --list-keys shows all keys)", where, key);
 }
 
-gbnet_status gb_train_config_parse(gb_train_config *c, const char *text, const char *name, const char *dir) {
+gbnet_status gb_train_config_parse(gbnet_train_config *c, const char *text, const char *name, const char *dir) {
     snprintf(c->source, sizeof c->source, "%s", name);
     int seen[N_KEYS] = {0};
     int line_no = 0;
@@ -333,7 +333,7 @@ gbnet_status gb_train_config_parse(gb_train_config *c, const char *text, const c
     return GBNET_OK;
 }
 
-gbnet_status gb_train_config_read(gb_train_config *c, const char *path) {
+gbnet_status gbnet_train_config_read(gbnet_train_config *c, const char *path) {
     char *text = NULL;
     size_t size = 0;
     gbnet_status st = gb_load_file(path, &text, &size);
@@ -363,7 +363,7 @@ gbnet_status gb_train_config_read(gb_train_config *c, const char *path) {
     return st;
 }
 
-gbnet_status gb_train_config_set(gb_train_config *c, const char *assignment) {
+gbnet_status gbnet_train_config_set(gbnet_train_config *c, const char *assignment) {
     char buf[2 * GB_CFG_TEXT_MAX];
     if (strlen(assignment) >= sizeof buf) return gb_fail(GBNET_ERR_FORMAT, "--set: value too long");
     strcpy(buf, assignment);
@@ -378,13 +378,13 @@ gbnet_status gb_train_config_set(gb_train_config *c, const char *assignment) {
     return st;
 }
 
-int gb_train_config_is_set(const gb_train_config *c, const char *key) {
+int gbnet_train_config_is_set(const gbnet_train_config *c, const char *key) {
     int k = find_key(key);
     return k >= 0 && c->line[k] != 0;
 }
 
 /* "FILE:LINE: " of where key was set ("" for defaults). */
-static void where_set(char *out, size_t size, const gb_train_config *c, const char *key) {
+static void where_set(char *out, size_t size, const gbnet_train_config *c, const char *key) {
     int k = find_key(key);
     if (k < 0 || c->line[k] == 0) snprintf(out, size, "%s: ", c->source[0] ? c->source : "config");
     else if (c->line[k] < 0) snprintf(out, size, "--set %s: ", key);
@@ -415,17 +415,17 @@ gbnet_status gb_config_parse_elements(const char *text, int *atomic_numbers, int
     return GBNET_OK;
 }
 
-gbnet_status gb_train_config_check(const gb_train_config *c) {
+gbnet_status gbnet_train_config_check(const gbnet_train_config *c) {
     char where[GB_CFG_TEXT_MAX + 64];
     if (!c->train_data[0]) {
         where_set(where, sizeof where, c, "train_data");
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "%strain_data is required (files or DeePMD folders)", where);
     }
     int methods = (c->valid_data[0] != 0) + (c->valid_key[0] != 0) +
-                  (gb_train_config_is_set(c, "valid_fraction") && c->valid_fraction > 0);
+                  (gbnet_train_config_is_set(c, "valid_fraction") && c->valid_fraction > 0);
     if (methods > 1) {
         const char *second = c->valid_key[0] && c->valid_data[0] ? "valid_key" :
-                             gb_train_config_is_set(c, "valid_fraction") ? "valid_fraction" : "valid_key";
+                             gbnet_train_config_is_set(c, "valid_fraction") ? "valid_fraction" : "valid_key";
         where_set(where, sizeof where, c, second);
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
                        "%suse one of valid_data, valid_fraction and valid_key, not several", where);
@@ -467,20 +467,50 @@ gbnet_status gb_train_config_check(const gb_train_config *c) {
     return GBNET_OK;
 }
 
-size_t gb_train_config_format(const gb_train_config *c, char *text, size_t size) {
+gbnet_status gbnet_train_config_create(gbnet_train_config **out) {
+    *out = gb_malloc(sizeof **out);
+    if (!*out) return GBNET_ERR_NO_MEMORY;
+    gb_train_config_defaults(*out);
+    return GBNET_OK;
+}
+
+void gbnet_train_config_free(gbnet_train_config *c) { free(c); }
+
+/* The text of key k's value, as a config file would give it. */
+static void format_value(char *value, size_t size, const gbnet_train_config *c, int k) {
+    const key_spec *s = &keys[k];
+    const char *field = (const char *)c + s->offset;
+    switch (s->type) {
+    case T_INT: snprintf(value, size, "%d", *(const int *)field); break;
+    case T_U64: snprintf(value, size, "%llu", (unsigned long long)*(const uint64_t *)field); break;
+    case T_REAL: snprintf(value, size, "%.17g", *(const double *)field); break;
+    case T_BOOL: snprintf(value, size, "%s", *(const int *)field ? "true" : "false"); break;
+    case T_CHOICE: snprintf(value, size, "%s", s->choices[*(const int *)field]); break;
+    default: snprintf(value, size, "%s", field); break;
+    }
+}
+
+gbnet_status gbnet_train_config_get(const gbnet_train_config *c, const char *key, char *value, size_t size) {
+    int k = key ? find_key(key) : -1;
+    if (k < 0) {
+        const char *near = key ? gb_config_closest_key(key) : NULL;
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "unknown configuration key '%s'%s%s%s", key ? key : "(null)",
+                       near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
+    }
+    char text[GB_CFG_TEXT_MAX + 32];
+    format_value(text, sizeof text, c, k);
+    if (!value || strlen(text) + 1 > size)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "the value of '%s' needs %zu bytes", key, strlen(text) + 1);
+    memcpy(value, text, strlen(text) + 1);
+    return GBNET_OK;
+}
+
+size_t gbnet_train_config_format(const gbnet_train_config *c, char *text, size_t size) {
     size_t used = 0;
     for (int k = 0; k < N_KEYS; ++k) {
         const key_spec *s = &keys[k];
-        const char *field = (const char *)c + s->offset;
         char value[GB_CFG_TEXT_MAX + 8];
-        switch (s->type) {
-        case T_INT: snprintf(value, sizeof value, "%d", *(const int *)field); break;
-        case T_U64: snprintf(value, sizeof value, "%llu", (unsigned long long)*(const uint64_t *)field); break;
-        case T_REAL: snprintf(value, sizeof value, "%.17g", *(const double *)field); break;
-        case T_BOOL: snprintf(value, sizeof value, "%s", *(const int *)field ? "true" : "false"); break;
-        case T_CHOICE: snprintf(value, sizeof value, "%s", s->choices[*(const int *)field]); break;
-        default: snprintf(value, sizeof value, "%s", field); break;
-        }
+        format_value(value, sizeof value, c, k);
         int fits = text && used < size;
         int n = snprintf(fits ? text + used : NULL, fits ? size - used : 0, "%s = %s\n", s->info.name, value);
         if (n > 0) used += (size_t)n;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "gbnet.h"
+#include "gbnet_train.h"
 
 #define GB_CFG_TEXT_MAX 1024
 
@@ -20,7 +21,7 @@ typedef enum { GB_OPTIMIZER_ADAM = 0, GB_OPTIMIZER_ADAMW = 1 } gb_optimizer_kind
 typedef enum { GB_ENERGY_SCALE_STD = 0, GB_ENERGY_SCALE_FORCE_RMS = 1 } gb_energy_scale_mode;
 typedef enum { GB_PARALLEL_PACKS = 0, GB_PARALLEL_KERNELS = 1 } gb_parallel_mode;
 
-typedef struct {
+struct gbnet_train_config {
     /* data */
     char train_data[GB_CFG_TEXT_MAX];  /* whitespace-separated extxyz files / DeePMD folders */
     char valid_data[GB_CFG_TEXT_MAX];  /* same, "" if none */
@@ -61,38 +62,15 @@ typedef struct {
     /* where each key was set: line in `source` (0: default, -1: --set) */
     int line[64];
     char source[GB_CFG_TEXT_MAX];
-} gb_train_config;
-
-typedef struct {
-    const char *name;
-    const char *type;         /* "integer", "number", "text", "path", "paths", "bool", or "a|b" */
-    const char *default_text; /* "" for empty */
-    const char *unit;         /* "" if none */
-    const char *description;
-} gb_config_key_info;
-
-/* Number of keys and their descriptions (for --list-keys and the docs). */
-int gb_config_n_keys(void);
-const gb_config_key_info *gb_config_key(int index);
+};
 
 /* Fills c with every key's default. */
-void gb_train_config_defaults(gb_train_config *c);
-/* Reads a config file over c (call gb_train_config_defaults first). */
-gbnet_status gb_train_config_read(gb_train_config *c, const char *path);
+void gb_train_config_defaults(gbnet_train_config *c);
 /* Parses the text of a config (name used in messages, dir for relative paths). */
-gbnet_status gb_train_config_parse(gb_train_config *c, const char *text, const char *name, const char *dir);
-/* Applies one "key=value" override (from --set). */
-gbnet_status gb_train_config_set(gb_train_config *c, const char *assignment);
-/* Cross-key checks (e.g. one validation method); messages name the lines. */
-gbnet_status gb_train_config_check(const gb_train_config *c);
-/* Whether key was given (in the file or by --set) rather than defaulted. */
-int gb_train_config_is_set(const gb_train_config *c, const char *key);
+gbnet_status gb_train_config_parse(gbnet_train_config *c, const char *text, const char *name, const char *dir);
 /* The closest valid key to name (edit distance), or NULL if none is near. */
 const char *gb_config_closest_key(const char *name);
 
-/* Writes the effective configuration as `key = value` lines into text
- * (what provenance and checkpoints record). Returns the length needed. */
-size_t gb_train_config_format(const gb_train_config *c, char *text, size_t size);
 
 /* Parses an element list ("H C O") into atomic numbers; n_out = count. */
 gbnet_status gb_config_parse_elements(const char *text, int *atomic_numbers, int *n_out);

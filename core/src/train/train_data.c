@@ -12,7 +12,7 @@
 #include "gb_error.h"
 #include "rng.h"
 
-int gb_frame_number(const gb_dataset *ds, const gb_frame *f) {
+int gb_frame_number(const gbnet_dataset *ds, const gbnet_frame *f) {
     int k = 1;
     for (int i = 0; i < ds->n_frames && &ds->frames[i] != f; ++i)
         if (ds->frames[i].source == f->source) ++k;
@@ -20,7 +20,7 @@ int gb_frame_number(const gb_dataset *ds, const gb_frame *f) {
 }
 
 /* Reads every path of a whitespace-separated list; an empty file is an error. */
-static gbnet_status read_paths(gb_dataset *ds, const char *list, const char *key) {
+static gbnet_status read_paths(gbnet_dataset *ds, const char *list, const char *key) {
     const char *p = list;
     while (*p) {
         while (isspace((unsigned char)*p)) ++p;
@@ -31,7 +31,7 @@ static gbnet_status read_paths(gb_dataset *ds, const char *list, const char *key
         snprintf(path, sizeof path, "%.*s", (int)(end - p), p);
         p = end;
         int before = ds->n_frames;
-        gbnet_status st = gb_read_dataset(ds, path);
+        gbnet_status st = gbnet_dataset_read(ds, path);
         if (st) {
             char message[2048];
             snprintf(message, sizeof message, "%s", gbnet_last_error());
@@ -49,19 +49,19 @@ static int compare_int(const void *a, const void *b) {
 
 /* Does frame f's metadata match "KEY=PATTERN" (shell wildcards)? An empty
  * spec matches nothing. */
-static int frame_matches(const gb_frame *f, const char *spec) {
+static int frame_matches(const gbnet_frame *f, const char *spec) {
     if (!spec[0]) return 0;
     char key[GB_CFG_TEXT_MAX];
     snprintf(key, sizeof key, "%s", spec);
     char *pattern = strchr(key, '=');
     if (!pattern) return 0;
     *pattern++ = '\0';
-    const char *value = gb_frame_info(f, key);
+    const char *value = gbnet_frame_info(f, key);
     return value && fnmatch(pattern, value, 0) == 0;
 }
 
 /* Elements: the configured list, or every element of the data by Z. */
-static gbnet_status choose_elements(gb_train_data *d, const gb_train_config *c) {
+static gbnet_status choose_elements(gb_train_data *d, const gbnet_train_config *c) {
     if (c->elements[0]) {
         gbnet_status st = gb_config_parse_elements(c->elements, d->atomic_numbers, &d->n_elements);
         if (st) return st;
@@ -69,7 +69,7 @@ static gbnet_status choose_elements(gb_train_data *d, const gb_train_config *c) 
         return GBNET_OK;
     }
     int present[119] = {0};
-    const gb_dataset *sets[2] = {&d->train_ds, &d->valid_ds};
+    const gbnet_dataset *sets[2] = {&d->train_ds, &d->valid_ds};
     for (int s = 0; s < 2; ++s)
         for (int i = 0; i < sets[s]->n_frames; ++i) {
             if (frame_matches(&sets[s]->frames[i], c->exclude_key)) continue;
@@ -90,8 +90,8 @@ static gbnet_status choose_elements(gb_train_data *d, const gb_train_config *c) 
 }
 
 /* Labels and elements of one frame against the config. */
-static gbnet_status check_frame(const gb_dataset *ds, const gb_frame *f, const gb_train_data *d,
-                                const gb_train_config *c) {
+static gbnet_status check_frame(const gbnet_dataset *ds, const gbnet_frame *f, const gb_train_data *d,
+                                const gbnet_train_config *c) {
     const char *src = f->source ? f->source : "?";
     int number = gb_frame_number(ds, f);
     if (f->n_atoms <= 0) return gb_fail(GBNET_ERR_FORMAT, "%s:%d: frame %d has no atoms", src, f->line, number);
@@ -117,7 +117,7 @@ static gbnet_status check_frame(const gb_dataset *ds, const gb_frame *f, const g
 }
 
 /* Splits train_ds by the config: into d->train and d->valid. */
-static gbnet_status split(gb_train_data *d, const gb_train_config *c) {
+static gbnet_status split(gb_train_data *d, const gbnet_train_config *c) {
     int n = d->train_ds.n_frames;
     d->train = malloc((size_t)n * sizeof *d->train);
     d->valid = malloc(((size_t)n + (size_t)d->valid_ds.n_frames) * sizeof *d->valid);
@@ -165,7 +165,7 @@ static gbnet_status split(gb_train_data *d, const gb_train_config *c) {
     return GBNET_OK;
 }
 
-gbnet_status gb_train_data_load(gb_train_data *d, const gb_train_config *c) {
+gbnet_status gb_train_data_load(gb_train_data *d, const gbnet_train_config *c) {
     gbnet_status st = read_paths(&d->train_ds, c->train_data, "train_data");
     if (!st && c->valid_data[0]) st = read_paths(&d->valid_ds, c->valid_data, "valid_data");
     if (!st) st = choose_elements(d, c);
@@ -175,14 +175,14 @@ gbnet_status gb_train_data_load(gb_train_data *d, const gb_train_config *c) {
         d->train_atoms += d->train[i]->n_atoms;
     }
     for (int i = 0; !st && i < d->n_valid; ++i) {
-        const gb_dataset *ds = c->valid_data[0] ? &d->valid_ds : &d->train_ds;
+        const gbnet_dataset *ds = c->valid_data[0] ? &d->valid_ds : &d->train_ds;
         st = check_frame(ds, d->valid[i], d, c);
         d->valid_atoms += d->valid[i]->n_atoms;
     }
     return st;
 }
 
-static gbnet_status build_samples(gb_sample **out, const gb_frame **frames, int n, const gb_dataset *ds,
+static gbnet_status build_samples(gb_sample **out, const gbnet_frame **frames, int n, const gbnet_dataset *ds,
                                   const gbnet_model *model, double min_distance) {
     gb_sample *s = gb_calloc((size_t)(n > 0 ? n : 1), sizeof *s);
     if (!s) return GBNET_ERR_NO_MEMORY;
@@ -215,7 +215,7 @@ void gb_train_data_free(gb_train_data *d) {
     free(d->valid_samples);
     free(d->train);
     free(d->valid);
-    gb_dataset_free(&d->train_ds);
-    gb_dataset_free(&d->valid_ds);
+    gbnet_dataset_free(&d->train_ds);
+    gbnet_dataset_free(&d->valid_ds);
     memset(d, 0, sizeof *d);
 }

@@ -5,16 +5,16 @@
 #ifndef GB_TRAIN_DATA_H
 #define GB_TRAIN_DATA_H
 
-#include "dataset.h"
+#include "gbnet_data.h"
 #include "loss.h"
 #include "train_config.h"
 
 typedef struct {
-    gb_dataset train_ds;        /* frames of train_data (validation frames may be among them) */
-    gb_dataset valid_ds;        /* frames of valid_data, if given */
+    gbnet_dataset train_ds;        /* frames of train_data (validation frames may be among them) */
+    gbnet_dataset valid_ds;        /* frames of valid_data, if given */
     int n_train, n_valid;
-    const gb_frame **train;     /* [n_train] in file order */
-    const gb_frame **valid;     /* [n_valid] in file order */
+    const gbnet_frame **train;     /* [n_train] in file order */
+    const gbnet_frame **valid;     /* [n_valid] in file order */
     gb_sample *train_samples;   /* [n_train], after gb_train_data_build */
     gb_sample *valid_samples;   /* [n_valid] */
     int atomic_numbers[GBNET_MAX_ELEMENTS]; /* model elements in order */
@@ -25,13 +25,13 @@ typedef struct {
 
 /* Reads and splits the data and checks labels and elements; messages name
  * the file, line and frame. d must be zero-initialised. */
-gbnet_status gb_train_data_load(gb_train_data *d, const gb_train_config *c);
+gbnet_status gb_train_data_load(gb_train_data *d, const gbnet_train_config *c);
 /* Builds the samples for model (neighbor lists at its cutoff), checking for
  * atoms closer than min_distance. */
 gbnet_status gb_train_data_build(gb_train_data *d, const gbnet_model *model, double min_distance);
 void gb_train_data_free(gb_train_data *d);
 
 /* 1-based position of frame f among the frames of its own file. */
-int gb_frame_number(const gb_dataset *ds, const gb_frame *f);
+int gb_frame_number(const gbnet_dataset *ds, const gbnet_frame *f);
 
 #endif

@@ -31,11 +31,11 @@ typedef struct {
 
 enum { PACK_MESSAGE_MAX = 1024 };
 
-struct gb_trainer {
-    gb_train_config cfg;
+struct gbnet_trainer {
+    gbnet_train_config cfg;
     char *config_text;       /* effective configuration, key = value lines */
     char *command_line;
-    gb_train_hooks hooks;
+    gbnet_train_callbacks hooks;
     gb_train_data data;
     gbnet_model *model;
     gb_worker *workers;      /* [n_workers] */
@@ -55,7 +55,7 @@ struct gb_trainer {
     char (*pack_message)[PACK_MESSAGE_MAX];
     int max_packs;           /* entries of pack_stats, pack_status, pack_message */
     int last_checkpoint_epoch; /* completed epochs in the last checkpoint written, -1 none */
-    double run_start;        /* monotonic clock at the start of gb_trainer_run */
+    double run_start;        /* monotonic clock at the start of gbnet_trainer_run */
     double elapsed_before;   /* training seconds of earlier runs (from the checkpoint) */
 };
 
@@ -65,8 +65,8 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void say(const gb_trainer *t, const char *fmt, ...) GB_PRINTF(2, 3);
-static void say(const gb_trainer *t, const char *fmt, ...) {
+static void say(const gbnet_trainer *t, const char *fmt, ...) GB_PRINTF(2, 3);
+static void say(const gbnet_trainer *t, const char *fmt, ...) {
     if (!t->hooks.message) return;
     char text[4096];
     va_list args;
@@ -81,7 +81,7 @@ static void last_error_copy(char *out, size_t size) { snprintf(out, size, "%s", 
 
 /* ------------------------------------------------------------ setup */
 
-static gbnet_status make_hyperparams(gbnet_hyperparams *hp, const gb_train_config *c, const gb_train_data *d) {
+static gbnet_status make_hyperparams(gbnet_hyperparams *hp, const gbnet_train_config *c, const gb_train_data *d) {
     gbnet_hyperparams_default(hp);
     hp->n_features = c->features;
     hp->n_blocks = c->blocks;
@@ -94,12 +94,12 @@ static gbnet_status make_hyperparams(gbnet_hyperparams *hp, const gb_train_confi
 }
 
 /* Fits and sets the normalization of a new model from the training frames. */
-static gbnet_status fit_normalization(gb_trainer *t) {
+static gbnet_status fit_normalization(gbnet_trainer *t) {
     const gb_train_data *d = &t->data;
     int element_of_z[119];
     for (int z = 0; z < 119; ++z) element_of_z[z] = gbnet_model_element_of_z(t->model, z);
     gb_normalization norm;
-    const gb_frame *base = d->train_ds.frames;
+    const gbnet_frame *base = d->train_ds.frames;
     int *idx = malloc((size_t)d->n_train * sizeof *idx);
     if (!idx) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory fitting the normalization");
     for (int i = 0; i < d->n_train; ++i) idx[i] = (int)(d->train[i] - base);
@@ -138,7 +138,7 @@ static gbnet_status fit_normalization(gb_trainer *t) {
  * edge slots. Edge capacities between the mean and the densest ratio are
  * tried and the one with the most useful work per padded work kept, counting
  * an atom as twice an edge (dense layers vs filter, docs/performance.md). */
-static gbnet_status choose_edge_capacity(gb_trainer *t, gb_packing *p) {
+static gbnet_status choose_edge_capacity(gbnet_trainer *t, gb_packing *p) {
     int n = t->data.n_train, max_edges = 0;
     long long edges = 0;
     for (int i = 0; i < n; ++i) {
@@ -168,7 +168,7 @@ static gbnet_status choose_edge_capacity(gb_trainer *t, gb_packing *p) {
  * set and the most efficient kept (within 0.25% of the best, the closest to
  * the request). The edge capacity follows the densest structure, so atoms
  * are always the binding limit. */
-static gbnet_status choose_capacity(gb_trainer *t) {
+static gbnet_status choose_capacity(gbnet_trainer *t) {
     const gb_train_data *d = &t->data;
     int n = d->n_train, max_atoms = 0;
     double ratio = 0.0;
@@ -215,7 +215,7 @@ static gbnet_status choose_capacity(gb_trainer *t) {
     return GBNET_OK;
 }
 
-static gbnet_status pack_validation(gb_trainer *t) {
+static gbnet_status pack_validation(gbnet_trainer *t) {
     const gb_train_data *d = &t->data;
     if (d->n_valid == 0) return GBNET_OK;
     int *a = malloc((size_t)d->n_valid * sizeof *a), *e = malloc((size_t)d->n_valid * sizeof *e);
@@ -243,7 +243,7 @@ static int hyperparams_equal(const gbnet_hyperparams *a, const gbnet_hyperparams
 }
 
 /* Keys whose change makes a resumed run differ from an uninterrupted one. */
-static void report_changed_keys(gb_trainer *t, const char *old_text) {
+static void report_changed_keys(gbnet_trainer *t, const char *old_text) {
     static const char *harmless[] = {"epochs", "threads", "time_limit", "checkpoint_every", "output", "log",
                                      "checkpoint", "early_stopping_patience"};
     char changed[1024] = "";
@@ -278,7 +278,7 @@ static void report_changed_keys(gb_trainer *t, const char *old_text) {
                   changed);
 }
 
-static gbnet_status resume(gb_trainer *t, const char *path) {
+static gbnet_status resume(gbnet_trainer *t, const char *path) {
     gbnet_model *model = NULL;
     char *old_text = NULL;
     gbnet_status st = gb_checkpoint_read(path, &model, &t->opt, &t->state, &old_text);
@@ -307,7 +307,7 @@ static gbnet_status resume(gb_trainer *t, const char *path) {
 }
 
 /* Workspaces: one per thread in packs mode, one multithreaded otherwise. */
-static gbnet_status create_workers(gb_trainer *t) {
+static gbnet_status create_workers(gbnet_trainer *t) {
     int threads = t->cfg.threads;
 #ifdef _OPENMP
     if (threads <= 0) threads = omp_get_max_threads();
@@ -335,24 +335,24 @@ static gbnet_status create_workers(gb_trainer *t) {
     return GBNET_OK;
 }
 
-gbnet_status gb_trainer_create(gb_trainer **out, const gb_train_config *config, const char *resume_path,
-                               const char *command_line, const gb_train_hooks *hooks) {
+gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config *config, const char *resume_path,
+                               const char *command_line, const gbnet_train_callbacks *hooks) {
     *out = NULL;
-    gbnet_status st = gb_train_config_check(config);
+    gbnet_status st = gbnet_train_config_check(config);
     if (st) return st;
-    gb_trainer *t = gb_calloc(1, sizeof *t);
+    gbnet_trainer *t = gb_calloc(1, sizeof *t);
     if (!t) return GBNET_ERR_NO_MEMORY;
     t->cfg = *config;
     if (hooks) t->hooks = *hooks;
     t->last_checkpoint_epoch = -1;
-    size_t len = gb_train_config_format(config, NULL, 0);
+    size_t len = gbnet_train_config_format(config, NULL, 0);
     t->config_text = malloc(len + 1);
     t->command_line = malloc(strlen(command_line ? command_line : "") + 1);
     if (!t->config_text || !t->command_line) {
-        gb_trainer_free(t);
+        gbnet_trainer_free(t);
         return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory");
     }
-    gb_train_config_format(config, t->config_text, len + 1);
+    gbnet_train_config_format(config, t->config_text, len + 1);
     strcpy(t->command_line, command_line ? command_line : "");
     t->weights.w_energy = config->w_energy;
     t->weights.w_forces = config->w_forces;
@@ -403,7 +403,7 @@ gbnet_status gb_trainer_create(gb_trainer **out, const gb_train_config *config, 
     if (!st) st = pack_validation(t);
     if (!st) st = create_workers(t);
     if (st) {
-        gb_trainer_free(t);
+        gbnet_trainer_free(t);
         return st;
     }
     int threads = t->n_workers > 1 ? t->n_workers : t->workers[0].ws->n_threads;
@@ -420,7 +420,7 @@ gbnet_status gb_trainer_create(gb_trainer **out, const gb_train_config *config, 
     return GBNET_OK;
 }
 
-void gb_trainer_free(gb_trainer *t) {
+void gbnet_trainer_free(gbnet_trainer *t) {
     if (!t) return;
     for (int w = 0; t->workers && w < t->n_workers; ++w) {
         gbnet_workspace_free(t->workers[w].ws);
@@ -447,11 +447,29 @@ void gb_trainer_free(gb_trainer *t) {
     free(t);
 }
 
-const gb_train_data *gb_trainer_data(const gb_trainer *t) { return &t->data; }
-const gbnet_model *gb_trainer_model(const gb_trainer *t) { return t->model; }
-const gb_train_state *gb_trainer_state(const gb_trainer *t) { return &t->state; }
+const gb_train_data *gb_trainer_data(const gbnet_trainer *t) { return &t->data; }
+const gbnet_model *gbnet_trainer_model(const gbnet_trainer *t) { return t->model; }
+const gb_train_state *gb_trainer_state(const gbnet_trainer *t) { return &t->state; }
 
-void gb_trainer_packing(const gb_trainer *t, int *cap_atoms, int *cap_edges, double *atom_efficiency,
+void gbnet_trainer_summary(const gbnet_trainer *t, gbnet_train_summary *out) {
+    memset(out, 0, sizeof *out);
+    out->epoch = t->state.epoch;
+    out->global_step = t->state.global_step;
+    out->best_valid_loss = t->state.best_valid_loss;
+    out->best_epoch = t->state.best_epoch;
+    out->n_train = t->data.n_train;
+    out->n_valid = t->data.n_valid;
+    out->train_atoms = t->data.train_atoms;
+    out->valid_atoms = t->data.valid_atoms;
+    for (int i = 0; i < t->data.n_train && !out->train_has_stress; ++i)
+        out->train_has_stress = t->data.train[i]->has_virial && t->data.train[i]->has_cell;
+}
+
+const gbnet_frame *gbnet_trainer_valid_frame(const gbnet_trainer *t, int i) {
+    return i >= 0 && i < t->data.n_valid ? t->data.valid[i] : NULL;
+}
+
+void gb_trainer_packing(const gbnet_trainer *t, int *cap_atoms, int *cap_edges, double *atom_efficiency,
                         double *edge_efficiency, int *packs_per_step) {
     if (cap_atoms) *cap_atoms = t->cap_atoms;
     if (cap_edges) *cap_edges = t->cap_edges;
@@ -464,7 +482,7 @@ void gb_trainer_packing(const gb_trainer *t, int *cap_atoms, int *cap_edges, dou
 
 /* The packs of epoch e: the training set shuffled by (seed, e) alone, packed,
  * and the pack order shuffled too (packing puts large structures first). */
-static gbnet_status pack_epoch(gb_trainer *t, int epoch) {
+static gbnet_status pack_epoch(gbnet_trainer *t, int epoch) {
     int n = t->data.n_train;
     gb_rng r;
     gb_rng_seed(&r, t->cfg.seed ^ (0x73687566666c65ULL + 0x9e3779b97f4a7c15ULL * (uint64_t)(epoch + 1)));
@@ -482,13 +500,13 @@ static gbnet_status pack_epoch(gb_trainer *t, int epoch) {
     return GBNET_OK;
 }
 
-static int n_steps(const gb_trainer *t) {
+static int n_steps(const gbnet_trainer *t) {
     return (t->epoch_packing.n_packs + t->packs_per_step - 1) / t->packs_per_step;
 }
 
 /* Samples of training pack k of the epoch (in step order) or of validation
  * pack k into ptrs; returns their number. */
-static int fill_pack(const gb_trainer *t, int is_train, int k, const gb_sample **ptrs) {
+static int fill_pack(const gbnet_trainer *t, int is_train, int k, const gb_sample **ptrs) {
     int count = 0;
     if (is_train) {
         const gb_packing *p = &t->epoch_packing;
@@ -520,7 +538,7 @@ static void add_stats(gb_loss_stats *sum, const gb_loss_stats *s) {
  * or validation). Each pack's gradient and statistics go to a slot of their
  * own and are summed in pack order, so the result does not depend on which
  * thread ran which pack. */
-static gbnet_status run_packs(gb_trainer *t, int is_train, int first, int count, double scale, gb_loss_stats *stats) {
+static gbnet_status run_packs(gbnet_trainer *t, int is_train, int first, int count, double scale, gb_loss_stats *stats) {
     const size_t P = t->model->layout.total;
     const int static_atoms = is_train && t->cfg.static_shape ? t->cap_atoms : 0;
     const int static_edges = is_train && t->cfg.static_shape ? t->cap_edges : 0;
@@ -554,7 +572,7 @@ static gbnet_status run_packs(gb_trainer *t, int is_train, int first, int count,
 }
 
 /* Loss and gradient (into t->grad) of step s of the current epoch. */
-static gbnet_status run_step(gb_trainer *t, int step, gb_loss_stats *stats, int *structures_done,
+static gbnet_status run_step(gbnet_trainer *t, int step, gb_loss_stats *stats, int *structures_done,
                              long long *atoms_done) {
     const gb_packing *p = &t->epoch_packing;
     int first = step * t->packs_per_step, last = first + t->packs_per_step;
@@ -570,7 +588,7 @@ static gbnet_status run_step(gb_trainer *t, int step, gb_loss_stats *stats, int 
     return run_packs(t, 1, first, last - first, 1.0 / structures, stats);
 }
 
-static gbnet_status evaluate_validation(gb_trainer *t, gb_loss_stats *stats) {
+static gbnet_status evaluate_validation(gbnet_trainer *t, gb_loss_stats *stats) {
     memset(stats, 0, sizeof *stats);
     return run_packs(t, 0, 0, t->valid_packing.n_packs, 1.0 / t->data.n_valid, stats);
 }
@@ -585,7 +603,7 @@ static void fill_errors(double *e_rmse, double *f_rmse, double *s_rmse, const gb
 
 /* ------------------------------------------------------------ outputs */
 
-static gbnet_status save_best(gb_trainer *t, const gb_epoch_report *r) {
+static gbnet_status save_best(gbnet_trainer *t, const gbnet_epoch_report *r) {
     char date[64];
     time_t now = time(NULL);
     struct tm tm_utc;
@@ -618,7 +636,7 @@ static const char *CSV_HEADER =
 
 /* Starts the log: a new file, or on resume the old one cut after the epochs
  * the checkpoint holds (later lines would be repeated by this run). */
-static gbnet_status open_log(gb_trainer *t, int resumed) {
+static gbnet_status open_log(gbnet_trainer *t, int resumed) {
     if (!t->cfg.log[0]) return GBNET_OK;
     char *kept = NULL;
     size_t kept_len = 0;
@@ -657,7 +675,7 @@ static void csv_number(FILE *f, double v) {
     else fputs(",", f);
 }
 
-static gbnet_status append_log(gb_trainer *t, const gb_epoch_report *r) {
+static gbnet_status append_log(gbnet_trainer *t, const gbnet_epoch_report *r) {
     if (!t->cfg.log[0]) return GBNET_OK;
     FILE *f = fopen(t->cfg.log, "a");
     if (!f) return gb_fail(GBNET_ERR_IO, "cannot append to the log %s", t->cfg.log);
@@ -670,7 +688,7 @@ static gbnet_status append_log(gb_trainer *t, const gb_epoch_report *r) {
     return fclose(f) == 0 ? GBNET_OK : gb_fail(GBNET_ERR_IO, "cannot append to the log %s", t->cfg.log);
 }
 
-static gbnet_status write_checkpoint(gb_trainer *t) {
+static gbnet_status write_checkpoint(gbnet_trainer *t) {
     gbnet_status st = gb_checkpoint_write(t->cfg.checkpoint, t->model, &t->opt, &t->state, t->config_text);
     if (!st) t->last_checkpoint_epoch = t->state.epoch;
     return st;
@@ -678,10 +696,10 @@ static gbnet_status write_checkpoint(gb_trainer *t) {
 
 /* ------------------------------------------------------------ the loop */
 
-static double elapsed_total(const gb_trainer *t) { return t->elapsed_before + (now_seconds() - t->run_start); }
+static double elapsed_total(const gbnet_trainer *t) { return t->elapsed_before + (now_seconds() - t->run_start); }
 
 /* Validation errors into r; loss is the mean per structure. */
-static gbnet_status validate(gb_trainer *t, gb_epoch_report *r) {
+static gbnet_status validate(gbnet_trainer *t, gbnet_epoch_report *r) {
     if (t->data.n_valid == 0) {
         r->valid_loss = r->train_loss;
         r->valid_energy_rmse = r->valid_force_rmse = r->valid_stress_rmse = NAN;
@@ -698,7 +716,7 @@ static gbnet_status validate(gb_trainer *t, gb_epoch_report *r) {
     return GBNET_OK;
 }
 
-static gbnet_status numeric_failure(gb_trainer *t, int epoch, int step, const char *what) {
+static gbnet_status numeric_failure(gbnet_trainer *t, int epoch, int step, const char *what) {
     char kept[GB_CFG_TEXT_MAX + 128];
     if (t->last_checkpoint_epoch >= 0)
         snprintf(kept, sizeof kept, "the last good checkpoint (%s, after %d epochs) is kept", t->cfg.checkpoint,
@@ -713,7 +731,7 @@ static gbnet_status numeric_failure(gb_trainer *t, int epoch, int step, const ch
 
 /* End of an epoch: validation, schedule, best model, log, checkpoint, report.
  * Sets *stop when early stopping or the time limit ends training. */
-static gbnet_status finish_epoch(gb_trainer *t, gb_epoch_report *r, int steps, int *stop) {
+static gbnet_status finish_epoch(gbnet_trainer *t, gbnet_epoch_report *r, int steps, int *stop) {
     gb_train_state *s = &t->state;
     int epoch = s->epoch;
     r->epoch = epoch + 1;
@@ -769,7 +787,7 @@ static gbnet_status finish_epoch(gb_trainer *t, gb_epoch_report *r, int steps, i
 }
 
 /* Writes the checkpoint at a step boundary after a stop request. */
-static gbnet_status interrupted(gb_trainer *t) {
+static gbnet_status interrupted(gbnet_trainer *t) {
     t->state.elapsed = elapsed_total(t);
     gbnet_status st = write_checkpoint(t);
     if (st) return st;
@@ -778,7 +796,7 @@ static gbnet_status interrupted(gb_trainer *t) {
                    t->cfg.checkpoint);
 }
 
-gbnet_status gb_trainer_run(gb_trainer *t) {
+gbnet_status gbnet_trainer_run(gbnet_trainer *t) {
     gb_train_state *s = &t->state;
     t->run_start = now_seconds();
     t->elapsed_before = s->elapsed;
@@ -786,7 +804,7 @@ gbnet_status gb_trainer_run(gb_trainer *t) {
     gbnet_status st = open_log(t, resumed);
     if (st) return st;
     if (!resumed) { /* epoch 0: the errors of the initial model, a reference for the learning curve */
-        gb_epoch_report r;
+        gbnet_epoch_report r;
         memset(&r, 0, sizeof r);
         r.n_epochs = t->cfg.epochs;
         r.lr = s->lr;
@@ -842,7 +860,7 @@ gbnet_status gb_trainer_run(gb_trainer *t) {
             train_seconds += now_seconds() - t0;
             if (t->hooks.step_done) t->hooks.step_done(t->hooks.ctx, s->epoch, step, step_stats.loss);
         }
-        gb_epoch_report r;
+        gbnet_epoch_report r;
         memset(&r, 0, sizeof r);
         r.lr = lr_used;
         r.structures_per_s = train_seconds > 0 ? structures / train_seconds : NAN;

@@ -1,13 +1,14 @@
-/* Element mapping and metadata filters for dataset frames. */
-#include "tool_frames.h"
-
+/* Frames as a model sees them: element mapping and metadata filters
+ * (gbnet_data.h). */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "gb_error.h"
+#include "gbnet_data.h"
 
-void gb_format_elements(char *text, size_t size, const gbnet_hyperparams *hp) {
+/* "O H": the model's elements, for messages. */
+static void format_elements(char *text, size_t size, const gbnet_hyperparams *hp) {
     size_t used = 0;
     text[0] = '\0';
     for (int e = 0; e < hp->n_elements && used < size; ++e) {
@@ -17,14 +18,14 @@ void gb_format_elements(char *text, size_t size, const gbnet_hyperparams *hp) {
     }
 }
 
-gbnet_status gb_frame_species(int *species, const gb_frame *frame, const gbnet_hyperparams *hp) {
+gbnet_status gbnet_frame_species(int *species, const gbnet_frame *frame, const gbnet_hyperparams *hp) {
     for (int i = 0; i < frame->n_atoms; ++i) {
         int found = -1;
         for (int e = 0; e < hp->n_elements && found < 0; ++e)
             if (hp->atomic_numbers[e] == frame->z[i]) found = e;
         if (found < 0) {
             char elements[4 * GBNET_MAX_ELEMENTS + 1];
-            gb_format_elements(elements, sizeof elements, hp);
+            format_elements(elements, sizeof elements, hp);
             return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
                            "%s:%d: atom %d of this frame is %s (Z=%d), an element the model does not have (model "
                            "elements: %s)",
@@ -36,7 +37,7 @@ gbnet_status gb_frame_species(int *species, const gb_frame *frame, const gbnet_h
     return GBNET_OK;
 }
 
-int gb_frame_matches(const gb_frame *frame, const char *key, const char *pattern) {
-    const char *value = gb_frame_info(frame, key);
+int gbnet_frame_matches(const gbnet_frame *frame, const char *key, const char *pattern) {
+    const char *value = gbnet_frame_info(frame, key);
     return value && fnmatch(pattern, value, 0) == 0;
 }

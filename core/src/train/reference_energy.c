@@ -1,6 +1,6 @@
 /* Reference energies for `gbnet init --reference`: the trainer's least-squares
  * fit (gb_fit_normalization), with checks that name the file and element. */
-#include "reference_energy.h"
+#include "gbnet_train.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -8,9 +8,8 @@
 
 #include "gb_error.h"
 #include "normalization.h"
-#include "tool_frames.h"
 
-gbnet_status gb_fit_reference_energies(gb_reference_fit *fit, const gb_dataset *ds, const gbnet_hyperparams *hp) {
+gbnet_status gbnet_fit_reference_energies(gbnet_reference_fit *fit, const gbnet_dataset *ds, const gbnet_hyperparams *hp) {
     const int n = hp->n_elements;
     memset(fit, 0, sizeof *fit);
     long long occurrences[GBNET_MAX_ELEMENTS] = {0};
@@ -26,9 +25,9 @@ gbnet_status gb_fit_reference_energies(gb_reference_fit *fit, const gb_dataset *
     }
     gbnet_status status = GBNET_OK;
     for (int f = 0; f < ds->n_frames && !status; ++f) {
-        const gb_frame *frame = &ds->frames[f];
+        const gbnet_frame *frame = &ds->frames[f];
         if (!frame->has_energy || frame->n_atoms == 0) continue;
-        status = gb_frame_species(species, frame, hp);
+        status = gbnet_frame_species(species, frame, hp);
         if (status) break;
         for (int i = 0; i < frame->n_atoms; ++i) counts[f][species[i]] += 1.0;
         for (int e = 0; e < n; ++e) {
@@ -68,7 +67,7 @@ gbnet_status gb_fit_reference_energies(gb_reference_fit *fit, const gb_dataset *
         double sum = 0.0, sum_sq = 0.0;
         for (int pass = 0; pass < 2; ++pass) {
             for (int f = 0; f < ds->n_frames; ++f) {
-                const gb_frame *frame = &ds->frames[f];
+                const gbnet_frame *frame = &ds->frames[f];
                 if (!frame->has_energy || frame->n_atoms == 0) continue;
                 double predicted = 0.0;
                 for (int e = 0; e < n; ++e) predicted += counts[f][e] * fit->e_ref[e];
