@@ -67,13 +67,7 @@ def cpu_flags():
 
 
 def machine():
-    info = {}
-    try:
-        for line in subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout.splitlines():
-            key, _, value = line.partition(":")
-            info[key.strip()] = value.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pass
+    info = lscpu()
     mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     return (f"{info.get('Model name', platform.processor())}, {info.get('CPU(s)', '?')} logical CPUs "
             f"({info.get('Core(s) per socket', '?')} cores/socket, {info.get('Thread(s) per core', '?')} "

@@ -204,6 +204,8 @@ gbnet_status gbnet_graph_from_full_list(gbnet_workspace *ws, gbnet_graph *graph,
 int gbnet_atomic_number(const char *symbol);
 /* Chemical symbol of an atomic number, or "X". */
 const char *gbnet_element_symbol(int atomic_number);
+/* Space-separated element symbols of hp in model order ("O H") into text[size]. */
+void gbnet_format_elements(char *text, size_t size, const gbnet_hyperparams *hp);
 
 #ifdef __cplusplus
 }

@@ -210,13 +210,3 @@ double cli_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
-
-void gb_format_elements(char *text, size_t size, const gbnet_hyperparams *hp) {
-    size_t used = 0;
-    text[0] = '\0';
-    for (int e = 0; e < hp->n_elements && used < size; ++e) {
-        int n = snprintf(text + used, size - used, "%s%s", e ? " " : "", gbnet_element_symbol(hp->atomic_numbers[e]));
-        if (n < 0) break;
-        used += (size_t)n;
-    }
-}

@@ -66,7 +66,4 @@ char *cli_join_arguments(int argc, char **argv);
 /* Seconds on a monotonic clock. */
 double cli_now(void);
 
-/* Space-separated element symbols of hp in model order, e.g. "O H". */
-void gb_format_elements(char *text, size_t size, const gbnet_hyperparams *hp);
-
 #endif

@@ -290,7 +290,7 @@ static void print_report(const eval_args *a, const gbnet_model *model, const eva
         with_stress += f->has_virial && f->has_cell;
     }
     char elements[4 * GBNET_MAX_ELEMENTS + 1];
-    gb_format_elements(elements, sizeof elements, hp);
+    gbnet_format_elements(elements, sizeof elements, hp);
     int threads = a->threads;
 #ifdef _OPENMP
     if (threads <= 0) threads = omp_get_max_threads();

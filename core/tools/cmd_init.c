@@ -179,7 +179,7 @@ int cmd_init(int argc, char **argv) {
     }
     if (rc == CLI_EXIT_OK) {
         char elements[4 * GBNET_MAX_ELEMENTS + 1];
-        gb_format_elements(elements, sizeof elements, &hp);
+        gbnet_format_elements(elements, sizeof elements, &hp);
         printf("wrote %s: elements %s, F=%d T=%d K=%d R=%d rc=%g A, %zu parameters\n", output, elements,
                hp.n_features, hp.n_blocks, hp.n_rbf, hp.readout_width, hp.cutoff, gbnet_model_n_params(model));
     }

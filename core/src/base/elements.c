@@ -1,4 +1,6 @@
 /* Chemical symbols of the periodic table (H..Og) and their atomic numbers. */
+
+#include <stdio.h>
 #include <string.h>
 
 #include "gbnet.h"
@@ -33,4 +35,14 @@ int gbnet_atomic_number(const char *symbol) {
 const char *gbnet_element_symbol(int atomic_number) {
     if (atomic_number < 1 || atomic_number > GB_N_ELEMENTS) return symbols[0];
     return symbols[atomic_number];
+}
+
+void gbnet_format_elements(char *text, size_t size, const gbnet_hyperparams *hp) {
+    size_t used = 0;
+    text[0] = '\0';
+    for (int e = 0; e < hp->n_elements && used < size; ++e) {
+        int n = snprintf(text + used, size - used, "%s%s", e ? " " : "", gbnet_element_symbol(hp->atomic_numbers[e]));
+        if (n < 0) break;
+        used += (size_t)n;
+    }
 }

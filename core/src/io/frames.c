@@ -7,17 +7,6 @@
 #include "gb_error.h"
 #include "gbnet_data.h"
 
-/* "O H": the model's elements, for messages. */
-static void format_elements(char *text, size_t size, const gbnet_hyperparams *hp) {
-    size_t used = 0;
-    text[0] = '\0';
-    for (int e = 0; e < hp->n_elements && used < size; ++e) {
-        int n = snprintf(text + used, size - used, "%s%s", e ? " " : "", gbnet_element_symbol(hp->atomic_numbers[e]));
-        if (n < 0) break;
-        used += (size_t)n;
-    }
-}
-
 gbnet_status gbnet_frame_species(int *species, const gbnet_frame *frame, const gbnet_hyperparams *hp) {
     for (int i = 0; i < frame->n_atoms; ++i) {
         int found = -1;
@@ -25,7 +14,7 @@ gbnet_status gbnet_frame_species(int *species, const gbnet_frame *frame, const g
             if (hp->atomic_numbers[e] == frame->z[i]) found = e;
         if (found < 0) {
             char elements[4 * GBNET_MAX_ELEMENTS + 1];
-            format_elements(elements, sizeof elements, hp);
+            gbnet_format_elements(elements, sizeof elements, hp);
             return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
                            "%s:%d: atom %d of this frame is %s (Z=%d), an element the model does not have (model "
                            "elements: %s)",
