@@ -304,10 +304,7 @@ void PairGBNet::reverse_exchange(void *ctx, void *rows, int n_cols, size_t elem_
   self->exchange_elem_size = elem_size;
   int nlocal = self->atom->nlocal, nall = nlocal + self->atom->nghost;
   size_t row_bytes = (size_t) n_cols * elem_size;
-  // A rank without atoms has no edges, so its ghost gradients are zero. The
-  // core hands such a rank the buffer that the forward exchanges filled with
-  // features; clear it so no features are summed into their owners.
-  if (nlocal == 0) memset(rows, 0, (size_t) nall * row_bytes);
+  // (a rank without atoms: the core passes zero gradient rows, gbnet_evaluate_graph)
 #if LAMMPS_VERSION_NUMBER >= 20220324
   self->comm->reverse_comm(self);
 #else

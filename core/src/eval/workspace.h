@@ -3,18 +3,11 @@
 #ifndef GB_WORKSPACE_H
 #define GB_WORKSPACE_H
 
+#include "batch.h"
 #include "gbnet.h"
 #include "neighbor.h"
 #include "packing.h"
 #include "schnet.h"
-
-/* A concatenation of graphs as one batch, with buffers that only grow. */
-typedef struct {
-    gb_batch batch;
-    int *species, *offsets, *neighbor, *atom_graph;
-    double *vec;
-    size_t cap_species, cap_offsets, cap_neighbor, cap_atom_graph, cap_vec;
-} gb_batch_buffer;
 
 struct gbnet_workspace {
     const gbnet_model *model;
@@ -47,13 +40,5 @@ void gb_ws_in_edges(const gbnet_workspace *ws, const int **in_offsets, const int
 /* Reloads weights from a double blob (after an optimizer step). */
 void gb_ws_load_params(gbnet_workspace *ws, const double *params);
 
-/* Appends graph (species [n], CSR offsets [n+1], neighbor, vec) as graph g
- * of the batch, renumbering atoms; start with gb_batch_buffer_reset. */
-void gb_batch_buffer_reset(gb_batch_buffer *bb);
-gbnet_status gb_batch_buffer_append(gb_batch_buffer *bb, int n_atoms, const int *species, int n_edges,
-                                    const int *offsets, const int *neighbor, const double *vec, int graph);
-/* Appends n masked atoms without edges (static-shape padding). */
-gbnet_status gb_batch_buffer_pad(gb_batch_buffer *bb, int n_atoms, int n_edges_padding_unused);
-void gb_batch_buffer_free(gb_batch_buffer *bb);
 
 #endif

@@ -72,7 +72,4 @@ typedef struct gb_net_f64 gb_net_f64;
 GB_DECLARE_NET(f32, float)
 GB_DECLARE_NET(f64, double)
 
-/* Validates a batch's indices (neighbors in range, CSR monotone, species in range). */
-gbnet_status gb_batch_check(const gb_batch *b, int n_elements);
-
 #endif

@@ -47,47 +47,6 @@ static double cell_volume(const double *c) {
                 c[2] * (c[3] * c[7] - c[4] * c[6]));
 }
 
-/* Masked padding up to a static shape: padding atoms have no energy weight and
- * padding edges are longer than the cutoff (fc = 0 exactly), so both add exact
- * zeros. Padding edges hang off the last atom, pointing at itself. */
-static gbnet_status pad_static(gb_batch_buffer *bb, int atoms, int edges, double cutoff) {
-    gb_batch *b = &bb->batch;
-    if (b->n_atoms > atoms || b->n_edges > edges)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "pack of %d atoms / %d edges exceeds the static shape %d / %d",
-                       b->n_atoms, b->n_edges, atoms, edges);
-    gbnet_status st = gb_batch_buffer_pad(bb, atoms - b->n_atoms, 0);
-    if (st || b->n_edges == edges || b->n_atoms == 0) return st;
-    int extra = edges - b->n_edges, last = b->n_atoms - 1;
-    int *nb = malloc((size_t)extra * sizeof(int));
-    double *vec = calloc(3 * (size_t)extra, sizeof(double));
-    if (!nb || !vec) {
-        free(nb); free(vec);
-        return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory padding a pack");
-    }
-    /* rebuild the batch's tail: append `extra` edges to the last atom */
-    for (int e = 0; e < extra; ++e) {
-        nb[e] = last;
-        vec[3 * e] = 2.0 * cutoff;
-    }
-    int e0 = b->n_edges;
-    void *p = bb->neighbor;
-    int ok = gb_reserve(&p, &bb->cap_neighbor, (size_t)edges * sizeof(int));
-    bb->neighbor = p;
-    p = bb->vec;
-    ok = ok && gb_reserve(&p, &bb->cap_vec, 3 * (size_t)edges * sizeof(double));
-    bb->vec = p;
-    if (ok) {
-        memcpy(bb->neighbor + e0, nb, (size_t)extra * sizeof(int));
-        memcpy(bb->vec + 3 * (size_t)e0, vec, 3 * (size_t)extra * sizeof(double));
-        bb->offsets[last + 1] = edges;
-        b->n_edges = edges;
-        b->neighbor = bb->neighbor;
-        b->vec = bb->vec;
-    }
-    free(nb); free(vec);
-    return ok ? GBNET_OK : GBNET_ERR_NO_MEMORY;
-}
-
 gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sample *const *samples, int n,
                           const gb_loss_weights *w, double scale, int static_atoms, int static_edges, double *grad,
                           gb_loss_stats *stats, double *predicted_energy, double *predicted_forces) {
@@ -102,7 +61,7 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
         if ((w->w_forces > 0 && f->forces) || (w->w_stress > 0 && f->has_virial && f->has_cell)) need_dual = 1;
     }
     if (!st && (static_atoms > 0 || static_edges > 0))
-        st = pad_static(bb, static_atoms > 0 ? static_atoms : bb->batch.n_atoms,
+        st = gb_batch_buffer_pad(bb, static_atoms > 0 ? static_atoms : bb->batch.n_atoms,
                         static_edges > 0 ? static_edges : bb->batch.n_edges, ws->model->hp.cutoff);
     if (st) return st;
     bb->batch.n_graphs = n;
