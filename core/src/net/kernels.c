@@ -36,7 +36,7 @@ void gb_gemm_set_threads(int n) { g_gemm_threads = n > 0 ? n : 1; }
 int gb_gemm_threads(void) { return g_gemm_threads; }
 
 #define REAL float
-#define S f32
+#define GB_SUFFIX f32
 #define GB_FAST_FLOAT 1
 #define BLAS_GEMM cblas_sgemm
 #define EXP expf
@@ -47,7 +47,7 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #define SIN sinf
 #include "kernels_impl.h"
 #undef REAL
-#undef S
+#undef GB_SUFFIX
 #undef BLAS_GEMM
 #undef EXP
 #undef GB_EXP_CUT
@@ -59,7 +59,7 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #undef GB_FAST_FLOAT
 #define GB_FAST_FLOAT 0
 #define REAL double
-#define S f64
+#define GB_SUFFIX f64
 #define BLAS_GEMM cblas_dgemm
 #define EXP exp
 #define GB_EXP_CUT 200.0
@@ -68,6 +68,16 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #define COS cos
 #define SIN sin
 #include "kernels_impl.h"
+#undef REAL
+#undef GB_SUFFIX
+#undef GB_FAST_FLOAT
+#undef BLAS_GEMM
+#undef EXP
+#undef GB_EXP_CUT
+#undef LOG1P
+#undef FABS
+#undef COS
+#undef SIN
 
 void gb_blas_set_threads(int n) {
     (void)n;

@@ -19,107 +19,143 @@ static inline float gb_normal_f32(double v) {
 }
 static inline double gb_normal_f64(double v) { return fabs(v) < DBL_MIN ? 0.0 : v; }
 
-#define GB_DECLARE_KERNELS(S, R)                                                                    \
-    /* C[M][N] = alpha op(A) op(B) + beta C; op = transpose if trans != 0; row-major. */           \
-    void gb_gemm_##S(int transA, int transB, int M, int N, int K, R alpha, const R *A, int lda,     \
-                     const R *B, int ldb, R beta, R *C, int ldc);                                  \
-    void gb_gemm_ref_##S(int transA, int transB, int M, int N, int K, R alpha, const R *A, int lda, \
-                         const R *B, int ldb, R beta, R *C, int ldc);                              \
-    /* Y[rows][out] = X[rows][in] W[out][in]^T (+ bias[out] on rows < bias_rows) */                \
-    void gb_linear_##S(R *Y, const R *X, const R *W, const R *bias, int rows, int bias_rows, int in, \
-                       int out);                                                                   \
-    /* Y[rows][out] += X[rows][in] W[out][in]^T (+ bias on rows < bias_rows) */                     \
-    void gb_linear_acc_##S(R *Y, const R *X, const R *W, const R *bias, int rows, int bias_rows,    \
-                           int in, int out);                                                       \
-    /* C[M][N] += A[rows][M]^T B[rows][N]   (weight gradients) */                                  \
-    void gb_gemm_tn_acc_##S(R *C, const R *A, const R *B, int rows, int M, int N);                  \
-    /* C[M][N] = A[M][K] B[K][N]   (input gradients through W[out][in]) */                          \
-    void gb_gemm_nn_##S(R *C, const R *A, const R *B, int M, int K, int N);                         \
-    void gb_gemm_nn_acc_##S(R *C, const R *A, const R *B, int M, int K, int N);                     \
-    /* out[N] += column sums of A[rows][N], rows in order (fixed reduction order) */                \
-    void gb_colsum_acc_##S(R *out, const R *A, int rows, int N);                                    \
-    R gb_dot_##S(const R *a, const R *b, int n);                                                   \
-    R gb_sigmoid_##S(R x);                                                                         \
-    R gb_ssp_##S(R x);                                                                             \
-    /* fc(d) and dfc/dd, cosine cutoff */                                                          \
-    void gb_cosine_cutoff_##S(R *fc, R *dfc, R d, R rc);                                            \
-    /* g[K] and dg/dd [K], Gaussians centred at k*spacing with width spacing */                     \
-    void gb_gaussian_rbf_##S(R *g, R *dg, R d, R spacing, R inv_w2, int K);                         \
-    /* y[n] = ssp(a) (if y), ydot[n] = sigmoid(a) adot (if ydot) */                                 \
-    void gb_ssp_dual_##S(R *y, R *ydot, const R *a, const R *adot, size_t n, int nt);               \
-    /* out[n] = ybar sigmoid(a); may alias ybar */                                                  \
-    void gb_ssp_backward_##S(R *out, const R *ybar, const R *a, size_t n, int nt);                  \
-    /* reverse of (y, ydot) = (ssp(a), sig(a) adot): abar = ybar sig + ydotbar sig' adot,           \
-     * adotbar = ydotbar sig; outputs may alias the ybar inputs */                                  \
-    void gb_ssp_dual_backward_##S(R *abar, R *adotbar, const R *ybar, const R *ydotbar, const R *a, \
-                                  const R *adot, size_t n, int nt);                                \
-    /* m[i][F] = sum_{e in out(i)} h[nb(e)] * W[wrow(e)] for i < NC (segmented sum, CSR by center) */ \
-    void gb_cfconv_##S(R *m, const R *h, const R *W, const int *wrow, const int *offsets,            \
-                       const int *neighbor, int NC, int F, int nt);                                \
-    /* mdot[i] = sum_e hdot[nb] W[wrow] + h[nb] dW[wrow] ddot[e] */                                 \
-    void gb_cfconv_tangent_##S(R *mdot, const R *h, const R *hdot, const R *W, const R *dW,        \
-                               const int *wrow, const R *ddot, const int *offsets,                 \
-                               const int *neighbor, int NC, int F, int nt);                        \
-    /* hbar[j][F] = sum_{e in in(j)} mbar[center(e)] * W[wrow(e)], all N atoms */                   \
-    void gb_cfconv_backward_##S(R *hbar, const R *mbar, const R *W, const int *wrow,                \
-                                const int *center, const int *in_offsets, const int *in_edges,     \
-                                int N, int F, int nt);                                             \
-    /* dual: hbar_j = sum mbar_c W + mdotbar_c dW ddot ; hdotbar_j = sum mdotbar_c W */             \
-    void gb_cfconv_backward_dual_##S(R *hbar, R *hdotbar, const R *mbar, const R *mdotbar,          \
-                                     const R *W, const R *dW, const int *wrow, const R *ddot,      \
-                                     const int *center, const int *in_offsets,                     \
-                                     const int *in_edges, int N, int F, int nt);                   \
-    /* per distinct length u, over its edges e: Wbar[u] = sum mbar_c h_j (+ mdotbar_c hdot_j);     \
-     * dWbar[u] = sum ddot_e mdotbar_c h_j (untouched without the dual part) */                    \
-    void gb_filter_grad_dual_##S(R *Wbar, R *dWbar, const R *mbar, const R *mdotbar, const R *h,   \
-                                 const R *hdot, const R *ddot, const int *center,                  \
-                                 const int *neighbor, const int *u_offsets, const int *u_edges,    \
-                                 int U, int F, int nt);                                            \
-    /* dbar[e] += sum_f mbar[c][f] h[j][f] dW[wrow(e)][f] */                                        \
-    void gb_edge_dbar_acc_##S(double *dbar, const R *mbar, const R *h, const R *dW,                 \
-                              const int *wrow, const int *center, const int *neighbor, int E,      \
-                              int F, int nt);
-
-GB_DECLARE_KERNELS(f32, float)
-GB_DECLARE_KERNELS(f64, double)
+/* C[M][N] = alpha op(A) op(B) + beta C; op = transpose if trans != 0; row-major. */
+void gb_gemm_f32(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                 int ldb, float beta, float *C, int ldc);
+void gb_gemm_f64(int transA, int transB, int M, int N, int K, double alpha, const double *A, int lda, const double *B,
+                 int ldb, double beta, double *C, int ldc);
+void gb_gemm_ref_f32(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+                     int ldb, float beta, float *C, int ldc);
+void gb_gemm_ref_f64(int transA, int transB, int M, int N, int K, double alpha, const double *A, int lda,
+                     const double *B, int ldb, double beta, double *C, int ldc);
+/* Y[rows][out] = X[rows][in] W[out][in]^T (+ bias[out] on rows < bias_rows) */
+void gb_linear_f32(float *Y, const float *X, const float *W, const float *bias, int rows, int bias_rows, int in,
+                   int out);
+void gb_linear_f64(double *Y, const double *X, const double *W, const double *bias, int rows, int bias_rows, int in,
+                   int out);
+/* Y[rows][out] += X[rows][in] W[out][in]^T (+ bias on rows < bias_rows) */
+void gb_linear_acc_f32(float *Y, const float *X, const float *W, const float *bias, int rows, int bias_rows, int in,
+                       int out);
+void gb_linear_acc_f64(double *Y, const double *X, const double *W, const double *bias, int rows, int bias_rows, int in,
+                       int out);
+/* C[M][N] += A[rows][M]^T B[rows][N]   (weight gradients) */
+void gb_gemm_tn_acc_f32(float *C, const float *A, const float *B, int rows, int M, int N);
+void gb_gemm_tn_acc_f64(double *C, const double *A, const double *B, int rows, int M, int N);
+/* C[M][N] = A[M][K] B[K][N]   (input gradients through W[out][in]) */
+void gb_gemm_nn_f32(float *C, const float *A, const float *B, int M, int K, int N);
+void gb_gemm_nn_f64(double *C, const double *A, const double *B, int M, int K, int N);
+void gb_gemm_nn_acc_f32(float *C, const float *A, const float *B, int M, int K, int N);
+void gb_gemm_nn_acc_f64(double *C, const double *A, const double *B, int M, int K, int N);
+/* out[N] += column sums of A[rows][N], rows in order (fixed reduction order) */
+void gb_colsum_acc_f32(float *out, const float *A, int rows, int N);
+void gb_colsum_acc_f64(double *out, const double *A, int rows, int N);
+float gb_dot_f32(const float *a, const float *b, int n);
+double gb_dot_f64(const double *a, const double *b, int n);
+float gb_sigmoid_f32(float x);
+double gb_sigmoid_f64(double x);
+float gb_ssp_f32(float x);
+double gb_ssp_f64(double x);
+/* fc(d) and dfc/dd, cosine cutoff */
+void gb_cosine_cutoff_f32(float *fc, float *dfc, float d, float rc);
+void gb_cosine_cutoff_f64(double *fc, double *dfc, double d, double rc);
+/* g[K] and dg/dd [K], Gaussians centred at k*spacing with width spacing */
+void gb_gaussian_rbf_f32(float *g, float *dg, float d, float spacing, float inv_w2, int K);
+void gb_gaussian_rbf_f64(double *g, double *dg, double d, double spacing, double inv_w2, int K);
+/* y[n] = ssp(a) (if y), ydot[n] = sigmoid(a) adot (if ydot) */
+void gb_ssp_dual_f32(float *y, float *ydot, const float *a, const float *adot, size_t n, int nt);
+void gb_ssp_dual_f64(double *y, double *ydot, const double *a, const double *adot, size_t n, int nt);
+/* out[n] = ybar sigmoid(a); may alias ybar */
+void gb_ssp_backward_f32(float *out, const float *ybar, const float *a, size_t n, int nt);
+void gb_ssp_backward_f64(double *out, const double *ybar, const double *a, size_t n, int nt);
+/* reverse of (y, ydot) = (ssp(a), sig(a) adot): abar = ybar sig + ydotbar sig' adot,
+ * adotbar = ydotbar sig; outputs may alias the ybar inputs */
+void gb_ssp_dual_backward_f32(float *abar, float *adotbar, const float *ybar, const float *ydotbar, const float *a,
+                              const float *adot, size_t n, int nt);
+void gb_ssp_dual_backward_f64(double *abar, double *adotbar, const double *ybar, const double *ydotbar, const double *a,
+                              const double *adot, size_t n, int nt);
+/* m[i][F] = sum_{e in out(i)} h[nb(e)] * W[wrow(e)] for i < NC (segmented sum, CSR by center) */
+void gb_cfconv_f32(float *m, const float *h, const float *W, const int *wrow, const int *offsets, const int *neighbor,
+                   int NC, int F, int nt);
+void gb_cfconv_f64(double *m, const double *h, const double *W, const int *wrow, const int *offsets,
+                   const int *neighbor, int NC, int F, int nt);
+/* mdot[i] = sum_e hdot[nb] W[wrow] + h[nb] dW[wrow] ddot[e] */
+void gb_cfconv_tangent_f32(float *mdot, const float *h, const float *hdot, const float *W, const float *dW,
+                           const int *wrow, const float *ddot, const int *offsets, const int *neighbor, int NC, int F,
+                           int nt);
+void gb_cfconv_tangent_f64(double *mdot, const double *h, const double *hdot, const double *W, const double *dW,
+                           const int *wrow, const double *ddot, const int *offsets, const int *neighbor, int NC, int F,
+                           int nt);
+/* hbar[j][F] = sum_{e in in(j)} mbar[center(e)] * W[wrow(e)], all N atoms */
+void gb_cfconv_backward_f32(float *hbar, const float *mbar, const float *W, const int *wrow, const int *center,
+                            const int *in_offsets, const int *in_edges, int N, int F, int nt);
+void gb_cfconv_backward_f64(double *hbar, const double *mbar, const double *W, const int *wrow, const int *center,
+                            const int *in_offsets, const int *in_edges, int N, int F, int nt);
+/* dual: hbar_j = sum mbar_c W + mdotbar_c dW ddot ; hdotbar_j = sum mdotbar_c W */
+void gb_cfconv_backward_dual_f32(float *hbar, float *hdotbar, const float *mbar, const float *mdotbar, const float *W,
+                                 const float *dW, const int *wrow, const float *ddot, const int *center,
+                                 const int *in_offsets, const int *in_edges, int N, int F, int nt);
+void gb_cfconv_backward_dual_f64(double *hbar, double *hdotbar, const double *mbar, const double *mdotbar,
+                                 const double *W, const double *dW, const int *wrow, const double *ddot,
+                                 const int *center, const int *in_offsets, const int *in_edges, int N, int F, int nt);
+/* per distinct length u, over its edges e: Wbar[u] = sum mbar_c h_j (+ mdotbar_c hdot_j);
+ * dWbar[u] = sum ddot_e mdotbar_c h_j (untouched without the dual part) */
+void gb_filter_grad_dual_f32(float *Wbar, float *dWbar, const float *mbar, const float *mdotbar, const float *h,
+                             const float *hdot, const float *ddot, const int *center, const int *neighbor,
+                             const int *u_offsets, const int *u_edges, int U, int F, int nt);
+void gb_filter_grad_dual_f64(double *Wbar, double *dWbar, const double *mbar, const double *mdotbar, const double *h,
+                             const double *hdot, const double *ddot, const int *center, const int *neighbor,
+                             const int *u_offsets, const int *u_edges, int U, int F, int nt);
+/* dbar[e] += sum_f mbar[c][f] h[j][f] dW[wrow(e)][f] */
+void gb_edge_dbar_acc_f32(double *dbar, const float *mbar, const float *h, const float *dW, const int *wrow,
+                          const int *center, const int *neighbor, int E, int F, int nt);
+void gb_edge_dbar_acc_f64(double *dbar, const double *mbar, const double *h, const double *dW, const int *wrow,
+                          const int *center, const int *neighbor, int E, int F, int nt);
 
 /* A tabulated filter of one block in evaluation precision: on each grid cell
  * [k h, (k+1) h] the cubic Hermite interpolant of the sampled values and
  * d-derivatives, stored in power form W(u) = A0 + u A1 + u^2 A2 + u^3 A3
  * (u = d/h - k) so that value and derivative cost 3 + 2 FMAs per feature. */
-#define GB_DECLARE_TABLE_KERNELS(S, R)                                                              \
-    typedef struct {                                                                               \
-        const R *coef; /* [n_points-1][4][F] */                                                    \
-        int n_points;                                                                              \
-        R step, cutoff;                                                                            \
-    } gb_table_##S;                                                                                \
-    /* coef [P-1][4][F] from values [P][F] and derivs [P][F] on a grid of spacing step */          \
-    void gb_table_build_##S(R *coef, const double *values, const double *derivs, int P, int F,      \
-                            double step);                                                          \
-    /* W[F] and (if dW) dW/dd [F] at distance d (zero at or beyond the cutoff) */                  \
-    void gb_table_eval_##S(R *W, R *dW, const gb_table_##S *tab, R d, int F);                      \
-    /* Fused backward of cfconv, exact filter: per atom j over the edges pointing at it (the      \
-     * q-th in-edge has center in_center[q] and filter row in_wrow[q], stored in in-edge order     \
-     * so these reads are sequential): hbar[j] = sum mbar[c] W[row] and                           \
-     * dbar_in[q] += sum_f mbar[c] h[j] dW[row] (may be NULL)                                      \
-     * (reference twin: gb_cfconv_backward + gb_edge_dbar_acc). */                                  \
-    void gb_cfconv_backward_fused_##S(R *hbar, double *dbar_in, const R *mbar, const R *h,          \
-                                      const R *W, const R *dW, const int *in_wrow,                  \
-                                      const int *in_center, const int *in_offsets, int N, int F,    \
-                                      int nt);                                                      \
-    /* cfconv with the filter interpolated inline from the table (no edge x F storage);           \
-     * d[wrow[e]] is the length of edge e (reference: gb_table_eval + gb_cfconv). */               \
-    void gb_cfconv_table_##S(R *m, const R *h, const gb_table_##S *tab, const R *d,                \
-                             const int *wrow, const int *offsets, const int *neighbor, int NC,     \
-                             int F, int nt);                                                       \
-    /* the same as the fused backward, the filter from the table at in_d[q] (the q-th in-edge's    \
-     * length, in in-edge order) */                                                                \
-    void gb_cfconv_backward_table_##S(R *hbar, double *dbar_in, const R *mbar, const R *h,          \
-                                      const gb_table_##S *tab, const R *in_d, const int *in_center, \
-                                      const int *in_offsets, int N, int F, int nt);
-
-GB_DECLARE_TABLE_KERNELS(f32, float)
-GB_DECLARE_TABLE_KERNELS(f64, double)
+typedef struct {
+    const float *coef; /* [n_points-1][4][F] */
+    int n_points;
+    float step, cutoff;
+} gb_table_f32;
+typedef struct {
+    const double *coef; /* [n_points-1][4][F] */
+    int n_points;
+    double step, cutoff;
+} gb_table_f64;
+/* coef [P-1][4][F] from values [P][F] and derivs [P][F] on a grid of spacing step */
+void gb_table_build_f32(float *coef, const double *values, const double *derivs, int P, int F, double step);
+void gb_table_build_f64(double *coef, const double *values, const double *derivs, int P, int F, double step);
+/* W[F] and (if dW) dW/dd [F] at distance d (zero at or beyond the cutoff) */
+void gb_table_eval_f32(float *W, float *dW, const gb_table_f32 *tab, float d, int F);
+void gb_table_eval_f64(double *W, double *dW, const gb_table_f64 *tab, double d, int F);
+/* Fused backward of cfconv, exact filter: per atom j over the edges pointing at it (the
+ * q-th in-edge has center in_center[q] and filter row in_wrow[q], stored in in-edge order
+ * so these reads are sequential): hbar[j] = sum mbar[c] W[row] and
+ * dbar_in[q] += sum_f mbar[c] h[j] dW[row] (may be NULL)
+ * (reference twin: gb_cfconv_backward + gb_edge_dbar_acc). */
+void gb_cfconv_backward_fused_f32(float *hbar, double *dbar_in, const float *mbar, const float *h, const float *W,
+                                  const float *dW, const int *in_wrow, const int *in_center, const int *in_offsets,
+                                  int N, int F, int nt);
+void gb_cfconv_backward_fused_f64(double *hbar, double *dbar_in, const double *mbar, const double *h, const double *W,
+                                  const double *dW, const int *in_wrow, const int *in_center, const int *in_offsets,
+                                  int N, int F, int nt);
+/* cfconv with the filter interpolated inline from the table (no edge x F storage);
+ * d[wrow[e]] is the length of edge e (reference: gb_table_eval + gb_cfconv). */
+void gb_cfconv_table_f32(float *m, const float *h, const gb_table_f32 *tab, const float *d, const int *wrow,
+                         const int *offsets, const int *neighbor, int NC, int F, int nt);
+void gb_cfconv_table_f64(double *m, const double *h, const gb_table_f64 *tab, const double *d, const int *wrow,
+                         const int *offsets, const int *neighbor, int NC, int F, int nt);
+/* the same as the fused backward, the filter from the table at in_d[q] (the q-th in-edge's
+ * length, in in-edge order) */
+void gb_cfconv_backward_table_f32(float *hbar, double *dbar_in, const float *mbar, const float *h,
+                                  const gb_table_f32 *tab, const float *in_d, const int *in_center,
+                                  const int *in_offsets, int N, int F, int nt);
+void gb_cfconv_backward_table_f64(double *hbar, double *dbar_in, const double *mbar, const double *h,
+                                  const gb_table_f64 *tab, const double *in_d, const int *in_center,
+                                  const int *in_offsets, int N, int F, int nt);
 
 /* Rows [*begin, *end) of the calling OpenMP thread when rows 0..n-1 of a CSR
  * list (offsets[n+1]) are split into contiguous parts of about equal

@@ -1,16 +1,14 @@
-/* Kernel bodies for one real type; included by kernels.c with REAL, S,
+/* Kernel bodies for one real type; included by kernels.c with REAL, GB_SUFFIX,
  * BLAS_GEMM (cblas_sgemm / cblas_dgemm) defined. See kernels.h. */
 
-#define KCAT2(a, b) a##_##b
-#define KCAT(a, b) KCAT2(a, b)
-#define K(name) KCAT(name, S)
+#include "precision.h"
 
-void K(gb_gemm_ref)(int transA, int transB, int M, int N, int K_, REAL alpha, const REAL *A, int lda,
+void GB_T(gb_gemm_ref)(int transA, int transB, int M, int N, int K, REAL alpha, const REAL *A, int lda,
                     const REAL *B, int ldb, REAL beta, REAL *C, int ldc) {
     for (int i = 0; i < M; ++i)
         for (int j = 0; j < N; ++j) {
             REAL acc = 0;
-            for (int k = 0; k < K_; ++k) {
+            for (int k = 0; k < K; ++k) {
                 REAL a = transA ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k];
                 REAL b = transB ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j];
                 acc += a * b;
@@ -24,10 +22,10 @@ void K(gb_gemm_ref)(int transA, int transB, int M, int N, int K_, REAL alpha, co
  * rows, each by one single-threaded BLAS call, the blocks shared among
  * OpenMP threads: every element of C then sees the same BLAS call shape
  * whatever the thread count, so 1 and N threads give bitwise the same result. */
-void K(gb_gemm)(int transA, int transB, int M, int N, int K_, REAL alpha, const REAL *A, int lda, const REAL *B,
+void GB_T(gb_gemm)(int transA, int transB, int M, int N, int K, REAL alpha, const REAL *A, int lda, const REAL *B,
                 int ldb, REAL beta, REAL *C, int ldc) {
     if (M <= 0 || N <= 0) return;
-    if (K_ <= 0) {
+    if (K <= 0) {
         for (int i = 0; i < M; ++i)
             for (int j = 0; j < N; ++j) C[(size_t)i * ldc + j] = beta == 0 ? 0 : beta * C[(size_t)i * ldc + j];
         return;
@@ -42,15 +40,15 @@ void K(gb_gemm)(int transA, int transB, int M, int N, int K_, REAL alpha, const 
         const REAL *Ab = transA ? A + r0 : A + (size_t)r0 * lda;
         REAL *Cb = C + (size_t)r0 * ldc;
 #ifdef GBNET_HAVE_BLAS
-        BLAS_GEMM(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, rows, N, K_,
+        BLAS_GEMM(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, rows, N, K,
                   alpha, Ab, lda, B, ldb, beta, Cb, ldc);
 #else
-        K(gb_gemm_ref)(transA, transB, rows, N, K_, alpha, Ab, lda, B, ldb, beta, Cb, ldc);
+        GB_T(gb_gemm_ref)(transA, transB, rows, N, K, alpha, Ab, lda, B, ldb, beta, Cb, ldc);
 #endif
     }
 }
 
-static void K(add_bias)(REAL *Y, const REAL *bias, int rows, int out) {
+static void GB_T(add_bias)(REAL *Y, const REAL *bias, int rows, int out) {
     if (!bias) return;
     for (int i = 0; i < rows; ++i) {
         REAL *y = Y + (size_t)i * out;
@@ -58,37 +56,37 @@ static void K(add_bias)(REAL *Y, const REAL *bias, int rows, int out) {
     }
 }
 
-void K(gb_linear)(REAL *Y, const REAL *X, const REAL *W, const REAL *bias, int rows, int bias_rows, int in, int out) {
-    K(gb_gemm)(0, 1, rows, out, in, 1, X, in, W, in, 0, Y, out);
-    K(add_bias)(Y, bias, bias_rows, out);
+void GB_T(gb_linear)(REAL *Y, const REAL *X, const REAL *W, const REAL *bias, int rows, int bias_rows, int in, int out) {
+    GB_T(gb_gemm)(0, 1, rows, out, in, 1, X, in, W, in, 0, Y, out);
+    GB_T(add_bias)(Y, bias, bias_rows, out);
 }
 
-void K(gb_linear_acc)(REAL *Y, const REAL *X, const REAL *W, const REAL *bias, int rows, int bias_rows, int in,
+void GB_T(gb_linear_acc)(REAL *Y, const REAL *X, const REAL *W, const REAL *bias, int rows, int bias_rows, int in,
                       int out) {
-    K(gb_gemm)(0, 1, rows, out, in, 1, X, in, W, in, 1, Y, out);
-    K(add_bias)(Y, bias, bias_rows, out);
+    GB_T(gb_gemm)(0, 1, rows, out, in, 1, X, in, W, in, 1, Y, out);
+    GB_T(add_bias)(Y, bias, bias_rows, out);
 }
 
-void K(gb_gemm_tn_acc)(REAL *C, const REAL *A, const REAL *B, int rows, int M, int N) {
-    K(gb_gemm)(1, 0, M, N, rows, 1, A, M, B, N, 1, C, N);
+void GB_T(gb_gemm_tn_acc)(REAL *C, const REAL *A, const REAL *B, int rows, int M, int N) {
+    GB_T(gb_gemm)(1, 0, M, N, rows, 1, A, M, B, N, 1, C, N);
 }
 
-void K(gb_gemm_nn)(REAL *C, const REAL *A, const REAL *B, int M, int K_, int N) {
-    K(gb_gemm)(0, 0, M, N, K_, 1, A, K_, B, N, 0, C, N);
+void GB_T(gb_gemm_nn)(REAL *C, const REAL *A, const REAL *B, int M, int K, int N) {
+    GB_T(gb_gemm)(0, 0, M, N, K, 1, A, K, B, N, 0, C, N);
 }
 
-void K(gb_gemm_nn_acc)(REAL *C, const REAL *A, const REAL *B, int M, int K_, int N) {
-    K(gb_gemm)(0, 0, M, N, K_, 1, A, K_, B, N, 1, C, N);
+void GB_T(gb_gemm_nn_acc)(REAL *C, const REAL *A, const REAL *B, int M, int K, int N) {
+    GB_T(gb_gemm)(0, 0, M, N, K, 1, A, K, B, N, 1, C, N);
 }
 
-void K(gb_colsum_acc)(REAL *out, const REAL *A, int rows, int N) {
+void GB_T(gb_colsum_acc)(REAL *out, const REAL *A, int rows, int N) {
     for (int i = 0; i < rows; ++i) {
         const REAL *a = A + (size_t)i * N;
         for (int j = 0; j < N; ++j) out[j] += a[j];
     }
 }
 
-REAL K(gb_dot)(const REAL *a, const REAL *b, int n) {
+REAL GB_T(gb_dot)(const REAL *a, const REAL *b, int n) {
     REAL s = 0;
 #pragma omp simd reduction(+ : s)
     for (int i = 0; i < n; ++i) s += a[i] * b[i];
@@ -101,18 +99,18 @@ REAL K(gb_dot)(const REAL *a, const REAL *b, int n) {
  * Intel cores run every operation on a subnormal through a microcode path
  * about 100x slower. The derivatives the kernels form from it (sigmoid,
  * rbf slope) are then exactly 0 too, the derivatives of the computed value. */
-static inline REAL K(exp_cut)(REAL x) { return x < -GB_EXP_CUT ? 0 : EXP(x); }
+static inline REAL GB_T(exp_cut)(REAL x) { return x < -GB_EXP_CUT ? 0 : EXP(x); }
 
-REAL K(gb_sigmoid)(REAL x) {
-    if (x >= 0) return 1 / (1 + K(exp_cut)(-x));
-    REAL z = K(exp_cut)(x);
+REAL GB_T(gb_sigmoid)(REAL x) {
+    if (x >= 0) return 1 / (1 + GB_T(exp_cut)(-x));
+    REAL z = GB_T(exp_cut)(x);
     return z / (1 + z);
 }
 
 /* ln(1 + e^x) - ln 2, without overflow for large |x|. */
-REAL K(gb_ssp)(REAL x) { return (x > 0 ? x : 0) + LOG1P(K(exp_cut)(-FABS(x))) - (REAL)0.69314718055994530942; }
+REAL GB_T(gb_ssp)(REAL x) { return (x > 0 ? x : 0) + LOG1P(GB_T(exp_cut)(-FABS(x))) - (REAL)0.69314718055994530942; }
 
-void K(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
+void GB_T(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
     if (d < rc) {
         REAL a = (REAL)3.14159265358979323846 / rc;
         *fc = (REAL)0.5 * (COS(a * d) + 1);
@@ -129,7 +127,7 @@ void K(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
  * the compiler vectorizes the loops (float: polynomial exp with range
  * reduction; double: libm, since double precision is for verification).
  * Exactly 0 below -GB_EXP_CUT, as exp_cut. */
-static inline REAL K(exp_nonpos)(REAL x) {
+static inline REAL GB_T(exp_nonpos)(REAL x) {
 #if GB_FAST_FLOAT
     float xc = x < -GB_EXP_CUT ? -GB_EXP_CUT : x; /* keeps the exponent bits below valid */
     float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
@@ -146,12 +144,12 @@ static inline REAL K(exp_nonpos)(REAL x) {
     __builtin_memcpy(&scale, &bits, sizeof scale);
     return x < -GB_EXP_CUT ? 0.0f : p * scale;
 #else
-    return K(exp_cut)(x);
+    return GB_T(exp_cut)(x);
 #endif
 }
 
 /* log(1 + t) for t in [0, 1]: 2 atanh(t / (2 + t)) as an odd series. */
-static inline REAL K(log1p_unit)(REAL t) {
+static inline REAL GB_T(log1p_unit)(REAL t) {
 #if GB_FAST_FLOAT
     float y = t / (2.0f + t), y2 = y * y;
     float q = 1.0f / 13;
@@ -167,10 +165,10 @@ static inline REAL K(log1p_unit)(REAL t) {
 #endif
 }
 
-void K(gb_gaussian_rbf)(REAL *restrict g, REAL *restrict dg, REAL d, REAL spacing, REAL inv_w2, int K_) {
-    for (int k = 0; k < K_; ++k) {
+void GB_T(gb_gaussian_rbf)(REAL *restrict g, REAL *restrict dg, REAL d, REAL spacing, REAL inv_w2, int K) {
+    for (int k = 0; k < K; ++k) {
         REAL diff = d - (REAL)k * spacing;
-        g[k] = K(exp_nonpos)(-(REAL)0.5 * diff * diff * inv_w2);
+        g[k] = GB_T(exp_nonpos)(-(REAL)0.5 * diff * diff * inv_w2);
         dg[k] = -diff * inv_w2 * g[k];
     }
 }
@@ -179,85 +177,85 @@ void K(gb_gaussian_rbf)(REAL *restrict g, REAL *restrict dg, REAL d, REAL spacin
  * vectorizes them; the parallel wrappers split them into fixed chunks. */
 #define GB_ELEMENT_CHUNK 16384
 
-static void K(ssp_both)(REAL *restrict y, REAL *restrict ydot, const REAL *restrict a, const REAL *restrict adot,
+static void GB_T(ssp_both)(REAL *restrict y, REAL *restrict ydot, const REAL *restrict a, const REAL *restrict adot,
                         size_t n) {
     const REAL ln2 = (REAL)0.69314718055994530942;
     for (size_t i = 0; i < n; ++i) {
-        REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
-        y[i] = (REAL)0.5 * (x + FABS(x)) + K(log1p_unit)(t) - ln2;
+        REAL x = a[i], t = GB_T(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
+        y[i] = (REAL)0.5 * (x + FABS(x)) + GB_T(log1p_unit)(t) - ln2;
         ydot[i] = (x >= 0 ? inv : t * inv) * adot[i];
     }
 }
 
-static void K(ssp_value)(REAL *restrict y, const REAL *restrict a, size_t n) {
+static void GB_T(ssp_value)(REAL *restrict y, const REAL *restrict a, size_t n) {
     const REAL ln2 = (REAL)0.69314718055994530942;
     for (size_t i = 0; i < n; ++i) {
-        REAL x = a[i], t = K(exp_nonpos)(-FABS(x));
-        y[i] = (REAL)0.5 * (x + FABS(x)) + K(log1p_unit)(t) - ln2;
+        REAL x = a[i], t = GB_T(exp_nonpos)(-FABS(x));
+        y[i] = (REAL)0.5 * (x + FABS(x)) + GB_T(log1p_unit)(t) - ln2;
     }
 }
 
-static void K(ssp_tangent)(REAL *restrict ydot, const REAL *restrict a, const REAL *restrict adot, size_t n) {
+static void GB_T(ssp_tangent)(REAL *restrict ydot, const REAL *restrict a, const REAL *restrict adot, size_t n) {
     for (size_t i = 0; i < n; ++i) {
-        REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
+        REAL x = a[i], t = GB_T(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
         ydot[i] = (x >= 0 ? inv : t * inv) * adot[i];
     }
 }
 
 /* out may alias ybar: each element is read before it is written */
-static void K(ssp_back)(REAL *out, const REAL *ybar, const REAL *restrict a, size_t n) {
+static void GB_T(ssp_back)(REAL *out, const REAL *ybar, const REAL *restrict a, size_t n) {
 #pragma GCC ivdep
     for (size_t i = 0; i < n; ++i) {
-        REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
+        REAL x = a[i], t = GB_T(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
         out[i] = ybar[i] * (x >= 0 ? inv : t * inv);
     }
 }
 
-static void K(ssp_dual_back)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar,
+static void GB_T(ssp_dual_back)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar,
                              const REAL *restrict a, const REAL *restrict adot, size_t n) {
 #pragma GCC ivdep
     for (size_t i = 0; i < n; ++i) {
-        REAL x = a[i], t = K(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
+        REAL x = a[i], t = GB_T(exp_nonpos)(-FABS(x)), inv = 1 / (1 + t);
         REAL sg = x >= 0 ? inv : t * inv, yb = ybar[i], ydb = ydotbar[i];
         abar[i] = yb * sg + ydb * sg * (1 - sg) * adot[i];
         adotbar[i] = ydb * sg;
     }
 }
 
-void K(gb_ssp_dual)(REAL *y, REAL *ydot, const REAL *a, const REAL *adot, size_t n, int nt) {
+void GB_T(gb_ssp_dual)(REAL *y, REAL *ydot, const REAL *a, const REAL *adot, size_t n, int nt) {
     size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1)
     for (size_t c = 0; c < chunks; ++c) {
         size_t i0 = c * GB_ELEMENT_CHUNK, len = n - i0 < GB_ELEMENT_CHUNK ? n - i0 : GB_ELEMENT_CHUNK;
-        if (y && ydot) K(ssp_both)(y + i0, ydot + i0, a + i0, adot + i0, len);
-        else if (y) K(ssp_value)(y + i0, a + i0, len);
-        else if (ydot) K(ssp_tangent)(ydot + i0, a + i0, adot + i0, len);
+        if (y && ydot) GB_T(ssp_both)(y + i0, ydot + i0, a + i0, adot + i0, len);
+        else if (y) GB_T(ssp_value)(y + i0, a + i0, len);
+        else if (ydot) GB_T(ssp_tangent)(ydot + i0, a + i0, adot + i0, len);
     }
 }
 
-void K(gb_ssp_backward)(REAL *out, const REAL *ybar, const REAL *a, size_t n, int nt) {
+void GB_T(gb_ssp_backward)(REAL *out, const REAL *ybar, const REAL *a, size_t n, int nt) {
     size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1)
     for (size_t c = 0; c < chunks; ++c) {
         size_t i0 = c * GB_ELEMENT_CHUNK, len = n - i0 < GB_ELEMENT_CHUNK ? n - i0 : GB_ELEMENT_CHUNK;
-        K(ssp_back)(out + i0, ybar + i0, a + i0, len);
+        GB_T(ssp_back)(out + i0, ybar + i0, a + i0, len);
     }
 }
 
-void K(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar, const REAL *a,
+void GB_T(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar, const REAL *a,
                              const REAL *adot, size_t n, int nt) {
     size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (chunks > 1 && nt > 1)
     for (size_t c = 0; c < chunks; ++c) {
         size_t i0 = c * GB_ELEMENT_CHUNK, len = n - i0 < GB_ELEMENT_CHUNK ? n - i0 : GB_ELEMENT_CHUNK;
-        K(ssp_dual_back)(abar + i0, adotbar + i0, ybar + i0, ydotbar + i0, a + i0, adot + i0, len);
+        GB_T(ssp_dual_back)(abar + i0, adotbar + i0, ybar + i0, ydotbar + i0, a + i0, adot + i0, len);
     }
 }
 
-void K(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *wrow, const int *offsets, const int *neighbor,
+void GB_T(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *wrow, const int *offsets, const int *neighbor,
                   int NC, int F, int nt) {
     (void)nt;
 #pragma omp parallel num_threads(nt) if (NC > 64)
@@ -275,7 +273,7 @@ void K(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *wrow, const 
     }
 }
 
-void K(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REAL *W, const REAL *dW, const int *wrow,
+void GB_T(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REAL *W, const REAL *dW, const int *wrow,
                           const REAL *ddot, const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
 #pragma omp parallel num_threads(nt) if (NC > 64)
@@ -294,7 +292,7 @@ void K(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REA
     }
 }
 
-void K(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const int *wrow, const int *center,
+void GB_T(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const int *wrow, const int *center,
                            const int *in_offsets, const int *in_edges, int N, int F, int nt) {
     (void)nt;
 #pragma omp parallel num_threads(nt) if (N > 64)
@@ -313,7 +311,7 @@ void K(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const in
     }
 }
 
-void K(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, const REAL *mdotbar, const REAL *W,
+void GB_T(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, const REAL *mdotbar, const REAL *W,
                                 const REAL *dW, const int *wrow, const REAL *ddot, const int *center,
                                 const int *in_offsets, const int *in_edges, int N, int F, int nt) {
     (void)nt;
@@ -337,7 +335,7 @@ void K(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, con
     }
 }
 
-void K(gb_filter_grad_dual)(REAL *Wbar, REAL *dWbar, const REAL *mbar, const REAL *mdotbar, const REAL *h,
+void GB_T(gb_filter_grad_dual)(REAL *Wbar, REAL *dWbar, const REAL *mbar, const REAL *mdotbar, const REAL *h,
                             const REAL *hdot, const REAL *ddot, const int *center, const int *neighbor,
                             const int *u_offsets, const int *u_edges, int U, int F, int nt) {
     (void)nt;
@@ -364,7 +362,7 @@ void K(gb_filter_grad_dual)(REAL *Wbar, REAL *dWbar, const REAL *mbar, const REA
     }
 }
 
-void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const REAL *dW, const int *wrow,
+void GB_T(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const REAL *dW, const int *wrow,
                          const int *center, const int *neighbor, int E, int F, int nt) {
     (void)nt;
 #pragma omp parallel for schedule(static) num_threads(nt) if (E > 1024)
@@ -379,23 +377,23 @@ void K(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const RE
 
 /* ------------------------------------------------------------ tables and fused kernels */
 
-void K(gb_table_build)(REAL *coef, const double *values, const double *derivs, int P, int F, double step) {
+void GB_T(gb_table_build)(REAL *coef, const double *values, const double *derivs, int P, int F, double step) {
     for (int k = 0; k + 1 < P; ++k) {
         const double *v0 = values + (size_t)k * F, *v1 = v0 + F, *d0 = derivs + (size_t)k * F, *d1 = d0 + F;
         REAL *a = coef + (size_t)k * 4 * F;
         for (int f = 0; f < F; ++f) {
             double m0 = step * d0[f], m1 = step * d1[f];
-            a[f] = K(gb_normal)(v0[f]);
-            a[F + f] = K(gb_normal)(m0);
-            a[2 * F + f] = K(gb_normal)(-3 * v0[f] - 2 * m0 + 3 * v1[f] - m1);
-            a[3 * F + f] = K(gb_normal)(2 * v0[f] + m0 - 2 * v1[f] + m1);
+            a[f] = GB_T(gb_normal)(v0[f]);
+            a[F + f] = GB_T(gb_normal)(m0);
+            a[2 * F + f] = GB_T(gb_normal)(-3 * v0[f] - 2 * m0 + 3 * v1[f] - m1);
+            a[3 * F + f] = GB_T(gb_normal)(2 * v0[f] + m0 - 2 * v1[f] + m1);
         }
     }
 }
 
 /* Cell of distance d (returns -1 at or beyond the cutoff: the filter is zero
  * there) and the powers u, u^2, u^3 of the position in the cell. */
-static inline int K(table_cell)(const K(gb_table) *tab, REAL d, REAL *u1, REAL *u2, REAL *u3) {
+static inline int GB_T(table_cell)(const GB_T(gb_table) *tab, REAL d, REAL *u1, REAL *u2, REAL *u3) {
     if (!(d < tab->cutoff)) return -1;
     REAL x = d / tab->step;
     int k = (int)x;
@@ -408,9 +406,9 @@ static inline int K(table_cell)(const K(gb_table) *tab, REAL d, REAL *u1, REAL *
     return k;
 }
 
-void K(gb_table_eval)(REAL *W, REAL *dW, const K(gb_table) *tab, REAL d, int F) {
+void GB_T(gb_table_eval)(REAL *W, REAL *dW, const GB_T(gb_table) *tab, REAL d, int F) {
     REAL u, u2, u3;
-    int k = K(table_cell)(tab, d, &u, &u2, &u3);
+    int k = GB_T(table_cell)(tab, d, &u, &u2, &u3);
     if (k < 0) {
         for (int f = 0; f < F; ++f) {
             W[f] = 0;
@@ -426,7 +424,7 @@ void K(gb_table_eval)(REAL *W, REAL *dW, const K(gb_table) *tab, REAL d, int F) 
     }
 }
 
-void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const REAL *W,
+void GB_T(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const REAL *W,
                                  const REAL *dW, const int *in_wrow, const int *in_center, const int *in_offsets, int N,
                                  int F, int nt) {
     (void)nt;
@@ -453,7 +451,7 @@ void K(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, 
     }
 }
 
-void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const REAL *d, const int *wrow,
+void GB_T(gb_cfconv_table)(REAL *m, const REAL *h, const GB_T(gb_table) *tab, const REAL *d, const int *wrow,
                         const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
 #pragma omp parallel num_threads(nt) if (NC > 64)
@@ -465,7 +463,7 @@ void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const RE
             for (int f = 0; f < F; ++f) mi[f] = 0;
             for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
                 REAL u, u2, u3;
-                int k = K(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
+                int k = GB_T(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
                 if (k < 0) continue;
                 const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict hj = h + (size_t)neighbor[e] * F;
                 for (int f = 0; f < F; ++f)
@@ -475,7 +473,7 @@ void K(gb_cfconv_table)(REAL *m, const REAL *h, const K(gb_table) *tab, const RE
     }
 }
 
-void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const K(gb_table) *tab,
+void GB_T(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const GB_T(gb_table) *tab,
                                  const REAL *in_d, const int *in_center, const int *in_offsets, int N, int F, int nt) {
     (void)nt;
     const REAL inv_h = 1 / tab->step;
@@ -489,7 +487,7 @@ void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, 
             for (int f = 0; f < F; ++f) hb[f] = 0;
             for (int q = in_offsets[j]; q < in_offsets[j + 1]; ++q) {
                 REAL u, u2, u3;
-                int k = K(table_cell)(tab, in_d[q], &u, &u2, &u3);
+                int k = GB_T(table_cell)(tab, in_d[q], &u, &u2, &u3);
                 if (k < 0) continue;
                 const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict mb = mbar + (size_t)in_center[q] * F;
                 REAL c2 = 2 * u, c3 = 3 * u2, s = 0;
@@ -506,6 +504,6 @@ void K(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, 
     }
 }
 
-#undef K
-#undef KCAT
-#undef KCAT2
+#undef GB_T
+#undef GB_T_JOIN
+#undef GB_T_JOIN2

@@ -30,11 +30,11 @@ typedef struct {
     int n_atoms;
     int n_centers;
     int n_edges;
-    const int *species;     /* [n_atoms] element index */
-    const int *offsets;     /* [n_centers+1] CSR by center */
-    const int *neighbor;    /* [n_edges] */
-    const double *vec;      /* [n_edges][3] r_j - r_i */
-    const int *atom_graph;  /* [n_centers] graph of each center for energy sums; -1: masked slot; NULL: all 0 */
+    const int *species;    /* [n_atoms] element index */
+    const int *offsets;    /* [n_centers+1] CSR by center */
+    const int *neighbor;   /* [n_edges] */
+    const double *vec;     /* [n_edges][3] r_j - r_i */
+    const int *atom_graph; /* [n_centers] graph of each center for energy sums; -1: masked slot; NULL: all 0 */
     int n_graphs;
     gbnet_exchange_fn forward_exchange, reverse_exchange;
     void *exchange_ctx;
@@ -43,33 +43,37 @@ typedef struct {
 typedef struct gb_net_f32 gb_net_f32;
 typedef struct gb_net_f64 gb_net_f64;
 
-#define GB_DECLARE_NET(S, R)                                                                        \
-    /* State for one model in one precision: weights copy + reusable buffers. */                   \
-    gb_net_##S *gb_net_create_##S(const gbnet_model *model);                                       \
-    void gb_net_free_##S(gb_net_##S *net);                                                         \
-    /* Re-reads weights (after an optimizer step) from a double blob in gb_layout order. */         \
-    void gb_net_load_params_##S(gb_net_##S *net, const double *params);                             \
-    size_t gb_net_bytes_##S(const gb_net_##S *net);                                                \
-    void gb_net_set_threads_##S(gb_net_##S *net, int n_threads);                                   \
-    /* Forward pass; keeps what the backward needs. dual != 0 is training mode: tangent rows and    \
-     * the exact filter network kept for parameter gradients (needed by any backward with grad).    \
-     * Fills atom_energy [n_centers] and graph_energy [n_graphs] (masked slots excluded). */        \
-    gbnet_status gb_forward_##S(gb_net_##S *net, const gb_batch *b, int dual, double *atom_energy, \
-                                double *graph_energy);                                             \
-    /* Tangent sweep along edge-length tangent d_dot [n_edges] (after a dual forward).              \
-     * atom_energy_dot [n_centers] or NULL receives E_dot_i. */                                     \
-    gbnet_status gb_tangent_##S(gb_net_##S *net, const gb_batch *b, const double *d_dot,           \
-                                double *atom_energy_dot);                                          \
-    /* Reverse sweep with seeds ebar [n_centers] (and ebar_dot [n_centers] after gb_tangent).       \
-     * Accumulates dL/dtheta into grad [n_params] if non-NULL and writes dL/dd [n_edges] into       \
-     * dbar if non-NULL (dbar only without ebar_dot). */                                            \
-    gbnet_status gb_backward_##S(gb_net_##S *net, const gb_batch *b, const double *ebar,           \
-                                 const double *ebar_dot, double *grad, double *dbar);              \
-    /* The last forward's edges grouped by neighbor atom: in_offsets [n_atoms+1], in_edges          \
-     * [n_edges] (edge ids, in edge order within each atom). Valid until the next forward. */     \
-    void gb_net_in_edges_##S(const gb_net_##S *net, const int **in_offsets, const int **in_edges);
-
-GB_DECLARE_NET(f32, float)
-GB_DECLARE_NET(f64, double)
+/* State for one model in one precision: weights copy + reusable buffers. */
+gb_net_f32 *gb_net_create_f32(const gbnet_model *model);
+gb_net_f64 *gb_net_create_f64(const gbnet_model *model);
+void gb_net_free_f32(gb_net_f32 *net);
+void gb_net_free_f64(gb_net_f64 *net);
+/* Re-reads weights (after an optimizer step) from a double blob in gb_layout order. */
+void gb_net_load_params_f32(gb_net_f32 *net, const double *params);
+void gb_net_load_params_f64(gb_net_f64 *net, const double *params);
+size_t gb_net_bytes_f32(const gb_net_f32 *net);
+size_t gb_net_bytes_f64(const gb_net_f64 *net);
+void gb_net_set_threads_f32(gb_net_f32 *net, int n_threads);
+void gb_net_set_threads_f64(gb_net_f64 *net, int n_threads);
+/* Forward pass; keeps what the backward needs. dual != 0 is training mode: tangent rows and
+ * the exact filter network kept for parameter gradients (needed by any backward with grad).
+ * Fills atom_energy [n_centers] and graph_energy [n_graphs] (masked slots excluded). */
+gbnet_status gb_forward_f32(gb_net_f32 *net, const gb_batch *b, int dual, double *atom_energy, double *graph_energy);
+gbnet_status gb_forward_f64(gb_net_f64 *net, const gb_batch *b, int dual, double *atom_energy, double *graph_energy);
+/* Tangent sweep along edge-length tangent d_dot [n_edges] (after a dual forward).
+ * atom_energy_dot [n_centers] or NULL receives E_dot_i. */
+gbnet_status gb_tangent_f32(gb_net_f32 *net, const gb_batch *b, const double *d_dot, double *atom_energy_dot);
+gbnet_status gb_tangent_f64(gb_net_f64 *net, const gb_batch *b, const double *d_dot, double *atom_energy_dot);
+/* Reverse sweep with seeds ebar [n_centers] (and ebar_dot [n_centers] after gb_tangent).
+ * Accumulates dL/dtheta into grad [n_params] if non-NULL and writes dL/dd [n_edges] into
+ * dbar if non-NULL (dbar only without ebar_dot). */
+gbnet_status gb_backward_f32(gb_net_f32 *net, const gb_batch *b, const double *ebar, const double *ebar_dot,
+                             double *grad, double *dbar);
+gbnet_status gb_backward_f64(gb_net_f64 *net, const gb_batch *b, const double *ebar, const double *ebar_dot,
+                             double *grad, double *dbar);
+/* The last forward's edges grouped by neighbor atom: in_offsets [n_atoms+1], in_edges
+ * [n_edges] (edge ids, in edge order within each atom). Valid until the next forward. */
+void gb_net_in_edges_f32(const gb_net_f32 *net, const int **in_offsets, const int **in_edges);
+void gb_net_in_edges_f64(const gb_net_f64 *net, const int **in_offsets, const int **in_edges);
 
 #endif

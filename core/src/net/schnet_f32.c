@@ -1,4 +1,6 @@
 /* The batched network in single precision. */
 #define REAL float
-#define S f32
+#define GB_SUFFIX f32
 #include "schnet_impl.h"
+#undef REAL
+#undef GB_SUFFIX

@@ -1,7 +1,7 @@
 /* Batched SchNet forward / tangent / backward, written once for a real type.
  * Included by schnet_f32.c and schnet_f64.c with:
  *   REAL   float or double
- *   S      f32 or f64 (suffix of every exported name)
+ *   GB_SUFFIX  f32 or f64 (suffix of every exported name; GB_T(name), precision.h)
  * See schnet.h for the design. Buffers are row-major; "[n][F]" comments give
  * shapes. In dual (training) mode activation buffers hold 2N rows: primal rows
  * [0, N) then tangent rows [N, 2N), so every linear layer is one GEMM. */
@@ -19,17 +19,15 @@
 #include "kernels.h"
 #include "schnet.h"
 
-#define CAT2(a, b) a##_##b
-#define CAT(a, b) CAT2(a, b)
-#define FN(name) CAT(name, S)
-#define NET CAT(gb_net, S)
+#include "precision.h"
+#define NET GB_T(gb_net)
 
 typedef REAL real;
 
 typedef struct {
     real *p;
     size_t cap; /* in elements */
-} FN(buf);
+} GB_T(buf);
 
 struct NET {
     const gbnet_model *model;
@@ -44,43 +42,43 @@ struct NET {
     /* Edge lengths are deduplicated (i->j and j->i have the same length), so
      * the filter network runs once per distinct length: U rows. */
     int U;
-    FN(buf) d, fc, dfc;              /* [U] distinct lengths, cutoff, its derivative */
-    FN(buf) ddot;                    /* [E] edge-length tangent */
+    GB_T(buf) d, fc, dfc;              /* [U] distinct lengths, cutoff, its derivative */
+    GB_T(buf) ddot;                    /* [E] edge-length tangent */
     double *dbar_in; size_t cap_dbar_in; /* [E] dE/dd in in-edge order (backward scratch) */
-    FN(buf) gd;                      /* [2U][K]: rbf rows, then d(rbf)/dd rows */
-    FN(buf) W[GBNET_MAX_BLOCKS];     /* [U][F] filter W_t(d), cutoff included */
-    FN(buf) dW[GBNET_MAX_BLOCKS];    /* [U][F] dW_t/dd */
-    FN(buf) fa, fs, fu;              /* filter-network scratch: [2U][F] (training) or per-thread tiles */
+    GB_T(buf) gd;                      /* [2U][K]: rbf rows, then d(rbf)/dd rows */
+    GB_T(buf) W[GBNET_MAX_BLOCKS];     /* [U][F] filter W_t(d), cutoff included */
+    GB_T(buf) dW[GBNET_MAX_BLOCKS];    /* [U][F] dW_t/dd */
+    GB_T(buf) fa, fs, fu;              /* filter-network scratch: [2U][F] (training) or per-thread tiles */
     int *wrow; size_t cap_wrow;      /* [E] filter row (distinct length) of each edge */
     int *u_offsets; size_t cap_u_offsets; /* [U+1] edges of each distinct length ... */
     int *u_edges; size_t cap_u_edges;     /* [E] ... listed in edge order */
     uint64_t *hash_keys; int *hash_vals; size_t cap_hash_keys, cap_hash_vals;
     double *lens; size_t cap_lens;   /* [U] distinct lengths in double (scratch) */
     /* atom data (nr = N, or 2N in dual mode) */
-    FN(buf) x[GBNET_MAX_BLOCKS + 1]; /* [nr][F] */
-    FN(buf) h[GBNET_MAX_BLOCKS];     /* [nr][F] */
-    FN(buf) m[GBNET_MAX_BLOCKS];     /* [nr][F] */
-    FN(buf) o1[GBNET_MAX_BLOCKS];    /* [nr][F] pre-activation */
-    FN(buf) s1[GBNET_MAX_BLOCKS];    /* [nr][F] ssp(o1) and its tangent */
-    FN(buf) p, r;                    /* [nr][R] readout */
-    FN(buf) eps;                     /* [nr] */
-    FN(buf) xbar, hbar, mbar, obar;  /* [nr][F] */
-    FN(buf) pbar;                    /* [nr][R] */
+    GB_T(buf) x[GBNET_MAX_BLOCKS + 1]; /* [nr][F] */
+    GB_T(buf) h[GBNET_MAX_BLOCKS];     /* [nr][F] */
+    GB_T(buf) m[GBNET_MAX_BLOCKS];     /* [nr][F] */
+    GB_T(buf) o1[GBNET_MAX_BLOCKS];    /* [nr][F] pre-activation */
+    GB_T(buf) s1[GBNET_MAX_BLOCKS];    /* [nr][F] ssp(o1) and its tangent */
+    GB_T(buf) p, r;                    /* [nr][R] readout */
+    GB_T(buf) eps;                     /* [nr] */
+    GB_T(buf) xbar, hbar, mbar, obar;  /* [nr][F] */
+    GB_T(buf) pbar;                    /* [nr][R] */
     /* index lists */
     int *edge_center; size_t cap_edge_center;   /* [E] */
     /* tabulated filters in this precision (NULL when exact) */
     real *tab_coef;                  /* [T][P-1][4][F] cubic coefficients per grid cell */
-    FN(gb_table) tab[GBNET_MAX_BLOCKS];
+    GB_T(gb_table) tab[GBNET_MAX_BLOCKS];
     int *in_offsets; size_t cap_in_offsets;     /* [N+1] edges grouped by neighbor */
     int *in_edges; size_t cap_in_edges;         /* [E] */
     int *sort_counts; size_t cap_sort_counts;   /* [threads][N] scratch of build_index_lists */
     /* per in-edge q (in in_edges order), so the backward reads them sequentially: */
     int *in_center; size_t cap_in_center;       /* [E] center of edge in_edges[q] */
     int *in_wrow; size_t cap_in_wrow;           /* [E] its filter row */
-    FN(buf) in_d;                               /* [E] its length (tabulated inference) */
+    GB_T(buf) in_d;                               /* [E] its length (tabulated inference) */
 };
 
-static int FN(ensure)(FN(buf) *b, size_t n) {
+static int GB_T(ensure)(GB_T(buf) *b, size_t n) {
     size_t bytes_cap = b->cap * sizeof(real);
     void *ptr = b->p;
     if (!gb_reserve(&ptr, &bytes_cap, n * sizeof(real))) return 0;
@@ -89,13 +87,13 @@ static int FN(ensure)(FN(buf) *b, size_t n) {
     return 1;
 }
 
-static void FN(free_buf)(FN(buf) *b) {
+static void GB_T(free_buf)(GB_T(buf) *b) {
     free(b->p);
     b->p = NULL;
     b->cap = 0;
 }
 
-NET *FN(gb_net_create)(const gbnet_model *model) {
+NET *GB_T(gb_net_create)(const gbnet_model *model) {
     NET *net = gb_calloc(1, sizeof *net);
     if (!net) return NULL;
     net->model = model;
@@ -110,21 +108,21 @@ NET *FN(gb_net_create)(const gbnet_model *model) {
     net->w = gb_malloc(net->L.total * sizeof(real));
     net->grad = gb_malloc(net->L.total * sizeof(real));
     if (!net->w || !net->grad) {
-        FN(gb_net_free)(net);
+        GB_T(gb_net_free)(net);
         return NULL;
     }
-    FN(gb_net_load_params)(net, model->params);
+    GB_T(gb_net_load_params)(net, model->params);
     if (model->table) {
         int P = model->table->n_points;
         size_t cells = (size_t)(P - 1) * 4 * net->F, PF = (size_t)P * net->F;
         double step = model->hp.cutoff / (P - 1);
         net->tab_coef = gb_malloc((size_t)net->T * cells * sizeof(real));
         if (!net->tab_coef) {
-            FN(gb_net_free)(net);
+            GB_T(gb_net_free)(net);
             return NULL;
         }
         for (int t = 0; t < net->T; ++t) {
-            FN(gb_table_build)(net->tab_coef + t * cells, model->table->values + t * PF, model->table->derivs + t * PF,
+            GB_T(gb_table_build)(net->tab_coef + t * cells, model->table->values + t * PF, model->table->derivs + t * PF,
                                P, net->F, step);
             net->tab[t].coef = net->tab_coef + t * cells;
             net->tab[t].n_points = P;
@@ -135,25 +133,25 @@ NET *FN(gb_net_create)(const gbnet_model *model) {
     return net;
 }
 
-void FN(gb_net_load_params)(NET *net, const double *params) {
-    for (size_t i = 0; i < net->L.total; ++i) net->w[i] = FN(gb_normal)(params[i]);
+void GB_T(gb_net_load_params)(NET *net, const double *params) {
+    for (size_t i = 0; i < net->L.total; ++i) net->w[i] = GB_T(gb_normal)(params[i]);
 }
 
-void FN(gb_net_free)(NET *net) {
+void GB_T(gb_net_free)(NET *net) {
     if (!net) return;
-    FN(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
+    GB_T(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
                       &net->fu, &net->p, &net->r, &net->eps, &net->xbar, &net->hbar, &net->mbar, &net->obar,
                       &net->pbar};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) FN(free_buf)(all[i]);
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) GB_T(free_buf)(all[i]);
     for (int t = 0; t < GBNET_MAX_BLOCKS; ++t) {
-        FN(free_buf)(&net->W[t]);
-        FN(free_buf)(&net->dW[t]);
-        FN(free_buf)(&net->h[t]);
-        FN(free_buf)(&net->m[t]);
-        FN(free_buf)(&net->o1[t]);
-        FN(free_buf)(&net->s1[t]);
+        GB_T(free_buf)(&net->W[t]);
+        GB_T(free_buf)(&net->dW[t]);
+        GB_T(free_buf)(&net->h[t]);
+        GB_T(free_buf)(&net->m[t]);
+        GB_T(free_buf)(&net->o1[t]);
+        GB_T(free_buf)(&net->s1[t]);
     }
-    for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) FN(free_buf)(&net->x[t]);
+    for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) GB_T(free_buf)(&net->x[t]);
     free(net->edge_center);
     free(net->dbar_in);
     free(net->tab_coef);
@@ -167,16 +165,16 @@ void FN(gb_net_free)(NET *net) {
     free(net->sort_counts);
     free(net->in_center);
     free(net->in_wrow);
-    FN(free_buf)(&net->in_d);
+    GB_T(free_buf)(&net->in_d);
     free(net->lens);
     free(net->w);
     free(net->grad);
     free(net);
 }
 
-size_t FN(gb_net_bytes)(const NET *net) {
+size_t GB_T(gb_net_bytes)(const NET *net) {
     size_t n = 2 * net->L.total;
-    const FN(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
+    const GB_T(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
                             &net->fu, &net->p, &net->r, &net->eps, &net->xbar, &net->hbar, &net->mbar, &net->obar,
                             &net->pbar};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) n += all[i]->cap;
@@ -188,9 +186,9 @@ size_t FN(gb_net_bytes)(const NET *net) {
                                net->cap_in_center + net->cap_in_wrow + net->in_d.cap * sizeof(real));
 }
 
-void FN(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_threads; }
+void GB_T(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_threads; }
 
-void FN(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **in_edges) {
+void GB_T(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **in_edges) {
     *in_offsets = net->in_offsets;
     *in_edges = net->in_edges;
 }
@@ -199,7 +197,7 @@ void FN(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **in_
  * stays in cache, and the GEMM shape is the same for every thread count. */
 #define GB_FILTER_TILE 128
 
-static int FN(reserve_ints)(int **p, size_t *cap, size_t n) {
+static int GB_T(reserve_ints)(int **p, size_t *cap, size_t n) {
     void *q = *p;
     int ok = gb_reserve(&q, cap, (n + 1) * sizeof(int));
     *p = q;
@@ -207,37 +205,37 @@ static int FN(reserve_ints)(int **p, size_t *cap, size_t n) {
 }
 
 /* Buffers sized by atoms and edges (before the distinct lengths are known). */
-static gbnet_status FN(reserve)(NET *net, int N, int E, int dual) {
+static gbnet_status GB_T(reserve)(NET *net, int N, int E, int dual) {
     size_t F = (size_t)net->F, R = (size_t)net->R;
     size_t nr = (size_t)N * (dual ? 2 : 1), ne = (size_t)E, ok = 1;
-    ok &= FN(ensure)(&net->ddot, ne + 1);
+    ok &= GB_T(ensure)(&net->ddot, ne + 1);
     for (int t = 0; t < net->T; ++t)
-        ok &= FN(ensure)(&net->h[t], nr * F) & FN(ensure)(&net->m[t], nr * F) & FN(ensure)(&net->o1[t], nr * F) &
-              FN(ensure)(&net->s1[t], nr * F);
-    for (int t = 0; t <= net->T; ++t) ok &= FN(ensure)(&net->x[t], nr * F);
-    ok &= FN(ensure)(&net->p, nr * R) & FN(ensure)(&net->r, nr * R) & FN(ensure)(&net->eps, nr) &
-          FN(ensure)(&net->xbar, nr * F) & FN(ensure)(&net->hbar, nr * F) & FN(ensure)(&net->mbar, nr * F) &
-          FN(ensure)(&net->obar, (nr > (size_t)net->n_elements ? nr : (size_t)net->n_elements) * F) &
-          FN(ensure)(&net->pbar, nr * R);
-    ok &= FN(reserve_ints)(&net->edge_center, &net->cap_edge_center, ne) &
-          FN(reserve_ints)(&net->in_offsets, &net->cap_in_offsets, (size_t)N + 1) &
-          FN(reserve_ints)(&net->in_edges, &net->cap_in_edges, ne) & FN(reserve_ints)(&net->wrow, &net->cap_wrow, ne) &
-          FN(reserve_ints)(&net->u_edges, &net->cap_u_edges, ne) &
-          FN(reserve_ints)(&net->in_center, &net->cap_in_center, ne) & FN(reserve_ints)(&net->in_wrow, &net->cap_in_wrow, ne);
+        ok &= GB_T(ensure)(&net->h[t], nr * F) & GB_T(ensure)(&net->m[t], nr * F) & GB_T(ensure)(&net->o1[t], nr * F) &
+              GB_T(ensure)(&net->s1[t], nr * F);
+    for (int t = 0; t <= net->T; ++t) ok &= GB_T(ensure)(&net->x[t], nr * F);
+    ok &= GB_T(ensure)(&net->p, nr * R) & GB_T(ensure)(&net->r, nr * R) & GB_T(ensure)(&net->eps, nr) &
+          GB_T(ensure)(&net->xbar, nr * F) & GB_T(ensure)(&net->hbar, nr * F) & GB_T(ensure)(&net->mbar, nr * F) &
+          GB_T(ensure)(&net->obar, (nr > (size_t)net->n_elements ? nr : (size_t)net->n_elements) * F) &
+          GB_T(ensure)(&net->pbar, nr * R);
+    ok &= GB_T(reserve_ints)(&net->edge_center, &net->cap_edge_center, ne) &
+          GB_T(reserve_ints)(&net->in_offsets, &net->cap_in_offsets, (size_t)N + 1) &
+          GB_T(reserve_ints)(&net->in_edges, &net->cap_in_edges, ne) & GB_T(reserve_ints)(&net->wrow, &net->cap_wrow, ne) &
+          GB_T(reserve_ints)(&net->u_edges, &net->cap_u_edges, ne) &
+          GB_T(reserve_ints)(&net->in_center, &net->cap_in_center, ne) & GB_T(reserve_ints)(&net->in_wrow, &net->cap_in_wrow, ne);
     return ok ? GBNET_OK : GBNET_ERR_NO_MEMORY;
 }
 
 /* Buffers sized by the number U of distinct edge lengths. */
-static gbnet_status FN(reserve_filter)(NET *net, int U, int dual, int tabulated) {
+static gbnet_status GB_T(reserve_filter)(NET *net, int U, int dual, int tabulated) {
     size_t F = (size_t)net->F, K = (size_t)net->K, nu = (size_t)U, ok = 1;
     int exact = !tabulated || dual; /* a table interpolated inline needs no stored filter */
-    ok &= FN(ensure)(&net->d, nu + 1) & FN(ensure)(&net->fc, nu + 1) & FN(ensure)(&net->dfc, nu + 1) &
-          FN(ensure)(&net->gd, exact ? 2 * nu * K + 1 : 1);
+    ok &= GB_T(ensure)(&net->d, nu + 1) & GB_T(ensure)(&net->fc, nu + 1) & GB_T(ensure)(&net->dfc, nu + 1) &
+          GB_T(ensure)(&net->gd, exact ? 2 * nu * K + 1 : 1);
     for (int t = 0; t < net->T; ++t)
-        ok &= FN(ensure)(&net->W[t], exact ? nu * F + 1 : 1) & FN(ensure)(&net->dW[t], exact ? nu * F + 1 : 1);
+        ok &= GB_T(ensure)(&net->W[t], exact ? nu * F + 1 : 1) & GB_T(ensure)(&net->dW[t], exact ? nu * F + 1 : 1);
     size_t scratch = dual ? 2 * nu * F : (tabulated ? 0 : (size_t)net->n_threads * 2 * GB_FILTER_TILE * F);
-    ok &= FN(ensure)(&net->fa, scratch + 1) & FN(ensure)(&net->fs, scratch + 1) & FN(ensure)(&net->fu, scratch + 1);
-    ok &= FN(reserve_ints)(&net->u_offsets, &net->cap_u_offsets, nu + 1);
+    ok &= GB_T(ensure)(&net->fa, scratch + 1) & GB_T(ensure)(&net->fs, scratch + 1) & GB_T(ensure)(&net->fu, scratch + 1);
+    ok &= GB_T(reserve_ints)(&net->u_offsets, &net->cap_u_offsets, nu + 1);
     return ok ? GBNET_OK : GBNET_ERR_NO_MEMORY;
 }
 
@@ -245,11 +243,11 @@ static gbnet_status FN(reserve_filter)(NET *net, int U, int dual, int tabulated)
  * that sums over "edges pointing at j" are segmented sums owned by j. With
  * several threads each counts and places a contiguous range of edges; a
  * stable counting sort has one result, so the lists do not depend on that. */
-static gbnet_status FN(build_index_lists)(NET *net, const gb_batch *b) {
+static gbnet_status GB_T(build_index_lists)(NET *net, const gb_batch *b) {
     int N = b->n_atoms, NC = b->n_centers, E = b->n_edges;
     int *center = net->edge_center, *off = net->in_offsets, *in = net->in_edges;
     int nt = E > 65536 && net->n_threads > 1 ? net->n_threads : 1;
-    if (!FN(reserve_ints)(&net->sort_counts, &net->cap_sort_counts, (size_t)nt * ((size_t)N + 1)))
+    if (!GB_T(reserve_ints)(&net->sort_counts, &net->cap_sort_counts, (size_t)nt * ((size_t)N + 1)))
         return GBNET_ERR_NO_MEMORY;
     int *counts = net->sort_counts; /* [nt][N]: edges of part t pointing at j, then part t's cursor for j */
 #pragma omp parallel num_threads(nt) if (nt > 1)
@@ -294,34 +292,34 @@ static gbnet_status FN(build_index_lists)(NET *net, const gb_batch *b) {
 /* ------------------------------------------------------------ edge level */
 
 /* |r_ij| of edge e; a length the model can use is positive and finite. */
-static inline double FN(edge_length)(const gb_batch *b, int e) {
+static inline double GB_T(edge_length)(const gb_batch *b, int e) {
     const double *v = b->vec + 3 * (size_t)e;
     return sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
 }
-static inline int FN(usable_length)(double len) { return len > 1e-8 && isfinite(len); }
-static gbnet_status FN(unusable_length)(int e) {
+static inline int GB_T(usable_length)(double len) { return len > 1e-8 && isfinite(len); }
+static gbnet_status GB_T(unusable_length)(int e) {
     return gb_fail(GBNET_ERR_NUMERIC, "edge %d has zero or invalid length (two atoms on top of each other?)", e);
 }
 
 /* Tabulated inference: the table is read inline per edge, so lengths need no
  * grouping; row e is edge e (sequential reads in the cfconv kernels). */
-static gbnet_status FN(edge_lengths_inline)(NET *net, const gb_batch *b) {
+static gbnet_status GB_T(edge_lengths_inline)(NET *net, const gb_batch *b) {
     int E = b->n_edges, bad = 0;
-    gbnet_status st = FN(reserve_filter)(net, E, 0, 1);
+    gbnet_status st = GB_T(reserve_filter)(net, E, 0, 1);
     if (st) return st;
     net->U = E;
     real *d = net->d.p;
     int *wrow = net->wrow;
 #pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096) reduction(| : bad)
     for (int e = 0; e < E; ++e) {
-        double len = FN(edge_length)(b, e);
-        bad |= !FN(usable_length)(len);
+        double len = GB_T(edge_length)(b, e);
+        bad |= !GB_T(usable_length)(len);
         d[e] = (real)len;
         wrow[e] = e;
     }
     if (bad) /* the first bad edge, for the message */
         for (int e = 0; e < E; ++e)
-            if (!FN(usable_length)(FN(edge_length)(b, e))) return FN(unusable_length)(e);
+            if (!GB_T(usable_length)(GB_T(edge_length)(b, e))) return GB_T(unusable_length)(e);
     return GBNET_OK;
 }
 
@@ -329,9 +327,9 @@ static gbnet_status FN(edge_lengths_inline)(NET *net, const gb_batch *b) {
  * first-seen order, so the result is deterministic): wrow[e] is the distinct
  * length of edge e, u_offsets/u_edges list the edges of each. Then the radial
  * basis and cutoff of each distinct length. */
-static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int tabulated) {
+static gbnet_status GB_T(edge_lengths)(NET *net, const gb_batch *b, int dual, int tabulated) {
     int E = b->n_edges, K = net->K;
-    if (tabulated && !dual) return FN(edge_lengths_inline)(net, b);
+    if (tabulated && !dual) return GB_T(edge_lengths_inline)(net, b);
     size_t slots = 16;
     while (slots < 2 * (size_t)E) slots *= 2;
     void *p = net->hash_keys;
@@ -349,8 +347,8 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
     double *lens = net->lens; /* [U] the distinct lengths in double */
     int U = 0;
     for (int e = 0; e < E; ++e) {
-        double len = FN(edge_length)(b, e);
-        if (!FN(usable_length)(len)) return FN(unusable_length)(e);
+        double len = GB_T(edge_length)(b, e);
+        if (!GB_T(usable_length)(len)) return GB_T(unusable_length)(e);
         /* The filter sees the length in the working precision, so edges whose
          * lengths round to the same value there share bitwise the same filter
          * row: grouping on those bits is exact, and in float it also joins
@@ -368,7 +366,7 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
         }
         wrow[e] = vals[h];
     }
-    gbnet_status st = FN(reserve_filter)(net, U, dual, tabulated);
+    gbnet_status st = GB_T(reserve_filter)(net, U, dual, tabulated);
     if (st) return st;
     net->U = U;
     /* edges of each distinct length (counting sort, stable) */
@@ -385,8 +383,8 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
     for (int u = 0; u < U; ++u) {
         real du = (real)lens[u];
         d[u] = du;
-        FN(gb_cosine_cutoff)(&fc[u], &dfc[u], du, rc);
-        if (!tabulated || dual) FN(gb_gaussian_rbf)(g + (size_t)u * K, dg + (size_t)u * K, du, spacing, inv_w2, K);
+        GB_T(gb_cosine_cutoff)(&fc[u], &dfc[u], du, rc);
+        if (!tabulated || dual) GB_T(gb_gaussian_rbf)(g + (size_t)u * K, dg + (size_t)u * K, du, spacing, inv_w2, K);
     }
     return GBNET_OK;
 }
@@ -394,9 +392,9 @@ static gbnet_status FN(edge_lengths)(NET *net, const gb_batch *b, int dual, int 
 /* What the fused backward reads per in-edge, in in-edge order: the length
  * for the inline table, the filter row for a stored exact filter (also after
  * a training-mode forward: the loss asks for dE/dd after one). */
-static gbnet_status FN(in_edge_rows)(NET *net, int inline_table) {
+static gbnet_status GB_T(in_edge_rows)(NET *net, int inline_table) {
     int E = net->E;
-    if (inline_table && !FN(ensure)(&net->in_d, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
+    if (inline_table && !GB_T(ensure)(&net->in_d, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
     const int *in = net->in_edges, *wrow = net->wrow;
     int *in_wrow = net->in_wrow;
     const real *d = net->d.p;
@@ -413,16 +411,16 @@ static gbnet_status FN(in_edge_rows)(NET *net, int inline_table) {
  * d-derivative, using scratch fa/fs/fu of 2n x F each:
  * [a; a_d] = [g; dg] W_f1^T + [b_f1; 0];  [s; s_d] = [ssp(a); sig(a) a_d];
  * [u; u_d] = [s; s_d] W_f2^T + [b_f2; 0]; W = u fc; dW = u_d fc + u dfc.    */
-static void FN(filter_rows)(NET *net, int t, int u0, int n, real *fa, real *fs, real *fu) {
+static void GB_T(filter_rows)(NET *net, int t, int u0, int n, real *fa, real *fs, real *fu) {
     int F = net->F, K = net->K, U = net->U;
     const real *w = net->w;
     const gb_layout *L = &net->L;
     const real *g = net->gd.p + (size_t)u0 * K, *dg = net->gd.p + ((size_t)U + u0) * K;
     size_t nF = (size_t)n * F;
-    FN(gb_linear)(fa, g, w + L->block[t].filter1_w, w + L->block[t].filter1_b, n, n, K, F);
-    FN(gb_linear)(fa + nF, dg, w + L->block[t].filter1_w, NULL, n, 0, K, F);
-    FN(gb_ssp_dual)(fs, fs + nF, fa, fa + nF, nF, 1);
-    FN(gb_linear)(fu, fs, w + L->block[t].filter2_w, w + L->block[t].filter2_b, 2 * n, n, F, F);
+    GB_T(gb_linear)(fa, g, w + L->block[t].filter1_w, w + L->block[t].filter1_b, n, n, K, F);
+    GB_T(gb_linear)(fa + nF, dg, w + L->block[t].filter1_w, NULL, n, 0, K, F);
+    GB_T(gb_ssp_dual)(fs, fs + nF, fa, fa + nF, nF, 1);
+    GB_T(gb_linear)(fu, fs, w + L->block[t].filter2_w, w + L->block[t].filter2_b, 2 * n, n, F, F);
     real *W = net->W[t].p + (size_t)u0 * F, *dW = net->dW[t].p + (size_t)u0 * F;
     const real *fc = net->fc.p + u0, *dfc = net->dfc.p + u0, *u = fu, *ud = fu + nF;
     for (int r = 0; r < n; ++r) {
@@ -435,7 +433,7 @@ static void FN(filter_rows)(NET *net, int t, int u0, int n, real *fa, real *fs, 
 }
 
 /* Inference: the filter in cache-sized tiles, one tile per thread at a time. */
-static void FN(filter_exact)(NET *net, int t) {
+static void GB_T(filter_exact)(NET *net, int t) {
     int U = net->U, F = net->F, tiles = (U + GB_FILTER_TILE - 1) / GB_FILTER_TILE;
     size_t tile = 2 * (size_t)GB_FILTER_TILE * F;
 #pragma omp parallel num_threads(net->n_threads) if (tiles > 1)
@@ -449,19 +447,19 @@ static void FN(filter_exact)(NET *net, int t) {
 #pragma omp for schedule(static)
         for (int k = 0; k < tiles; ++k) {
             int u0 = k * GB_FILTER_TILE, n = U - u0 < GB_FILTER_TILE ? U - u0 : GB_FILTER_TILE;
-            FN(filter_rows)(net, t, u0, n, fa, fs, fu);
+            GB_T(filter_rows)(net, t, u0, n, fa, fs, fu);
         }
     }
 }
 
 /* Training: the whole filter at once, keeping [a; a_d] in fa for the backward. */
-static void FN(filter_exact_full)(NET *net, int t) {
-    FN(filter_rows)(net, t, 0, net->U, net->fa.p, net->fs.p, net->fu.p);
+static void GB_T(filter_exact_full)(NET *net, int t) {
+    GB_T(filter_rows)(net, t, 0, net->U, net->fa.p, net->fs.p, net->fu.p);
 }
 
 /* ------------------------------------------------------------ forward */
 
-gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_energy, double *graph_energy) {
+gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_energy, double *graph_energy) {
     int N = b->n_atoms, NC = b->n_centers, E = b->n_edges, F = net->F, R = net->R, T = net->T;
     if (dual && NC != N) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dual (training) mode needs a graph without ghosts");
     if (N > NC && (!b->forward_exchange || !b->reverse_exchange) && T > 1)
@@ -470,22 +468,22 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
                        "reaches T*rc)");
     int tabulated = net->model->table != NULL;
     gb_gemm_set_threads(net->n_threads);
-    gbnet_status st = FN(reserve)(net, N, E, dual);
+    gbnet_status st = GB_T(reserve)(net, N, E, dual);
     if (st) return st;
     net->N = N;
     net->NC = NC;
     net->E = E;
     net->dual = dual;
     net->tangent_done = 0;
-    if ((st = FN(build_index_lists)(net, b))) return st;
-    st = FN(edge_lengths)(net, b, dual, tabulated);
+    if ((st = GB_T(build_index_lists)(net, b))) return st;
+    st = GB_T(edge_lengths)(net, b, dual, tabulated);
     if (st) return st;
-    if ((st = FN(in_edge_rows)(net, tabulated && !dual))) return st;
+    if ((st = GB_T(in_edge_rows)(net, tabulated && !dual))) return st;
     /* exact filter: evaluated once per block and stored for the backward (recomputing it
      * would double the dominant cost); tabulated: interpolated inline in the cfconv kernels */
     for (int t = 0; t < T; ++t) {
-        if (dual) FN(filter_exact_full)(net, t);
-        else if (!tabulated) FN(filter_exact)(net, t);
+        if (dual) GB_T(filter_exact_full)(net, t);
+        else if (!tabulated) GB_T(filter_exact)(net, t);
     }
     int inline_table = tabulated && !dual;
 
@@ -498,7 +496,7 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
      * block 0 from their element (h0 of each element, gathered), later blocks
      * from their owners through the exchange. Dense layers run on owned atoms only. */
     real *h0 = net->obar.p; /* [n_elements][F] scratch, free until the backward */
-    FN(gb_linear)(h0, w + L->embedding, w + L->block[0].in_w, NULL, net->n_elements, 0, F, F);
+    GB_T(gb_linear)(h0, w + L->embedding, w + L->block[0].in_w, NULL, net->n_elements, 0, F, F);
 
     for (int t = 0; t < T; ++t) {
         real *x = net->x[t].p, *xn = net->x[t + 1].p, *h = net->h[t].p, *m = net->m[t].p;
@@ -506,25 +504,25 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
         if (t == 0) {
             for (int i = 0; i < N; ++i) memcpy(h + (size_t)i * F, h0 + (size_t)b->species[i] * F, F * sizeof(real));
         } else {
-            FN(gb_linear)(h, x, w + L->block[t].in_w, NULL, NC, 0, F, F);
+            GB_T(gb_linear)(h, x, w + L->block[t].in_w, NULL, NC, 0, F, F);
             if (b->forward_exchange) b->forward_exchange(b->exchange_ctx, h, F, sizeof(real));
         }
         if (inline_table)
-            FN(gb_cfconv_table)(m, h, &net->tab[t], net->d.p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
+            GB_T(gb_cfconv_table)(m, h, &net->tab[t], net->d.p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
         else
-            FN(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
-        FN(gb_linear)(o1, m, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F, F);
-        FN(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
+            GB_T(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
+        GB_T(gb_linear)(o1, m, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F, F);
+        GB_T(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
         memcpy(xn, x, (size_t)NC * F * sizeof(real));
-        FN(gb_linear_acc)(xn, s1, w + L->block[t].out2_w, w + L->block[t].out2_b, NC, NC, F, F);
+        GB_T(gb_linear_acc)(xn, s1, w + L->block[t].out2_w, w + L->block[t].out2_b, NC, NC, F, F);
     }
 
     real *p = net->p.p, *r = net->r.p, *eps = net->eps.p;
-    FN(gb_linear)(p, net->x[T].p, w + L->readout1_w, w + L->readout1_b, NC, NC, F, R);
-    FN(gb_ssp_dual)(r, NULL, p, NULL, (size_t)NC * R, net->n_threads);
+    GB_T(gb_linear)(p, net->x[T].p, w + L->readout1_w, w + L->readout1_b, NC, NC, F, R);
+    GB_T(gb_ssp_dual)(r, NULL, p, NULL, (size_t)NC * R, net->n_threads);
     const real *w2 = w + L->readout2_w;
     real b2 = w[L->readout2_b];
-    for (int i = 0; i < NC; ++i) eps[i] = FN(gb_dot)(r + (size_t)i * R, w2, R) + b2;
+    for (int i = 0; i < NC; ++i) eps[i] = GB_T(gb_dot)(r + (size_t)i * R, w2, R) + b2;
 
     const gbnet_model *mo = net->model;
     if (graph_energy)
@@ -540,7 +538,7 @@ gbnet_status FN(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_
 
 /* ------------------------------------------------------------ tangent */
 
-gbnet_status FN(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {
+gbnet_status GB_T(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {
     if (!net->dual) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gb_tangent needs a dual-mode forward first");
     int N = net->N, E = net->E, F = net->F, R = net->R, T = net->T;
     const real *w = net->w;
@@ -553,21 +551,21 @@ gbnet_status FN(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, do
     for (int t = 0; t < T; ++t) {
         real *x = net->x[t].p, *xn = net->x[t + 1].p, *h = net->h[t].p, *m = net->m[t].p;
         real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
-        FN(gb_linear)(h + tan, x + tan, w + L->block[t].in_w, NULL, N, 0, F, F);
-        FN(gb_cfconv_tangent)(m + tan, h, h + tan, net->W[t].p, net->dW[t].p, net->wrow, dd, b->offsets,
+        GB_T(gb_linear)(h + tan, x + tan, w + L->block[t].in_w, NULL, N, 0, F, F);
+        GB_T(gb_cfconv_tangent)(m + tan, h, h + tan, net->W[t].p, net->dW[t].p, net->wrow, dd, b->offsets,
                               b->neighbor, N, F, net->n_threads);
-        FN(gb_linear)(o1 + tan, m + tan, w + L->block[t].out1_w, NULL, N, 0, F, F);
-        FN(gb_ssp_dual)(NULL, s1 + tan, o1, o1 + tan, tan, net->n_threads);
+        GB_T(gb_linear)(o1 + tan, m + tan, w + L->block[t].out1_w, NULL, N, 0, F, F);
+        GB_T(gb_ssp_dual)(NULL, s1 + tan, o1, o1 + tan, tan, net->n_threads);
         memcpy(xn + tan, x + tan, tan * sizeof(real));
-        FN(gb_linear_acc)(xn + tan, s1 + tan, w + L->block[t].out2_w, NULL, N, 0, F, F);
+        GB_T(gb_linear_acc)(xn + tan, s1 + tan, w + L->block[t].out2_w, NULL, N, 0, F, F);
     }
     size_t tanR = (size_t)N * R;
     real *p = net->p.p, *r = net->r.p;
-    FN(gb_linear)(p + tanR, net->x[T].p + tan, w + L->readout1_w, NULL, N, 0, F, R);
-    FN(gb_ssp_dual)(NULL, r + tanR, p, p + tanR, tanR, net->n_threads);
+    GB_T(gb_linear)(p + tanR, net->x[T].p + tan, w + L->readout1_w, NULL, N, 0, F, R);
+    GB_T(gb_ssp_dual)(NULL, r + tanR, p, p + tanR, tanR, net->n_threads);
     const real *w2 = w + L->readout2_w;
     for (int i = 0; i < N; ++i) {
-        real ed = FN(gb_dot)(r + tanR + (size_t)i * R, w2, R);
+        real ed = GB_T(gb_dot)(r + tanR + (size_t)i * R, w2, R);
         if (atom_energy_dot) atom_energy_dot[i] = net->model->energy_scale * (double)ed;
     }
     net->tangent_done = 1;
@@ -578,7 +576,7 @@ gbnet_status FN(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, do
 
 /* Reverse sweep of the filter network for block t given Wbar [E][F] (in fu's
  * first half) and dWbar [E][F] (second half): accumulates weight gradients. */
-static void FN(filter_backward)(NET *net, int t) {
+static void GB_T(filter_backward)(NET *net, int t) {
     int E = net->U;
     int F = net->F, K = net->K;
     const real *w = net->w;
@@ -598,21 +596,21 @@ static void FN(filter_backward)(NET *net, int t) {
         }
     }
     /* recompute [a; a_d] and [s; s_d] */
-    FN(gb_linear)(fa, net->gd.p, w + L->block[t].filter1_w, w + L->block[t].filter1_b, 2 * E, E, K, F);
-    FN(gb_ssp_dual)(fs, fs + EF, fa, fa + EF, EF, net->n_threads);
+    GB_T(gb_linear)(fa, net->gd.p, w + L->block[t].filter1_w, w + L->block[t].filter1_b, 2 * E, E, K, F);
+    GB_T(gb_ssp_dual)(fs, fs + EF, fa, fa + EF, EF, net->n_threads);
     (void)K;
     /* W_f2 bar += [ubar; u_d bar]^T [s; s_d];  b_f2 bar += colsum(ubar) */
-    FN(gb_gemm_tn_acc)(gr + L->block[t].filter2_w, fu, fs, 2 * E, F, F);
-    FN(gb_colsum_acc)(gr + L->block[t].filter2_b, fu, E, F);
+    GB_T(gb_gemm_tn_acc)(gr + L->block[t].filter2_w, fu, fs, 2 * E, F, F);
+    GB_T(gb_colsum_acc)(gr + L->block[t].filter2_b, fu, E, F);
     /* [sbar; s_d bar] = [ubar; u_d bar] W_f2  (into fs) */
-    FN(gb_gemm_nn)(fs, fu, w + L->block[t].filter2_w, 2 * E, F, F);
+    GB_T(gb_gemm_nn)(fs, fu, w + L->block[t].filter2_w, 2 * E, F, F);
     /* abar = sbar sig(a) + s_d bar sig'(a) a_d ; a_d bar = s_d bar sig(a)  (into fu) */
-    FN(gb_ssp_dual_backward)(fu, fu + EF, fs, fs + EF, fa, fa + EF, EF, net->n_threads);
-    FN(gb_gemm_tn_acc)(gr + L->block[t].filter1_w, fu, net->gd.p, 2 * E, F, K);
-    FN(gb_colsum_acc)(gr + L->block[t].filter1_b, fu, E, F);
+    GB_T(gb_ssp_dual_backward)(fu, fu + EF, fs, fs + EF, fa, fa + EF, EF, net->n_threads);
+    GB_T(gb_gemm_tn_acc)(gr + L->block[t].filter1_w, fu, net->gd.p, 2 * E, F, K);
+    GB_T(gb_colsum_acc)(gr + L->block[t].filter1_b, fu, E, F);
 }
 
-gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, const double *ebar_dot, double *grad,
+gbnet_status GB_T(gb_backward)(NET *net, const gb_batch *b, const double *ebar, const double *ebar_dot, double *grad,
                              double *dbar) {
     int dual = ebar_dot != NULL;
     if (dual && !net->tangent_done) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dual backward needs gb_tangent first");
@@ -643,7 +641,7 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
             if (grad)
                 for (int k = 0; k < R; ++k) gr[L->readout2_w + k] += eb * ri[k] + (dual ? ebd * r[tanR + (size_t)i * R + k] : 0);
             for (int k = 0; k < R; ++k) {
-                real sg = FN(gb_sigmoid)(pi[k]);
+                real sg = GB_T(gb_sigmoid)(pi[k]);
                 pb[k] = eb * w2[k] * sg;
                 if (dual) {
                     real pd = p[tanR + (size_t)i * R + k];
@@ -655,14 +653,14 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
         if (grad) gr[L->readout2_b] += (real)gb2;
     }
     if (grad) {
-        FN(gb_gemm_tn_acc)(gr + L->readout1_w, pbar, net->x[T].p, rows_c, R, F);
-        FN(gb_colsum_acc)(gr + L->readout1_b, pbar, NC, R);
+        GB_T(gb_gemm_tn_acc)(gr + L->readout1_w, pbar, net->x[T].p, rows_c, R, F);
+        GB_T(gb_colsum_acc)(gr + L->readout1_b, pbar, NC, R);
     }
     memset(xbar, 0, (size_t)rows_c * F * sizeof(real));
     if (dual) {
-        FN(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, 2 * N, R, F);
+        GB_T(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, 2 * N, R, F);
     } else {
-        FN(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, NC, R, F);
+        GB_T(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, NC, R, F);
     }
     /* dE/dd is summed in in-edge order and permuted into dbar at the end, which
      * writes every edge: dbar needs no clearing */
@@ -680,46 +678,46 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
         const real *x = net->x[t].p, *h = net->h[t].p, *m = net->m[t].p, *o1 = net->o1[t].p, *s1 = net->s1[t].p;
         /* residual: o2bar = xbar (center rows); s1bar = xbar W_o2 */
         if (grad) {
-            if (dual) FN(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, 2 * N, F, F);
-            else FN(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, NC, F, F);
-            FN(gb_colsum_acc)(gr + L->block[t].out2_b, xbar, NC, F);
+            if (dual) GB_T(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, 2 * N, F, F);
+            else GB_T(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, NC, F, F);
+            GB_T(gb_colsum_acc)(gr + L->block[t].out2_b, xbar, NC, F);
         }
-        FN(gb_gemm_nn)(obar, xbar, w + L->block[t].out2_w, rows_c, F, F);
+        GB_T(gb_gemm_nn)(obar, xbar, w + L->block[t].out2_w, rows_c, F, F);
         /* through ssp: obar becomes o1bar (primal and tangent rows) */
-        if (dual) FN(gb_ssp_dual_backward)(obar, obar + tan, obar, obar + tan, o1, o1 + tan, tan, net->n_threads);
-        else FN(gb_ssp_backward)(obar, obar, o1, (size_t)NC * F, net->n_threads);
+        if (dual) GB_T(gb_ssp_dual_backward)(obar, obar + tan, obar, obar + tan, o1, o1 + tan, tan, net->n_threads);
+        else GB_T(gb_ssp_backward)(obar, obar, o1, (size_t)NC * F, net->n_threads);
         if (grad) {
-            FN(gb_gemm_tn_acc)(gr + L->block[t].out1_w, obar, m, rows_c, F, F);
-            FN(gb_colsum_acc)(gr + L->block[t].out1_b, obar, NC, F);
+            GB_T(gb_gemm_tn_acc)(gr + L->block[t].out1_w, obar, m, rows_c, F, F);
+            GB_T(gb_colsum_acc)(gr + L->block[t].out1_b, obar, NC, F);
         }
-        FN(gb_gemm_nn)(mbar, obar, w + L->block[t].out1_w, rows_c, F, F);
+        GB_T(gb_gemm_nn)(mbar, obar, w + L->block[t].out1_w, rows_c, F, F);
         /* cfconv */
         if (dual) {
-            FN(gb_cfconv_backward_dual)(hbar, hbar + tan, mbar, mbar + tan, net->W[t].p, net->dW[t].p, net->wrow,
+            GB_T(gb_cfconv_backward_dual)(hbar, hbar + tan, mbar, mbar + tan, net->W[t].p, net->dW[t].p, net->wrow,
                                         net->ddot.p,
                                         net->edge_center, net->in_offsets, net->in_edges, N, F, net->n_threads);
             if (grad) {
-                FN(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, mbar + tan, h, h + tan,
+                GB_T(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, mbar + tan, h, h + tan,
                                         net->ddot.p, net->edge_center, b->neighbor, net->u_offsets, net->u_edges,
                                         net->U, F, net->n_threads);
-                FN(filter_backward)(net, t);
+                GB_T(filter_backward)(net, t);
             }
         } else {
             if (net->model->table && !net->dual) {
-                FN(gb_cfconv_backward_table)(hbar, dbar_in, mbar, h, &net->tab[t], net->in_d.p, net->in_center,
+                GB_T(gb_cfconv_backward_table)(hbar, dbar_in, mbar, h, &net->tab[t], net->in_d.p, net->in_center,
                                              net->in_offsets, N, F, net->n_threads);
             } else if (dbar) {
-                FN(gb_cfconv_backward_fused)(hbar, dbar_in, mbar, h, net->W[t].p, net->dW[t].p, net->in_wrow,
+                GB_T(gb_cfconv_backward_fused)(hbar, dbar_in, mbar, h, net->W[t].p, net->dW[t].p, net->in_wrow,
                                              net->in_center, net->in_offsets, N, F, net->n_threads);
             } else {
-                FN(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
+                GB_T(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
                                        net->in_edges, N, F, net->n_threads);
             }
             if (grad) {
-                FN(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, NULL, h, NULL, NULL,
+                GB_T(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, NULL, h, NULL, NULL,
                                         net->edge_center, b->neighbor, net->u_offsets, net->u_edges, net->U, F,
                                         net->n_threads);
-                FN(filter_backward)(net, t);
+                GB_T(filter_backward)(net, t);
             }
         }
         /* ghost rows of hbar belong to their owners (block 0: to the embedding of
@@ -727,8 +725,8 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
          * those are computed without ghosts) */
         if (t > 0 && b->reverse_exchange) b->reverse_exchange(b->exchange_ctx, hbar, F, sizeof(real));
         /* h = x W_in^T over the owned rows */
-        if (grad) FN(gb_gemm_tn_acc)(gr + L->block[t].in_w, hbar, x, rows_c, F, F);
-        FN(gb_gemm_nn_acc)(xbar, hbar, w + L->block[t].in_w, rows_c, F, F);
+        if (grad) GB_T(gb_gemm_tn_acc)(gr + L->block[t].in_w, hbar, x, rows_c, F, F);
+        GB_T(gb_gemm_nn_acc)(xbar, hbar, w + L->block[t].in_w, rows_c, F, F);
     }
     if (dbar_in) { /* back to edge order: in_edges is a permutation, each dbar[e] has one writer */
         const int *in = net->in_edges;
@@ -746,7 +744,7 @@ gbnet_status FN(gb_backward)(NET *net, const gb_batch *b, const double *ebar, co
     return GBNET_OK;
 }
 
-#undef CAT2
-#undef CAT
-#undef FN
 #undef NET
+#undef GB_T
+#undef GB_T_JOIN
+#undef GB_T_JOIN2

@@ -1,0 +1,10 @@
+/* The one vocabulary for code written once for float and double
+ * (kernels_impl.h, schnet_impl.h). The including file defines REAL (float or
+ * double) and GB_SUFFIX (f32 or f64) and includes the body; GB_T(name) is
+ * then name_f32 or name_f64, exactly the names kernels.h and schnet.h
+ * declare (grep finds those prototypes by the full name). The body #undefs
+ * GB_T and friends at its end; the includer #undefs REAL and GB_SUFFIX.
+ * No include guard: each instantiation includes it again. */
+#define GB_T_JOIN2(a, b) a##_##b
+#define GB_T_JOIN(a, b) GB_T_JOIN2(a, b)
+#define GB_T(name) GB_T_JOIN(name, GB_SUFFIX)
