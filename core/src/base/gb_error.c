@@ -54,6 +54,18 @@ void *gb_calloc(size_t count, size_t size) {
     return p;
 }
 
+int gb_grow(void *ptr_address, size_t *capacity, size_t count, size_t elem_size) {
+    void *p; /* the caller's T * through its object representation (no aliasing of T ** as void **) */
+    memcpy(&p, ptr_address, sizeof p);
+    if (count > (size_t)-1 / (elem_size ? elem_size : 1)) {
+        gb_fail(GBNET_ERR_NO_MEMORY, "out of memory: %zu elements of %zu bytes", count, elem_size);
+        return 0;
+    }
+    if (!gb_reserve(&p, capacity, count * elem_size)) return 0;
+    memcpy(ptr_address, &p, sizeof p);
+    return 1;
+}
+
 int gb_reserve(void **buf, size_t *capacity, size_t bytes) {
     if (bytes <= *capacity && *buf) return 1;
     size_t grown = *capacity + *capacity / 2;  /* grow by 1.5x so repeated small growth stays cheap */

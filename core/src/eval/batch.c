@@ -7,24 +7,15 @@
 #include "batch.h"
 #include "gb_error.h"
 
-#define GROW(bb, field, cap, count)                                                               \
-    do {                                                                                          \
-        void *p_ = (bb)->field;                                                                   \
-        if (!gb_reserve(&p_, &(bb)->cap, (count) * sizeof(*(bb)->field))) return GBNET_ERR_NO_MEMORY; \
-        (bb)->field = p_;                                                                         \
-    } while (0)
-
 void gb_batch_buffer_reset(gb_batch_buffer *bb) {
     memset(&bb->batch, 0, sizeof bb->batch);
 }
 
 static gbnet_status batch_grow(gb_batch_buffer *bb, size_t atoms, size_t edges) {
-    GROW(bb, species, cap_species, atoms);
-    GROW(bb, offsets, cap_offsets, atoms + 1);
-    GROW(bb, atom_graph, cap_atom_graph, atoms);
-    GROW(bb, neighbor, cap_neighbor, edges + 1);
-    GROW(bb, vec, cap_vec, 3 * edges + 3);
-    return GBNET_OK;
+    int ok = GB_GROW(bb->species, bb->cap_species, atoms) && GB_GROW(bb->offsets, bb->cap_offsets, atoms + 1) &&
+             GB_GROW(bb->atom_graph, bb->cap_atom_graph, atoms) && GB_GROW(bb->neighbor, bb->cap_neighbor, edges + 1) &&
+             GB_GROW(bb->vec, bb->cap_vec, 3 * edges + 3);
+    return ok ? GBNET_OK : GBNET_ERR_NO_MEMORY;
 }
 
 static void batch_refresh_pointers(gb_batch_buffer *bb) {

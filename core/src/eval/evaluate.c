@@ -109,10 +109,7 @@ void gb_ws_load_params(gbnet_workspace *ws, const double *params) {
 /* ------------------------------------------------------------ batches */
 
 static gbnet_status ensure_doubles(double **p, size_t *cap, size_t n) {
-    void *q = *p;
-    if (!gb_reserve(&q, cap, n * sizeof(double) + sizeof(double))) return GBNET_ERR_NO_MEMORY;
-    *p = q;
-    return GBNET_OK;
+    return GB_GROW(*p, *cap, n + 1) ? GBNET_OK : GBNET_ERR_NO_MEMORY;
 }
 
 /* ------------------------------------------------------------ gbnet_evaluate */

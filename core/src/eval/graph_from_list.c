@@ -13,8 +13,6 @@
 /* Edges shorter than this have no direction; the model cannot place them. */
 #define GB_MIN_EDGE_LENGTH 1e-6
 
-static int grow(void **p, size_t *cap, size_t bytes) { return gb_reserve(p, cap, bytes + 16); }
-
 gbnet_status gbnet_graph_from_full_list(gbnet_workspace *ws, gbnet_graph *graph, const double *positions,
                                         const gbnet_full_list *list, int overlap[2]) {
     if (!ws || !graph || !list || (graph->n_total > 0 && !positions))
@@ -25,9 +23,7 @@ gbnet_status gbnet_graph_from_full_list(gbnet_workspace *ws, gbnet_graph *graph,
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
                        "graph_from_full_list: need 0 <= listed <= n_local <= n_total (got %d, %d, %d) and the list arrays",
                        n_listed, n_local, n_total);
-    void *p = ws->graph_offsets;
-    if (!grow(&p, &ws->cap_graph_offsets, ((size_t)n_local + 1) * sizeof(int))) return GBNET_ERR_NO_MEMORY;
-    ws->graph_offsets = p;
+    if (!GB_GROW(ws->graph_offsets, ws->cap_graph_offsets, (size_t)n_local + 5)) return GBNET_ERR_NO_MEMORY;
     int *offsets = ws->graph_offsets;
     const double rc2 = ws->model->hp.cutoff * ws->model->hp.cutoff, min2 = GB_MIN_EDGE_LENGTH * GB_MIN_EDGE_LENGTH;
     const int mask = list->index_mask;
@@ -69,12 +65,9 @@ gbnet_status gbnet_graph_from_full_list(gbnet_workspace *ws, gbnet_graph *graph,
         if (total > 0x7fffffffLL) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "graph_from_full_list: more than 2^31 edges");
         offsets[i + 1] = (int)total;
     }
-    p = ws->graph_neighbor;
-    if (!grow(&p, &ws->cap_graph_neighbor, (size_t)total * sizeof(int))) return GBNET_ERR_NO_MEMORY;
-    ws->graph_neighbor = p;
-    p = ws->graph_vector;
-    if (!grow(&p, &ws->cap_graph_vector, 3 * (size_t)total * sizeof(double))) return GBNET_ERR_NO_MEMORY;
-    ws->graph_vector = p;
+    if (!GB_GROW(ws->graph_neighbor, ws->cap_graph_neighbor, (size_t)total + 4) ||
+        !GB_GROW(ws->graph_vector, ws->cap_graph_vector, 3 * (size_t)total + 2))
+        return GBNET_ERR_NO_MEMORY;
     int *neighbor = ws->graph_neighbor;
     double *vector = ws->graph_vector;
 

@@ -80,9 +80,7 @@ struct NET {
 
 static int GB_T(ensure)(GB_T(buf) *b, size_t n) {
     size_t bytes_cap = b->cap * sizeof(real);
-    void *ptr = b->p;
-    if (!gb_reserve(&ptr, &bytes_cap, n * sizeof(real))) return 0;
-    b->p = ptr;
+    if (!GB_GROW(b->p, bytes_cap, n)) return 0;
     b->cap = bytes_cap / sizeof(real);
     return 1;
 }
@@ -197,12 +195,7 @@ void GB_T(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **i
  * stays in cache, and the GEMM shape is the same for every thread count. */
 #define GB_FILTER_TILE 128
 
-static int GB_T(reserve_ints)(int **p, size_t *cap, size_t n) {
-    void *q = *p;
-    int ok = gb_reserve(&q, cap, (n + 1) * sizeof(int));
-    *p = q;
-    return ok;
-}
+static int GB_T(reserve_ints)(int **p, size_t *cap, size_t n) { return GB_GROW(*p, *cap, n + 1); }
 
 /* Buffers sized by atoms and edges (before the distinct lengths are known). */
 static gbnet_status GB_T(reserve)(NET *net, int N, int E, int dual) {
@@ -332,18 +325,12 @@ static gbnet_status GB_T(edge_lengths)(NET *net, const gb_batch *b, int dual, in
     if (tabulated && !dual) return GB_T(edge_lengths_inline)(net, b);
     size_t slots = 16;
     while (slots < 2 * (size_t)E) slots *= 2;
-    void *p = net->hash_keys;
-    if (!gb_reserve(&p, &net->cap_hash_keys, slots * sizeof(uint64_t))) return GBNET_ERR_NO_MEMORY;
-    net->hash_keys = p;
-    p = net->hash_vals;
-    if (!gb_reserve(&p, &net->cap_hash_vals, slots * sizeof(int))) return GBNET_ERR_NO_MEMORY;
-    net->hash_vals = p;
+    if (!GB_GROW(net->hash_keys, net->cap_hash_keys, slots) || !GB_GROW(net->hash_vals, net->cap_hash_vals, slots))
+        return GBNET_ERR_NO_MEMORY;
     uint64_t *keys = net->hash_keys;
     int *vals = net->hash_vals, *wrow = net->wrow;
     for (size_t k = 0; k < slots; ++k) vals[k] = -1;
-    p = net->lens;
-    if (!gb_reserve(&p, &net->cap_lens, ((size_t)E + 1) * sizeof(double))) return GBNET_ERR_NO_MEMORY;
-    net->lens = p;
+    if (!GB_GROW(net->lens, net->cap_lens, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
     double *lens = net->lens; /* [U] the distinct lengths in double */
     int U = 0;
     for (int e = 0; e < E; ++e) {
@@ -666,9 +653,7 @@ gbnet_status GB_T(gb_backward)(NET *net, const gb_batch *b, const double *ebar, 
      * writes every edge: dbar needs no clearing */
     double *dbar_in = NULL;
     if (dbar) {
-        void *q = net->dbar_in;
-        if (!gb_reserve(&q, &net->cap_dbar_in, ((size_t)E + 1) * sizeof(double))) return GBNET_ERR_NO_MEMORY;
-        net->dbar_in = q;
+        if (!GB_GROW(net->dbar_in, net->cap_dbar_in, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
         dbar_in = net->dbar_in;
         memset(dbar_in, 0, (size_t)E * sizeof(double));
     }
