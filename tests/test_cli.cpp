@@ -29,13 +29,6 @@ struct CliRun {
     std::string out, err;
 };
 
-std::string read_text(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // Runs "gbnet ARGS" (ARGS as shell words) capturing stdout, stderr and the exit code.
 CliRun gbnet(const std::string &args) {
     static int counter = 0;
@@ -46,8 +39,8 @@ CliRun gbnet(const std::string &args) {
     int status = std::system(command.c_str());
     CliRun r;
     r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_text(out);
-    r.err = read_text(err);
+    r.out = read_file(out);
+    r.err = read_file(err);
     return r;
 }
 

@@ -45,21 +45,7 @@ struct Out {
 };
 
 gbnet_model *make_model(double rc = 4.0, int F = 8, int T = 3) {
-    gbnet_hyperparams hp;
-    gbnet_hyperparams_default(&hp);
-    hp.n_features = F;
-    hp.n_blocks = T;
-    hp.n_rbf = 10;
-    hp.readout_width = 6;
-    hp.cutoff = rc;
-    hp.n_elements = 4;
-    int zs[4] = {1, 6, 8, 73};
-    for (int e = 0; e < 4; ++e) hp.atomic_numbers[e] = zs[e];
-    gbnet_model *m = nullptr;
-    EXPECT_EQ(gbnet_model_create(&m, &hp, 1234), GBNET_OK);
-    double eref[4] = {0.1, -0.2, 0.3, -0.4};
-    gbnet_model_set_normalization(m, 1.3, 0.05, eref);
-    return m;
+    return small_model(small_hyperparams(F, T, 10, 6, rc, {1, 6, 8, 73}), 1234, 1.3, 0.05, {0.1, -0.2, 0.3, -0.4});
 }
 
 Structure from_frame(const gbnet_model *m, const gbnet_frame &f) {

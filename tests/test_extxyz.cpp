@@ -25,13 +25,6 @@ struct Dataset {
     ~Dataset() { gbnet_dataset_free(&ds); }
 };
 
-std::string read_text(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 double determinant(const double c[9]) {
     return c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) +
            c[2] * (c[3] * c[7] - c[4] * c[6]);
@@ -170,7 +163,7 @@ TEST(Extxyz, TantalumStressBecomesVirial) {
     EXPECT_EQ(max_atoms, 100);
 
     // Drop virial= so the reader must convert stress= (-stress * V).
-    std::string text = read_text(path);
+    std::string text = read_file(path);
     std::string stress_only = std::regex_replace(text, std::regex(" virial=\"[^\"]*\""), "");
     ASSERT_EQ(stress_only.find("virial="), std::string::npos);
     std::string converted_path = write_file(temp_dir() + "/ta_stress.extxyz", stress_only);

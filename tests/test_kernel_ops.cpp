@@ -57,22 +57,6 @@ template <class A, class B> double max_rel_diff(const A &a, const B &b) {
 
 template <class T> double tolerance() { return sizeof(T) == 4 ? 2e-5 : 1e-12; }
 
-// Central difference of a scalar function along each coordinate of x.
-std::vector<double> fd_gradient(std::vector<double> x, const std::function<double(const std::vector<double> &)> &f,
-                                double h = 1e-6) {
-    std::vector<double> g(x.size());
-    for (size_t k = 0; k < x.size(); ++k) {
-        double x0 = x[k];
-        x[k] = x0 + h;
-        double fp = f(x);
-        x[k] = x0 - h;
-        double fm = f(x);
-        x[k] = x0;
-        g[k] = (fp - fm) / (2 * h);
-    }
-    return g;
-}
-
 template <class V> double dot(const V &a, const V &b) {
     double s = 0;
     for (size_t k = 0; k < a.size(); ++k) s += (double)a[k] * (double)b[k];

@@ -35,13 +35,6 @@ bool is_file(const std::string &path) {
     return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-std::string read_text(const std::string &path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::string gbnet_lmp_path() { return std::string(GBNET_BINARY_DIR) + "/gbnet-lmp"; }
 std::string plugin_path() { return std::string(GBNET_BINARY_DIR) + "/plugin/gbnetplugin.so"; }
 std::string plugin_host_path() {
@@ -53,18 +46,7 @@ bool have_mpirun() { return system("command -v mpirun > /dev/null 2>&1") == 0; }
 
 // A small random potential for O and H (F=16, T=3, K=12, rc=4), saved in dir.
 std::string make_potential(const std::string &dir) {
-    gbnet_hyperparams hp;
-    gbnet_hyperparams_default(&hp);
-    hp.n_features = 16;
-    hp.n_blocks = 3;
-    hp.n_rbf = 12;
-    hp.readout_width = 8;
-    hp.cutoff = 4.0;
-    hp.n_elements = 2;
-    hp.atomic_numbers[0] = 8;
-    hp.atomic_numbers[1] = 1;
-    gbnet_model *model = nullptr;
-    EXPECT_EQ(gbnet_model_create(&model, &hp, 2024), GBNET_OK) << gbnet_last_error();
+    gbnet_model *model = small_model(small_hyperparams(16, 3, 12, 8, 4.0, {8, 1}), 2024);
     const double e_ref[2] = {-4.3, -1.1};
     EXPECT_EQ(gbnet_model_set_normalization(model, 12.0, 0.05, e_ref), GBNET_OK);
     std::string path = dir + "/small.gbnet";
@@ -92,8 +74,8 @@ LmpRun run_lammps(const std::string &exe, const std::string &dir, const std::str
     LmpRun run;
     int rc = system(cmd.c_str());
     run.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-    run.log = read_text(dir + "/" + name + ".log");
-    run.screen = read_text(dir + "/" + name + ".out");
+    run.log = read_file(dir + "/" + name + ".log");
+    run.screen = read_file(dir + "/" + name + ".out");
     std::istringstream lines(run.log);
     std::string line;
     while (std::getline(lines, line)) {
@@ -438,11 +420,11 @@ struct BadInput {
 TEST_F(LammpsTest, BadInputGivesCleanErrors) {
     std::string corrupt = dir + "/corrupt.gbnet";
     {
-        std::string bytes = read_text(pot);
+        std::string bytes = read_file(pot);
         bytes[bytes.size() / 2] ^= 0x5a;
         write_file(corrupt, bytes);
     }
-    std::string truncated = write_file(dir + "/truncated.gbnet", read_text(pot).substr(0, 200));
+    std::string truncated = write_file(dir + "/truncated.gbnet", read_file(pot).substr(0, 200));
     const std::string base = "units metal\natom_style atomic\nboundary p p p\nread_data " +
                              data_path("deepmd_water/raw/lammps_start/water.lmp") + "\nmass * 1.0\n";
     const BadInput cases[] = {
@@ -506,8 +488,8 @@ TEST_F(LammpsTest, ShippedExamplesRunAndConserveEnergy) {
                           ex.extra_vars + " -var nvt 200 -var nve 400 -log " + name + ".log > " + name +
                           ".out 2>&1";
         int rc = system(cmd.c_str());
-        std::string log = read_text(dir + "/" + name + ".log");
-        ASSERT_EQ(rc, 0) << cmd << "\n" << read_text(dir + "/" + name + ".out") << log;
+        std::string log = read_file(dir + "/" + name + ".log");
+        ASSERT_EQ(rc, 0) << cmd << "\n" << read_file(dir + "/" + name + ".out") << log;
         // thermo rows of the last run (NVE): total energy at its first and last row
         size_t header = log.rfind("\n   Step ");
         if (header == std::string::npos) header = log.rfind("\nStep ");

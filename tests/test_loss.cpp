@@ -30,17 +30,8 @@ struct LossFixture : ::testing::Test {
         ASSERT_EQ(gbnet_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);
         int n_eth = ds.n_frames;
         ASSERT_EQ(gbnet_read_extxyz(&ds, data_path("fitsnap_ta/fitsnap_ta.extxyz").c_str()), GBNET_OK);
-        gbnet_hyperparams hp;
-        gbnet_hyperparams_default(&hp);
-        hp.n_features = 5;
-        hp.n_blocks = 2;
-        hp.n_rbf = 4;
-        hp.readout_width = 3;
-        hp.cutoff = 3.5;
-        hp.n_elements = 4;
-        int zs[4] = {1, 6, 8, 73};
-        for (int e = 0; e < 4; ++e) hp.atomic_numbers[e] = zs[e];
-        ASSERT_EQ(gbnet_model_create(&model, &hp, 7), GBNET_OK);
+        model = small_model(small_hyperparams(5, 2, 4, 3, 3.5, {1, 6, 8, 73}), 7);
+        ASSERT_NE(model, nullptr);
         // references near the data so the energy residuals are O(1)
         double eref[4] = {-13.6, -1025.3, -2035.6, -11.8};
         ASSERT_EQ(gbnet_model_set_normalization(model, 0.8, 0.1, eref), GBNET_OK);

@@ -25,13 +25,6 @@ extern "C" {  // internal C headers without C++ guards
 
 namespace {
 
-std::string read_bytes(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // FNV-1a 64 written again here, so the library's is checked against the spec.
 uint64_t fnv1a64(const std::string &s) {
     uint64_t h = 0xcbf29ce484222325ull;
@@ -104,19 +97,6 @@ Section *find(std::vector<Section> &sections, const std::string &tag) {
     return nullptr;
 }
 
-gbnet_hyperparams small_hyper(int F, int T, int K, int R, std::vector<int> z, double rc = 4.5) {
-    gbnet_hyperparams hp;
-    gbnet_hyperparams_default(&hp);
-    hp.n_features = F;
-    hp.n_blocks = T;
-    hp.n_rbf = K;
-    hp.readout_width = R;
-    hp.cutoff = rc;
-    hp.n_elements = int(z.size());
-    for (size_t e = 0; e < z.size(); ++e) hp.atomic_numbers[e] = z[e];
-    return hp;
-}
-
 struct ModelPtr {
     gbnet_model *m = nullptr;
     ~ModelPtr() { gbnet_model_free(m); }
@@ -172,7 +152,7 @@ std::vector<std::string> list_dir(const std::string &dir) {
 // A saved model of about 300 bytes, for exhaustive corruption tests.
 std::string tiny_model_file(const std::string &dir) {
     ModelPtr m;
-    gbnet_hyperparams hp = small_hyper(2, 1, 2, 1, {1});
+    gbnet_hyperparams hp = small_hyperparams(2, 1, 2, 1, 4.5, {1});
     EXPECT_EQ(gbnet_model_create(&m.m, &hp, 5), GBNET_OK);
     EXPECT_EQ(gbnet_model_set_provenance(m.m, "tiny"), GBNET_OK);
     attach_table(m.m, 2);
@@ -208,7 +188,7 @@ TEST(PotentialFile, ChecksumIsFnv1a64) {
 TEST(PotentialFile, RoundTripIsBitwiseExact) {
     std::string dir = temp_dir();
     ModelPtr m;
-    gbnet_hyperparams hp = small_hyper(8, 3, 7, 5, {8, 1, 6, 73}, 5.123456789);
+    gbnet_hyperparams hp = small_hyperparams(8, 3, 7, 5, 5.123456789, {8, 1, 6, 73});
     ASSERT_EQ(gbnet_model_create(&m.m, &hp, 42), GBNET_OK);
     double e_ref[4] = {-432.1, -13.6, 1e-310 /* subnormal */, -11.9};
     ASSERT_EQ(gbnet_model_set_normalization(m.m, 0.1 + 0.2, -0.3, e_ref), GBNET_OK);
@@ -227,13 +207,13 @@ TEST(PotentialFile, RoundTripIsBitwiseExact) {
     // Saving the loaded model reproduces the file byte for byte.
     std::string again = dir + "/again.gbnet";
     ASSERT_EQ(gbnet_model_save(back.m, again.c_str()), GBNET_OK);
-    EXPECT_EQ(read_bytes(path), read_bytes(again));
+    EXPECT_EQ(read_file(path), read_file(again));
 }
 
 TEST(PotentialFile, RoundTripWithFilterTable) {
     std::string dir = temp_dir();
     ModelPtr m;
-    gbnet_hyperparams hp = small_hyper(5, 2, 4, 3, {29, 79});
+    gbnet_hyperparams hp = small_hyperparams(5, 2, 4, 3, 4.5, {29, 79});
     ASSERT_EQ(gbnet_model_create(&m.m, &hp, 7), GBNET_OK);
     attach_table(m.m, 17);
     std::string path = dir + "/tab.gbnet";
@@ -249,7 +229,7 @@ TEST(PotentialFile, RoundTripWithFilterTable) {
 TEST(PotentialFile, SaveIsAtomicAndLeavesNoTemporaryFile) {
     std::string dir = temp_dir();
     ModelPtr a, b;
-    gbnet_hyperparams hp = small_hyper(4, 1, 3, 2, {1});
+    gbnet_hyperparams hp = small_hyperparams(4, 1, 3, 2, 4.5, {1});
     ASSERT_EQ(gbnet_model_create(&a.m, &hp, 1), GBNET_OK);
     ASSERT_EQ(gbnet_model_create(&b.m, &hp, 2), GBNET_OK);
     std::string path = dir + "/m.gbnet";
@@ -275,7 +255,7 @@ TEST(PotentialFile, SaveIsAtomicAndLeavesNoTemporaryFile) {
 
 TEST(PotentialFile, LoadFailuresNameTheFileAndTheProblem) {
     std::string dir = temp_dir();
-    std::string good = read_bytes(tiny_model_file(dir));
+    std::string good = read_file(tiny_model_file(dir));
     ASSERT_GT(good.size(), 100u);
     std::vector<Section> sections = split_sections(good);
     ASSERT_EQ(assemble(sections), good);  // the test's own writer agrees with the library's
@@ -405,7 +385,7 @@ TEST(PotentialFile, LoadFailuresNameTheFileAndTheProblem) {
 
 TEST(PotentialFile, EveryTruncationAndByteFlipFails) {
     std::string dir = temp_dir();
-    std::string good = read_bytes(tiny_model_file(dir));
+    std::string good = read_file(tiny_model_file(dir));
     std::string path = dir + "/fuzz.gbnet";
     for (size_t n = 0; n < good.size(); ++n)
         EXPECT_NE(load_bytes(path, good.substr(0, n)), GBNET_OK) << "truncated to " << n << " bytes";
@@ -422,7 +402,7 @@ TEST(PotentialFile, EveryTruncationAndByteFlipFails) {
 // it must never crash, and whatever loads must be a valid model.
 TEST(PotentialFile, CorruptedSectionsWithValidChecksumNeverCrash) {
     std::string dir = temp_dir();
-    std::string good = read_bytes(tiny_model_file(dir));
+    std::string good = read_file(tiny_model_file(dir));
     std::string body = good.substr(0, good.size() - 24);
     std::string path = dir + "/fuzz.gbnet";
     std::mt19937 rng(99);
@@ -543,7 +523,7 @@ TEST(PotentialFile, ReadsThePythonWrittenGoldenModel) {
     // The C writer produces exactly the bytes of the independent Python writer.
     std::string copy = temp_dir() + "/copy.gbnet";
     ASSERT_EQ(gbnet_model_save(m.m, copy.c_str()), GBNET_OK);
-    EXPECT_EQ(read_bytes(copy), read_bytes(model_path));
+    EXPECT_EQ(read_file(copy), read_file(model_path));
 }
 
 // model_tabulated.gbnet has a filter table and an unknown optional section "XTRA".

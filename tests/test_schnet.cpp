@@ -9,6 +9,8 @@
 #include <random>
 #include <vector>
 
+#include "test_util.h"
+
 extern "C" {
 #include "forces.h"
 #include "gbnet.h"
@@ -65,20 +67,7 @@ struct Fixture {
     std::vector<int> species;
     double rc = 3.0;
     Fixture(int n_atoms = 7, unsigned seed = 3) {
-        gbnet_hyperparams hp;
-        gbnet_hyperparams_default(&hp);
-        hp.n_features = 6;
-        hp.n_blocks = 3;
-        hp.n_rbf = 5;
-        hp.readout_width = 4;
-        hp.cutoff = rc;
-        hp.n_elements = 3;
-        hp.atomic_numbers[0] = 1;
-        hp.atomic_numbers[1] = 6;
-        hp.atomic_numbers[2] = 8;
-        EXPECT_EQ(gbnet_model_create(&model, &hp, 42), GBNET_OK);
-        double eref[3] = {-13.6, -1025.3, -2035.6};
-        gbnet_model_set_normalization(model, 0.7, -0.3, eref);
+        model = small_model(small_hyperparams(6, 3, 5, 4, rc, {1, 6, 8}), 42, 0.7, -0.3, {-13.6, -1025.3, -2035.6});
         std::mt19937 rng(seed);
         std::uniform_real_distribution<double> u(0.0, 2.6);
         while ((int)species.size() < n_atoms) {

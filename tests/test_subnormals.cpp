@@ -89,15 +89,7 @@ const Frames &water() {
 // The benchmark's exact model (F=128, K=50 Gaussians, rc=6): with K=50 most
 // Gaussians of an edge are far below FLT_MIN, which is where subnormals came from.
 gbnet_model *bench_model() {
-    gbnet_hyperparams hp;
-    gbnet_hyperparams_default(&hp);
-    hp.cutoff = 6.0;
-    hp.n_elements = 2;
-    hp.atomic_numbers[0] = 8;
-    hp.atomic_numbers[1] = 1;
-    gbnet_model *m = nullptr;
-    EXPECT_EQ(gbnet_model_create(&m, &hp, 7), GBNET_OK) << gbnet_last_error();
-    return m;
+    return small_model(small_hyperparams(128, 3, 50, 64, 6.0, {8, 1}), 7);
 }
 
 // Evaluates the first water frame (192 atoms, periodic) with energy, forces

@@ -18,21 +18,7 @@ extern "C" {
 
 namespace {
 
-gbnet_model *water_model(int F = 32) {
-    gbnet_hyperparams hp;
-    gbnet_hyperparams_default(&hp);
-    hp.n_features = F;
-    hp.n_blocks = 3;
-    hp.n_rbf = 50;
-    hp.readout_width = F / 2;
-    hp.cutoff = 5.0;
-    hp.n_elements = 2;
-    hp.atomic_numbers[0] = 8;
-    hp.atomic_numbers[1] = 1;
-    gbnet_model *m = nullptr;
-    EXPECT_EQ(gbnet_model_create(&m, &hp, 99), GBNET_OK);
-    return m;
-}
+gbnet_model *water_model(int F = 32) { return small_model(small_hyperparams(F, 3, 50, F / 2, 5.0, {8, 1}), 99); }
 
 struct Pred {
     double energy;

@@ -29,13 +29,6 @@ extern "C" {
 
 namespace {
 
-std::string read_text(const std::string &path) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // ------------------------------------------------------------------ config
 
 struct ConfigTest : ::testing::Test {
@@ -57,7 +50,7 @@ TEST_F(ConfigTest, EveryDefaultIsAValidValueAndDocumented) {
         EXPECT_GT(strlen(info->description), 10u) << info->name;
     }
     // every key is described in docs/training.md
-    std::string docs = read_text(source_path("docs/training.md"));
+    std::string docs = read_file(source_path("docs/training.md"));
     for (int k = 0; k < gbnet_train_n_keys(); ++k)
         EXPECT_NE(docs.find("`" + std::string(gbnet_train_key_at(k)->name) + "`"), std::string::npos)
             << gbnet_train_key_at(k)->name << " is not in docs/training.md";
@@ -339,7 +332,7 @@ TEST(Checkpoint, RoundTripsAndDetectsCorruption) {
     EXPECT_EQ(listing, "a.ckpt\n");
 
     // one flipped bit anywhere -> checksum or format error, never success
-    std::string bytes = read_text(path);
+    std::string bytes = read_file(path);
     for (size_t pos : {size_t(9), size_t(100), bytes.size() / 2, bytes.size() - 20, bytes.size() - 1}) {
         std::string bad = bytes;
         bad[pos] ^= 0x10;
@@ -444,7 +437,7 @@ TEST_F(TrainTest, TinyModelLowersTheLossTenfold) {
     EXPECT_NE(prov.find("validation: energy RMSE"), std::string::npos) << prov;
     EXPECT_NE(prov.find("train_data = " + dir + "/train.extxyz"), std::string::npos) << prov;
     gbnet_model_free(m);
-    std::string log = read_text(dir + "/train.csv");
+    std::string log = read_file(dir + "/train.csv");
     EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 82);
     EXPECT_EQ(log.rfind("epoch,steps,lr,", 0), 0u);
     EXPECT_NE(rec.messages.find("efficiency 100.00% of atom slots"), std::string::npos) << rec.messages;
@@ -562,11 +555,11 @@ TEST_F(TrainTest, StoppedMidEpochAndResumedGivesTheSameLosses) {
         EXPECT_EQ(x.improved, y.improved);
     }
     // the log holds each epoch once: header, epoch 0, epochs 1..4
-    std::string log = read_text(dir + "/train.csv");
+    std::string log = read_file(dir + "/train.csv");
     EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 6) << log;
 
     // a resume from a damaged checkpoint is refused
-    std::string bytes = read_text(dir + "/train.ckpt");
+    std::string bytes = read_file(dir + "/train.ckpt");
     bytes[bytes.size() / 3] ^= 1;
     write_file(dir + "/train.ckpt", bytes);
     Recorder again;
@@ -629,7 +622,7 @@ TEST_F(TrainTest, ExcludeKeyLeavesFramesOut) {
 
 TEST_F(TrainTest, BadDataIsReportedBeforeTrainingWithFileAndFrame) {
     // frame 2 without forces
-    std::string good = read_text(train_path);
+    std::string good = read_file(train_path);
     std::string frame_text;
     {
         std::istringstream in(good);
@@ -672,7 +665,7 @@ TEST_F(TrainTest, BadDataIsReportedBeforeTrainingWithFileAndFrame) {
 
 TEST_F(TrainTest, NonFiniteLossStopsWithEpochAndStep) {
     // a finite but absurd force label (1e200 eV/A) overflows the squared error
-    std::string good = read_text(train_path);
+    std::string good = read_file(train_path);
     std::string huge = "2\nProperties=species:S:1:pos:R:3:forces:R:3 energy=-2049.0 pbc=\"F F F\"\n"
                        "H 0 0 0 0 0 1e200\nO 0 0 0.97 0 0 0\n";
     write_file(dir + "/huge.extxyz", good + huge);
