@@ -46,17 +46,7 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #define COS cosf
 #define SIN sinf
 #include "kernels_impl.h"
-#undef REAL
-#undef GB_SUFFIX
-#undef BLAS_GEMM
-#undef EXP
-#undef GB_EXP_CUT
-#undef LOG1P
-#undef FABS
-#undef COS
-#undef SIN
 
-#undef GB_FAST_FLOAT
 #define GB_FAST_FLOAT 0
 #define REAL double
 #define GB_SUFFIX f64
@@ -68,16 +58,6 @@ int gb_gemm_threads(void) { return g_gemm_threads; }
 #define COS cos
 #define SIN sin
 #include "kernels_impl.h"
-#undef REAL
-#undef GB_SUFFIX
-#undef GB_FAST_FLOAT
-#undef BLAS_GEMM
-#undef EXP
-#undef GB_EXP_CUT
-#undef LOG1P
-#undef FABS
-#undef COS
-#undef SIN
 
 void gb_blas_set_threads(int n) {
     (void)n;

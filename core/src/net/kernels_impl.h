@@ -1,5 +1,6 @@
 /* Kernel bodies for one real type; included by kernels.c with REAL, GB_SUFFIX,
- * BLAS_GEMM (cblas_sgemm / cblas_dgemm) defined. See kernels.h. */
+ * GB_FAST_FLOAT, BLAS_GEMM (cblas_sgemm / cblas_dgemm), EXP, GB_EXP_CUT, LOG1P,
+ * FABS, COS and SIN defined; undefines them all at its end. See kernels.h. */
 
 #include "precision.h"
 
@@ -507,3 +508,14 @@ void GB_T(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mba
 #undef GB_T
 #undef GB_T_JOIN
 #undef GB_T_JOIN2
+/* this instantiation's parameters (set by kernels.c) */
+#undef REAL
+#undef GB_SUFFIX
+#undef GB_FAST_FLOAT
+#undef BLAS_GEMM
+#undef EXP
+#undef GB_EXP_CUT
+#undef LOG1P
+#undef FABS
+#undef COS
+#undef SIN
