@@ -89,7 +89,7 @@ struct Fixture {
 double energy_of(gb_net_f64 *net, const Graph &g) {
     gb_batch b = g.batch();
     double e = 0;
-    EXPECT_EQ(gb_forward_f64(net, &b, 0, nullptr, &e), GBNET_OK);
+    EXPECT_EQ(gb_forward_f64(net, &b, GB_PASS_EVALUATE, nullptr, &e), GBNET_OK);
     return e;
 }
 
@@ -106,7 +106,7 @@ TEST(Schnet, ForcesMatchFiniteDifferences) {
     gb_batch b = g.batch();
     std::vector<double> ones(fx.species.size(), 1.0), dbar(g.neighbor.size());
     double e0 = 0;
-    ASSERT_EQ(gb_forward_f64(net, &b, 0, nullptr, &e0), GBNET_OK);
+    ASSERT_EQ(gb_forward_f64(net, &b, GB_PASS_EVALUATE, nullptr, &e0), GBNET_OK);
     ASSERT_EQ(gb_backward_f64(net, &b, ones.data(), nullptr, nullptr, dbar.data()), GBNET_OK);
     int n = (int)fx.species.size();
     std::vector<double> forces(3 * n), virial(9, 0.0);
@@ -145,12 +145,12 @@ TEST(Schnet, ParameterGradientMatchesFiniteDifferences) {
     for (int i = 0; i < n; ++i) ebar[i] = 0.5 + 0.1 * i;  // a weighted sum of atom energies
     size_t P = fx.model->layout.total;
     std::vector<double> grad(P, 0.0), atom_e(n);
-    ASSERT_EQ(gb_forward_f64(net, &b, 1, atom_e.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_forward_f64(net, &b, GB_PASS_TRAIN, atom_e.data(), nullptr), GBNET_OK);
     ASSERT_EQ(gb_backward_f64(net, &b, ebar.data(), nullptr, grad.data(), nullptr), GBNET_OK);
     auto objective = [&](const std::vector<double> &params) {
         gb_net_load_params_f64(net, params.data());
         std::vector<double> ae(n);
-        EXPECT_EQ(gb_forward_f64(net, &b, 0, ae.data(), nullptr), GBNET_OK);
+        EXPECT_EQ(gb_forward_f64(net, &b, GB_PASS_EVALUATE, ae.data(), nullptr), GBNET_OK);
         double s = 0;
         for (int i = 0; i < n; ++i) s += ebar[i] * ae[i];
         return s;
@@ -183,11 +183,11 @@ TEST(Schnet, DualBackwardMatchesFiniteDifferences) {
     std::vector<double> ddot(E);
     for (double &v : ddot) v = normal(rng);
     std::vector<double> ones(n, 1.0), dbar(E), ae(n), aedot(n);
-    ASSERT_EQ(gb_forward_f64(net, &b, 0, ae.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_forward_f64(net, &b, GB_PASS_EVALUATE, ae.data(), nullptr), GBNET_OK);
     ASSERT_EQ(gb_backward_f64(net, &b, ones.data(), nullptr, nullptr, dbar.data()), GBNET_OK);
     double edot_ref = 0;
     for (int e = 0; e < E; ++e) edot_ref += dbar[e] * ddot[e];
-    ASSERT_EQ(gb_forward_f64(net, &b, 1, ae.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_forward_f64(net, &b, GB_PASS_TRAIN, ae.data(), nullptr), GBNET_OK);
     ASSERT_EQ(gb_tangent_f64(net, &b, ddot.data(), aedot.data()), GBNET_OK);
     double edot = 0;
     for (int i = 0; i < n; ++i) edot += aedot[i];
@@ -204,7 +204,7 @@ TEST(Schnet, DualBackwardMatchesFiniteDifferences) {
     auto objective = [&](const std::vector<double> &params) {
         gb_net_load_params_f64(net, params.data());
         std::vector<double> e(n), ed(n);
-        EXPECT_EQ(gb_forward_f64(net, &b, 1, e.data(), nullptr), GBNET_OK);
+        EXPECT_EQ(gb_forward_f64(net, &b, GB_PASS_TRAIN, e.data(), nullptr), GBNET_OK);
         EXPECT_EQ(gb_tangent_f64(net, &b, ddot.data(), ed.data()), GBNET_OK);
         double s = 0;
         for (int i = 0; i < n; ++i) s += ebar[i] * e[i] + ebar_dot[i] * ed[i];
@@ -233,8 +233,8 @@ TEST(Schnet, SingleAgreesWithDouble) {
     gb_batch b = g.batch();
     int n = (int)fx.species.size(), E = (int)g.neighbor.size();
     std::vector<double> a64(n), a32(n), ones(n, 1.0), d64(E), d32(E);
-    ASSERT_EQ(gb_forward_f64(n64, &b, 0, a64.data(), nullptr), GBNET_OK);
-    ASSERT_EQ(gb_forward_f32(n32, &b, 0, a32.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_forward_f64(n64, &b, GB_PASS_EVALUATE, a64.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(gb_forward_f32(n32, &b, GB_PASS_EVALUATE, a32.data(), nullptr), GBNET_OK);
     ASSERT_EQ(gb_backward_f64(n64, &b, ones.data(), nullptr, nullptr, d64.data()), GBNET_OK);
     ASSERT_EQ(gb_backward_f32(n32, &b, ones.data(), nullptr, nullptr, d32.data()), GBNET_OK);
     for (int i = 0; i < n; ++i) EXPECT_NEAR(a32[i], a64[i], 1e-4 * std::fabs(a64[i]));

@@ -81,8 +81,9 @@ void gbnet_workspace_set_threads(gbnet_workspace *ws, int n_threads) {
 
 gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, double *atom_energy,
                            double *graph_energy) {
-    return ws->net32 ? gb_forward_f32(ws->net32, b, dual, atom_energy, graph_energy)
-                     : gb_forward_f64(ws->net64, b, dual, atom_energy, graph_energy);
+    gb_pass_mode mode = dual ? GB_PASS_TRAIN : GB_PASS_EVALUATE;
+    return ws->net32 ? gb_forward_f32(ws->net32, b, mode, atom_energy, graph_energy)
+                     : gb_forward_f64(ws->net64, b, mode, atom_energy, graph_energy);
 }
 
 gbnet_status gb_ws_tangent(gbnet_workspace *ws, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {

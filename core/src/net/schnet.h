@@ -40,6 +40,13 @@ typedef struct {
     void *exchange_ctx;
 } gb_batch;
 
+/* How a forward pass runs (and so what the passes after it may do). */
+typedef enum {
+    GB_PASS_EVALUATE = 0, /* energies, then dE/dd by gb_backward; a tabulated model reads its table */
+    GB_PASS_TRAIN = 1     /* no ghosts; tangent rows for gb_tangent, the exact filter network for
+                           * parameter gradients (gb_backward with grad, with or without ebar_dot) */
+} gb_pass_mode;
+
 typedef struct gb_net_f32 gb_net_f32;
 typedef struct gb_net_f64 gb_net_f64;
 
@@ -55,11 +62,13 @@ size_t gb_net_bytes_f32(const gb_net_f32 *net);
 size_t gb_net_bytes_f64(const gb_net_f64 *net);
 void gb_net_set_threads_f32(gb_net_f32 *net, int n_threads);
 void gb_net_set_threads_f64(gb_net_f64 *net, int n_threads);
-/* Forward pass; keeps what the backward needs. dual != 0 is training mode: tangent rows and
- * the exact filter network kept for parameter gradients (needed by any backward with grad).
+/* Forward pass; keeps what the backward needs. GB_PASS_TRAIN: tangent rows and the exact
+ * filter network kept for parameter gradients (needed by any backward with grad).
  * Fills atom_energy [n_centers] and graph_energy [n_graphs] (masked slots excluded). */
-gbnet_status gb_forward_f32(gb_net_f32 *net, const gb_batch *b, int dual, double *atom_energy, double *graph_energy);
-gbnet_status gb_forward_f64(gb_net_f64 *net, const gb_batch *b, int dual, double *atom_energy, double *graph_energy);
+gbnet_status gb_forward_f32(gb_net_f32 *net, const gb_batch *b, gb_pass_mode mode, double *atom_energy,
+                            double *graph_energy);
+gbnet_status gb_forward_f64(gb_net_f64 *net, const gb_batch *b, gb_pass_mode mode, double *atom_energy,
+                            double *graph_energy);
 /* Tangent sweep along edge-length tangent d_dot [n_edges] (after a dual forward).
  * atom_energy_dot [n_centers] or NULL receives E_dot_i. */
 gbnet_status gb_tangent_f32(gb_net_f32 *net, const gb_batch *b, const double *d_dot, double *atom_energy_dot);

@@ -38,7 +38,8 @@ struct NET {
     real *grad;   /* [L.total] gradient accumulator in this precision */
     int n_threads;
     /* sizes of the last forward */
-    int N, NC, E, dual, tangent_done;
+    int N, NC, E, tangent_done;
+    gb_pass_mode mode;               /* of the last forward */
     /* Edge lengths are deduplicated (i->j and j->i have the same length), so
      * the filter network runs once per distinct length: U rows. */
     int U;
@@ -444,122 +445,7 @@ static void GB_T(filter_exact_full)(NET *net, int t) {
     GB_T(filter_rows)(net, t, 0, net->U, net->fa.p, net->fs.p, net->fu.p);
 }
 
-/* ------------------------------------------------------------ forward */
-
-gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, int dual, double *atom_energy, double *graph_energy) {
-    int N = b->n_atoms, NC = b->n_centers, E = b->n_edges, F = net->F, R = net->R, T = net->T;
-    if (dual && NC != N) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dual (training) mode needs a graph without ghosts");
-    if (N > NC && (!b->forward_exchange || !b->reverse_exchange) && T > 1)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
-                       "a graph with ghost atoms needs forward and reverse exchange callbacks (message passing "
-                       "reaches T*rc)");
-    int tabulated = net->model->table != NULL;
-    gb_gemm_set_threads(net->n_threads);
-    gbnet_status st = GB_T(reserve)(net, N, E, dual);
-    if (st) return st;
-    net->N = N;
-    net->NC = NC;
-    net->E = E;
-    net->dual = dual;
-    net->tangent_done = 0;
-    if ((st = GB_T(build_index_lists)(net, b))) return st;
-    st = GB_T(edge_lengths)(net, b, dual, tabulated);
-    if (st) return st;
-    if ((st = GB_T(in_edge_rows)(net, tabulated && !dual))) return st;
-    /* exact filter: evaluated once per block and stored for the backward (recomputing it
-     * would double the dominant cost); tabulated: interpolated inline in the cfconv kernels */
-    for (int t = 0; t < T; ++t) {
-        if (dual) GB_T(filter_exact_full)(net, t);
-        else if (!tabulated) GB_T(filter_exact)(net, t);
-    }
-    int inline_table = tabulated && !dual;
-
-    const real *w = net->w;
-    const gb_layout *L = &net->L;
-    real *x0 = net->x[0].p;
-    for (int i = 0; i < NC; ++i)
-        memcpy(x0 + (size_t)i * F, w + L->embedding + (size_t)b->species[i] * F, F * sizeof(real));
-    /* Ghost atoms need only h = x W_in of each block (the cfconv gathers it):
-     * block 0 from their element (h0 of each element, gathered), later blocks
-     * from their owners through the exchange. Dense layers run on owned atoms only. */
-    real *h0 = net->obar.p; /* [n_elements][F] scratch, free until the backward */
-    GB_T(gb_linear)(h0, w + L->embedding, w + L->block[0].in_w, NULL, net->n_elements, 0, F, F);
-
-    for (int t = 0; t < T; ++t) {
-        real *x = net->x[t].p, *xn = net->x[t + 1].p, *h = net->h[t].p, *m = net->m[t].p;
-        real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
-        if (t == 0) {
-            for (int i = 0; i < N; ++i) memcpy(h + (size_t)i * F, h0 + (size_t)b->species[i] * F, F * sizeof(real));
-        } else {
-            GB_T(gb_linear)(h, x, w + L->block[t].in_w, NULL, NC, 0, F, F);
-            if (b->forward_exchange) b->forward_exchange(b->exchange_ctx, h, F, sizeof(real));
-        }
-        if (inline_table)
-            GB_T(gb_cfconv_table)(m, h, &net->tab[t], net->d.p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
-        else
-            GB_T(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, NC, F, net->n_threads);
-        GB_T(gb_linear)(o1, m, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F, F);
-        GB_T(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
-        memcpy(xn, x, (size_t)NC * F * sizeof(real));
-        GB_T(gb_linear_acc)(xn, s1, w + L->block[t].out2_w, w + L->block[t].out2_b, NC, NC, F, F);
-    }
-
-    real *p = net->p.p, *r = net->r.p, *eps = net->eps.p;
-    GB_T(gb_linear)(p, net->x[T].p, w + L->readout1_w, w + L->readout1_b, NC, NC, F, R);
-    GB_T(gb_ssp_dual)(r, NULL, p, NULL, (size_t)NC * R, net->n_threads);
-    const real *w2 = w + L->readout2_w;
-    real b2 = w[L->readout2_b];
-    for (int i = 0; i < NC; ++i) eps[i] = GB_T(gb_dot)(r + (size_t)i * R, w2, R) + b2;
-
-    const gbnet_model *mo = net->model;
-    if (graph_energy)
-        for (int g = 0; g < b->n_graphs; ++g) graph_energy[g] = 0.0;
-    for (int i = 0; i < NC; ++i) {
-        double Ei = mo->energy_scale * (double)eps[i] + mo->energy_shift + mo->e_ref[b->species[i]];
-        if (atom_energy) atom_energy[i] = Ei;
-        int g = b->atom_graph ? b->atom_graph[i] : 0;
-        if (graph_energy && g >= 0) graph_energy[g] += Ei;
-    }
-    return GBNET_OK;
-}
-
-/* ------------------------------------------------------------ tangent */
-
-gbnet_status GB_T(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {
-    if (!net->dual) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gb_tangent needs a dual-mode forward first");
-    int N = net->N, E = net->E, F = net->F, R = net->R, T = net->T;
-    const real *w = net->w;
-    const gb_layout *L = &net->L;
-    real *dd = net->ddot.p;
-    gb_gemm_set_threads(net->n_threads);
-    for (int e = 0; e < E; ++e) dd[e] = (real)d_dot[e];
-    size_t tan = (size_t)N * F; /* offset of the tangent rows */
-    memset(net->x[0].p + tan, 0, tan * sizeof(real));
-    for (int t = 0; t < T; ++t) {
-        real *x = net->x[t].p, *xn = net->x[t + 1].p, *h = net->h[t].p, *m = net->m[t].p;
-        real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
-        GB_T(gb_linear)(h + tan, x + tan, w + L->block[t].in_w, NULL, N, 0, F, F);
-        GB_T(gb_cfconv_tangent)(m + tan, h, h + tan, net->W[t].p, net->dW[t].p, net->wrow, dd, b->offsets,
-                              b->neighbor, N, F, net->n_threads);
-        GB_T(gb_linear)(o1 + tan, m + tan, w + L->block[t].out1_w, NULL, N, 0, F, F);
-        GB_T(gb_ssp_dual)(NULL, s1 + tan, o1, o1 + tan, tan, net->n_threads);
-        memcpy(xn + tan, x + tan, tan * sizeof(real));
-        GB_T(gb_linear_acc)(xn + tan, s1 + tan, w + L->block[t].out2_w, NULL, N, 0, F, F);
-    }
-    size_t tanR = (size_t)N * R;
-    real *p = net->p.p, *r = net->r.p;
-    GB_T(gb_linear)(p + tanR, net->x[T].p + tan, w + L->readout1_w, NULL, N, 0, F, R);
-    GB_T(gb_ssp_dual)(NULL, r + tanR, p, p + tanR, tanR, net->n_threads);
-    const real *w2 = w + L->readout2_w;
-    for (int i = 0; i < N; ++i) {
-        real ed = GB_T(gb_dot)(r + tanR + (size_t)i * R, w2, R);
-        if (atom_energy_dot) atom_energy_dot[i] = net->model->energy_scale * (double)ed;
-    }
-    net->tangent_done = 1;
-    return GBNET_OK;
-}
-
-/* ------------------------------------------------------------ backward */
+/* ------------------------------------------------------------ filter network backward */
 
 /* Reverse sweep of the filter network for block t given Wbar [E][F] (in fu's
  * first half) and dWbar [E][F] (second half): accumulates weight gradients. */
@@ -597,135 +483,372 @@ static void GB_T(filter_backward)(NET *net, int t) {
     GB_T(gb_colsum_acc)(gr + L->block[t].filter1_b, fu, E, F);
 }
 
-gbnet_status GB_T(gb_backward)(NET *net, const gb_batch *b, const double *ebar, const double *ebar_dot, double *grad,
-                             double *dbar) {
-    int dual = ebar_dot != NULL;
-    if (dual && !net->tangent_done) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dual backward needs gb_tangent first");
-    if (dual && dbar) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dbar is not available in dual mode");
-    if (grad && !net->dual)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "parameter gradients need a training-mode (dual) forward first");
-    int N = net->N, NC = net->NC, E = net->E, F = net->F, R = net->R, T = net->T;
-    int rows_c = dual ? 2 * N : NC; /* rows of center-only layers (stacked in dual mode) */
+/* ------------------------------------------------------------ layers
+ *
+ * Each layer's forward, tangent and backward side by side; the passes below
+ * are short lists of layer calls. Rows: centers [0, NC) (owned atoms whose
+ * energies count), ghosts [NC, N); in training mode (no ghosts) the tangent
+ * rows [N, 2N) follow the primal ones in every activation buffer. */
+
+/* What one backward sweep needs besides the network (set by gb_backward). */
+typedef struct {
+    const gb_batch *b;
+    int dual;         /* seeds for the tangent rows too (after gb_tangent) */
+    int grad;         /* parameter gradients into net->grad */
+    int rows;         /* rows of center-only layers: NC, or 2N stacked in dual mode */
+    size_t tan;       /* offset of the tangent rows, N F */
+    double *dbar_in;  /* [E] dE/dd in in-edge order, or NULL */
+} GB_T(sweep);
+
+/* The cfconv backward kernel a sweep uses: one choice, named. */
+typedef enum {
+    GB_T(CFCONV_BACK_DUAL),  /* training, dual seeds: primal and tangent rows together */
+    GB_T(CFCONV_BACK_TABLE), /* inference with a table: filter interpolated inline, dE/dd with it */
+    GB_T(CFCONV_BACK_FUSED), /* exact filter, hbar and dE/dd in one pass */
+    GB_T(CFCONV_BACK_PLAIN)  /* exact filter, hbar only (parameter gradients without dE/dd) */
+} GB_T(cfconv_back_kind);
+
+static GB_T(cfconv_back_kind) GB_T(cfconv_back_choice)(const NET *net, const GB_T(sweep) *s) {
+    if (s->dual) return GB_T(CFCONV_BACK_DUAL);
+    if (net->model->table && net->mode == GB_PASS_EVALUATE) return GB_T(CFCONV_BACK_TABLE);
+    return s->dbar_in ? GB_T(CFCONV_BACK_FUSED) : GB_T(CFCONV_BACK_PLAIN);
+}
+
+/* --- embedding: x0_i = Emb[species_i]; h0 of each element for the ghosts of block 0 */
+
+static void GB_T(embedding_forward)(NET *net, const gb_batch *b) {
+    int F = net->F;
+    const real *w = net->w;
+    const gb_layout *L = &net->L;
+    real *x0 = net->x[0].p;
+    for (int i = 0; i < net->NC; ++i)
+        memcpy(x0 + (size_t)i * F, w + L->embedding + (size_t)b->species[i] * F, F * sizeof(real));
+    /* Ghost atoms need only h = x W_in of each block (the cfconv gathers it):
+     * block 0 from their element (h0 of each element, gathered), later blocks
+     * from their owners through the exchange. Dense layers run on owned atoms only. */
+    real *h0 = net->obar.p; /* [n_elements][F] scratch, free until the backward */
+    GB_T(gb_linear)(h0, w + L->embedding, w + L->block[0].in_w, NULL, net->n_elements, 0, F, F);
+}
+
+static void GB_T(embedding_tangent)(NET *net) {
+    size_t tan = (size_t)net->N * net->F;
+    memset(net->x[0].p + tan, 0, tan * sizeof(real)); /* embeddings do not move with positions */
+}
+
+static void GB_T(embedding_backward)(NET *net, const GB_T(sweep) *s) {
+    if (!s->grad) return;
+    int F = net->F;
+    real *gr = net->grad;
+    const real *xbar = net->xbar.p;
+    for (int i = 0; i < net->NC; ++i) {
+        real *ge = gr + net->L.embedding + (size_t)s->b->species[i] * F;
+        const real *xb = xbar + (size_t)i * F;
+        for (int f = 0; f < F; ++f) ge[f] += xb[f];
+    }
+}
+
+/* --- block input: h = W_in x (owned rows), ghosts from the exchange */
+
+static void GB_T(block_in_forward)(NET *net, const gb_batch *b, int t) {
+    int F = net->F;
+    real *h = net->h[t].p;
+    if (t == 0) {
+        const real *h0 = net->obar.p;
+        for (int i = 0; i < net->N; ++i) memcpy(h + (size_t)i * F, h0 + (size_t)b->species[i] * F, F * sizeof(real));
+    } else {
+        GB_T(gb_linear)(h, net->x[t].p, net->w + net->L.block[t].in_w, NULL, net->NC, 0, F, F);
+        if (b->forward_exchange) b->forward_exchange(b->exchange_ctx, h, F, sizeof(real));
+    }
+}
+
+static void GB_T(block_in_tangent)(NET *net, int t) {
+    size_t tan = (size_t)net->N * net->F;
+    GB_T(gb_linear)(net->h[t].p + tan, net->x[t].p + tan, net->w + net->L.block[t].in_w, NULL, net->N, 0, net->F,
+                    net->F);
+}
+
+/* hbar -> W_in gradient and xbar += hbar W_in; ghost rows of hbar go to their
+ * owners first (block 0: to the embedding of the ghost's element, which only
+ * parameter gradients would need, and those are computed without ghosts) */
+static void GB_T(block_in_backward)(NET *net, const GB_T(sweep) *s, int t) {
+    int F = net->F;
+    real *hbar = net->hbar.p;
+    if (t > 0 && s->b->reverse_exchange) s->b->reverse_exchange(s->b->exchange_ctx, hbar, F, sizeof(real));
+    if (s->grad) GB_T(gb_gemm_tn_acc)(net->grad + net->L.block[t].in_w, hbar, net->x[t].p, s->rows, F, F);
+    GB_T(gb_gemm_nn_acc)(net->xbar.p, hbar, net->w + net->L.block[t].in_w, s->rows, F, F);
+}
+
+/* --- continuous-filter convolution: m_i = sum_j h_j W(d_ij) */
+
+static void GB_T(cfconv_forward)(NET *net, const gb_batch *b, int t) {
+    real *m = net->m[t].p, *h = net->h[t].p;
+    if (net->model->table && net->mode == GB_PASS_EVALUATE)
+        GB_T(gb_cfconv_table)(m, h, &net->tab[t], net->d.p, net->wrow, b->offsets, b->neighbor, net->NC, net->F,
+                              net->n_threads);
+    else
+        GB_T(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, net->NC, net->F, net->n_threads);
+}
+
+static void GB_T(cfconv_tangent_layer)(NET *net, const gb_batch *b, int t) {
+    size_t tan = (size_t)net->N * net->F;
+    real *h = net->h[t].p;
+    GB_T(gb_cfconv_tangent)(net->m[t].p + tan, h, h + tan, net->W[t].p, net->dW[t].p, net->wrow, net->ddot.p,
+                            b->offsets, b->neighbor, net->N, net->F, net->n_threads);
+}
+
+/* mbar -> hbar (and dE/dd, and the filter network's gradients) */
+static void GB_T(cfconv_backward_layer)(NET *net, const GB_T(sweep) *s, int t) {
+    int N = net->N, F = net->F, nt = net->n_threads;
+    size_t tan = s->tan;
+    const real *h = net->h[t].p;
+    real *hbar = net->hbar.p, *mbar = net->mbar.p;
+    switch (GB_T(cfconv_back_choice)(net, s)) {
+    case GB_T(CFCONV_BACK_DUAL):
+        GB_T(gb_cfconv_backward_dual)(hbar, hbar + tan, mbar, mbar + tan, net->W[t].p, net->dW[t].p, net->wrow,
+                                      net->ddot.p, net->edge_center, net->in_offsets, net->in_edges, N, F, nt);
+        break;
+    case GB_T(CFCONV_BACK_TABLE):
+        GB_T(gb_cfconv_backward_table)(hbar, s->dbar_in, mbar, h, &net->tab[t], net->in_d.p, net->in_center,
+                                       net->in_offsets, N, F, nt);
+        break;
+    case GB_T(CFCONV_BACK_FUSED):
+        GB_T(gb_cfconv_backward_fused)(hbar, s->dbar_in, mbar, h, net->W[t].p, net->dW[t].p, net->in_wrow,
+                                       net->in_center, net->in_offsets, N, F, nt);
+        break;
+    case GB_T(CFCONV_BACK_PLAIN):
+        GB_T(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
+                                 net->in_edges, N, F, nt);
+        break;
+    }
+    if (s->grad) {
+        GB_T(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, s->dual ? mbar + tan : NULL, h,
+                                  s->dual ? h + tan : NULL, s->dual ? net->ddot.p : NULL, net->edge_center,
+                                  s->b->neighbor, net->u_offsets, net->u_edges, net->U, F, nt);
+        GB_T(filter_backward)(net, t);
+    }
+}
+
+/* --- block output: x' = x + W_o2 ssp(W_o1 m + b_o1) + b_o2 */
+
+static void GB_T(block_out_forward)(NET *net, int t) {
+    int NC = net->NC, F = net->F;
+    const real *w = net->w;
+    const gb_layout *L = &net->L;
+    real *o1 = net->o1[t].p, *s1 = net->s1[t].p, *xn = net->x[t + 1].p;
+    GB_T(gb_linear)(o1, net->m[t].p, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F, F);
+    GB_T(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
+    memcpy(xn, net->x[t].p, (size_t)NC * F * sizeof(real));
+    GB_T(gb_linear_acc)(xn, s1, w + L->block[t].out2_w, w + L->block[t].out2_b, NC, NC, F, F);
+}
+
+static void GB_T(block_out_tangent)(NET *net, int t) {
+    int N = net->N, F = net->F;
+    size_t tan = (size_t)N * F;
+    const real *w = net->w;
+    const gb_layout *L = &net->L;
+    real *o1 = net->o1[t].p, *s1 = net->s1[t].p, *xn = net->x[t + 1].p;
+    GB_T(gb_linear)(o1 + tan, net->m[t].p + tan, w + L->block[t].out1_w, NULL, N, 0, F, F);
+    GB_T(gb_ssp_dual)(NULL, s1 + tan, o1, o1 + tan, tan, net->n_threads);
+    memcpy(xn + tan, net->x[t].p + tan, tan * sizeof(real));
+    GB_T(gb_linear_acc)(xn + tan, s1 + tan, w + L->block[t].out2_w, NULL, N, 0, F, F);
+}
+
+/* xbar (the residual passes it on unchanged) -> mbar, with the MLP's gradients */
+static void GB_T(block_out_backward)(NET *net, const GB_T(sweep) *s, int t) {
+    int NC = net->NC, F = net->F;
+    const real *w = net->w;
+    real *gr = net->grad;
+    const gb_layout *L = &net->L;
+    const real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
+    real *xbar = net->xbar.p, *obar = net->obar.p;
+    /* o2bar = xbar (center rows); s1bar = xbar W_o2 */
+    if (s->grad) {
+        GB_T(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, s->rows, F, F);
+        GB_T(gb_colsum_acc)(gr + L->block[t].out2_b, xbar, NC, F);
+    }
+    GB_T(gb_gemm_nn)(obar, xbar, w + L->block[t].out2_w, s->rows, F, F);
+    /* through ssp: obar becomes o1bar (primal and tangent rows) */
+    if (s->dual) GB_T(gb_ssp_dual_backward)(obar, obar + s->tan, obar, obar + s->tan, o1, o1 + s->tan, s->tan,
+                                            net->n_threads);
+    else GB_T(gb_ssp_backward)(obar, obar, o1, (size_t)NC * F, net->n_threads);
+    if (s->grad) {
+        GB_T(gb_gemm_tn_acc)(gr + L->block[t].out1_w, obar, net->m[t].p, s->rows, F, F);
+        GB_T(gb_colsum_acc)(gr + L->block[t].out1_b, obar, NC, F);
+    }
+    GB_T(gb_gemm_nn)(net->mbar.p, obar, w + L->block[t].out1_w, s->rows, F, F);
+}
+
+/* --- readout: eps_i = w_2 . ssp(W_1 x_i + b_1) + b_2 */
+
+static void GB_T(readout_forward)(NET *net) {
+    int NC = net->NC, F = net->F, R = net->R;
+    const real *w = net->w;
+    const gb_layout *L = &net->L;
+    real *p = net->p.p, *r = net->r.p, *eps = net->eps.p;
+    GB_T(gb_linear)(p, net->x[net->T].p, w + L->readout1_w, w + L->readout1_b, NC, NC, F, R);
+    GB_T(gb_ssp_dual)(r, NULL, p, NULL, (size_t)NC * R, net->n_threads);
+    const real *w2 = w + L->readout2_w;
+    real b2 = w[L->readout2_b];
+    for (int i = 0; i < NC; ++i) eps[i] = GB_T(gb_dot)(r + (size_t)i * R, w2, R) + b2;
+}
+
+static void GB_T(readout_tangent)(NET *net, double *atom_energy_dot) {
+    int N = net->N, F = net->F, R = net->R;
     size_t tan = (size_t)N * F, tanR = (size_t)N * R;
+    const real *w = net->w;
+    const gb_layout *L = &net->L;
+    real *p = net->p.p, *r = net->r.p;
+    GB_T(gb_linear)(p + tanR, net->x[net->T].p + tan, w + L->readout1_w, NULL, N, 0, F, R);
+    GB_T(gb_ssp_dual)(NULL, r + tanR, p, p + tanR, tanR, net->n_threads);
+    const real *w2 = w + L->readout2_w;
+    for (int i = 0; i < N; ++i) {
+        real ed = GB_T(gb_dot)(r + tanR + (size_t)i * R, w2, R);
+        if (atom_energy_dot) atom_energy_dot[i] = net->model->energy_scale * (double)ed;
+    }
+}
+
+/* energy seeds (ebar, ebar_dot per center) -> xbar of the last block */
+static void GB_T(readout_backward)(NET *net, const GB_T(sweep) *s, const double *ebar, const double *ebar_dot) {
+    int N = net->N, NC = net->NC, F = net->F, R = net->R, T = net->T, dual = s->dual;
+    size_t tanR = (size_t)N * R;
     const real *w = net->w;
     real *gr = net->grad;
     const gb_layout *L = &net->L;
     double scale = net->model->energy_scale;
-    if (grad) memset(gr, 0, net->L.total * sizeof(real));
-    gb_gemm_set_threads(net->n_threads);
-
-    /* readout */
     real *p = net->p.p, *r = net->r.p, *pbar = net->pbar.p, *xbar = net->xbar.p;
     const real *w2 = w + L->readout2_w;
-    {
-        double gb2 = 0;
-        for (int i = 0; i < NC; ++i) {
-            real eb = (real)(scale * ebar[i]);
-            real ebd = dual ? (real)(scale * ebar_dot[i]) : 0;
-            gb2 += eb;
-            const real *ri = r + (size_t)i * R, *pi = p + (size_t)i * R;
-            real *pb = pbar + (size_t)i * R;
-            if (grad)
-                for (int k = 0; k < R; ++k) gr[L->readout2_w + k] += eb * ri[k] + (dual ? ebd * r[tanR + (size_t)i * R + k] : 0);
-            for (int k = 0; k < R; ++k) {
-                real sg = GB_T(gb_sigmoid)(pi[k]);
-                pb[k] = eb * w2[k] * sg;
-                if (dual) {
-                    real pd = p[tanR + (size_t)i * R + k];
-                    pb[k] += ebd * w2[k] * sg * (1 - sg) * pd;
-                    pbar[tanR + (size_t)i * R + k] = ebd * w2[k] * sg;
-                }
+    double gb2 = 0;
+    for (int i = 0; i < NC; ++i) {
+        real eb = (real)(scale * ebar[i]);
+        real ebd = dual ? (real)(scale * ebar_dot[i]) : 0;
+        gb2 += eb;
+        const real *ri = r + (size_t)i * R, *pi = p + (size_t)i * R;
+        real *pb = pbar + (size_t)i * R;
+        if (s->grad)
+            for (int k = 0; k < R; ++k)
+                gr[L->readout2_w + k] += eb * ri[k] + (dual ? ebd * r[tanR + (size_t)i * R + k] : 0);
+        for (int k = 0; k < R; ++k) {
+            real sg = GB_T(gb_sigmoid)(pi[k]);
+            pb[k] = eb * w2[k] * sg;
+            if (dual) {
+                real pd = p[tanR + (size_t)i * R + k];
+                pb[k] += ebd * w2[k] * sg * (1 - sg) * pd;
+                pbar[tanR + (size_t)i * R + k] = ebd * w2[k] * sg;
             }
         }
-        if (grad) gr[L->readout2_b] += (real)gb2;
     }
-    if (grad) {
-        GB_T(gb_gemm_tn_acc)(gr + L->readout1_w, pbar, net->x[T].p, rows_c, R, F);
+    if (s->grad) {
+        gr[L->readout2_b] += (real)gb2;
+        GB_T(gb_gemm_tn_acc)(gr + L->readout1_w, pbar, net->x[T].p, s->rows, R, F);
         GB_T(gb_colsum_acc)(gr + L->readout1_b, pbar, NC, R);
     }
-    memset(xbar, 0, (size_t)rows_c * F * sizeof(real));
-    if (dual) {
-        GB_T(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, 2 * N, R, F);
-    } else {
-        GB_T(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, NC, R, F);
+    memset(xbar, 0, (size_t)s->rows * F * sizeof(real));
+    GB_T(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, s->rows, R, F);
+}
+
+/* --- energies: E_i = sigma eps_i + mu + e_ref[element] */
+
+static void GB_T(energies_forward)(NET *net, const gb_batch *b, double *atom_energy, double *graph_energy) {
+    const gbnet_model *mo = net->model;
+    const real *eps = net->eps.p;
+    if (graph_energy)
+        for (int g = 0; g < b->n_graphs; ++g) graph_energy[g] = 0.0;
+    for (int i = 0; i < net->NC; ++i) {
+        double Ei = mo->energy_scale * (double)eps[i] + mo->energy_shift + mo->e_ref[b->species[i]];
+        if (atom_energy) atom_energy[i] = Ei;
+        int g = b->atom_graph ? b->atom_graph[i] : 0;
+        if (graph_energy && g >= 0) graph_energy[g] += Ei;
     }
+}
+
+/* ------------------------------------------------------------ the passes */
+
+gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, double *atom_energy,
+                              double *graph_energy) {
+    int N = b->n_atoms, NC = b->n_centers, E = b->n_edges, T = net->T, dual = mode == GB_PASS_TRAIN;
+    if (dual && NC != N) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dual (training) mode needs a graph without ghosts");
+    if (N > NC && (!b->forward_exchange || !b->reverse_exchange) && T > 1)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                       "a graph with ghost atoms needs forward and reverse exchange callbacks (message passing "
+                       "reaches T*rc)");
+    int tabulated = net->model->table != NULL;
+    gb_gemm_set_threads(net->n_threads);
+    gbnet_status st = GB_T(reserve)(net, N, E, dual);
+    if (st) return st;
+    net->N = N;
+    net->NC = NC;
+    net->E = E;
+    net->mode = mode;
+    net->tangent_done = 0;
+    if ((st = GB_T(build_index_lists)(net, b))) return st;
+    if ((st = GB_T(edge_lengths)(net, b, dual, tabulated))) return st;
+    if ((st = GB_T(in_edge_rows)(net, tabulated && !dual))) return st;
+    /* exact filter: evaluated once per block and stored for the backward (recomputing it
+     * would double the dominant cost); tabulated: interpolated inline in the cfconv kernels */
+    for (int t = 0; t < T; ++t) {
+        if (dual) GB_T(filter_exact_full)(net, t);
+        else if (!tabulated) GB_T(filter_exact)(net, t);
+    }
+    GB_T(embedding_forward)(net, b);
+    for (int t = 0; t < T; ++t) {
+        GB_T(block_in_forward)(net, b, t);
+        GB_T(cfconv_forward)(net, b, t);
+        GB_T(block_out_forward)(net, t);
+    }
+    GB_T(readout_forward)(net);
+    GB_T(energies_forward)(net, b, atom_energy, graph_energy);
+    return GBNET_OK;
+}
+
+gbnet_status GB_T(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {
+    if (net->mode != GB_PASS_TRAIN) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gb_tangent needs a dual-mode forward first");
+    gb_gemm_set_threads(net->n_threads);
+    real *dd = net->ddot.p;
+    for (int e = 0; e < net->E; ++e) dd[e] = (real)d_dot[e];
+    GB_T(embedding_tangent)(net);
+    for (int t = 0; t < net->T; ++t) {
+        GB_T(block_in_tangent)(net, t);
+        GB_T(cfconv_tangent_layer)(net, b, t);
+        GB_T(block_out_tangent)(net, t);
+    }
+    GB_T(readout_tangent)(net, atom_energy_dot);
+    net->tangent_done = 1;
+    return GBNET_OK;
+}
+
+gbnet_status GB_T(gb_backward)(NET *net, const gb_batch *b, const double *ebar, const double *ebar_dot, double *grad,
+                               double *dbar) {
+    int dual = ebar_dot != NULL;
+    if (dual && !net->tangent_done) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dual backward needs gb_tangent first");
+    if (dual && dbar) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dbar is not available in dual mode");
+    if (grad && net->mode != GB_PASS_TRAIN)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "parameter gradients need a training-mode (dual) forward first");
+    int N = net->N, E = net->E;
+    GB_T(sweep) s = {b, dual, grad != NULL, dual ? 2 * N : net->NC, (size_t)N * net->F, NULL};
+    if (grad) memset(net->grad, 0, net->L.total * sizeof(real));
+    gb_gemm_set_threads(net->n_threads);
     /* dE/dd is summed in in-edge order and permuted into dbar at the end, which
      * writes every edge: dbar needs no clearing */
-    double *dbar_in = NULL;
     if (dbar) {
         if (!GB_GROW(net->dbar_in, net->cap_dbar_in, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
-        dbar_in = net->dbar_in;
-        memset(dbar_in, 0, (size_t)E * sizeof(double));
+        s.dbar_in = net->dbar_in;
+        memset(s.dbar_in, 0, (size_t)E * sizeof(double));
     }
-
-    real *hbar = net->hbar.p, *mbar = net->mbar.p, *obar = net->obar.p;
-    for (int t = T - 1; t >= 0; --t) {
-        const real *x = net->x[t].p, *h = net->h[t].p, *m = net->m[t].p, *o1 = net->o1[t].p, *s1 = net->s1[t].p;
-        /* residual: o2bar = xbar (center rows); s1bar = xbar W_o2 */
-        if (grad) {
-            if (dual) GB_T(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, 2 * N, F, F);
-            else GB_T(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, NC, F, F);
-            GB_T(gb_colsum_acc)(gr + L->block[t].out2_b, xbar, NC, F);
-        }
-        GB_T(gb_gemm_nn)(obar, xbar, w + L->block[t].out2_w, rows_c, F, F);
-        /* through ssp: obar becomes o1bar (primal and tangent rows) */
-        if (dual) GB_T(gb_ssp_dual_backward)(obar, obar + tan, obar, obar + tan, o1, o1 + tan, tan, net->n_threads);
-        else GB_T(gb_ssp_backward)(obar, obar, o1, (size_t)NC * F, net->n_threads);
-        if (grad) {
-            GB_T(gb_gemm_tn_acc)(gr + L->block[t].out1_w, obar, m, rows_c, F, F);
-            GB_T(gb_colsum_acc)(gr + L->block[t].out1_b, obar, NC, F);
-        }
-        GB_T(gb_gemm_nn)(mbar, obar, w + L->block[t].out1_w, rows_c, F, F);
-        /* cfconv */
-        if (dual) {
-            GB_T(gb_cfconv_backward_dual)(hbar, hbar + tan, mbar, mbar + tan, net->W[t].p, net->dW[t].p, net->wrow,
-                                        net->ddot.p,
-                                        net->edge_center, net->in_offsets, net->in_edges, N, F, net->n_threads);
-            if (grad) {
-                GB_T(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, mbar + tan, h, h + tan,
-                                        net->ddot.p, net->edge_center, b->neighbor, net->u_offsets, net->u_edges,
-                                        net->U, F, net->n_threads);
-                GB_T(filter_backward)(net, t);
-            }
-        } else {
-            if (net->model->table && !net->dual) {
-                GB_T(gb_cfconv_backward_table)(hbar, dbar_in, mbar, h, &net->tab[t], net->in_d.p, net->in_center,
-                                             net->in_offsets, N, F, net->n_threads);
-            } else if (dbar) {
-                GB_T(gb_cfconv_backward_fused)(hbar, dbar_in, mbar, h, net->W[t].p, net->dW[t].p, net->in_wrow,
-                                             net->in_center, net->in_offsets, N, F, net->n_threads);
-            } else {
-                GB_T(gb_cfconv_backward)(hbar, mbar, net->W[t].p, net->wrow, net->edge_center, net->in_offsets,
-                                       net->in_edges, N, F, net->n_threads);
-            }
-            if (grad) {
-                GB_T(gb_filter_grad_dual)(net->fu.p, net->fu.p + (size_t)net->U * F, mbar, NULL, h, NULL, NULL,
-                                        net->edge_center, b->neighbor, net->u_offsets, net->u_edges, net->U, F,
-                                        net->n_threads);
-                GB_T(filter_backward)(net, t);
-            }
-        }
-        /* ghost rows of hbar belong to their owners (block 0: to the embedding of
-         * the ghost's element, which only parameter gradients would need, and
-         * those are computed without ghosts) */
-        if (t > 0 && b->reverse_exchange) b->reverse_exchange(b->exchange_ctx, hbar, F, sizeof(real));
-        /* h = x W_in^T over the owned rows */
-        if (grad) GB_T(gb_gemm_tn_acc)(gr + L->block[t].in_w, hbar, x, rows_c, F, F);
-        GB_T(gb_gemm_nn_acc)(xbar, hbar, w + L->block[t].in_w, rows_c, F, F);
+    GB_T(readout_backward)(net, &s, ebar, ebar_dot);
+    for (int t = net->T - 1; t >= 0; --t) {
+        GB_T(block_out_backward)(net, &s, t);
+        GB_T(cfconv_backward_layer)(net, &s, t);
+        GB_T(block_in_backward)(net, &s, t);
     }
-    if (dbar_in) { /* back to edge order: in_edges is a permutation, each dbar[e] has one writer */
+    if (s.dbar_in) { /* back to edge order: in_edges is a permutation, each dbar[e] has one writer */
         const int *in = net->in_edges;
+        const double *dbar_in = s.dbar_in;
 #pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096)
         for (int q = 0; q < E; ++q) dbar[in[q]] = dbar_in[q];
     }
-    if (grad) {
-        for (int i = 0; i < NC; ++i) {
-            real *ge = gr + L->embedding + (size_t)b->species[i] * F;
-            const real *xb = xbar + (size_t)i * F;
-            for (int f = 0; f < F; ++f) ge[f] += xb[f];
-        }
-        for (size_t k = 0; k < net->L.total; ++k) grad[k] += (double)gr[k];
-    }
+    GB_T(embedding_backward)(net, &s);
+    if (grad)
+        for (size_t k = 0; k < net->L.total; ++k) grad[k] += (double)net->grad[k];
     return GBNET_OK;
 }
 
