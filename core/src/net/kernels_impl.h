@@ -4,6 +4,7 @@
 
 #include "precision.h"
 
+/* defines gb_gemm_ref_f32 and gb_gemm_ref_f64 */
 void GB_T(gb_gemm_ref)(int transA, int transB, int M, int N, int K, REAL alpha, const REAL *A, int lda,
                     const REAL *B, int ldb, REAL beta, REAL *C, int ldc) {
     for (int i = 0; i < M; ++i)
@@ -23,6 +24,7 @@ void GB_T(gb_gemm_ref)(int transA, int transB, int M, int N, int K, REAL alpha, 
  * rows, each by one single-threaded BLAS call, the blocks shared among
  * OpenMP threads: every element of C then sees the same BLAS call shape
  * whatever the thread count, so 1 and N threads give bitwise the same result. */
+/* defines gb_gemm_f32 and gb_gemm_f64 */
 void GB_T(gb_gemm)(int transA, int transB, int M, int N, int K, REAL alpha, const REAL *A, int lda, const REAL *B,
                 int ldb, REAL beta, REAL *C, int ldc) {
     if (M <= 0 || N <= 0) return;
@@ -57,29 +59,35 @@ static void GB_T(add_bias)(REAL *Y, const REAL *bias, int rows, int out) {
     }
 }
 
+/* defines gb_linear_f32 and gb_linear_f64 */
 void GB_T(gb_linear)(REAL *Y, const REAL *X, const REAL *W, const REAL *bias, int rows, int bias_rows, int in, int out) {
     GB_T(gb_gemm)(0, 1, rows, out, in, 1, X, in, W, in, 0, Y, out);
     GB_T(add_bias)(Y, bias, bias_rows, out);
 }
 
+/* defines gb_linear_acc_f32 and gb_linear_acc_f64 */
 void GB_T(gb_linear_acc)(REAL *Y, const REAL *X, const REAL *W, const REAL *bias, int rows, int bias_rows, int in,
                       int out) {
     GB_T(gb_gemm)(0, 1, rows, out, in, 1, X, in, W, in, 1, Y, out);
     GB_T(add_bias)(Y, bias, bias_rows, out);
 }
 
+/* defines gb_gemm_tn_acc_f32 and gb_gemm_tn_acc_f64 */
 void GB_T(gb_gemm_tn_acc)(REAL *C, const REAL *A, const REAL *B, int rows, int M, int N) {
     GB_T(gb_gemm)(1, 0, M, N, rows, 1, A, M, B, N, 1, C, N);
 }
 
+/* defines gb_gemm_nn_f32 and gb_gemm_nn_f64 */
 void GB_T(gb_gemm_nn)(REAL *C, const REAL *A, const REAL *B, int M, int K, int N) {
     GB_T(gb_gemm)(0, 0, M, N, K, 1, A, K, B, N, 0, C, N);
 }
 
+/* defines gb_gemm_nn_acc_f32 and gb_gemm_nn_acc_f64 */
 void GB_T(gb_gemm_nn_acc)(REAL *C, const REAL *A, const REAL *B, int M, int K, int N) {
     GB_T(gb_gemm)(0, 0, M, N, K, 1, A, K, B, N, 1, C, N);
 }
 
+/* defines gb_colsum_acc_f32 and gb_colsum_acc_f64 */
 void GB_T(gb_colsum_acc)(REAL *out, const REAL *A, int rows, int N) {
     for (int i = 0; i < rows; ++i) {
         const REAL *a = A + (size_t)i * N;
@@ -87,6 +95,7 @@ void GB_T(gb_colsum_acc)(REAL *out, const REAL *A, int rows, int N) {
     }
 }
 
+/* defines gb_dot_f32 and gb_dot_f64 */
 REAL GB_T(gb_dot)(const REAL *a, const REAL *b, int n) {
     REAL s = 0;
 #pragma omp simd reduction(+ : s)
@@ -102,6 +111,7 @@ REAL GB_T(gb_dot)(const REAL *a, const REAL *b, int n) {
  * rbf slope) are then exactly 0 too, the derivatives of the computed value. */
 static inline REAL GB_T(exp_cut)(REAL x) { return x < -GB_EXP_CUT ? 0 : EXP(x); }
 
+/* defines gb_sigmoid_f32 and gb_sigmoid_f64 */
 REAL GB_T(gb_sigmoid)(REAL x) {
     if (x >= 0) return 1 / (1 + GB_T(exp_cut)(-x));
     REAL z = GB_T(exp_cut)(x);
@@ -109,8 +119,10 @@ REAL GB_T(gb_sigmoid)(REAL x) {
 }
 
 /* ln(1 + e^x) - ln 2, without overflow for large |x|. */
+/* defines gb_ssp_f32 and gb_ssp_f64 */
 REAL GB_T(gb_ssp)(REAL x) { return (x > 0 ? x : 0) + LOG1P(GB_T(exp_cut)(-FABS(x))) - (REAL)0.69314718055994530942; }
 
+/* defines gb_cosine_cutoff_f32 and gb_cosine_cutoff_f64 */
 void GB_T(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
     if (d < rc) {
         REAL a = (REAL)3.14159265358979323846 / rc;
@@ -166,6 +178,7 @@ static inline REAL GB_T(log1p_unit)(REAL t) {
 #endif
 }
 
+/* defines gb_gaussian_rbf_f32 and gb_gaussian_rbf_f64 */
 void GB_T(gb_gaussian_rbf)(REAL *restrict g, REAL *restrict dg, REAL d, REAL spacing, REAL inv_w2, int K) {
     for (int k = 0; k < K; ++k) {
         REAL diff = d - (REAL)k * spacing;
@@ -223,6 +236,7 @@ static void GB_T(ssp_dual_back)(REAL *abar, REAL *adotbar, const REAL *ybar, con
     }
 }
 
+/* defines gb_ssp_dual_f32 and gb_ssp_dual_f64 */
 void GB_T(gb_ssp_dual)(REAL *y, REAL *ydot, const REAL *a, const REAL *adot, size_t n, int nt) {
     size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
     (void)nt;
@@ -235,6 +249,7 @@ void GB_T(gb_ssp_dual)(REAL *y, REAL *ydot, const REAL *a, const REAL *adot, siz
     }
 }
 
+/* defines gb_ssp_backward_f32 and gb_ssp_backward_f64 */
 void GB_T(gb_ssp_backward)(REAL *out, const REAL *ybar, const REAL *a, size_t n, int nt) {
     size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
     (void)nt;
@@ -245,6 +260,7 @@ void GB_T(gb_ssp_backward)(REAL *out, const REAL *ybar, const REAL *a, size_t n,
     }
 }
 
+/* defines gb_ssp_dual_backward_f32 and gb_ssp_dual_backward_f64 */
 void GB_T(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, const REAL *ydotbar, const REAL *a,
                              const REAL *adot, size_t n, int nt) {
     size_t chunks = (n + GB_ELEMENT_CHUNK - 1) / GB_ELEMENT_CHUNK;
@@ -256,6 +272,7 @@ void GB_T(gb_ssp_dual_backward)(REAL *abar, REAL *adotbar, const REAL *ybar, con
     }
 }
 
+/* defines gb_cfconv_f32 and gb_cfconv_f64 */
 void GB_T(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *wrow, const int *offsets, const int *neighbor,
                   int NC, int F, int nt) {
     (void)nt;
@@ -274,6 +291,7 @@ void GB_T(gb_cfconv)(REAL *m, const REAL *h, const REAL *W, const int *wrow, con
     }
 }
 
+/* defines gb_cfconv_tangent_f32 and gb_cfconv_tangent_f64 */
 void GB_T(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const REAL *W, const REAL *dW, const int *wrow,
                           const REAL *ddot, const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
@@ -293,6 +311,7 @@ void GB_T(gb_cfconv_tangent)(REAL *mdot, const REAL *h, const REAL *hdot, const 
     }
 }
 
+/* defines gb_cfconv_backward_f32 and gb_cfconv_backward_f64 */
 void GB_T(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const int *wrow, const int *center,
                            const int *in_offsets, const int *in_edges, int N, int F, int nt) {
     (void)nt;
@@ -312,6 +331,7 @@ void GB_T(gb_cfconv_backward)(REAL *hbar, const REAL *mbar, const REAL *W, const
     }
 }
 
+/* defines gb_cfconv_backward_dual_f32 and gb_cfconv_backward_dual_f64 */
 void GB_T(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, const REAL *mdotbar, const REAL *W,
                                 const REAL *dW, const int *wrow, const REAL *ddot, const int *center,
                                 const int *in_offsets, const int *in_edges, int N, int F, int nt) {
@@ -336,6 +356,7 @@ void GB_T(gb_cfconv_backward_dual)(REAL *hbar, REAL *hdotbar, const REAL *mbar, 
     }
 }
 
+/* defines gb_filter_grad_dual_f32 and gb_filter_grad_dual_f64 */
 void GB_T(gb_filter_grad_dual)(REAL *Wbar, REAL *dWbar, const REAL *mbar, const REAL *mdotbar, const REAL *h,
                             const REAL *hdot, const REAL *ddot, const int *center, const int *neighbor,
                             const int *u_offsets, const int *u_edges, int U, int F, int nt) {
@@ -363,6 +384,7 @@ void GB_T(gb_filter_grad_dual)(REAL *Wbar, REAL *dWbar, const REAL *mbar, const 
     }
 }
 
+/* defines gb_edge_dbar_acc_f32 and gb_edge_dbar_acc_f64 */
 void GB_T(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const REAL *dW, const int *wrow,
                          const int *center, const int *neighbor, int E, int F, int nt) {
     (void)nt;
@@ -378,6 +400,7 @@ void GB_T(gb_edge_dbar_acc)(double *dbar, const REAL *mbar, const REAL *h, const
 
 /* ------------------------------------------------------------ tables and fused kernels */
 
+/* defines gb_table_build_f32 and gb_table_build_f64 */
 void GB_T(gb_table_build)(REAL *coef, const double *values, const double *derivs, int P, int F, double step) {
     for (int k = 0; k + 1 < P; ++k) {
         const double *v0 = values + (size_t)k * F, *v1 = v0 + F, *d0 = derivs + (size_t)k * F, *d1 = d0 + F;
@@ -407,6 +430,7 @@ static inline int GB_T(table_cell)(const GB_T(gb_table) *tab, REAL d, REAL *u1, 
     return k;
 }
 
+/* defines gb_table_eval_f32 and gb_table_eval_f64 */
 void GB_T(gb_table_eval)(REAL *W, REAL *dW, const GB_T(gb_table) *tab, REAL d, int F) {
     REAL u, u2, u3;
     int k = GB_T(table_cell)(tab, d, &u, &u2, &u3);
@@ -425,6 +449,7 @@ void GB_T(gb_table_eval)(REAL *W, REAL *dW, const GB_T(gb_table) *tab, REAL d, i
     }
 }
 
+/* defines gb_cfconv_backward_fused_f32 and gb_cfconv_backward_fused_f64 */
 void GB_T(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const REAL *W,
                                  const REAL *dW, const int *in_wrow, const int *in_center, const int *in_offsets, int N,
                                  int F, int nt) {
@@ -452,6 +477,7 @@ void GB_T(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mba
     }
 }
 
+/* defines gb_cfconv_table_f32 and gb_cfconv_table_f64 */
 void GB_T(gb_cfconv_table)(REAL *m, const REAL *h, const GB_T(gb_table) *tab, const REAL *d, const int *wrow,
                         const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
@@ -474,6 +500,7 @@ void GB_T(gb_cfconv_table)(REAL *m, const REAL *h, const GB_T(gb_table) *tab, co
     }
 }
 
+/* defines gb_cfconv_backward_table_f32 and gb_cfconv_backward_table_f64 */
 void GB_T(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const GB_T(gb_table) *tab,
                                  const REAL *in_d, const int *in_center, const int *in_offsets, int N, int F, int nt) {
     (void)nt;

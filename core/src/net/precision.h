@@ -2,7 +2,9 @@
  * (kernels_impl.h, schnet_impl.h). The including file defines REAL (float or
  * double) and GB_SUFFIX (f32 or f64) and includes the body; GB_T(name) is
  * then name_f32 or name_f64, exactly the names kernels.h and schnet.h
- * declare (grep finds those prototypes by the full name). The body #undefs
+ * declare. Every such definition carries the comment "defines name_f32 and
+ * name_f64" on the line above it, so grep finds it by either full name, as
+ * it finds the prototypes in the headers. The body #undefs
  * GB_T and friends at its end; the includer #undefs REAL and GB_SUFFIX.
  * No include guard: each instantiation includes it again. */
 #define GB_T_JOIN2(a, b) a##_##b

@@ -92,6 +92,7 @@ static void GB_T(free_buf)(GB_T(buf) *b) {
     b->cap = 0;
 }
 
+/* defines gb_net_create_f32 and gb_net_create_f64 */
 NET *GB_T(gb_net_create)(const gbnet_model *model) {
     NET *net = gb_calloc(1, sizeof *net);
     if (!net) return NULL;
@@ -132,10 +133,12 @@ NET *GB_T(gb_net_create)(const gbnet_model *model) {
     return net;
 }
 
+/* defines gb_net_load_params_f32 and gb_net_load_params_f64 */
 void GB_T(gb_net_load_params)(NET *net, const double *params) {
     for (size_t i = 0; i < net->L.total; ++i) net->w[i] = GB_T(gb_normal)(params[i]);
 }
 
+/* defines gb_net_free_f32 and gb_net_free_f64 */
 void GB_T(gb_net_free)(NET *net) {
     if (!net) return;
     GB_T(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
@@ -171,6 +174,7 @@ void GB_T(gb_net_free)(NET *net) {
     free(net);
 }
 
+/* defines gb_net_bytes_f32 and gb_net_bytes_f64 */
 size_t GB_T(gb_net_bytes)(const NET *net) {
     size_t n = 2 * net->L.total;
     const GB_T(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
@@ -185,8 +189,10 @@ size_t GB_T(gb_net_bytes)(const NET *net) {
                                net->cap_in_center + net->cap_in_wrow + net->in_d.cap * sizeof(real));
 }
 
+/* defines gb_net_set_threads_f32 and gb_net_set_threads_f64 */
 void GB_T(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_threads; }
 
+/* defines gb_net_in_edges_f32 and gb_net_in_edges_f64 */
 void GB_T(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **in_edges) {
     *in_offsets = net->in_offsets;
     *in_edges = net->in_edges;
@@ -763,6 +769,7 @@ static void GB_T(energies_forward)(NET *net, const gb_batch *b, double *atom_ene
 
 /* ------------------------------------------------------------ the passes */
 
+/* defines gb_forward_f32 and gb_forward_f64 */
 gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, double *atom_energy,
                               double *graph_energy) {
     int N = b->n_atoms, NC = b->n_centers, E = b->n_edges, T = net->T, dual = mode == GB_PASS_TRAIN;
@@ -800,6 +807,7 @@ gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, do
     return GBNET_OK;
 }
 
+/* defines gb_tangent_f32 and gb_tangent_f64 */
 gbnet_status GB_T(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {
     if (net->mode != GB_PASS_TRAIN) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gb_tangent needs a dual-mode forward first");
     gb_gemm_set_threads(net->n_threads);
@@ -816,6 +824,7 @@ gbnet_status GB_T(gb_tangent)(NET *net, const gb_batch *b, const double *d_dot, 
     return GBNET_OK;
 }
 
+/* defines gb_backward_f32 and gb_backward_f64 */
 gbnet_status GB_T(gb_backward)(NET *net, const gb_batch *b, const double *ebar, const double *ebar_dot, double *grad,
                                double *dbar) {
     int dual = ebar_dot != NULL;
