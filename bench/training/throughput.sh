@@ -8,7 +8,8 @@
 # Run it alone on the machine: a build or a test beside it skews the numbers.
 #
 # Usage: bash bench/training/throughput.sh            (about 4 minutes on 2 cores)
-# Environment: BUILD (default build), BASELINE_BUILD, EPOCHS (default 2).
+# Environment: BUILD (default build), BASELINE_BUILD, BASELINE_NAME (what the
+# baseline is, for the table, e.g. "commit eda5602"), EPOCHS (default 2).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="$(cd "${BUILD:-$repo/build}" && pwd)"
@@ -39,7 +40,7 @@ throughput() { # BUILD CONFIG THREADS TAG
         "vendor $(lscpu | sed -n 's/^Vendor ID: *//p' | head -n1); flags:" \
         "$(lscpu | sed -n 's/^Flags: *//p' | tr ' ' '\n' |
             grep -xE 'avx2|fma|avx512f|avx512_vnni|avx512_bf16|avx512_fp16|amx_bf16|amx_int8' | tr '\n' ' ')"
-    echo "- Command: \`bash bench/training/throughput.sh\`${baseline:+ with BASELINE_BUILD=$baseline}; $epochs epochs" \
+    echo "- Command: \`bash bench/training/throughput.sh\`${baseline:+ with BASELINE_BUILD set to a build of ${BASELINE_NAME:-another version}}; $epochs epochs" \
         "per run, median epoch; float (the default precision); structures/s of training (validation excluded)"
     echo
     if [[ -n "$baseline" ]]; then
