@@ -562,3 +562,37 @@ TEST(Evaluate, GraphFromFullListKeepsPairsInsideTheCutoff) {
     gbnet_workspace_free(ws);
     gbnet_model_free(m);
 }
+
+// Found by fuzzing (issue 15): weights that are finite doubles but beyond the
+// float range are refused when a float workspace is created, and a result
+// that comes out non-finite is GBNET_ERR_NUMERIC naming the structure, never
+// GBNET_OK with a NaN energy.
+TEST(Evaluate, WeightsBeyondFloatAndNonFiniteResultsAreErrors) {
+    gbnet_model *m = small_model(small_hyperparams(1, 1, 2, 1, 3.0, {1}), 3);
+    ASSERT_NE(m, nullptr);
+    Structure s;
+    s.species = {0, 0, 0};
+    s.pos = {0, 0, 0, 0.9, 0, 0, 0, 1.1, 0.2};
+    gbnet_structure view = s.view();
+    gbnet_result r{};
+    gbnet_workspace *ws = nullptr;
+    m->params[0] = 1e39;  // the embedding of H
+    EXPECT_EQ(gbnet_workspace_create(&ws, m, GBNET_FLOAT), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("outside the float range"), std::string::npos) << gbnet_last_error();
+    EXPECT_EQ(ws, nullptr);
+    ASSERT_EQ(gbnet_workspace_create(&ws, m, GBNET_DOUBLE), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(gbnet_evaluate(ws, 1, &view, &r), GBNET_OK) << gbnet_last_error();
+    EXPECT_TRUE(std::isfinite(r.energy));
+    gbnet_workspace_free(ws);
+    // every weight at 1e308: the double evaluation overflows
+    for (size_t k = 0; k < gbnet_model_n_params(m); ++k) m->params[k] = 1e308;
+    ASSERT_EQ(gbnet_workspace_create(&ws, m, GBNET_DOUBLE), GBNET_OK);
+    gbnet_structure two[2] = {view, view};
+    gbnet_result rr[2] = {};
+    EXPECT_EQ(gbnet_evaluate(ws, 2, two, rr), GBNET_ERR_NUMERIC);
+    EXPECT_NE(std::string(gbnet_last_error()).find("structure 0: the energy, forces or virial are not finite"),
+              std::string::npos)
+        << gbnet_last_error();
+    gbnet_workspace_free(ws);
+    gbnet_model_free(m);
+}

@@ -487,3 +487,61 @@ TEST(DeePMD, SyntheticFloat64VersionsVirialAndErrors) {
     EXPECT_NE(std::string(gbnet_last_error()).find("type.raw:2"), std::string::npos) << gbnet_last_error();
     EXPECT_EQ(d.ds.n_frames, 3);
 }
+
+// Inputs found by fuzzing (issue 15): each must be a clear format error, never
+// a read past the end, an overflow or an unbounded allocation.
+TEST(DeePMD, FuzzedHeadersShapesAndNumbersAreFormatErrors) {
+    std::string sys = temp_dir() + "/fuzzed";
+    ASSERT_EQ(system(("mkdir -p " + sys + "/set.000").c_str()), 0);
+    write_file(sys + "/type_map.raw", "O\nH\n");
+    write_file(sys + "/type.raw", "0\n1\n");
+    std::vector<double> box = {3, 0, 0, 0, 3, 0, 0, 0, 3};
+    write_npy(sys + "/set.000/box.npy", box, "(1, 9)");
+    auto expect_error = [&](const std::string &what, const std::string &needle) {
+        Dataset d;
+        EXPECT_EQ(gbnet_read_deepmd(&d.ds, sys.c_str()), GBNET_ERR_FORMAT) << what;
+        EXPECT_NE(std::string(gbnet_last_error()).find(needle), std::string::npos) << what << ": " << gbnet_last_error();
+        EXPECT_EQ(d.ds.n_frames, 0) << what;
+    };
+    // a header that ends right after 'descr': (63 bytes; read one byte past the header before)
+    std::string dict = "{'fortran_order': False, 'shape': (2, 576), 'descr':";
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(dict.size()) + char(0) + dict + '\n';
+    ASSERT_EQ(bytes.size(), 63u);
+    write_file(sys + "/set.000/coord.npy", bytes);
+    expect_error("header ending after descr", "coord.npy");
+    // a shape whose element count wraps around 2^64 to 64 with 256 data bytes present
+    std::string d2 = "{'descr': '<f4', 'fortran_order': False, 'shape': (160127986750950969, 576), }";
+    while ((10 + d2.size() + 1) % 64) d2 += ' ';
+    d2 += '\n';
+    std::string b2 = std::string("\x93NUMPY\x01\x00", 8) + char(d2.size() & 0xff) + char(d2.size() >> 8) + d2 +
+                     std::string(256, '\0');
+    std::string types192;
+    for (int i = 0; i < 192; ++i) types192 += i % 3 ? "1\n" : "0\n";
+    write_file(sys + "/type.raw", types192);  // 576 numbers per frame, as in the water data
+    write_file(sys + "/set.000/coord.npy", b2);
+    expect_error("shape overflowing size_t", "shape");
+    write_file(sys + "/type.raw", "0\n1\n");
+    // an empty system
+    write_npy(sys + "/set.000/coord.npy", {}, "(0, 6)");
+    expect_error("coord of shape (0, 6)", "at least one frame");
+    // NaN and Inf are refused as the extxyz reader refuses them
+    write_npy(sys + "/set.000/coord.npy", {0, 0, 0, 1, 1, NAN}, "(1, 6)");
+    expect_error("NaN coordinate", "NaN");
+    write_npy(sys + "/set.000/coord.npy", {0, 0, 0, 1, 1, 1}, "(1, 6)");
+    write_npy(sys + "/set.000/energy.npy", {INFINITY}, "(1,)");
+    expect_error("infinite energy", "infinite");
+    write_npy(sys + "/set.000/energy.npy", {-1.5}, "(1,)");
+    Dataset ok;
+    EXPECT_EQ(gbnet_read_deepmd(&ok.ds, sys.c_str()), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(ok.ds.n_frames, 1);
+}
+
+TEST(ExtXYZ, AtomCountBeyondTheFileIsRefusedBeforeAllocating) {
+    // 52 bytes that asked for 17 GB before
+    std::string path = write_file(temp_dir() + "/huge.xyz", "715827882\nProperties=species:S:1:pos:R:3:forces:R:3\n");
+    Dataset d;
+    EXPECT_EQ(gbnet_read_extxyz(&d.ds, path.c_str()), GBNET_ERR_FORMAT);
+    std::string msg = gbnet_last_error();
+    EXPECT_NE(msg.find("huge.xyz:1: expected 715827882 atom lines"), std::string::npos) << msg;
+    EXPECT_EQ(d.ds.n_frames, 0);
+}

@@ -1,6 +1,7 @@
 /* The workspace and the public evaluation calls: structures are given
  * neighbor lists, packed into fixed-capacity packs (packing.h), concatenated
  * into one batch per pack, and run through the batched network once. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,24 @@ gbnet_status gbnet_workspace_create(gbnet_workspace **out, const gbnet_model *mo
     if (!out || !model) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "workspace: NULL argument");
     if (precision != GBNET_DOUBLE && precision != GBNET_FLOAT)
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "workspace: unknown precision %d", (int)precision);
+    if (precision == GBNET_FLOAT) {
+        /* a finite double weight beyond float's range would become inf in the workspace */
+        size_t n = model->layout.total;
+        for (size_t k = 0; k < n; ++k)
+            if (!(fabs(model->params[k]) <= FLT_MAX))
+                return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                               "workspace: parameter %zu of the model is %g, outside the float range (|x| <= %g): "
+                               "evaluate this model in double precision",
+                               k, model->params[k], (double)FLT_MAX);
+        if (model->table) {
+            size_t nt = (size_t)model->hp.n_blocks * model->table->n_points * model->hp.n_features;
+            for (size_t k = 0; k < nt; ++k)
+                if (!(fabs(model->table->values[k]) <= FLT_MAX / 16 && fabs(model->table->derivs[k]) <= FLT_MAX / 16))
+                    return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                                   "workspace: tabulated filter entry %zu is outside the float range: evaluate this "
+                                   "model in double precision", k);
+        }
+    }
     gbnet_workspace *ws = gb_calloc(1, sizeof *ws);
     if (!ws) return GBNET_ERR_NO_MEMORY;
     ws->model = model;
@@ -111,6 +130,15 @@ void gb_ws_load_params(gbnet_workspace *ws, const double *params) {
 
 static gbnet_status ensure_doubles(double **p, size_t *cap, size_t n) {
     return GB_GROW(*p, *cap, n + 1) ? GBNET_OK : GBNET_ERR_NO_MEMORY;
+}
+
+/* Energy and virial finite: a non-finite force or edge gradient always
+ * reaches the virial (every edge adds r (x) dE/dr to it), so 10 numbers
+ * check the whole result. */
+static int finite_result(double energy, const double *virial) {
+    int ok = isfinite(energy);
+    for (int k = 0; k < 9; ++k) ok = ok && isfinite(virial[k]);
+    return ok;
 }
 
 /* ------------------------------------------------------------ gbnet_evaluate */
@@ -208,7 +236,12 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
             if (r->forces) memcpy(r->forces, ws->atom_forces + 3 * (size_t)a0, 3 * (size_t)atoms[s] * sizeof(double));
             sum_center_virials(r->virial, ws->center_virials + 9 * (size_t)a0, atoms[s]);
             a0 += atoms[s];
+            if (!st && !finite_result(r->energy, r->virial))
+                st = gb_fail(GBNET_ERR_NUMERIC,
+                             "structure %d: the energy, forces or virial are not finite (NaN or Inf): the model "
+                             "cannot evaluate it (weights out of range, or atoms far outside its data?)", s);
         }
+        if (st) break;
     }
     free(atoms);
     return st;
@@ -275,5 +308,15 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
     gb_forces_from_dbar_threaded(r->forces, r->atom_virials, ws->center_virials, r->edge_gradients, ws->dbar, b.vec,
                                  b.offsets, in_offsets, in_edges, b.n_centers, b.n_atoms, ws->n_threads);
     sum_center_virials(r->virial, ws->center_virials, b.n_centers);
+    if (!finite_result(r->energy, r->virial)) {
+        int atom = -1; /* the first atom whose energy or force is not finite, for the message */
+        for (int i = 0; i < g->n_total && atom < 0 && r->forces; ++i)
+            if (!isfinite(r->forces[3 * i]) || !isfinite(r->forces[3 * i + 1]) || !isfinite(r->forces[3 * i + 2]))
+                atom = i;
+        for (int i = 0; i < g->n_local && atom < 0 && r->atom_energies; ++i)
+            if (!isfinite(r->atom_energies[i])) atom = i;
+        return gb_fail(GBNET_ERR_NUMERIC, "the energy, forces or virial are not finite (NaN or Inf), first at atom %d "
+                       "(index in the graph; -1: not located)", atom);
+    }
     return GBNET_OK;
 }

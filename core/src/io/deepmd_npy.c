@@ -11,6 +11,7 @@
  * them, in name order. */
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,7 @@ static gbnet_status parse_npy(npy_array *array, const char *path, const unsigned
     if (descr) while (*descr == ' ') descr++;
     if (fortran) while (*fortran == ' ') fortran++;
     if (shape) while (*shape == ' ') shape++;
-    if (!descr || !fortran || !shape || *shape != '(') {
+    if (!descr || !fortran || !shape || *shape != '(' || strlen(descr) < 5) {
         status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a .npy header with descr, fortran_order and shape but found %.80s",
                          path, header);
     } else if (strncmp(descr + 1, "<f4", 3) == 0 && (descr[4] == '\'' || descr[4] == '"')) {
@@ -115,6 +116,11 @@ static gbnet_status parse_npy(npy_array *array, const char *path, const unsigned
             long n = strtol(p, &stop, 10);
             if (stop == p || n < 0 || array->ndim >= 8) {
                 status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a shape of integers but found %.40s", path, shape);
+                break;
+            }
+            if (n > 0 && array->count > SIZE_MAX / (size_t)n) {
+                status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a shape whose size fits in memory but found %.40s",
+                                 path, shape);
                 break;
             }
             array->shape[array->ndim++] = n;
@@ -147,9 +153,11 @@ static gbnet_status load_npy_rows(double **values, long *n_rows, long row_size, 
     status = parse_npy(&array, path, (const unsigned char *)bytes, size);
     if (status == GBNET_OK) {
         long rows = array.ndim > 0 ? array.shape[0] : 1;
-        if (*n_rows >= 0 && rows != *n_rows) {
+        if (rows < 1 || array.count == 0) {
+            status = gb_fail(GBNET_ERR_FORMAT, "%s: expected at least one frame but found an empty array", path);
+        } else if (*n_rows >= 0 && rows != *n_rows) {
             status = gb_fail(GBNET_ERR_FORMAT, "%s: expected %ld frames but found %ld", path, *n_rows, rows);
-        } else if (array.count != (size_t)rows * (size_t)row_size) {
+        } else if ((size_t)rows > array.count || array.count != (size_t)rows * (size_t)row_size) {
             status = gb_fail(GBNET_ERR_FORMAT, "%s: expected %ld numbers per frame but found %zu in %ld frames",
                              path, row_size, array.count, rows);
         } else {
@@ -166,6 +174,13 @@ static gbnet_status load_npy_rows(double **values, long *n_rows, long row_size, 
                 out[i] = f;
             } else {
                 memcpy(&out[i], array.data + 8 * i, 8);
+            }
+            if (!isfinite(out[i])) { /* the extxyz reader refuses these too */
+                status = gb_fail(GBNET_ERR_FORMAT, "%s: expected finite numbers but number %zu (frame %zu) is %s",
+                                 path, i, i / (size_t)row_size, isnan(out[i]) ? "NaN" : "infinite");
+                free(out);
+                out = NULL;
+                break;
             }
         }
         *values = out;

@@ -540,6 +540,15 @@ static gbnet_status read_frame(gbnet_frame *frame, line_reader *reader, text_spa
     pair_list_free(&pairs);
     if (status != GBNET_OK) return status;
 
+    /* every atom line holds a symbol and three numbers, each with a separator:
+     * at least 8 bytes, so a count the rest of the file cannot hold is refused
+     * before anything is allocated for it (small counts go on, so that a
+     * truncated file is reported at the line where it ends) */
+    size_t left = (size_t)(reader->end - reader->cursor);
+    if (n_atoms > 4096 && (size_t)n_atoms > left / 8)
+        return gb_fail(GBNET_ERR_FORMAT,
+                       "%s:%d: expected %d atom lines for the frame at line %d but the file has only %zu bytes left",
+                       path, frame->line, n_atoms, frame->line, left);
     frame->z = gb_malloc((size_t)n_atoms * sizeof(int));
     frame->pos = gb_malloc((size_t)n_atoms * 3 * sizeof(double));
     if (layout.forces_col >= 0) frame->forces = gb_malloc((size_t)n_atoms * 3 * sizeof(double));

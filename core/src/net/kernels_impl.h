@@ -142,7 +142,7 @@ void GB_T(gb_cosine_cutoff)(REAL *fc, REAL *dfc, REAL d, REAL rc) {
  * Exactly 0 below -GB_EXP_CUT, as exp_cut. */
 static inline REAL GB_T(exp_nonpos)(REAL x) {
 #if GB_FAST_FLOAT
-    float xc = x < -GB_EXP_CUT ? -GB_EXP_CUT : x; /* keeps the exponent bits below valid */
+    float xc = x >= -GB_EXP_CUT ? x : -GB_EXP_CUT; /* keeps the exponent bits below valid (NaN too) */
     float n = __builtin_floorf(xc * 1.44269504088896341f + 0.5f);
     float r = xc - n * 0.693359375f + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -155,7 +155,7 @@ static inline REAL GB_T(exp_nonpos)(REAL x) {
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     __builtin_memcpy(&scale, &bits, sizeof scale);
-    return x < -GB_EXP_CUT ? 0.0f : p * scale;
+    return x < -GB_EXP_CUT ? 0.0f : x == x ? p * scale : x; /* NaN stays NaN */
 #else
     return GB_T(exp_cut)(x);
 #endif
