@@ -58,7 +58,7 @@ gbnet_status gb_batch_buffer_pad(gb_batch_buffer *bb, int atoms, int edges, doub
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "pack of %d atoms / %d edges exceeds the static shape %d / %d",
                        b->n_atoms, b->n_edges, atoms, edges);
     int a0 = b->n_atoms, e0 = b->n_edges;
-    if (a0 + (atoms - a0) == 0) edges = e0; /* no atom to hang edges on */
+    if (atoms == 0) edges = e0; /* no atom to hang edges on */
     gbnet_status st = batch_grow(bb, (size_t)atoms, (size_t)edges);
     if (st) return st;
     if (a0 == 0) bb->offsets[0] = 0;

@@ -157,7 +157,7 @@ static gbnet_status load_npy_rows(double **values, long *n_rows, long row_size, 
             status = gb_fail(GBNET_ERR_FORMAT, "%s: expected at least one frame but found an empty array", path);
         } else if (*n_rows >= 0 && rows != *n_rows) {
             status = gb_fail(GBNET_ERR_FORMAT, "%s: expected %ld frames but found %ld", path, *n_rows, rows);
-        } else if ((size_t)rows > array.count || array.count != (size_t)rows * (size_t)row_size) {
+        } else if (array.count != (size_t)rows * (size_t)row_size) { /* rows <= count <= file size: no overflow */
             status = gb_fail(GBNET_ERR_FORMAT, "%s: expected %ld numbers per frame but found %zu in %ld frames",
                              path, row_size, array.count, rows);
         } else {

@@ -514,9 +514,13 @@ typedef enum {
     GB_T(CFCONV_BACK_PLAIN)  /* exact filter, hbar only (parameter gradients without dE/dd) */
 } GB_T(cfconv_back_kind);
 
+/* Evaluation of a tabulated model reads the filter inline from the table;
+ * training always runs the exact filter network. */
+static int GB_T(reads_table)(const NET *net) { return net->model->table && net->mode == GB_PASS_EVALUATE; }
+
 static GB_T(cfconv_back_kind) GB_T(cfconv_back_choice)(const NET *net, const GB_T(sweep) *s) {
     if (s->dual) return GB_T(CFCONV_BACK_DUAL);
-    if (net->model->table && net->mode == GB_PASS_EVALUATE) return GB_T(CFCONV_BACK_TABLE);
+    if (GB_T(reads_table)(net)) return GB_T(CFCONV_BACK_TABLE);
     return s->dbar_in ? GB_T(CFCONV_BACK_FUSED) : GB_T(CFCONV_BACK_PLAIN);
 }
 
@@ -588,7 +592,7 @@ static void GB_T(block_in_backward)(NET *net, const GB_T(sweep) *s, int t) {
 
 static void GB_T(cfconv_forward)(NET *net, const gb_batch *b, int t) {
     real *m = net->m[t].p, *h = net->h[t].p;
-    if (net->model->table && net->mode == GB_PASS_EVALUATE)
+    if (GB_T(reads_table)(net))
         GB_T(gb_cfconv_table)(m, h, &net->tab[t], net->d.p, net->wrow, b->offsets, b->neighbor, net->NC, net->F,
                               net->n_threads);
     else

@@ -291,10 +291,10 @@ static char *unquote(char *v) {
     return v;
 }
 
-static gbnet_status unknown_key(const char *where, const char *key) {
+static gbnet_status unknown_key(gbnet_status status, const char *where, const char *key) {
     const char *near = gb_config_closest_key(key);
-    if (near) return gb_fail(GBNET_ERR_FORMAT, "%sunknown key '%s' (did you mean '%s'?)", where, key, near);
-    return gb_fail(GBNET_ERR_FORMAT, "%sunknown key '%s' (gbnet train --list-keys shows all keys)", where, key);
+    if (near) return gb_fail(status, "%sunknown key '%s' (did you mean '%s'?)", where, key, near);
+    return gb_fail(status, "%sunknown key '%s' (gbnet train --list-keys shows all keys)", where, key);
 }
 
 gbnet_status gb_train_config_parse(gbnet_train_config *c, const char *text, const char *name, const char *dir) {
@@ -322,7 +322,7 @@ gbnet_status gb_train_config_parse(gbnet_train_config *c, const char *text, cons
         char *key = trim(line), *value = unquote(trim(eq + 1));
         if (!*key) return gb_fail(GBNET_ERR_FORMAT, "%smissing key before '='", where);
         int k = find_key(key);
-        if (k < 0) return unknown_key(where, key);
+        if (k < 0) return unknown_key(GBNET_ERR_FORMAT, where, key);
         if (seen[k])
             return gb_fail(GBNET_ERR_FORMAT, "%s'%s' is already set on line %d", where, key, seen[k]);
         seen[k] = line_no;
@@ -372,7 +372,7 @@ gbnet_status gbnet_train_config_set(gbnet_train_config *c, const char *assignmen
     *eq = '\0';
     char *key = trim(buf), *value = unquote(trim(eq + 1));
     int k = find_key(key);
-    if (k < 0) return unknown_key("--set: ", key);
+    if (k < 0) return unknown_key(GBNET_ERR_FORMAT, "--set: ", key);
     gbnet_status st = assign(c, k, value, "--set: ", NULL);
     if (!st) c->line[k] = -1;
     return st;
@@ -491,12 +491,9 @@ static void format_value(char *value, size_t size, const gbnet_train_config *c, 
 }
 
 gbnet_status gbnet_train_config_get(const gbnet_train_config *c, const char *key, char *value, size_t size) {
-    int k = key ? find_key(key) : -1;
-    if (k < 0) {
-        const char *near = key ? gb_config_closest_key(key) : NULL;
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "unknown configuration key '%s'%s%s%s", key ? key : "(null)",
-                       near ? " (did you mean '" : "", near ? near : "", near ? "'?)" : "");
-    }
+    if (!key) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_train_config_get: NULL key");
+    int k = find_key(key);
+    if (k < 0) return unknown_key(GBNET_ERR_INVALID_ARGUMENT, "", key);
     char text[GB_CFG_TEXT_MAX + 32];
     format_value(text, sizeof text, c, k);
     if (!value || strlen(text) + 1 > size)
