@@ -20,7 +20,8 @@ import numpy as np
 
 TARGETS_NOTE = "targets from issues 5 and 9"
 
-# lscpu flags that decide the speed of the kernels (AVX-512, VNNI, BF16, AMX)
+# lscpu flags that decide the speed of the kernels (AVX-512, VNNI, BF16, AMX);
+# bench/cpu_info.sh lists the same ones for the shell scripts
 RELEVANT_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
                   "amx_tile", "amx_bf16", "amx_int8")
 
@@ -51,12 +52,6 @@ def lscpu():
     except (OSError, subprocess.CalledProcessError):
         pass
     return info
-
-
-def cpu_vendor():
-    """'intel', 'amd' or the lscpu vendor string in lower case."""
-    v = lscpu().get("Vendor ID", "unknown")
-    return {"GenuineIntel": "intel", "AuthenticAMD": "amd"}.get(v, v.lower() or "unknown")
 
 
 def cpu_flags():
@@ -349,7 +344,7 @@ def main():
 def write_index(path, folder):
     """RESULTS.md: per vendor file, its date, machine and targets table."""
     files = sorted(f for f in os.listdir(folder) if f.startswith("RESULTS_") and f.endswith(".md")
-                   and f.removesuffix(".md").removeprefix("RESULTS_") in ("intel", "amd"))
+                   and f.removesuffix(".md").removeprefix("RESULTS_") in ("intel", "amd", "other"))
     out = ["# gbnet benchmark results, per CPU vendor\n",
            "Speed depends on the CPU: Intel cores take a slow microcode path on subnormal floats and AMD ones "
            "do not; AVX-512, VNNI, BF16 and AMX differ. `bench/run.sh` writes the file of the vendor it runs on "

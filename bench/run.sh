@@ -156,7 +156,8 @@ torch_jobs "$MAIN" 4 "float" 2
 for m in "${MODELS[@]:1}"; do gbnet_jobs "$m" 4 "float double"; done
 
 echo "META end_date=$(date -u '+%Y-%m-%dT%H:%M:%SZ') load_end=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' ,) elapsed_s=$SECONDS" >>"$RAW"
-VENDOR="$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import report; print(report.cpu_vendor())' "$ROOT/bench")"
+source "$ROOT/bench/cpu_info.sh"
+VENDOR="$(cpu_vendor)"
 "$PY" "$ROOT/bench/report.py" --raw "$RAW" --work "$WORK" --command "$COMMAND" \
     --out "$ROOT/bench/RESULTS_$VENDOR.md" --index "$ROOT/bench/RESULTS.md" || exit 1
 echo "wrote bench/RESULTS_$VENDOR.md and its index bench/RESULTS.md (raw lines: $RAW, log: $LOG) in $SECONDS s"

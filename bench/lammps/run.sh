@@ -37,12 +37,8 @@ build="${LMPBENCH_BUILD_DIR:-$repo/build-lmpbench}"
 run_s="${LMPBENCH_RUN_S:-8}"
 repeats="${LMPBENCH_REPEATS:-3}"
 sizes="${LMPBENCH_SIZES:-1 2 4}"
-case "$(lscpu | sed -n 's/^Vendor ID: *//p' | head -n1)" in
-    GenuineIntel) vendor=intel ;;
-    AuthenticAMD) vendor=amd ;;
-    *) vendor=other ;;
-esac
-results_md="${LMPBENCH_OUT:-$here/RESULTS_$vendor.md}"
+source "$here/../cpu_info.sh"
+results_md="${LMPBENCH_OUT:-$here/RESULTS_$(cpu_vendor).md}"
 [[ "$results_md" = /* ]] || results_md="$PWD/$results_md"   # the script changes directory
 cache="${GBNET_LAMMPS_CACHE:-$HOME/.cache/gbnet/lammps-20210929}"
 water_lmp="$repo/../shared/data/deepmd_water/raw/lammps_start/water.lmp"
@@ -178,10 +174,8 @@ done
     echo "META command=$command_line"
     echo "META commit=$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- core lammps bench 2>/dev/null || echo ' (core/, lammps/ or bench/ modified)')"
     echo "META machine=$(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(getconf _NPROCESSORS_ONLN) logical CPUs, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM"
-    echo "META cpu_vendor=$(lscpu | sed -n 's/^Vendor ID: *//p' | head -n1)"
-    # the flags that decide the kernels' speed (AVX-512, VNNI, BF16, AMX)
-    echo "META cpu_flags=$(lscpu | sed -n 's/^Flags: *//p' | tr ' ' '\n' |
-        grep -xE 'avx2|fma|avx512f|avx512_vnni|avx_vnni|avx512_bf16|avx512_fp16|amx_tile|amx_bf16|amx_int8' | tr '\n' ' ')"
+    echo "META cpu_vendor=$(cpu_vendor_id)"
+    echo "META cpu_flags=$(cpu_flags)"
     echo "META kernel=$(uname -sr)"
     echo "META omp_wait_policy=${OMP_WAIT_POLICY:-default}"
     echo "META lammps=$(grep -m1 '^LAMMPS (' water_192_1T.log 2>/dev/null || echo unknown)"

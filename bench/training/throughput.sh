@@ -17,12 +17,8 @@ baseline="${BASELINE_BUILD:+$(cd "$BASELINE_BUILD" && pwd)}"
 epochs="${EPOCHS:-2}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-case "$(lscpu | sed -n 's/^Vendor ID: *//p' | head -n1)" in
-    GenuineIntel) vendor=intel ;;
-    AuthenticAMD) vendor=amd ;;
-    *) vendor=other ;;
-esac
-out="$repo/bench/training/THROUGHPUT_$vendor.md"
+source "$repo/bench/cpu_info.sh"
+out="$repo/bench/training/THROUGHPUT_$(cpu_vendor).md"
 
 # median structures_per_s over the epochs of one run (column 15 of the log)
 throughput() { # BUILD CONFIG THREADS TAG
@@ -37,9 +33,7 @@ throughput() { # BUILD CONFIG THREADS TAG
     echo
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$repo" rev-parse --short HEAD)"
     echo "- Machine: $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(nproc) logical CPUs;" \
-        "vendor $(lscpu | sed -n 's/^Vendor ID: *//p' | head -n1); flags:" \
-        "$(lscpu | sed -n 's/^Flags: *//p' | tr ' ' '\n' |
-            grep -xE 'avx2|fma|avx512f|avx512_vnni|avx512_bf16|avx512_fp16|amx_bf16|amx_int8' | tr '\n' ' ')"
+        "vendor $(cpu_vendor_id); flags: $(cpu_flags)"
     echo "- Command: \`bash bench/training/throughput.sh\`${baseline:+ with BASELINE_BUILD set to a build of ${BASELINE_NAME:-another version}}; $epochs epochs" \
         "per run, median epoch; float (the default precision); structures/s of training (validation excluded)"
     echo
