@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "escape.h"
+#include "files.h"
 #include "gb_error.h"
 #include "model.h"
 #include "potential_file.h"
@@ -520,20 +521,6 @@ static gbnet_status check_savable(const gbnet_model *m, const char *path) {
     return GBNET_OK;
 }
 
-/* fsync of the folder makes the rename itself durable; best effort. */
-static void sync_parent_folder(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 gbnet_status gbnet_model_save(const gbnet_model *model, const char *path) {
     if (!model || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_model_save: NULL argument");
     gbnet_status st = check_savable(model, path);
@@ -543,33 +530,7 @@ gbnet_status gbnet_model_save(const gbnet_model *model, const char *path) {
         free(b.data);
         return GBNET_ERR_NO_MEMORY;
     }
-    char tmp[4200];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        free(b.data);
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "cannot save '%s': path too long", path);
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int err = errno;
-        free(b.data);
-        return gb_fail(GBNET_ERR_IO, "cannot save '%s': cannot create '%s': %s", path, tmp, strerror(err));
-    }
-    int ok = fwrite(b.data, 1, b.size, f) == b.size;
-    ok = ok && fflush(f) == 0;
-    ok = ok && fsync(fileno(f)) == 0;
-    int err = errno;
-    ok = (fclose(f) == 0) && ok;
+    st = gb_write_file_atomically(path, b.data, b.size, "potential file");
     free(b.data);
-    if (!ok) {
-        remove(tmp);
-        return gb_fail(GBNET_ERR_IO, "cannot save '%s': writing '%s' failed: %s", path, tmp, strerror(err));
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        return gb_fail(GBNET_ERR_IO, "cannot save '%s': rename from '%s' failed: %s", path, tmp, strerror(err));
-    }
-    sync_parent_folder(path);
-    return GBNET_OK;
+    return st;
 }

@@ -54,45 +54,6 @@ static void put_stats(byte_buffer *b, const gb_loss_stats *s) {
     put_i64(b, s->n_stress);
 }
 
-/* fsync of the folder makes the rename durable; best effort. */
-static void sync_folder(const char *path) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = '\0';
-    else if (slash) *slash = '\0';
-    else strcpy(dir, ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-static gbnet_status write_atomically(const char *path, const void *data, size_t size) {
-    char tmp[4200];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) return gb_fail(GBNET_ERR_IO, "checkpoint path too long: '%s'", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return gb_fail(GBNET_ERR_IO, "cannot write checkpoint '%s': %s", tmp, strerror(errno));
-    int ok = fwrite(data, 1, size, f) == size;
-    ok = ok && fflush(f) == 0;
-    ok = ok && fsync(fileno(f)) == 0;
-    int err = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        remove(tmp);
-        return gb_fail(GBNET_ERR_IO, "cannot write checkpoint '%s': %s", tmp, strerror(err));
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        return gb_fail(GBNET_ERR_IO, "cannot write checkpoint '%s': rename failed: %s", path, strerror(err));
-    }
-    sync_folder(path);
-    return GBNET_OK;
-}
-
 gbnet_status gb_checkpoint_write(const char *path, const gbnet_model *model, const gb_optimizer *opt,
                                  const gb_train_state *state, const char *config_text) {
     const gbnet_hyperparams *hp = &model->hp;
@@ -147,7 +108,7 @@ gbnet_status gb_checkpoint_write(const char *path, const gbnet_model *model, con
     }
     put_u64(&b, gb_fnv1a64(b.data, b.size));
     gbnet_status st = b.failed ? gb_fail(GBNET_ERR_NO_MEMORY, "out of memory writing checkpoint '%s'", path)
-                               : write_atomically(path, b.data, b.size);
+                               : gb_write_file_atomically(path, b.data, b.size, "checkpoint");
     free(b.data);
     return st;
 }
