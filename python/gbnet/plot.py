@@ -24,7 +24,8 @@ import sys
 
 import numpy as np
 
-__all__ = ["learning_curves", "parity", "parity_from_model", "element_colors", "main"]
+__all__ = ["learning_curves", "learning_curves_figure", "parity", "parity_figure", "parity_from_model",
+           "element_colors", "read_log", "main"]
 
 GPA_PER_EV_A3 = 160.21766208  # 1 eV/Å^3 in GPa
 
@@ -53,14 +54,14 @@ def _pyplot():
 def _save(fig, output):
     """Writes the figure atomically: nothing half-written at output on failure."""
     output = os.fspath(output)
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"gbnet.plot: folder of {output} does not exist")
     partial = f"{output}.partial-{os.getpid()}.png"
     try:
+        if not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+            raise FileNotFoundError(f"gbnet.plot: the folder of {output} does not exist")
         fig.savefig(partial, dpi=120)
         os.replace(partial, output)
     finally:
+        _pyplot().close(fig)
         if os.path.exists(partial):
             os.remove(partial)
     return output
@@ -94,9 +95,14 @@ def read_log(path):
 def learning_curves(log, output=None, title=None):
     """PNG of the learning curves of a `gbnet train` log; returns its path
     (default: the log's name with .png)."""
-    data = read_log(log)
     if output is None:
         output = os.path.splitext(os.fspath(log))[0] + ".png"
+    return _save(learning_curves_figure(log, title), output)
+
+
+def learning_curves_figure(log, title=None):
+    """The matplotlib figure of learning_curves (the caller closes it)."""
+    data = read_log(log)
     panels = [("energy RMSE (meV/atom)", "train_energy_rmse_meV_atom", "valid_energy_rmse_meV_atom"),
               ("force RMSE (meV/Å)", "train_force_rmse_meV_A", "valid_force_rmse_meV_A")]
     if np.any(np.isfinite(data["train_stress_rmse_GPa"])) or np.any(np.isfinite(data["valid_stress_rmse_GPa"])):
@@ -130,10 +136,7 @@ def learning_curves(log, output=None, title=None):
     ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(title or f"gbnet training: {os.path.basename(os.fspath(log))}")
     fig.tight_layout()
-    try:
-        return _save(fig, output)
-    finally:
-        plt.close(fig)
+    return fig
 
 
 # ------------------------------------------------------------ parity
@@ -162,7 +165,12 @@ def _parity_axes(ax, label, unit):
 
 
 def parity(predicted, reference, output, title=None):
-    """PNG of predicted against reference labels; returns its path.
+    """PNG of predicted against reference labels (parity_figure); returns its path."""
+    return _save(parity_figure(predicted, reference, title), output)
+
+
+def parity_figure(predicted, reference, title=None):
+    """Predicted against reference labels as a matplotlib figure (the caller closes it).
 
     predicted: Predictions (Potential.evaluate) or ase.Atoms carrying the
     predicted labels (a calculator, or read from `gbnet eval
@@ -242,10 +250,7 @@ def parity(predicted, reference, output, title=None):
         ax.set_title("stress (Voigt components)")
     fig.suptitle(title or "gbnet parity")
     fig.tight_layout()
-    try:
-        return _save(fig, output)
-    finally:
-        plt.close(fig)
+    return fig
 
 
 def _stress(virial, atoms):
