@@ -108,7 +108,7 @@ def learning_curves_figure(log, title=None):
     if np.any(np.isfinite(data["train_stress_rmse_GPa"])) or np.any(np.isfinite(data["valid_stress_rmse_GPa"])):
         panels.append(("stress RMSE (GPa)", "train_stress_rmse_GPa", "valid_stress_rmse_GPa"))
     plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1), 3.8))
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4.2 * (len(panels) + 1), 3.8), constrained_layout=True)
     epoch = data["epoch"]
     best = data["best"] > 0
     for ax, (label, train_key, valid_key) in zip(axes, panels):
@@ -135,7 +135,6 @@ def learning_curves_figure(log, title=None):
     ax.set_ylabel("learning rate")
     ax.grid(True, which="both", alpha=0.3)
     fig.suptitle(title or f"gbnet training: {os.path.basename(os.fspath(log))}")
-    fig.tight_layout()
     return fig
 
 
@@ -212,7 +211,7 @@ def parity_figure(predicted, reference, title=None):
     if panels == 0:
         raise ValueError("gbnet.plot: the reference structures have no energy, force or stress labels")
     plt = _pyplot()
-    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.6), squeeze=False)
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.8), squeeze=False, constrained_layout=True)
     axes = list(axes[0])
     if e_ref:
         ax = axes.pop(0)
@@ -222,6 +221,9 @@ def parity_figure(predicted, reference, title=None):
                 label=f"{len(e_ref)} structures\nMAE {1000 * mae:.3g} meV/atom\nRMSE {1000 * rmse:.3g} meV/atom")
         ax.ticklabel_format(useOffset=False)
         _parity_axes(ax, "energy", "eV/atom")
+        from matplotlib.ticker import MaxNLocator
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # long absolute energies: few ticks that do not overlap
+        ax.yaxis.set_major_locator(MaxNLocator(6))
         ax.legend(fontsize=8, loc="upper left")
         ax.set_title("energy per atom")
     if f_ref:
@@ -229,15 +231,19 @@ def parity_figure(predicted, reference, title=None):
         fp, fr, fz = np.concatenate(f_pred), np.concatenate(f_ref), np.concatenate(f_z)
         from ase.data import chemical_symbols
         colors = element_colors(fz)
+        # all points in one shuffled layer, so that no element hides another;
+        # one legend entry per element
+        order = np.random.default_rng(0).permutation(len(fz))
+        ax.scatter(fr[order], fp[order], s=3, alpha=0.5, c=[colors[int(z)] for z in fz[order]], linewidths=0)
         for z, color in colors.items():
             m = fz == z
             mae, rmse = _errors(fp[m], fr[m])
-            ax.plot(fr[m], fp[m], ".", ms=2.5, alpha=0.5, color=color,
+            ax.plot([], [], "o", ms=4, color=color,
                     label=f"{chemical_symbols[z]}: MAE {1000 * mae:.3g}, RMSE {1000 * rmse:.3g} meV/Å")
         mae, rmse = _errors(fp, fr)
         ax.plot([], [], " ", label=f"all: MAE {1000 * mae:.3g}, RMSE {1000 * rmse:.3g} meV/Å")
         _parity_axes(ax, "force component", "eV/Å")
-        ax.legend(fontsize=8, loc="upper left", markerscale=4)
+        ax.legend(fontsize=8, loc="upper left")
         ax.set_title("forces by element")
     if s_ref:
         ax = axes.pop(0)
@@ -249,7 +255,6 @@ def parity_figure(predicted, reference, title=None):
         ax.legend(fontsize=8, loc="upper left")
         ax.set_title("stress (Voigt components)")
     fig.suptitle(title or "gbnet parity")
-    fig.tight_layout()
     return fig
 
 
