@@ -10,12 +10,21 @@ build="${GBNET_BUILD_DIR:-$repo/build}"
 bash "$repo/tools/install_deps.sh"
 
 jobs="$(nproc 2>/dev/null || echo 2)"
-# A LAMMPS with the PLUGIN package (Debian's lacks it), built once from Debian's
-# source package into ~/.cache/gbnet (about 12 minutes on 2 cores; later runs
-# skip it), so `plugin load` is tested as well as the gbnet-lmp launcher.
+# LAMMPS with the PLUGIN package (Debian's lacks it) in two versions, each
+# built once from Debian's source package into ~/.cache/gbnet (later runs skip
+# them): 29 Sep 2021 (bookworm's, about 12 minutes on 2 cores) and 4 Feb 2025
+# (trixie's, about 25 minutes). ctest runs the LAMMPS tests with gbnet-lmp and
+# with `plugin load` into each (LAMMPS-plugin-<version>.*).
 bash "$repo/tools/build_lammps_plugin_host.sh" "-j$jobs"
-cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGBNET_TESTS=ON -DGBNET_LAMMPS=ON
+bash "$repo/tools/build_lammps_plugin_host.sh" --suite trixie "-j$jobs"
+# ... and once more in LAMMPS 29 Sep 2021 built with the ML-GBNET package
+# (LAMMPS-builtin.*): built after gbnet, from its install (first time about
+# 10 minutes; later runs recompile only what gbnet changed).
+builtin_lmp="$HOME/.cache/gbnet/lammps-20210929/ml-gbnet/build/lmp"
+cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGBNET_TESTS=ON -DGBNET_LAMMPS=ON \
+    -DGBNET_LAMMPS_BUILTIN_LMP="$builtin_lmp"
 cmake --build "$build" -j"$jobs"
+bash "$repo/tools/build_lammps_builtin.sh" "$build" --suite bookworm "-j$jobs"
 ctest --test-dir "$build" --output-on-failure -j2
 
 # ---------------------------------------------------------- sanitized pass
