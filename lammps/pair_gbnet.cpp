@@ -117,15 +117,14 @@ void PairGBNet::coeff(int narg, char **arg)
                arg[2], narg - 3, ntypes);
 
   release_model();
-  // as given, else in the folder named by LAMMPS_POTENTIALS
+  // as given, else in the folder named by LAMMPS_POTENTIALS (as LAMMPS's own
+  // styles); every rank looks and reads the file; if any rank fails, all
+  // stop with the message
   potential_path = utils::get_potential_file_path(arg[2]);
-  if (potential_path.empty())
-    error->all(FLERR, "pair gbnet: cannot load potential file {}: not found (nor in LAMMPS's "
-               "potentials folder, $LAMMPS_POTENTIALS)", arg[2]);
-
-  // every rank reads the file; if any rank fails, all stop with the message
-  gbnet_status status = gbnet_model_load(&model, potential_path.c_str());
-  std::string message = status ? gbnet_last_error() : "";
+  gbnet_status status = GBNET_ERR_IO;
+  std::string message = "not found (nor in LAMMPS's potentials folder, $LAMMPS_POTENTIALS)";
+  if (potential_path.empty()) potential_path = arg[2];
+  else if ((status = gbnet_model_load(&model, potential_path.c_str())) != GBNET_OK) message = gbnet_last_error();
   int failed = status != GBNET_OK, any_failed = 0;
   MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, world);
   if (any_failed) {
