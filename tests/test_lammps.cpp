@@ -562,6 +562,15 @@ TEST_F(LammpsTest, PairStyleTwiceAndAfterClear) {
               1e-10 * std::fabs(ref.values["energy"].at(0)));
 }
 
+// What docs/pair_gbnet.md tells plugin users: LAMMPS's `clear` unloads
+// plugins, so pair_style gbnet needs another `plugin load` after it.
+TEST_F(LammpsTest, ClearUnloadsThePlugin) {
+    if (host_plugin().empty()) GTEST_SKIP() << "the style is not loaded as a plugin here";
+    LmpRun run = run_lammps(lmp_path(), dir, "unloaded", load() + "clear\nunits metal\npair_style gbnet\n", 1);
+    EXPECT_NE(run.status, 0);
+    EXPECT_NE(run.text().find("Unrecognized pair style 'gbnet'"), std::string::npos) << run.text();
+}
+
 // The LAMMPS under test gives what gbnet-lmp gives (another LAMMPS version
 // or way in); under gbnet-lmp itself: `plugin load` into the plugin's host.
 TEST_F(LammpsTest, PluginOrBuiltInMatchesLauncher) {
