@@ -13,13 +13,15 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 # LAMMPS with the PLUGIN package (Debian's lacks it) in two versions, each
 # built once from Debian's source package into ~/.cache/gbnet (later runs skip
 # them): 29 Sep 2021 (bookworm's, about 12 minutes on 2 cores) and 4 Feb 2025
-# (trixie's, about 25 minutes). ctest runs the LAMMPS tests with gbnet-lmp and
-# with `plugin load` into each (LAMMPS-plugin-<version>.*).
+# (trixie's, minimal packages: 26 minutes on 2 cores shared with other
+# builds). ctest runs the LAMMPS tests with gbnet-lmp and with `plugin load`
+# into each (LAMMPS-plugin-<version>.*).
 bash "$repo/tools/build_lammps_plugin_host.sh" "-j$jobs"
 bash "$repo/tools/build_lammps_plugin_host.sh" --suite trixie "-j$jobs"
 # ... and once more in LAMMPS 29 Sep 2021 built with the ML-GBNET package
-# (LAMMPS-builtin.*): built after gbnet, from its install (first time about
-# 10 minutes; later runs recompile only what gbnet changed).
+# (LAMMPS-builtin.*): built after gbnet, from its install (the first time a
+# whole LAMMPS build, 28 minutes on 2 shared cores; later runs reinstall gbnet
+# and relink, about 20 s).
 builtin_lmp="$HOME/.cache/gbnet/lammps-20210929/ml-gbnet/build/lmp"
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGBNET_TESTS=ON -DGBNET_LAMMPS=ON \
     -DGBNET_LAMMPS_BUILTIN_LMP="$builtin_lmp"
