@@ -10,14 +10,18 @@
 #      the validation frames,
 #   4. runs LAMMPS with it (examples/water/in.water through gbnet-lmp: 1 ps
 #      NVT at 300 K, then 2 ps NVE, 192 atoms),
-#   5. prints a summary: errors, energies, temperature, speed.
+#   5. prints a summary: errors, energies, temperature, speed, and judges the
+#      MD: NVT temperature over the second half within 10% of 300 K, NVE
+#      energy drift below 1 meV/atom/ps, no lost atoms. Any failed check is
+#      named in plain words and the script exits with status 1.
 # About 5 minutes on 2 cores once the packages are installed (the first run
 # also downloads ~200 MB of packages and LAMMPS's 80 MB source).
 # Outputs go to out/quickstart/. Run from anywhere: bash examples/quickstart.sh
 #
 # Environment: GBNET_BUILD_DIR (default build), QUICKSTART_OUT (default
 # out/quickstart), QUICKSTART_TRAIN_MINUTES (default 3), QUICKSTART_NVT_STEPS
-# (default 2000), QUICKSTART_NVE_STEPS (default 4000).
+# (default 2000), QUICKSTART_NVE_STEPS (default 4000), QUICKSTART_T_TOLERANCE
+# (default 0.10), QUICKSTART_MAX_DRIFT (meV/atom/ps, default 1.0).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +31,9 @@ out="${QUICKSTART_OUT:-out/quickstart}"
 minutes="${QUICKSTART_TRAIN_MINUTES:-3}"
 nvt_steps="${QUICKSTART_NVT_STEPS:-2000}"
 nve_steps="${QUICKSTART_NVE_STEPS:-4000}"
+target_temp=300                                  # K, as in examples/water/in.water
+t_tol="${QUICKSTART_T_TOLERANCE:-0.10}"          # NVT: mean T of the second half within 10% of the target
+max_drift="${QUICKSTART_MAX_DRIFT:-1.0}"         # NVE: |energy drift| below 1 meV/atom/ps
 data_dir="$repo/../shared/data/deepmd_water"
 water="$data_dir/deepmd_water.extxyz"
 water_lmp="$data_dir/raw/lammps_start/water.lmp"
@@ -56,7 +63,7 @@ out="$(cd "$out" && pwd)"
 
 step "gbnet train: water, F=32, T=3, K=32, rc=6 A, $minutes min (examples/water/train.cfg)"
 SECONDS=0
-"$gbnet" train examples/water/train.cfg --set features=32 --set readout=16 --set time_limit="$minutes" \
+"$gbnet" train examples/water/train.cfg --set features=32 --set readout=16 --set zbl=on --set time_limit="$minutes" \
     --set output="$out/water.gbnet" --set log="$out/water.csv" --set checkpoint="$out/water.ckpt" |
     tee "$out/train.txt"
 train_s=$SECONDS
@@ -70,31 +77,78 @@ step "gbnet eval: the tabulated potential on the validation frames (data_3)"
 
 step "LAMMPS (gbnet-lmp): examples/water/in.water, $nvt_steps NVT + $nve_steps NVE steps of 0.5 fs"
 mkdir -p "$out/lammps"
+lammps_ok=1
 (cd "$out/lammps" && "$lmp" -in "$repo/examples/water/in.water" -var pot "$out/water_tab.gbnet" \
     -var data "$water_lmp" -var nvt "$nvt_steps" -var nve "$nve_steps" -log log.lammps) >"$out/lammps/screen.txt" 2>&1 ||
-    { tail -n 20 "$out/lammps/screen.txt" >&2; die "LAMMPS failed: $out/lammps/screen.txt"; }
+    lammps_ok=0
 awk '/^ *Step/ || ($1 ~ /^[0-9]+$/ && NF >= 8 && $1 % 500 == 0) || /^Loop time|^Performance/' "$out/lammps/log.lammps"
 
 step "summary"
 epochs="$(sed -n 's/^finished: \([0-9]*\) epochs.*/\1/p' "$out/train.txt")"
-awk -v s="$train_s" -v e="${epochs:-?}" 'BEGIN { printf "training         %.1f min, %s epochs (F=32, T=3, K=32, rc=6 A)\n", s / 60, e }'
+awk -v s="$train_s" -v e="${epochs:-?}" 'BEGIN { printf "training         %.1f min, %s epochs (F=32, T=3, K=32, rc=6 A, repulsive core)\n", s / 60, e }'
 awk '$1 == "energy" && $2 == "meV/atom" { printf "validation       energy RMSE %s meV/atom, ", $5 }
      $1 == "force" && $2 == "meV/A" { printf "force RMSE %s meV/A (tabulated model, %s frames of data_3)\n", $5, n }
      $1 == "frames:" { n = $2 }' "$out/eval.txt"
 awk '/^  forces/ { printf "tabulation       force deviation from the exact filters: RMS %s, max %s meV/A\n", $5, $3 }' \
     "$out/compress.txt"
-awk -v nvt="$nvt_steps" '
+
+# The MD judged: NVT temperature over the second half within t_tol of the
+# target, NVE energy drift (least-squares slope of E_total) below max_drift,
+# no atom lost. Each check prints one line, PASS or FAIL with what it saw.
+awk -v nvt="$nvt_steps" -v target="$target_temp" -v t_tol="$t_tol" -v max_drift="$max_drift" \
+    -v lammps_ok="$lammps_ok" '
     /^ *Step/ { block++; next }
-    /^Loop time of/ { atoms = $12; loop = $4; steps = $9; next }
+    /^ +[0-9]+ atoms$/ && !atoms0 { atoms0 = $1 }
+    /^Loop time of/ { atoms = $12; loop = $4; steps = $9; loops++; next }
     /^Performance:/ { nsday = $2 }
+    /^ERROR/ && !error { error = $0 }
+    /WARNING: pair gbnet/ { coverage_warnings++ }
     block > 0 && $1 ~ /^[0-9]+$/ && NF >= 8 {
-        if (block == 1) { t_nvt = $3 }
-        else { n++; if (n == 1) { e0 = $6; time0 = $2 }; e1 = $6; tsum += $3; psum += $4; time = $2 - time0 } }
+        if (block == 1) { t_nvt = $3; if ($1 > nvt / 2) { nt++; tsum_nvt += $3 } }
+        else { n++; if (n == 1) { e0 = $6; time0 = $2 }; e1 = $6; tsum += $3; psum += $4; time = $2 - time0
+               sx += $2; sy += $6; sxx += $2 * $2; sxy += $2 * $6 } }
     END {
-        if (n < 2) { print "LAMMPS           no NVE thermo output"; exit }
-        printf "LAMMPS           %d atoms; after %d NVT steps T = %.0f K\n", atoms, nvt, t_nvt
-        printf "NVE              %.2f ps: mean T %.0f K, mean PE %.4f eV, E_total %.6f -> %.6f eV (%+.4f meV/atom)\n",
-               time, tsum / n, psum / n, e0, e1, 1000 * (e1 - e0) / atoms
-        printf "speed            %.2f us/atom/step, %.3f ns/day (NVE run, pair_style gbnet double precision)\n",
-               1e6 * loop / (steps * atoms), nsday }' "$out/lammps/log.lammps"
+        failed = 0
+        if (!lammps_ok) { printf "FAIL LAMMPS      stopped with an error before the end of the run: %s\n", error ? error : "see screen.txt"; failed++ }
+        if (nt > 0) {
+            tmean = tsum_nvt / nt; dev = (tmean - target) / target
+            ok = (dev < t_tol && dev > -t_tol)
+            printf "%s NVT       mean T over the second half %.0f K, target %.0f K (%+.1f%%; allowed +-%.0f%%)%s\n",
+                   ok ? "PASS" : "FAIL", tmean, target, 100 * dev, 100 * t_tol,
+                   ok ? "" : ": the model does not hold the temperature (heats up or cools down: it is not stable)"
+            failed += !ok
+        } else { print "FAIL NVT       no NVT thermo output"; failed++ }
+        if (n >= 2) {
+            slope = (n * sxy - sx * sy) / (n * sxx - sx * sx)   # eV/ps
+            drift = 1000 * slope / atoms0
+            ok = (drift < max_drift && drift > -max_drift)
+            printf "%s NVE       %.2f ps: E_total %.6f -> %.6f eV, drift %+.4f meV/atom/ps (allowed +-%g); mean T %.0f K%s\n",
+                   ok ? "PASS" : "FAIL", time, e0, e1, drift, max_drift, tsum / n,
+                   ok ? "" : ": the energy is not conserved (atoms too close or too fast for the model?)"
+            failed += !ok
+        } else { print "FAIL NVE       no NVE thermo output (the run did not get there)"; failed++ }
+        lost = (loops < 2 || atoms != atoms0)
+        if (loops >= 2) printf "%s atoms     %d at the start, %d at the end%s\n", lost ? "FAIL" : "PASS", atoms0, atoms,
+                               lost ? ": atoms were lost (they flew out: the MD exploded)" : ""
+        else { printf "FAIL atoms     the run did not finish: cannot count atoms (lost atoms end a LAMMPS run)\n" }
+        failed += lost
+        if (coverage_warnings) printf "note coverage   %d warnings: the MD left what the potential was trained on (log.lammps)\n", coverage_warnings
+        if (loops >= 2) printf "speed            %.2f us/atom/step, %.3f ns/day (NVE run, pair_style gbnet double precision)\n",
+                                1e6 * loop / (steps * atoms), nsday
+        exit failed > 0 }' "$out/lammps/log.lammps" || md_failed=1
+
+# HOOK (issue 11, committees): when the potential is a committee, check the
+# model deviation written by pair_style gbnet here (e.g. max force deviation
+# of $out/lammps/model_devi.out below a stated threshold; set md_failed=1 and
+# print a FAIL line otherwise). Inactive while the quickstart trains one model.
+if [ -f "$out/lammps/model_devi.out" ]; then
+    echo "note committee  $out/lammps/model_devi.out written (deviation check: see the hook in examples/quickstart.sh)"
+fi
+
 echo "outputs          $out/ (water.gbnet, water_tab.gbnet, water.csv, lammps/log.lammps, lammps/water.lammpstrj)"
+if [ "${md_failed:-0}" = 1 ]; then
+    echo "quickstart: FAILED: the trained model did not give a stable MD (see the FAIL lines above)." >&2
+    echo "quickstart: train longer (QUICKSTART_TRAIN_MINUTES, now $minutes) or see examples/water/README.md." >&2
+    exit 1
+fi
+echo "quickstart: all MD checks passed."
