@@ -352,9 +352,11 @@ void PairGBNet::check_coverage(const gbnet_graph &graph)
   int counts[2] = {report.atoms_too_close, report.pairs_too_close}, total[2];
   MPI_Allreduce(counts, total, 2, MPI_INT, MPI_SUM, world);
 
-  pvector[0] = total[0];
-  pvector[1] = closest.ratio;
-  pvector[2] = report.volume_outside;
+  // compute pair sums pvector over ranks: each rank gives its own atoms, and
+  // rank 0 alone the global closest ratio and volume flag
+  pvector[0] = report.atoms_too_close;
+  pvector[1] = comm->me == 0 ? closest.ratio : 0.0;
+  pvector[2] = comm->me == 0 ? report.volume_outside : 0;
   if (total[0] == 0 && !report.volume_outside) return;
   steps_outside++;
   bigint step = update->ntimestep;

@@ -602,7 +602,8 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
 
     auto coverage_script = [&](double scale) {
         std::ostringstream s;
-        s << setup() << "compute cov all pair gbnet\n";
+        s << setup() << "compute cov all pair gbnet\n"
+          << "thermo_style custom step pe c_cov[1] c_cov[2] c_cov[3]\n";  // computed on the step, read after
         if (scale != 1.0) s << "change_box all x scale " << scale << " y scale " << scale << " z scale " << scale
                             << " remap\n";
         s << "run 0\n"
@@ -637,16 +638,18 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     EXPECT_EQ(counts[0], counts[1]) << "the counts must not depend on the number of ranks";
 
     // warn_coverage no: quiet, counts zero; a bad keyword value is a clean error
-    LmpRun quiet = run_lammps(gbnet_lmp_path(), dir, "quiet",
-                              std::regex_replace(coverage_script(0.97), std::regex("pair_style      gbnet"),
-                                                 "pair_style gbnet warn_coverage no"),
-                              1, vars_for(core_pot, 0));
+    auto with_style = [&](const std::string &style) {
+        std::string script = coverage_script(0.97);
+        size_t at = script.find("compute cov");
+        return script.insert(at, style + "\npair_coeff * * ${pot} O H\n");
+    };
+    LmpRun quiet = run_lammps(gbnet_lmp_path(), dir, "quiet", with_style("pair_style gbnet warn_coverage no"), 1,
+                              vars_for(core_pot, 0));
     ASSERT_TRUE(quiet.ok()) << quiet.text();
     EXPECT_EQ(quiet.text().find("WARNING: pair gbnet"), std::string::npos) << quiet.text();
-    LmpRun bad = run_lammps(gbnet_lmp_path(), dir, "badwarn",
-                            std::regex_replace(coverage_script(1.0), std::regex("pair_style      gbnet"),
-                                               "pair_style gbnet warn_every 0"),
-                            1, vars_for(core_pot, 0));
+    EXPECT_EQ(quiet.values["coverage"], std::vector<double>({0.0, 0.0, 0.0}));
+    LmpRun bad = run_lammps(gbnet_lmp_path(), dir, "badwarn", with_style("pair_style gbnet warn_every 0"), 1,
+                            vars_for(core_pot, 0));
     EXPECT_FALSE(bad.ok());
     EXPECT_NE(bad.text().find("warn_every must be >= 1"), std::string::npos) << bad.text();
     gbnet_model_free(model);
