@@ -469,3 +469,43 @@ TEST(Zbl, LossOnReducedLabelsEqualsErrorsOfTheEvaluatedModel) {
     gbnet_workspace_free(ws);
     gbnet_model_free(m);
 }
+
+// The shipped tantalum potential (potentials/README.md): a repulsive core, a
+// positive energy for the compressed 2-atom BCC cell of the data (shortest
+// distance 1.905 A, DFT +28.13 eV/atom), rising further beyond the data, and
+// equation-of-state errors below SNAP's (issue 11's table).
+TEST(Zbl, ShippedTantalumHasAWallNotAHole) {
+    gbnet_model *m = nullptr;
+    ASSERT_EQ(gbnet_model_load(&m, source_path("potentials/tantalum.gbnet").c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_model_zbl(m, nullptr, nullptr), 1);
+    ASSERT_NE(gbnet_model_coverage(m), nullptr);
+    gbnet_workspace *ws = nullptr;
+    ASSERT_EQ(gbnet_workspace_create(&ws, m, GBNET_DOUBLE), GBNET_OK);
+    double previous = -INFINITY;
+    for (double a : {2.2, 2.0, 1.8}) {
+        Structure s;
+        s.species = {0, 0};
+        s.pos = {0, 0, 0, a / 2, a / 2, a / 2};
+        s.cell[0] = s.cell[4] = s.cell[8] = a;
+        s.pbc[0] = s.pbc[1] = s.pbc[2] = 1;
+        s.periodic = true;
+        double per_atom = eval(ws, s).energy / 2;
+        if (a == 2.2) EXPECT_NEAR(per_atom, 28.13, 1.0) << "the compressed cell of the data";
+        EXPECT_GT(per_atom, previous + 10.0) << "a = " << a;
+        previous = per_atom;
+    }
+    for (const char *group : {"Volume_A15", "Volume_BCC", "Volume_FCC"}) {
+        double sum = 0;
+        int n = 0;
+        for (int i = 0; i < data().ta.n_frames; ++i) {
+            const gbnet_frame &f = data().ta.frames[i];
+            if (!gbnet_frame_matches(&f, "config_type", group)) continue;
+            sum += std::fabs(eval(ws, from_frame(m, f)).energy - f.energy) / f.n_atoms;
+            ++n;
+        }
+        double snap = std::string(group) == "Volume_A15" ? 0.240 : std::string(group) == "Volume_BCC" ? 0.326 : 0.806;
+        EXPECT_LT(sum / n, snap) << group << " energy MAE (eV/atom) above SNAP's";
+    }
+    gbnet_workspace_free(ws);
+    gbnet_model_free(m);
+}
