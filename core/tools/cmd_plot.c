@@ -3,6 +3,7 @@
  * This file finds the package and a python3 for it; plot_training_pictures
  * is what `gbnet train` calls at the end to draw its pictures. */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,17 @@ static const char *python_interpreter(void) {
     return access("/usr/bin/python3", X_OK) == 0 ? "/usr/bin/python3" : "python3";
 }
 
+/* python3 -m gbnet.plot ARGS (args[0] is "plot"), NULL-terminated; the caller frees it. */
+static char **python_command(int argc, char **argv) {
+    char **child = calloc((size_t)argc + 4, sizeof *child);
+    if (!child) return NULL;
+    child[0] = (char *)python_interpreter();
+    child[1] = "-m";
+    child[2] = "gbnet.plot";
+    for (int i = 1; i < argc; ++i) child[2 + i] = argv[i];
+    return child;
+}
+
 int cmd_plot(int argc, char **argv) {
     if (argc < 2) {
         fputs(plot_help, stderr);
@@ -95,33 +107,36 @@ int cmd_plot(int argc, char **argv) {
         return CLI_EXIT_OK;
     }
     prepare_environment();
-    const char *python = python_interpreter();
-    char **child = calloc((size_t)argc + 4, sizeof *child);
+    char **child = python_command(argc, argv);
     if (!child) return cli_error("plot", "out of memory");
-    child[0] = (char *)python;
-    child[1] = "-m";
-    child[2] = "gbnet.plot";
-    for (int i = 1; i < argc; ++i) child[2 + i] = argv[i];
     fflush(stdout);
-    execvp(python, child);
+    execvp(child[0], child);
+    int rc = cli_error("plot", "cannot run %s (set GBNET_PYTHON to a python3 with numpy, ase and matplotlib)",
+                       child[0]);
     free(child);
-    return cli_error("plot", "cannot run %s (set GBNET_PYTHON to a python3 with numpy, ase and matplotlib)",
-                     python);
+    return rc;
 }
 
-/* Runs `gbnet plot ARGS` in a child process; 1 when it wrote its picture. */
+/* Runs `gbnet plot ARGS` as a child process with its output to /dev/null
+ * (errors still on stderr); 1 when it wrote its picture. Everything is
+ * prepared before fork: the child only redirects and execs. */
 static int run_plot(char **args) {
+    int n = 0;
+    while (args[n]) ++n;
+    prepare_environment();
+    char **child = python_command(n, args);
+    if (!child) return 0;
     fflush(stdout);
     pid_t pid = fork();
-    if (pid < 0) return 0;
     if (pid == 0) {
-        if (!freopen("/dev/null", "w", stdout)) _exit(127); /* "wrote X": this side says it */
-        int n = 0;
-        while (args[n]) ++n;
-        _exit(cmd_plot(n, args));
+        int null = open("/dev/null", O_WRONLY);
+        if (null >= 0) dup2(null, STDOUT_FILENO); /* "wrote X": the trainer's line says it */
+        execvp(child[0], child);
+        _exit(127);
     }
+    free(child);
     int status = 0;
-    if (waitpid(pid, &status, 0) != pid) return 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid) return 0;
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 

@@ -20,8 +20,12 @@ __all__ = ["Potential", "Prediction", "GBNetCalculator", "GBNetError", "GBNetInp
 
 
 def __getattr__(name):
-    # the calculator imports ASE's calculator machinery: loaded on first use
+    # the calculator (ASE's calculator machinery) and the plots (matplotlib)
+    # are loaded on first use: `import gbnet` stays light
     if name == "GBNetCalculator":
         from .calculator import GBNetCalculator
         return GBNetCalculator
+    if name in ("plot", "calculator"):
+        import importlib
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'gbnet' has no attribute {name!r}")

@@ -3,6 +3,7 @@ folders with gbnet's own readers (the frames `gbnet train` and `gbnet eval`
 see), and write lists of ase.Atoms as the extended XYZ gbnet reads, with
 every number written so that it reads back exactly."""
 import ctypes
+import fnmatch
 import os
 
 import numpy as np
@@ -86,7 +87,6 @@ def read_data(paths, subset=None):
 
 
 def _matches(info, key, pattern):
-    import fnmatch
     value = info.get(key)
     return value is not None and fnmatch.fnmatchcase(str(value), pattern)
 

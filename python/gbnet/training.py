@@ -26,7 +26,7 @@ class TrainingInterrupted(KeyboardInterrupt):
         self.checkpoint = checkpoint
 
 
-def _value_text(key, value):
+def _value_text(value):
     """A Python value as the text of a config value."""
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -170,7 +170,7 @@ def train(config=None, *, resume=None, progress="print", on_message=None, on_ste
                 frames = [value] if not isinstance(value, (list, tuple)) else list(value)
                 value = os.path.join(temporary, f"{key}.extxyz")
                 write_data(value, frames)
-            assignments.append(f"{key}={_value_text(key, value)}")
+            assignments.append(f"{key}={_value_text(value)}")
         check(lib.gbnet_train_config_create(ctypes.byref(handle)))
         if config is not None:
             check(lib.gbnet_train_config_read(handle, _lib.as_bytes(config)))

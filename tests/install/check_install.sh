@@ -19,7 +19,7 @@ done
 soname="$(objdump -p "$libdir/libgbnet.so" | awk '/SONAME/ { print $2 }')"
 [[ "$soname" == libgbnet.so.[0-9]* ]] || { echo "libgbnet.so has soname '$soname'" >&2; exit 1; }
 # the shared library exports the public API and nothing internal
-if nm -D --defined-only "$libdir/libgbnet.so" | awk '{ print $3 }' | grep -v '^gbnet_' | grep -q .; then
+if nm -D --defined-only "$libdir/libgbnet.so" | awk '{ print $3 }' | grep -v '^gbnet_' | grep . >/dev/null; then
     echo "libgbnet.so exports non-gbnet_ symbols:" >&2
     nm -D --defined-only "$libdir/libgbnet.so" | awk '{ print $3 }' | grep -v '^gbnet_' | head >&2
     exit 1
@@ -32,7 +32,7 @@ model="$src/potentials/water.gbnet"
 PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --exists gbnet
 cc -std=c11 -O2 "$src/examples/c/evaluate.c" $(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs gbnet) \
     -Wl,-rpath,"$libdir" -o "$prefix/evaluate_pc"
-ldd "$prefix/evaluate_pc" | grep -q "$libdir/$soname" ||
+ldd "$prefix/evaluate_pc" | grep "$libdir/$soname" >/dev/null ||
     { echo "evaluate_pc does not use the installed libgbnet.so" >&2; ldd "$prefix/evaluate_pc" >&2; exit 1; }
 "$prefix/evaluate_pc" "$model" "$prefix/frame.extxyz" >"$prefix/pc.txt"
 

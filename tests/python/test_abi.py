@@ -28,6 +28,9 @@ class AbiLayout(unittest.TestCase):
         import gbnet
         self.assertEqual(os.path.realpath(gbnet.library_path), os.path.realpath(os.environ["GBNET_LIBRARY"]))
         self.assertRegex(gbnet.__version__, r"^\d+\.\d+\.\d+")
+        # submodules reachable from `import gbnet` alone, as the README uses them
+        self.assertTrue(callable(gbnet.plot.learning_curves))
+        self.assertTrue(issubclass(gbnet.GBNetCalculator, gbnet.calculator.Calculator))
 
 
 if __name__ == "__main__":

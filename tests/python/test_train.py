@@ -97,6 +97,13 @@ class SameAsCommand(TempDirTest):
             if name not in timing:
                 np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
+    def test_command_says_when_it_cannot_draw(self):
+        env = dict(os.environ, GBNET_PYTHON=self.path("no_python3"))
+        r = run_gbnet("train", self.path("small.cfg"), "--set", "epochs=1", cwd=self.dir, env=env)
+        self.assertIn("pictures: none (gbnet plot needs python3", r.stdout)
+        self.assertFalse(os.path.exists(self.path("train.png")))
+        self.assertTrue(os.path.exists(self.path("model.gbnet.valid_predictions.extxyz")))
+
     def test_atoms_lists_train_like_files(self):
         from_files = gbnet.train(self.path("small.cfg"), output=self.path("files.gbnet"), progress=None)
         train_atoms = ase.io.read(self.path("train.extxyz"), index=":")
