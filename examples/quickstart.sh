@@ -4,29 +4,37 @@
 #      through sudo) and unpacks LAMMPS's Debian source package for the headers
 #      liblammps-dev lacks (tools/build_lammps_plugin_host.sh --source-only),
 #   1. builds gbnet and the LAMMPS launcher gbnet-lmp into build/,
-#   2. trains a small water potential (F=32, T=3, rc=6 A) on the DeePMD water
-#      data for 3 minutes (examples/water/train.cfg),
+#   2. trains a small water potential (F=32, T=3, rc=6 A, with the repulsive
+#      core zbl = on) on the DeePMD water data for 5.5 minutes
+#      (examples/water/train.cfg),
 #   3. tabulates its filters (gbnet compress --tabulate) and evaluates it on
 #      the validation frames,
 #   4. runs LAMMPS with it (examples/water/in.water through gbnet-lmp: 1 ps
 #      NVT at 300 K, then 2 ps NVE, 192 atoms),
-#   5. prints a summary: errors, energies, temperature, speed.
-# About 5 minutes on 2 cores once the packages are installed (the first run
+#   5. prints a summary: errors, energies, temperature, speed, and judges the
+#      MD: NVT temperature over the second half within 10% of 300 K, NVE
+#      energy drift below 1 meV/atom/ps, no lost atoms. Any failed check is
+#      named in plain words and the script exits with status 1.
+# About 8-9 minutes on 2 cores once the packages are installed (the first run
 # also downloads ~200 MB of packages and LAMMPS's 80 MB source).
 # Outputs go to out/quickstart/. Run from anywhere: bash examples/quickstart.sh
 #
 # Environment: GBNET_BUILD_DIR (default build), QUICKSTART_OUT (default
-# out/quickstart), QUICKSTART_TRAIN_MINUTES (default 3), QUICKSTART_NVT_STEPS
-# (default 2000), QUICKSTART_NVE_STEPS (default 4000).
+# out/quickstart), QUICKSTART_TRAIN_MINUTES (default 5.5), QUICKSTART_NVT_STEPS
+# (default 2000), QUICKSTART_NVE_STEPS (default 4000), QUICKSTART_T_TOLERANCE
+# (default 0.10), QUICKSTART_MAX_DRIFT (meV/atom/ps, default 1.0).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 build="${GBNET_BUILD_DIR:-build}"
 out="${QUICKSTART_OUT:-out/quickstart}"
-minutes="${QUICKSTART_TRAIN_MINUTES:-3}"
+minutes="${QUICKSTART_TRAIN_MINUTES:-5.5}"
 nvt_steps="${QUICKSTART_NVT_STEPS:-2000}"
 nve_steps="${QUICKSTART_NVE_STEPS:-4000}"
+target_temp=300                                  # K, as in examples/water/in.water
+t_tol="${QUICKSTART_T_TOLERANCE:-0.10}"          # NVT: mean T of the second half within 10% of the target
+max_drift="${QUICKSTART_MAX_DRIFT:-1.0}"         # NVE: |energy drift| below 1 meV/atom/ps
 data_dir="$repo/../shared/data/deepmd_water"
 water="$data_dir/deepmd_water.extxyz"
 water_lmp="$data_dir/raw/lammps_start/water.lmp"
@@ -54,9 +62,9 @@ done
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
-step "gbnet train: water, F=32, T=3, K=32, rc=6 A, $minutes min (examples/water/train.cfg)"
+step "gbnet train: water, F=32, T=3, K=32, rc=6 A, repulsive core, $minutes min (examples/water/train.cfg)"
 SECONDS=0
-"$gbnet" train examples/water/train.cfg --set features=32 --set readout=16 --set time_limit="$minutes" \
+"$gbnet" train examples/water/train.cfg --set features=32 --set readout=16 --set zbl=on --set time_limit="$minutes" \
     --set output="$out/water.gbnet" --set log="$out/water.csv" --set checkpoint="$out/water.ckpt" |
     tee "$out/train.txt"
 train_s=$SECONDS
@@ -70,31 +78,38 @@ step "gbnet eval: the tabulated potential on the validation frames (data_3)"
 
 step "LAMMPS (gbnet-lmp): examples/water/in.water, $nvt_steps NVT + $nve_steps NVE steps of 0.5 fs"
 mkdir -p "$out/lammps"
+lammps_ok=1
 (cd "$out/lammps" && "$lmp" -in "$repo/examples/water/in.water" -var pot "$out/water_tab.gbnet" \
     -var data "$water_lmp" -var nvt "$nvt_steps" -var nve "$nve_steps" -log log.lammps) >"$out/lammps/screen.txt" 2>&1 ||
-    { tail -n 20 "$out/lammps/screen.txt" >&2; die "LAMMPS failed: $out/lammps/screen.txt"; }
+    lammps_ok=0
 awk '/^ *Step/ || ($1 ~ /^[0-9]+$/ && NF >= 8 && $1 % 500 == 0) || /^Loop time|^Performance/' "$out/lammps/log.lammps"
 
 step "summary"
 epochs="$(sed -n 's/^finished: \([0-9]*\) epochs.*/\1/p' "$out/train.txt")"
-awk -v s="$train_s" -v e="${epochs:-?}" 'BEGIN { printf "training         %.1f min, %s epochs (F=32, T=3, K=32, rc=6 A)\n", s / 60, e }'
+awk -v s="$train_s" -v e="${epochs:-?}" 'BEGIN { printf "training         %.1f min, %s epochs (F=32, T=3, K=32, rc=6 A, repulsive core)\n", s / 60, e }'
 awk '$1 == "energy" && $2 == "meV/atom" { printf "validation       energy RMSE %s meV/atom, ", $5 }
      $1 == "force" && $2 == "meV/A" { printf "force RMSE %s meV/A (tabulated model, %s frames of data_3)\n", $5, n }
      $1 == "frames:" { n = $2 }' "$out/eval.txt"
 awk '/^  forces/ { printf "tabulation       force deviation from the exact filters: RMS %s, max %s meV/A\n", $5, $3 }' \
     "$out/compress.txt"
-awk -v nvt="$nvt_steps" '
-    /^ *Step/ { block++; next }
-    /^Loop time of/ { atoms = $12; loop = $4; steps = $9; next }
-    /^Performance:/ { nsday = $2 }
-    block > 0 && $1 ~ /^[0-9]+$/ && NF >= 8 {
-        if (block == 1) { t_nvt = $3 }
-        else { n++; if (n == 1) { e0 = $6; time0 = $2 }; e1 = $6; tsum += $3; psum += $4; time = $2 - time0 } }
-    END {
-        if (n < 2) { print "LAMMPS           no NVE thermo output"; exit }
-        printf "LAMMPS           %d atoms; after %d NVT steps T = %.0f K\n", atoms, nvt, t_nvt
-        printf "NVE              %.2f ps: mean T %.0f K, mean PE %.4f eV, E_total %.6f -> %.6f eV (%+.4f meV/atom)\n",
-               time, tsum / n, psum / n, e0, e1, 1000 * (e1 - e0) / atoms
-        printf "speed            %.2f us/atom/step, %.3f ns/day (NVE run, pair_style gbnet double precision)\n",
-               1e6 * loop / (steps * atoms), nsday }' "$out/lammps/log.lammps"
+
+# The MD judged (examples/check_md.sh): NVT temperature over the second half
+# within 10% of the target, NVE energy drift below 1 meV/atom/ps, no atom lost.
+bash examples/check_md.sh "$out/lammps/log.lammps" --nvt-steps "$nvt_steps" --target "$target_temp" \
+    --t-tolerance "$t_tol" --max-drift "$max_drift" --lammps-ok "$lammps_ok" || md_failed=1
+
+# HOOK (issue 11, committees): when the potential is a committee, check the
+# model deviation written by pair_style gbnet here (e.g. max force deviation
+# of $out/lammps/model_devi.out below a stated threshold; set md_failed=1 and
+# print a FAIL line otherwise). Inactive while the quickstart trains one model.
+if [ -f "$out/lammps/model_devi.out" ]; then
+    echo "note committee  $out/lammps/model_devi.out written (deviation check: see the hook in examples/quickstart.sh)"
+fi
+
 echo "outputs          $out/ (water.gbnet, water_tab.gbnet, water.csv, lammps/log.lammps, lammps/water.lammpstrj)"
+if [ "${md_failed:-0}" = 1 ]; then
+    echo "quickstart: FAILED: the trained model did not give a stable MD (see the FAIL lines above)." >&2
+    echo "quickstart: train longer (QUICKSTART_TRAIN_MINUTES, now $minutes) or see examples/water/README.md." >&2
+    exit 1
+fi
+echo "quickstart: all MD checks passed."

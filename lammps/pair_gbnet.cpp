@@ -3,6 +3,7 @@
 
 #include "atom.h"
 #include "comm.h"
+#include "domain.h"
 #include "error.h"
 #include "force.h"
 #include "memory.h"
@@ -36,7 +37,8 @@ constexpr int EXCHANGE_SLOTS = 64;
 }    // namespace
 
 PairGBNet::PairGBNet(LAMMPS *lmp) :
-    Pair(lmp), precision(GBNET_DOUBLE), n_threads(0), model(nullptr), workspace(nullptr),
+    Pair(lmp), precision(GBNET_DOUBLE), n_threads(0), warn_coverage(1), warn_every(100), warn_max(10),
+    warnings_printed(0), last_warning_step(-1), steps_outside(0), model(nullptr), workspace(nullptr),
     workspace_precision(-1), cutoff(0.0), all_types_mapped(true), n_local_nodes(0), n_nodes(0),
     exchange_rows(nullptr), exchange_stride(0), exchange_col0(0), exchange_cols(0), exchange_elem_size(0)
 {
@@ -50,10 +52,17 @@ PairGBNet::PairGBNet(LAMMPS *lmp) :
   // pair force: the per-atom virial (each edge split half/half) is the same as
   // the centroid one.
   centroidstressflag = CENTROID_SAME;
+  // compute pair gbnet: [1] atoms closer than the shortest trained distance,
+  // [2] closest distance / shortest trained one, [3] 1 if the volume per atom
+  // is outside the trained range (all 0 without warn_coverage)
+  nextra = 3;
+  pvector = new double[nextra];
+  for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
 }
 
 PairGBNet::~PairGBNet()
 {
+  delete[] pvector;
   release_model();
   if (allocated) {
     memory->destroy(setflag);
@@ -81,11 +90,15 @@ void PairGBNet::allocate()
   map = new int[n + 1];    // Pair's type -> element map, freed by ~Pair
 }
 
-/* pair_style gbnet [precision double|float] [threads N] */
+/* pair_style gbnet [precision double|float] [threads N] [warn_coverage yes|no]
+ *                  [warn_every N] [warn_max N] */
 void PairGBNet::settings(int narg, char **arg)
 {
   precision = GBNET_DOUBLE;
   n_threads = 0;
+  warn_coverage = 1;
+  warn_every = 100;
+  warn_max = 10;
   for (int iarg = 0; iarg < narg; iarg += 2) {
     std::string key = arg[iarg];
     if (iarg + 1 >= narg)
@@ -98,8 +111,9 @@ void PairGBNet::settings(int narg, char **arg)
     } else if (key == "threads") {
       n_threads = utils::inumeric(FLERR, value.c_str(), false, lmp);
       if (n_threads < 0) error->all(FLERR, "pair_style gbnet: threads must be >= 0 (0: OpenMP default)");
-    } else {
-      error->all(FLERR, "pair_style gbnet: unknown keyword '{}' (expected precision or threads)", key);
+    } else if (!parse_coverage_keyword(key, value)) {
+      error->all(FLERR, "pair_style gbnet: unknown keyword '{}' (expected precision, threads, "
+                 "warn_coverage, warn_every or warn_max)", key);
     }
   }
 }
@@ -209,6 +223,14 @@ void PairGBNet::init_style()
 
   ensure_workspace();
   gbnet_workspace_set_threads(workspace, n_threads);
+  warnings_printed = 0;
+  last_warning_step = -1;
+  steps_outside = 0;
+  if (warn_coverage && !gbnet_model_coverage(model) && comm->me == 0 && warned_no_record != potential_path) {
+    warned_no_record = potential_path;    // once per potential, not at every run
+    error->warning(FLERR, "pair gbnet: potential file {} holds no record of its training data "
+                   "(retrain with this gbnet): no warnings when the simulation leaves it", potential_path);
+  }
 }
 
 double PairGBNet::init_one(int i, int j)
@@ -321,6 +343,7 @@ void PairGBNet::compute(int eflag, int vflag)
   gbnet_graph graph;
   memset(&graph, 0, sizeof graph);
   build_graph(graph);
+  check_coverage(graph);
   int nodes = n_nodes > 0 ? n_nodes : 1;
 
   forces.resize(3 * (size_t) nodes);
@@ -371,6 +394,103 @@ void PairGBNet::compute(int eflag, int vflag)
       v[4] += w[2];
       v[5] += w[5];
     }
+}
+
+/* ---------------------------------------------------------------------- extrapolation warnings */
+
+bool PairGBNet::parse_coverage_keyword(const std::string &key, const std::string &value)
+{
+  if (key == "warn_coverage") {
+    // (utils::logical is not in every supported LAMMPS release)
+    if (value == "yes" || value == "on" || value == "true") warn_coverage = 1;
+    else if (value == "no" || value == "off" || value == "false") warn_coverage = 0;
+    else error->all(FLERR, "pair_style gbnet: warn_coverage must be 'yes' or 'no', not '{}'", value);
+  } else if (key == "warn_every") {
+    warn_every = utils::inumeric(FLERR, value.c_str(), false, lmp);
+    if (warn_every < 1) error->all(FLERR, "pair_style gbnet: warn_every must be >= 1 (steps)");
+  } else if (key == "warn_max") {
+    warn_max = utils::inumeric(FLERR, value.c_str(), false, lmp);
+    if (warn_max < 0) error->all(FLERR, "pair_style gbnet: warn_max must be >= 0 (0: count, never print)");
+  } else {
+    return false;
+  }
+  return true;
+}
+
+/* Compares this step's graph (owned atoms' edges on every rank) and the
+ * volume per atom of a fully periodic box with the training coverage record,
+ * in the spirit of n2p2's extrapolation warnings: the counts go to pvector
+ * (compute pair gbnet) every step, and rank 0 prints a warning the first
+ * time anything is outside, then at most one every warn_every steps, at most
+ * warn_max in all. Sums over ranks: the counts do not depend on their number. */
+void PairGBNet::check_coverage(const gbnet_graph &graph)
+{
+  for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
+  const gbnet_coverage *record = gbnet_model_coverage(model);
+  if (!warn_coverage || !record) return;
+
+  double volume_per_atom = 0.0;
+  // (with types left to other styles, NULL in pair_coeff, the volume per atom
+  // of the box is not that of the potential's atoms: not compared)
+  if (all_types_mapped && domain->dimension == 3 && domain->xperiodic && domain->yperiodic &&
+      domain->zperiodic && atom->natoms > 0)
+    volume_per_atom = domain->xprd * domain->yprd * domain->zprd / (double) atom->natoms;
+  gbnet_coverage_report report;
+  if (gbnet_coverage_check_graph(model, &graph, volume_per_atom, &report) != GBNET_OK)
+    error->one(FLERR, "pair gbnet: coverage check failed: {}", gbnet_last_error());
+
+  // the closest edge over all ranks, with its element pair
+  const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+  struct { double ratio; int pair; } mine, closest;
+  mine.ratio = report.closest_ratio;
+  mine.pair = report.closest_atom >= 0 ?
+      species[report.closest_atom] * GBNET_MAX_ELEMENTS + species[report.closest_neighbor] : -1;
+  MPI_Allreduce(&mine, &closest, 1, MPI_DOUBLE_INT, MPI_MINLOC, world);
+  int counts[2] = {report.atoms_too_close, report.pairs_too_close}, total[2];
+  MPI_Allreduce(counts, total, 2, MPI_INT, MPI_SUM, world);
+
+  // compute pair sums pvector over ranks: each rank gives its own atoms, and
+  // rank 0 alone the global closest ratio and volume flag
+  pvector[0] = report.atoms_too_close;
+  pvector[1] = comm->me == 0 ? closest.ratio : 0.0;
+  pvector[2] = comm->me == 0 ? report.volume_outside : 0;
+  if (total[0] == 0 && !report.volume_outside) return;
+  steps_outside++;
+  bigint step = update->ntimestep;
+  if (comm->me != 0 || warnings_printed >= warn_max) return;
+  if (last_warning_step >= 0 && step - last_warning_step < warn_every) return;
+  last_warning_step = step;
+  warnings_printed++;
+
+  std::string what;
+  if (total[0] > 0) {
+    int a = closest.pair >= 0 ? closest.pair / GBNET_MAX_ELEMENTS : 0;
+    int b = closest.pair >= 0 ? closest.pair % GBNET_MAX_ELEMENTS : 0;
+    double shortest = record->shortest_distance[a][b];
+    std::string pair = std::string(gbnet_element_symbol(hp->atomic_numbers[a])) + "-" +
+                       gbnet_element_symbol(hp->atomic_numbers[b]);
+    if (shortest > 0.0)
+      what += fmt::format("{} atoms closer than the shortest distance in the training data (closest: {} "
+                          "{:.3f} A, trained >= {:.3f} A)", total[0], pair, closest.ratio * shortest, shortest);
+    else
+      what += fmt::format("{} atoms in {} pairs, which the training data never had within the cutoff",
+                          total[0], pair);
+  }
+  if (report.volume_outside) {
+    double lo = record->volume_per_atom_min, hi = record->volume_per_atom_max;
+    double off = report.volume_per_atom < lo ? (lo - report.volume_per_atom) / lo
+                                             : (report.volume_per_atom - hi) / hi;
+    what += fmt::format("{}volume per atom {:.4g} A^3, {:.1f}% {} the trained {:.4g}-{:.4g} A^3 "
+                        "(density {} than any training frame)", what.empty() ? "" : "; ",
+                        report.volume_per_atom, 100.0 * off, report.volume_per_atom < lo ? "below" : "above",
+                        lo, hi, report.volume_per_atom < lo ? "higher" : "lower");
+  }
+  error->warning(FLERR, "pair gbnet: step {}: outside what potential {} was trained on: {} "
+                 "[warning {} of at most {}, at most one per {} steps]", step, potential_path, what,
+                 warnings_printed, warn_max, warn_every);
+  if (warnings_printed == warn_max)
+    error->warning(FLERR, "pair gbnet: no more coverage warnings (warn_max {}); compute pair gbnet "
+                   "still counts every step", warn_max);
 }
 
 /* ---------------------------------------------------------------------- feature exchange */

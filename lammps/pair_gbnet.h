@@ -55,6 +55,10 @@ class PairGBNet : public Pair {
   int node_of(int atom_index) const { return node_of_atom.empty() ? atom_index : node_of_atom[atom_index]; }
   int atom_of(int node) const { return atom_of_node.empty() ? node : atom_of_node[node]; }
   void exchange(void *rows, int n_cols, size_t elem_size, bool reverse);
+  // extrapolation warnings (warn_coverage): graph and cell against the
+  // potential's record of its training data
+  bool parse_coverage_keyword(const std::string &key, const std::string &value);
+  void check_coverage(const gbnet_graph &graph);
 
   // callbacks handed to the core (gbnet_exchange_fn)
   static void forward_exchange(void *ctx, void *rows, int n_cols, size_t elem_size);
@@ -63,6 +67,13 @@ class PairGBNet : public Pair {
   // settings
   int precision;      // gbnet_precision: GBNET_DOUBLE or GBNET_FLOAT
   int n_threads;      // OpenMP threads inside the core; <= 0: OpenMP default
+  int warn_coverage;  // 1: check every step against the training coverage record
+  int warn_every;     // steps between two warning lines (the first comes at once)
+  int warn_max;       // warning lines printed at most; then one line says they stop
+  int warnings_printed;
+  bigint last_warning_step;
+  bigint steps_outside;  // steps on which anything was outside the training data
+  std::string warned_no_record;  // potential already warned about having no coverage record
 
   // potential
   gbnet_model *model;

@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -710,4 +711,137 @@ TEST_F(LammpsTest, ShippedExamplesRunAndConserveEnergy) {
         EXPECT_LT(drift_meV_per_atom, 0.5) << ex.input;
         RecordProperty(name + "_nve_energy_change_meV_per_atom", std::to_string(drift_meV_per_atom));
     }
+}
+
+// ----------------------------------------------- repulsive core and coverage
+
+namespace {
+// Shortest distance per pair of element indices (types - 1) in an orthogonal
+// periodic box (minimum image; the water box is 12.4 A wide).
+void shortest_distances(const Atoms &a, const std::vector<double> &box, double out[2][2]) {
+    out[0][0] = out[0][1] = out[1][0] = out[1][1] = INFINITY;
+    int n = (int)a.id.size();
+    for (int i = 0; i < n; ++i)
+        for (int j = i + 1; j < n; ++j) {
+            double d2 = 0;
+            for (int c = 0; c < 3; ++c) {
+                double d = a.x[3 * j + c] - a.x[3 * i + c];
+                d -= box[c] * std::round(d / box[c]);
+                d2 += d * d;
+            }
+            int p = a.type[i] - 1, q = a.type[j] - 1;
+            out[p][q] = out[q][p] = std::min(out[p][q], std::sqrt(d2));
+        }
+}
+}  // namespace
+
+// A potential with a repulsive core and a training record: LAMMPS equals the
+// core (core included) on 1 and 2 ranks; the box as it is gives no coverage
+// warning, the same box compressed by 3% in every direction (volume per atom
+// 8.7% below the trained range, atoms closer than trained) warns with the
+// numbers, and compute pair gbnet counts the same atoms on 1 and 2 ranks.
+TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
+    // the starting configuration, for its distances and volume
+    LmpRun ref = run_lammps(gbnet_lmp_path(), dir, "start", setup() + report("start.dump"), 1, vars_for(pot, 0));
+    ASSERT_TRUE(ref.ok()) << ref.text();
+    Atoms start = read_dump(dir + "/start.dump");
+    std::vector<double> box = ref.values["box"];
+    ASSERT_EQ(box.size(), 7u);
+    double shortest[2][2];
+    shortest_distances(start, box, shortest);
+
+    gbnet_model *model = nullptr;
+    ASSERT_EQ(gbnet_model_load(&model, pot.c_str()), GBNET_OK);
+    double inner[4] = {0.6, 0.5, 0.5, 0.7}, outer[4] = {2.6, 1.6, 1.6, 2.0};  // O-O, O-H, H-O, H-H
+    ASSERT_EQ(gbnet_model_set_zbl(model, inner, outer), GBNET_OK) << gbnet_last_error();
+    gbnet_coverage c{};
+    c.n_frames = 10;
+    c.trained_energies = c.trained_forces = 1;
+    c.n_periodic = 10;
+    double v0 = box[6] / (double)start.id.size();
+    c.volume_per_atom_min = 0.95 * v0;
+    c.volume_per_atom_max = 1.05 * v0;
+    for (int p = 0; p < 2; ++p)
+        for (int q = 0; q < 2; ++q) c.shortest_distance[p][q] = 0.99 * shortest[p][q];
+    ASSERT_EQ(gbnet_model_set_coverage(model, &c), GBNET_OK);
+    std::string core_pot = dir + "/core.gbnet";
+    ASSERT_EQ(gbnet_model_save(model, core_pot.c_str()), GBNET_OK);
+
+    // LAMMPS = the core with the repulsion, on 1 and 2 ranks
+    for (int ranks : {1, 2}) {
+        std::string tag = "zbl" + std::to_string(ranks);
+        LmpRun run = run_lammps(gbnet_lmp_path(), dir, tag, setup() + report(tag + ".dump"), ranks,
+                                vars_for(core_pot, 1));
+        ASSERT_TRUE(run.ok()) << run.text();
+        Atoms a = read_dump(dir + "/" + tag + ".dump");
+        gbnet_workspace *ws = nullptr;
+        ASSERT_EQ(gbnet_workspace_create(&ws, model, GBNET_DOUBLE), GBNET_OK);
+        int n = (int)a.id.size();
+        std::vector<int> species(n);
+        for (int i = 0; i < n; ++i) species[i] = a.type[i] - 1;
+        double h[9];
+        cell_of(run.values["box"], h);
+        gbnet_structure s = {n, species.data(), a.x.data(), h, {1, 1, 1}};
+        std::vector<double> f(3 * n);
+        gbnet_result r{};
+        r.forces = f.data();
+        ASSERT_EQ(gbnet_evaluate(ws, 1, &s, &r), GBNET_OK) << gbnet_last_error();
+        EXPECT_LE(std::fabs(run.values["energy"].at(0) - r.energy), 1e-10 * std::fabs(r.energy)) << ranks;
+        EXPECT_LE(max_abs_diff(a.f, f), 1e-10 * max_abs(f)) << ranks;
+        gbnet_workspace_free(ws);
+    }
+
+    auto coverage_script = [&](double scale) {
+        std::ostringstream s;
+        s << setup() << "compute cov all pair gbnet\n"
+          << "thermo_style custom step pe c_cov[1] c_cov[2] c_cov[3]\n";  // computed on the step, read after
+        if (scale != 1.0) s << "change_box all x scale " << scale << " y scale " << scale << " z scale " << scale
+                            << " remap\n";
+        s << "run 0\n"
+          << "print \"GBNET coverage $(c_cov[1]:%.17g) $(c_cov[2]:%.17g) $(c_cov[3]:%.17g)\"\n";
+        return s.str();
+    };
+    LmpRun normal = run_lammps(gbnet_lmp_path(), dir, "normal", coverage_script(1.0), 2, vars_for(core_pot, 0));
+    ASSERT_TRUE(normal.ok()) << normal.text();
+    EXPECT_EQ(normal.text().find("WARNING: pair gbnet"), std::string::npos) << normal.text();
+    ASSERT_EQ(normal.values["coverage"].size(), 3u) << normal.text();
+    EXPECT_EQ(normal.values["coverage"][0], 0.0);
+    EXPECT_GE(normal.values["coverage"][1], 1.0);
+    EXPECT_EQ(normal.values["coverage"][2], 0.0);
+
+    std::vector<double> counts[2];
+    for (int ranks : {1, 2}) {
+        std::string tag = "compressed" + std::to_string(ranks);
+        LmpRun run = run_lammps(gbnet_lmp_path(), dir, tag, coverage_script(0.97), ranks, vars_for(core_pot, 0));
+        ASSERT_TRUE(run.ok()) << run.text();
+        std::string text = run.log;
+        EXPECT_NE(text.find("WARNING: pair gbnet: step 0: outside what potential"), std::string::npos) << text;
+        EXPECT_NE(text.find("atoms closer than the shortest distance in the training data"), std::string::npos)
+            << text;
+        EXPECT_NE(text.find("below the trained"), std::string::npos) << text;
+        EXPECT_NE(text.find("(density higher than any training frame)"), std::string::npos) << text;
+        counts[ranks - 1] = run.values["coverage"];
+        ASSERT_EQ(counts[ranks - 1].size(), 3u) << text;
+        EXPECT_GT(counts[ranks - 1][0], 0.0);
+        EXPECT_LT(counts[ranks - 1][1], 1.0);
+        EXPECT_EQ(counts[ranks - 1][2], 1.0);
+    }
+    EXPECT_EQ(counts[0], counts[1]) << "the counts must not depend on the number of ranks";
+
+    // warn_coverage no: quiet, counts zero; a bad keyword value is a clean error
+    auto with_style = [&](const std::string &style) {
+        std::string script = coverage_script(0.97);
+        size_t at = script.find("compute cov");
+        return script.insert(at, style + "\npair_coeff * * ${pot} O H\n");
+    };
+    LmpRun quiet = run_lammps(gbnet_lmp_path(), dir, "quiet", with_style("pair_style gbnet warn_coverage no"), 1,
+                              vars_for(core_pot, 0));
+    ASSERT_TRUE(quiet.ok()) << quiet.text();
+    EXPECT_EQ(quiet.text().find("WARNING: pair gbnet"), std::string::npos) << quiet.text();
+    EXPECT_EQ(quiet.values["coverage"], std::vector<double>({0.0, 0.0, 0.0}));
+    LmpRun bad = run_lammps(gbnet_lmp_path(), dir, "badwarn", with_style("pair_style gbnet warn_every 0"), 1,
+                            vars_for(core_pot, 0));
+    EXPECT_FALSE(bad.ok());
+    EXPECT_NE(bad.text().find("warn_every must be >= 1"), std::string::npos) << bad.text();
+    gbnet_model_free(model);
 }

@@ -579,3 +579,131 @@ TEST(PotentialFile, ReadsThePythonWrittenTabulatedModel) {
     EXPECT_EQ(checked, 3);
     EXPECT_STREQ(gbnet_model_provenance(m.m), "tabulated test model\nline two: \u00fcn\u00efc\u00f6d\u00e9 \u2713");
 }
+
+// ------------------------------------------------ repulsive core and coverage
+
+namespace {
+void attach_core_and_coverage(gbnet_model *m) {
+    int n = m->hp.n_elements;
+    std::vector<double> inner(n * n), outer(n * n);
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b) {
+            inner[a * n + b] = 0.5 + 0.1 * (a + b);
+            outer[a * n + b] = 1.5 + 0.25 * (a + b) + 0.1 / 3;
+        }
+    ASSERT_EQ(gbnet_model_set_zbl(m, inner.data(), outer.data()), GBNET_OK) << gbnet_last_error();
+    gbnet_coverage c{};
+    c.n_frames = 321;
+    c.trained_energies = c.trained_forces = 1;
+    c.trained_stresses = 0;
+    c.n_periodic = 300;
+    c.volume_per_atom_min = 9.5 + 1e-13;
+    c.volume_per_atom_max = 31.25;
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b) c.shortest_distance[a][b] = a == 1 && b == 1 ? 0.0 : 0.9 + 0.3 * (a + b) + 1e-14;
+    ASSERT_EQ(gbnet_model_set_coverage(m, &c), GBNET_OK);
+}
+}  // namespace
+
+// ZBLR and COVR round trip bitwise; the file without them (older writers)
+// still loads, as a model without a core and without coverage.
+TEST(PotentialFile, RepulsiveCoreAndCoverageRoundTrip) {
+    std::string dir = temp_dir();
+    ModelPtr m;
+    gbnet_hyperparams hp = small_hyperparams(6, 2, 5, 3, 4.0, {8, 1, 73});
+    ASSERT_EQ(gbnet_model_create(&m.m, &hp, 3), GBNET_OK);
+    std::string plain = dir + "/plain.gbnet";
+    ASSERT_EQ(gbnet_model_save(m.m, plain.c_str()), GBNET_OK);
+    attach_core_and_coverage(m.m);
+    std::string path = dir + "/core.gbnet";
+    ASSERT_EQ(gbnet_model_save(m.m, path.c_str()), GBNET_OK) << gbnet_last_error();
+    ModelPtr back;
+    ASSERT_EQ(gbnet_model_load(&back.m, path.c_str()), GBNET_OK) << gbnet_last_error();
+    expect_models_identical(m.m, back.m);
+    double inner[9], outer[9], inner0[9], outer0[9];
+    ASSERT_EQ(gbnet_model_zbl(back.m, inner, outer), 1);
+    ASSERT_EQ(gbnet_model_zbl(m.m, inner0, outer0), 1);
+    EXPECT_EQ(std::memcmp(inner, inner0, sizeof inner), 0);
+    EXPECT_EQ(std::memcmp(outer, outer0, sizeof outer), 0);
+    const gbnet_coverage *c = gbnet_model_coverage(back.m);
+    ASSERT_NE(c, nullptr);
+    EXPECT_EQ(std::memcmp(c, gbnet_model_coverage(m.m), sizeof *c), 0);
+    std::string again = dir + "/again.gbnet";
+    ASSERT_EQ(gbnet_model_save(back.m, again.c_str()), GBNET_OK);
+    EXPECT_EQ(read_file(path), read_file(again));
+    // the sections are where the table says, ZBLR required, COVR optional
+    std::vector<Section> s = split_sections(read_file(path));
+    ASSERT_NE(find(s, "ZBLR"), nullptr);
+    ASSERT_NE(find(s, "COVR"), nullptr);
+    EXPECT_EQ(find(s, "ZBLR")->flags, 0u);
+    EXPECT_EQ(find(s, "COVR")->flags, 1u);
+    EXPECT_EQ(find(s, "ZBLR")->payload.size(), 4u + 16u * 9u);
+    EXPECT_EQ(find(s, "COVR")->payload.size(), 32u + 8u * 9u);
+    // a clone keeps both
+    gbnet_model *clone = nullptr;
+    ASSERT_EQ(gbnet_model_clone(&clone, back.m), GBNET_OK);
+    EXPECT_EQ(gbnet_model_zbl(clone, nullptr, nullptr), 1);
+    ASSERT_NE(gbnet_model_coverage(clone), nullptr);
+    gbnet_model_free(clone);
+    // the plain file: no core, no coverage
+    ModelPtr old;
+    ASSERT_EQ(gbnet_model_load(&old.m, plain.c_str()), GBNET_OK);
+    EXPECT_EQ(gbnet_model_zbl(old.m, nullptr, nullptr), 0);
+    EXPECT_EQ(gbnet_model_coverage(old.m), nullptr);
+    ModelPtr golden;  // written by the Python reference writer before these sections existed
+    ASSERT_EQ(gbnet_model_load(&golden.m, source_path("tests/golden/model_ohcta.gbnet").c_str()), GBNET_OK);
+    EXPECT_EQ(gbnet_model_zbl(golden.m, nullptr, nullptr), 0);
+}
+
+// Bad ZBLR/COVR payloads behind a valid checksum name the section and problem.
+TEST(PotentialFile, BadRepulsiveCoreAndCoverageSectionsAreRefused) {
+    std::string dir = temp_dir();
+    ModelPtr m;
+    gbnet_hyperparams hp = small_hyperparams(6, 2, 5, 3, 4.0, {8, 1});
+    ASSERT_EQ(gbnet_model_create(&m.m, &hp, 3), GBNET_OK);
+    attach_core_and_coverage(m.m);
+    std::string path = dir + "/core.gbnet";
+    ASSERT_EQ(gbnet_model_save(m.m, path.c_str()), GBNET_OK);
+    std::vector<Section> good = split_sections(read_file(path));
+    struct Case {
+        std::string tag;
+        size_t at;          // byte of the payload to overwrite with value
+        double value;
+        gbnet_status status;
+        std::string words;
+    };
+    std::vector<Case> cases = {
+        {"ZBLR", 4, -1.0, GBNET_ERR_FORMAT, "inner"},                       // inner radius negative
+        {"ZBLR", 4 + 8 * 4, 9.0, GBNET_ERR_FORMAT, "cutoff"},               // outer beyond the cutoff
+        {"ZBLR", 4 + 8, 0.55, GBNET_ERR_FORMAT, "differ"},                  // asymmetric
+        {"ZBLR", 4, std::nan(""), GBNET_ERR_NUMERIC, "not finite"},
+        {"COVR", 16, 50.0, GBNET_ERR_FORMAT, "volume per atom"},            // min above max
+        {"COVR", 32, -2.0, GBNET_ERR_FORMAT, "shortest distance"},
+    };
+    for (const Case &c : cases) {
+        std::vector<Section> s = good;
+        std::string &p = find(s, c.tag)->payload;
+        std::string bytes;
+        put_f64(bytes, c.value);
+        p.replace(c.at, 8, bytes);
+        std::string bad_path = write_file(dir + "/bad.gbnet", assemble(s));
+        ModelPtr back;
+        EXPECT_EQ(gbnet_model_load(&back.m, bad_path.c_str()), c.status) << c.tag << " " << c.at;
+        std::string message = gbnet_last_error();
+        EXPECT_NE(message.find(c.tag), std::string::npos) << message;
+        EXPECT_NE(message.find(c.words), std::string::npos) << message;
+    }
+    // a ZBLR for another element count, and one of the wrong length
+    {
+        std::vector<Section> s = good;
+        std::string &p = find(s, "ZBLR")->payload;
+        p[0] = 3;
+        ModelPtr back;
+        EXPECT_EQ(gbnet_model_load(&back.m, write_file(dir + "/bad.gbnet", assemble(s)).c_str()), GBNET_ERR_FORMAT);
+        EXPECT_NE(std::string(gbnet_last_error()).find("HYPR has 2"), std::string::npos) << gbnet_last_error();
+        s = good;
+        find(s, "COVR")->payload.pop_back();
+        EXPECT_EQ(gbnet_model_load(&back.m, write_file(dir + "/bad.gbnet", assemble(s)).c_str()), GBNET_ERR_FORMAT);
+        EXPECT_NE(std::string(gbnet_last_error()).find("length"), std::string::npos) << gbnet_last_error();
+    }
+}

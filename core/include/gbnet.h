@@ -105,6 +105,44 @@ gbnet_status gbnet_model_tabulate(gbnet_model *model, int n_points);
 void gbnet_model_untabulate(gbnet_model *model);
 #define GBNET_DEFAULT_TABLE_POINTS 1001
 
+/* ------------------------------------------------- repulsive core (ZBL) */
+
+/* The optional repulsive core (docs/model.md section 7): the ZBL screened
+ * nuclear repulsion of every pair of atoms, E(d) = 14.399645 z1 z2 / d *
+ * phi(d / a), times a switch that is 1 below inner and falls smoothly (C2)
+ * to 0 at outer, added to the network's energy in every evaluation. Radii
+ * are per element pair in model order, inner and outer [n_elements]
+ * [n_elements] (symmetric, Angstrom, 0 < inner < outer <= cutoff); NULL
+ * for both removes the core. Create workspaces after setting it. */
+gbnet_status gbnet_model_set_zbl(gbnet_model *model, const double *inner, const double *outer);
+/* 1 if the model has a repulsive core (and then fills inner, outer
+ * [n_elements][n_elements] when not NULL), else 0. */
+int gbnet_model_zbl(const gbnet_model *model, double *inner, double *outer);
+/* The switched ZBL pair energy (eV) of atomic numbers z1, z2 at distance d
+ * (Angstrom), and its derivative in *dE_dd (eV/A) if not NULL. */
+double gbnet_zbl_pair_energy(int z1, int z2, double d, double inner, double outer, double *dE_dd);
+
+/* --------------------------------------------- what the training covered */
+
+/* What the training data covered, recorded by the trainer in the potential
+ * file (section COVR) so that evaluation can tell when a structure leaves it. */
+typedef struct {
+    int n_frames;                 /* training frames */
+    int trained_energies, trained_forces, trained_stresses; /* 0/1: labels fitted (weight > 0 and present) */
+    /* shortest distance (A) between atoms of elements a and b in any training
+     * frame, [a][b] symmetric in model order; 0: no such pair within the cutoff */
+    double shortest_distance[GBNET_MAX_ELEMENTS][GBNET_MAX_ELEMENTS];
+    int n_periodic;               /* training frames periodic in all three directions */
+    double volume_per_atom_min;   /* A^3 per atom over those frames (0 when n_periodic = 0) */
+    double volume_per_atom_max;
+} gbnet_coverage;
+
+/* The model's coverage record, or NULL if its file has none (older files,
+ * models not made by the trainer). */
+const gbnet_coverage *gbnet_model_coverage(const gbnet_model *model);
+/* Sets (a copy of) the coverage record; NULL removes it. */
+gbnet_status gbnet_model_set_coverage(gbnet_model *model, const gbnet_coverage *coverage);
+
 /* -------------------------------------------------------------- workspace */
 
 typedef enum { GBNET_DOUBLE = 0, GBNET_FLOAT = 1 } gbnet_precision;
@@ -197,6 +235,35 @@ typedef struct {
  * and, if overlap is not NULL, their indices in overlap[0..1]. */
 gbnet_status gbnet_graph_from_full_list(gbnet_workspace *ws, gbnet_graph *graph, const double *positions,
                                         const gbnet_full_list *list, int overlap[2]);
+
+/* ------------------------------------------- checking against coverage */
+
+/* How far a structure or graph lies outside the model's coverage record. */
+typedef struct {
+    int atoms_checked;        /* owned atoms (graph) or atoms (structure) looked at */
+    int atoms_too_close;      /* of those, atoms with a neighbor closer than the shortest trained
+                                 distance of the pair (or of a pair never seen in training) */
+    int pairs_too_close;      /* edges (ordered pairs from the checked atoms) closer than that */
+    double closest_ratio;     /* smallest d / shortest trained distance over the edges; below 1:
+                                 outside; 0: a pair never seen in training; 1 when no edge */
+    int closest_atom, closest_neighbor; /* the edge of closest_ratio (graph indices), -1 if none */
+    int volume_checked;       /* 1 when a volume was given and the training had periodic frames */
+    int volume_outside;       /* 1 when that volume per atom lies outside the trained range */
+    double volume_per_atom;   /* the volume compared (A^3/atom), 0 if none */
+} gbnet_coverage_report;
+
+/* Compares the edges of the owned centers of a graph (d < cutoff) with the
+ * model's coverage record, and volume_per_atom (A^3; <= 0: not compared,
+ * e.g. for molecules) with the trained range. Fails with
+ * GBNET_ERR_UNSUPPORTED when the model has no record. Cheap: one pass over
+ * the edges, no network. A report of each rank adds up (atoms, pairs) and
+ * takes the minimum (closest_ratio) to the global one. */
+gbnet_status gbnet_coverage_check_graph(const gbnet_model *model, const gbnet_graph *graph, double volume_per_atom,
+                                        gbnet_coverage_report *report);
+/* The same for a structure (its neighbor list is built here); the volume of
+ * a cell periodic in all three directions is compared. */
+gbnet_status gbnet_coverage_check(const gbnet_model *model, const gbnet_structure *structure,
+                                  gbnet_coverage_report *report);
 
 /* ------------------------------------------------------------- elements */
 

@@ -22,6 +22,9 @@ static const char *const info_help =
 enum { OPT_HELP };
 static const cli_option info_options[] = {[OPT_HELP] = {"help", 'h', 0}};
 
+static void print_repulsion(const gbnet_model *model);
+static void print_coverage(const gbnet_model *model);
+
 static void print_info(const char *path, const gbnet_model *model) {
     const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
     double scale, shift, e_ref[GBNET_MAX_ELEMENTS];
@@ -51,6 +54,8 @@ static void print_info(const char *path, const gbnet_model *model) {
         printf("filters:         tabulated (%d grid points per block, cubic Hermite)\n", gbnet_model_table_points(model));
     else
         printf("filters:         exact (filter networks evaluated)\n");
+    print_repulsion(model);
+    print_coverage(model);
     const char *provenance = gbnet_model_provenance(model);
     printf("provenance:%s", provenance[0] ? "\n" : " (none)\n");
     /* indent each provenance line so the block is visibly one field */
@@ -60,6 +65,50 @@ static void print_info(const char *path, const gbnet_model *model) {
         printf("  %.*s\n", len, line);
         line += len + (end ? 1 : 0);
     }
+}
+
+/* The repulsive core's radii per element pair (docs/model.md section 7). */
+static void print_repulsion(const gbnet_model *model) {
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+    int n = hp->n_elements;
+    double inner[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], outer[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS];
+    if (!gbnet_model_zbl(model, inner, outer)) {
+        printf("repulsive core:  none\n");
+        return;
+    }
+    printf("repulsive core:  ZBL, switched to 0 between inner and outer radius (Angstrom):\n");
+    for (int a = 0; a < n; ++a)
+        for (int b = a; b < n; ++b)
+            printf("  %-2s-%-2s %.4f - %.4f\n", gbnet_element_symbol(hp->atomic_numbers[a]),
+                   gbnet_element_symbol(hp->atomic_numbers[b]), inner[a * n + b], outer[a * n + b]);
+}
+
+/* What the training data covered (section COVR). */
+static void print_coverage(const gbnet_model *model) {
+    const gbnet_coverage *c = gbnet_model_coverage(model);
+    if (!c) {
+        printf("training coverage: not recorded\n");
+        return;
+    }
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+    printf("training coverage: %d frames; labels fitted:%s%s%s\n", c->n_frames, c->trained_energies ? " energies" : "",
+           c->trained_forces ? " forces" : "", c->trained_stresses ? " stresses" : "");
+    if (c->n_periodic > 0)
+        printf("  volume per atom: %.4f - %.4f Angstrom^3 (%d periodic frames)\n", c->volume_per_atom_min,
+               c->volume_per_atom_max, c->n_periodic);
+    else
+        printf("  volume per atom: no periodic frames\n");
+    printf("  shortest distance (Angstrom):\n");
+    for (int a = 0; a < hp->n_elements; ++a)
+        for (int b = a; b < hp->n_elements; ++b) {
+            double d = c->shortest_distance[a][b];
+            if (d > 0)
+                printf("    %-2s-%-2s %.4f\n", gbnet_element_symbol(hp->atomic_numbers[a]),
+                       gbnet_element_symbol(hp->atomic_numbers[b]), d);
+            else
+                printf("    %-2s-%-2s none within the cutoff\n", gbnet_element_symbol(hp->atomic_numbers[a]),
+                       gbnet_element_symbol(hp->atomic_numbers[b]));
+        }
 }
 
 int cmd_info(int argc, char **argv) {

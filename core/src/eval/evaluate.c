@@ -11,6 +11,7 @@
 #include "kernels.h"
 #include "model.h"
 #include "workspace.h"
+#include "zbl.h"
 
 /* Default pack capacity in atoms for gbnet_evaluate: large enough that GEMMs
  * are efficient, small enough that per-edge buffers stay modest. */
@@ -66,6 +67,8 @@ void gbnet_workspace_free(gbnet_workspace *ws) {
     free(ws->dbar);
     free(ws->atom_forces);
     free(ws->center_virials);
+    free(ws->zbl_energy);
+    free(ws->zbl_dbar);
     free(ws->graph_offsets);
     free(ws->graph_neighbor);
     free(ws->graph_vector);
@@ -79,6 +82,7 @@ size_t gbnet_workspace_bytes(const gbnet_workspace *ws) {
     n += ws->bb.cap_species + ws->bb.cap_offsets + ws->bb.cap_neighbor + ws->bb.cap_atom_graph + ws->bb.cap_vec;
     n += ws->cap_atom_energy + ws->cap_graph_energy + ws->cap_dbar + ws->cap_atom_forces + ws->cap_center_virials;
     n += ws->cap_graph_offsets + ws->cap_graph_neighbor + ws->cap_graph_vector;
+    n += ws->cap_zbl_energy + ws->cap_zbl_dbar;
     return n;
 }
 
@@ -139,6 +143,34 @@ static int finite_result(double energy, const double *virial) {
     int ok = isfinite(energy);
     for (int k = 0; k < 9; ++k) ok = ok && isfinite(virial[k]);
     return ok;
+}
+
+/* The repulsive core of a batch (zbl.h), after the network's forward: adds
+ * each center's repulsion to its atom energy and, in atom order, to its
+ * graph's energy, and keeps the edges' dE/dd in ws->zbl_dbar for
+ * add_repulsion_gradient. Nothing when the model has no core. */
+static gbnet_status add_repulsion_energy(gbnet_workspace *ws, const gb_batch *b, double *atom_energy,
+                                         double *graph_energy) {
+    if (!ws->model->zbl) return GBNET_OK;
+    gbnet_status st = ensure_doubles(&ws->zbl_energy, &ws->cap_zbl_energy, (size_t)b->n_centers);
+    if (!st) st = ensure_doubles(&ws->zbl_dbar, &ws->cap_zbl_dbar, (size_t)b->n_edges);
+    if (st) return st;
+    memset(ws->zbl_dbar, 0, (size_t)b->n_edges * sizeof(double));
+    gb_zbl_edges(ws->model, b->n_centers, b->species, b->offsets, b->neighbor, b->vec, ws->zbl_energy, ws->zbl_dbar,
+                 ws->n_threads);
+    for (int i = 0; i < b->n_centers; ++i) {
+        int g = b->atom_graph ? b->atom_graph[i] : 0;
+        if (g < 0) continue;
+        atom_energy[i] += ws->zbl_energy[i];
+        graph_energy[g] += ws->zbl_energy[i];
+    }
+    return GBNET_OK;
+}
+
+/* After the network's backward: dbar [n_edges] += the repulsion's dE/dd. */
+static void add_repulsion_gradient(const gbnet_workspace *ws, const gb_batch *b, double *dbar) {
+    if (!ws->model->zbl) return;
+    for (int e = 0; e < b->n_edges; ++e) dbar[e] += ws->zbl_dbar[e];
 }
 
 /* ------------------------------------------------------------ gbnet_evaluate */
@@ -211,6 +243,7 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
         if ((st = ensure_doubles(&ws->atom_forces, &ws->cap_atom_forces, 3 * (size_t)b->n_atoms))) break;
         if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b->n_atoms))) break;
         st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy);
+        if (!st) st = add_repulsion_energy(ws, b, ws->atom_energy, ws->graph_energy);
         if (st) break;
         /* the seed ebar = 1 for every atom reuses atom_energy once the energies are copied out */
         double *ones = ws->atom_energy;
@@ -225,6 +258,7 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
         for (int i = 0; i < b->n_atoms; ++i) ones[i] = 1.0;
         st = gb_ws_backward(ws, b, ones, NULL, NULL, ws->dbar);
         if (st) break;
+        add_repulsion_gradient(ws, b, ws->dbar);
         const int *in_offsets, *in_edges;
         gb_ws_in_edges(ws, &in_offsets, &in_edges);
         gb_forces_from_dbar_threaded(ws->atom_forces, NULL, ws->center_virials, NULL, ws->dbar, b->vec, b->offsets,
@@ -296,12 +330,14 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
     if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, 1))) return st;
     if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b.n_edges))) return st;
     st = gb_ws_forward(ws, &b, 0, ws->atom_energy, ws->graph_energy);
+    if (!st) st = add_repulsion_energy(ws, &b, ws->atom_energy, ws->graph_energy);
     if (st) return st;
     r->energy = ws->graph_energy[0];
     if (r->atom_energies) memcpy(r->atom_energies, ws->atom_energy, (size_t)g->n_local * sizeof(double));
     for (int i = 0; i < g->n_local; ++i) ws->atom_energy[i] = 1.0;
     st = gb_ws_backward(ws, &b, ws->atom_energy, NULL, NULL, ws->dbar);
     if (st) return st;
+    add_repulsion_gradient(ws, &b, ws->dbar);
     if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b.n_centers))) return st;
     const int *in_offsets, *in_edges;
     gb_ws_in_edges(ws, &in_offsets, &in_edges);

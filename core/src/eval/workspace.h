@@ -24,6 +24,8 @@ struct gbnet_workspace {
     size_t cap_atom_energy, cap_graph_energy, cap_dbar;
     double *atom_forces, *center_virials; /* [n_atoms][3], [n_centers][9] of a batch */
     size_t cap_atom_forces, cap_center_virials;
+    double *zbl_energy, *zbl_dbar;        /* repulsive core: [n_centers], [n_edges] of a batch */
+    size_t cap_zbl_energy, cap_zbl_dbar;
     /* gbnet_graph_from_full_list */
     int *graph_offsets, *graph_neighbor;
     double *graph_vector;

@@ -20,6 +20,7 @@
 #include "gb_error.h"
 #include "model.h"
 #include "potential_file.h"
+#include "zbl.h"
 
 #define HEADER_BYTES 16u
 #define SECTION_HEADER_BYTES 16u
@@ -95,6 +96,10 @@ typedef struct {
     uint32_t table_points;
     const unsigned char *provenance;
     uint64_t provenance_len;
+    int have_zbl;                 /* ZBLR: the repulsive core */
+    double zbl_inner[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], zbl_outer[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS];
+    int have_coverage;            /* COVR: what the training data covered */
+    gbnet_coverage coverage;
 } parsed_file;
 
 static gbnet_status bad(const parsed_file *pf, const char *tag, const char *what) {
@@ -248,6 +253,76 @@ static gbnet_status parse_provenance(parsed_file *pf, const unsigned char *p, ui
     return GBNET_OK;
 }
 
+/* ZBLR: the repulsive core, u32 n | f64 inner [n][n] | f64 outer [n][n]. */
+static gbnet_status parse_zbl(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "ZBLR");
+    if (st) return st;
+    uint32_t n = (uint32_t)pf->hp.n_elements;
+    if (len != 4 + 16 * (uint64_t)n * n)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section ZBLR: length %llu, expected %llu for %u elements",
+                       pf->path, (unsigned long long)len, (unsigned long long)(4 + 16 * (uint64_t)n * n), n);
+    if (get_u32(p) != n)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section ZBLR: %u elements, but HYPR has %u", pf->path,
+                       get_u32(p), n);
+    for (uint32_t a = 0; a < n; ++a)
+        for (uint32_t b = 0; b < n; ++b) {
+            double ri = get_f64(p + 4 + 8 * (a * n + b)), ro = get_f64(p + 4 + 8 * (n * n + a * n + b));
+            if (!isfinite(ri) || !isfinite(ro))
+                return gb_fail(GBNET_ERR_NUMERIC, "potential file '%s': section ZBLR: radius of pair %u-%u is not finite",
+                               pf->path, a, b);
+            if (!(ri > 0.0 && ri < ro && ro <= pf->hp.cutoff))
+                return gb_fail(GBNET_ERR_FORMAT,
+                               "potential file '%s': section ZBLR: pair %u-%u has inner %g, outer %g A; expected 0 < "
+                               "inner < outer <= cutoff %g A",
+                               pf->path, a, b, ri, ro, pf->hp.cutoff);
+            pf->zbl_inner[a * n + b] = ri;
+            pf->zbl_outer[a * n + b] = ro;
+        }
+    for (uint32_t a = 0; a < n; ++a)
+        for (uint32_t b = 0; b < a; ++b)
+            if (pf->zbl_inner[a * n + b] != pf->zbl_inner[b * n + a] || pf->zbl_outer[a * n + b] != pf->zbl_outer[b * n + a])
+                return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section ZBLR: radii of pairs %u-%u and %u-%u differ",
+                               pf->path, a, b, b, a);
+    pf->have_zbl = 1;
+    return GBNET_OK;
+}
+
+/* COVR: what the training data covered, u32 n | u32 frames | u32 flags (bit 0
+ * energies, 1 forces, 2 stresses trained) | u32 periodic frames | f64 volume
+ * per atom min, max | f64 shortest distance [n][n]. */
+static gbnet_status parse_coverage(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "COVR");
+    if (st) return st;
+    uint32_t n = (uint32_t)pf->hp.n_elements;
+    if (len != 32 + 8 * (uint64_t)n * n)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section COVR: length %llu, expected %llu for %u elements",
+                       pf->path, (unsigned long long)len, (unsigned long long)(32 + 8 * (uint64_t)n * n), n);
+    if (get_u32(p) != n)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section COVR: %u elements, but HYPR has %u", pf->path,
+                       get_u32(p), n);
+    gbnet_coverage *c = &pf->coverage;
+    memset(c, 0, sizeof *c);
+    c->n_frames = (int)(get_u32(p + 4) & 0x7fffffffu);
+    uint32_t flags = get_u32(p + 8);
+    c->trained_energies = (flags & 1u) != 0;
+    c->trained_forces = (flags & 2u) != 0;
+    c->trained_stresses = (flags & 4u) != 0;
+    c->n_periodic = (int)(get_u32(p + 12) & 0x7fffffffu);
+    c->volume_per_atom_min = get_f64(p + 16);
+    c->volume_per_atom_max = get_f64(p + 24);
+    if (!(c->volume_per_atom_min >= 0.0 && c->volume_per_atom_min <= c->volume_per_atom_max &&
+          isfinite(c->volume_per_atom_max)))
+        return bad(pf, "COVR", "volume per atom range is not 0 <= min <= max (finite)");
+    for (uint32_t a = 0; a < n; ++a)
+        for (uint32_t b = 0; b < n; ++b) {
+            double d = get_f64(p + 32 + 8 * (a * n + b));
+            if (!(d >= 0.0 && isfinite(d))) return bad(pf, "COVR", "a shortest distance is negative or not finite");
+            c->shortest_distance[a][b] = d;
+        }
+    pf->have_coverage = 1;
+    return GBNET_OK;
+}
+
 typedef struct {
     char tag[4];
     gbnet_status (*parse)(parsed_file *, const unsigned char *, uint64_t);
@@ -261,7 +336,9 @@ static const section_kind k_sections[] = {
     {{'U', 'N', 'I', 'T'}, parse_units, SEEN(have_units)},
     {{'N', 'O', 'R', 'M'}, parse_norm, SEEN(have_norm)},
     {{'P', 'A', 'R', 'M'}, parse_params, SEEN(have_params)},
+    {{'Z', 'B', 'L', 'R'}, parse_zbl, SEEN(have_zbl)},
     {{'F', 'T', 'A', 'B'}, parse_table, SEEN(have_table)},
+    {{'C', 'O', 'V', 'R'}, parse_coverage, SEEN(have_coverage)},
     {{'P', 'R', 'O', 'V'}, parse_provenance, SEEN(have_provenance)},
 };
 
@@ -380,6 +457,12 @@ static gbnet_status build_model(gbnet_model **out, const parsed_file *pf) {
             m->table->derivs[i] = get_f64(pf->table_derivs + 8 * i);
         }
     }
+    gbnet_status st2 = pf->have_zbl ? gbnet_model_set_zbl(m, pf->zbl_inner, pf->zbl_outer) : GBNET_OK;
+    if (!st2 && pf->have_coverage) st2 = gbnet_model_set_coverage(m, &pf->coverage);
+    if (st2) {
+        gbnet_model_free(m);
+        return st2;
+    }
     *out = m;
     return GBNET_OK;
 }
@@ -452,6 +535,34 @@ static void put_section_header(byte_buffer *b, const char *tag, uint32_t flags, 
     put_u64(b, len);
 }
 
+/* ZBLR (required: a reader that ignored it would evaluate a different potential). */
+static void encode_zbl(byte_buffer *b, const gbnet_model *m) {
+    if (!m->zbl) return;
+    uint32_t n = (uint32_t)m->hp.n_elements;
+    put_section_header(b, "ZBLR", 0, 4 + 16 * (uint64_t)n * n);
+    put_u32(b, n);
+    for (uint32_t a = 0; a < n; ++a)
+        for (uint32_t c = 0; c < n; ++c) put_f64(b, m->zbl->inner[a][c]);
+    for (uint32_t a = 0; a < n; ++a)
+        for (uint32_t c = 0; c < n; ++c) put_f64(b, m->zbl->outer[a][c]);
+}
+
+/* COVR (optional: information for warnings, not needed to evaluate). */
+static void encode_coverage(byte_buffer *b, const gbnet_model *m) {
+    const gbnet_coverage *c = m->coverage;
+    if (!c) return;
+    uint32_t n = (uint32_t)m->hp.n_elements;
+    put_section_header(b, "COVR", FLAG_OPTIONAL, 32 + 8 * (uint64_t)n * n);
+    put_u32(b, n);
+    put_u32(b, (uint32_t)c->n_frames);
+    put_u32(b, (c->trained_energies ? 1u : 0u) | (c->trained_forces ? 2u : 0u) | (c->trained_stresses ? 4u : 0u));
+    put_u32(b, (uint32_t)c->n_periodic);
+    put_f64(b, c->volume_per_atom_min);
+    put_f64(b, c->volume_per_atom_max);
+    for (uint32_t a = 0; a < n; ++a)
+        for (uint32_t e = 0; e < n; ++e) put_f64(b, c->shortest_distance[a][e]);
+}
+
 static int encode(byte_buffer *b, const gbnet_model *m) {
     const gbnet_hyperparams *hp = &m->hp;
     uint32_t n_el = (uint32_t)hp->n_elements;
@@ -488,6 +599,8 @@ static int encode(byte_buffer *b, const gbnet_model *m) {
     put_u64(b, m->layout.total);
     put_f64s(b, m->params, m->layout.total);
 
+    encode_zbl(b, m);
+
     if (m->table) {
         uint64_t count = (uint64_t)hp->n_blocks * (uint64_t)m->table->n_points * (uint64_t)hp->n_features;
         /* Optional: a reader that does not know tables evaluates the exact filters. */
@@ -498,6 +611,8 @@ static int encode(byte_buffer *b, const gbnet_model *m) {
         put_f64s(b, m->table->values, (size_t)count);
         put_f64s(b, m->table->derivs, (size_t)count);
     }
+
+    encode_coverage(b, m);
 
     const char *prov = gbnet_model_provenance(m);
     size_t prov_len = strlen(prov);

@@ -1,5 +1,6 @@
 /* Model creation, parameter layout, initialisation and accessors. */
 #include "model.h"
+#include "zbl.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -157,6 +158,8 @@ void gbnet_model_free(gbnet_model *m) {
     free(m->params);
     free(m->provenance);
     table_free(m->table);
+    free(m->zbl);
+    free(m->coverage);
     free(m);
 }
 
@@ -183,11 +186,33 @@ gbnet_status gbnet_model_clone(gbnet_model **out, const gbnet_model *m) {
             memcpy(c->table->derivs, m->table->derivs, n * sizeof(double));
         }
     }
+    if (!st && m->zbl) {
+        c->zbl = gb_malloc(sizeof *c->zbl);
+        if (c->zbl) memcpy(c->zbl, m->zbl, sizeof *c->zbl);
+        else st = GBNET_ERR_NO_MEMORY;
+    }
+    if (!st && m->coverage) st = gbnet_model_set_coverage(c, m->coverage);
     if (st) {
         gbnet_model_free(c);
         *out = NULL;
     }
     return st;
+}
+
+const gbnet_coverage *gbnet_model_coverage(const gbnet_model *m) { return m ? m->coverage : NULL; }
+
+gbnet_status gbnet_model_set_coverage(gbnet_model *m, const gbnet_coverage *coverage) {
+    if (!m) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_model_set_coverage: NULL model");
+    if (!coverage) {
+        free(m->coverage);
+        m->coverage = NULL;
+        return GBNET_OK;
+    }
+    gbnet_coverage *c = m->coverage ? m->coverage : gb_malloc(sizeof *c);
+    if (!c) return GBNET_ERR_NO_MEMORY;
+    *c = *coverage;
+    m->coverage = c;
+    return GBNET_OK;
 }
 
 const gbnet_hyperparams *gbnet_model_hyperparams(const gbnet_model *m) { return &m->hp; }

@@ -39,6 +39,8 @@ struct gbnet_model {
     double e_ref[GBNET_MAX_ELEMENTS];
     char *provenance;        /* NUL-terminated, heap */
     gb_filter_table *table;  /* NULL unless tabulated */
+    struct gb_zbl_s *zbl;    /* repulsive core (zbl.h), NULL when off */
+    gbnet_coverage *coverage; /* what the training data covered, NULL if unknown */
 };
 
 /* Computes the layout for hp; returns the total number of parameters. */

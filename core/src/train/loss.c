@@ -8,6 +8,7 @@
 #include "forces.h"
 #include "gb_error.h"
 #include "model.h"
+#include "zbl.h"
 
 gbnet_status gb_sample_init(gb_sample *s, const gbnet_frame *f, const gbnet_model *model, double min_distance) {
     memset(s, 0, sizeof *s);
@@ -36,7 +37,21 @@ gbnet_status gb_sample_init(gb_sample *s, const gbnet_frame *f, const gbnet_mode
     return GBNET_OK;
 }
 
+gbnet_status gb_sample_set_repulsion(gb_sample *s, const gbnet_model *model) {
+    free(s->zbl_forces);
+    s->zbl_forces = NULL;
+    s->zbl_energy = 0.0;
+    memset(s->zbl_virial, 0, sizeof s->zbl_virial);
+    if (!model->zbl) return GBNET_OK;
+    int n = s->frame->n_atoms;
+    s->zbl_forces = gb_malloc(3 * (size_t)(n > 0 ? n : 1) * sizeof(double));
+    if (!s->zbl_forces) return GBNET_ERR_NO_MEMORY;
+    return gb_zbl_structure(model, n, s->species, s->nl.offsets, s->nl.neighbor, s->nl.vec, s->nl.n_edges,
+                            &s->zbl_energy, s->zbl_forces, s->zbl_virial);
+}
+
 void gb_sample_free(gb_sample *s) {
+    free(s->zbl_forces);
     free(s->species);
     gb_neighbor_free(&s->nl);
     memset(s, 0, sizeof *s);
@@ -58,7 +73,8 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
         const gbnet_frame *f = s->frame;
         st = gb_batch_buffer_append(bb, f->n_atoms, s->species, s->nl.n_edges, s->nl.offsets, s->nl.neighbor,
                                     s->nl.vec, k);
-        if ((w->w_forces > 0 && f->forces) || (w->w_stress > 0 && f->has_virial && f->has_cell)) need_dual = 1;
+        if ((w->w_forces > 0 && f->forces) || (w->w_stress > 0 && f->has_virial && f->has_cell && !s->skip_stress))
+            need_dual = 1;
     }
     if (!st && (static_atoms > 0 || static_edges > 0))
         st = gb_batch_buffer_pad(bb, static_atoms > 0 ? static_atoms : bb->batch.n_atoms,
@@ -96,7 +112,7 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
         if (predicted_forces) memcpy(predicted_forces + 3 * (size_t)a0, fk, 3 * (size_t)na * sizeof(double));
         double eseed = 0.0;
         if (f->has_energy) {
-            double de = (graph_e[k] - f->energy) / na;
+            double de = (graph_e[k] - (f->energy - s->zbl_energy)) / na;
             stats->se_energy += de * de;
             stats->ae_energy += fabs(de);
             stats->n_energy += 1;
@@ -105,10 +121,11 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
         }
         for (int i = 0; i < na; ++i) ebar[a0 + i] = eseed;
         double cf = 0.0;
+        const double *zf = s->zbl_forces; /* the network is fitted to the labels minus the repulsive core */
         if (f->forces) {
             double se = 0.0;
             for (int c = 0; c < 3 * na; ++c) {
-                double r = fk[c] - f->forces[c];
+                double r = fk[c] - (f->forces[c] - (zf ? zf[c] : 0.0));
                 se += r * r;
                 stats->ae_forces += fabs(r);
             }
@@ -118,10 +135,10 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
             cf = scale * w->w_forces * 2.0 / (3.0 * na);
         }
         double u[9] = {0}, cs = 0.0;
-        if (f->has_virial && f->has_cell) {
+        if (f->has_virial && f->has_cell && !s->skip_stress) {
             double V = cell_volume(f->cell), se = 0.0;
             for (int c = 0; c < 9; ++c) {
-                double pred = -vk[c] / V * GB_GPA_PER_EV_A3, ref = -f->virial[c] / V * GB_GPA_PER_EV_A3;
+                double pred = -vk[c] / V * GB_GPA_PER_EV_A3, ref = -(f->virial[c] - s->zbl_virial[c]) / V * GB_GPA_PER_EV_A3;
                 u[c] = pred - ref;
                 se += u[c] * u[c];
                 stats->ae_stress += fabs(u[c]);
@@ -139,7 +156,9 @@ gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sam
                 double len = sqrt(r[0] * r[0] + r[1] * r[1] + r[2] * r[2]), t[3] = {0, 0, 0};
                 if (f->forces && cf != 0.0)
                     for (int c = 0; c < 3; ++c) {
-                        double vi = fk[3 * i + c] - f->forces[3 * i + c], vj = fk[3 * j + c] - f->forces[3 * j + c];
+                        double fi = f->forces[3 * i + c] - (zf ? zf[3 * i + c] : 0.0);
+                        double fj = f->forces[3 * j + c] - (zf ? zf[3 * j + c] : 0.0);
+                        double vi = fk[3 * i + c] - fi, vj = fk[3 * j + c] - fj;
                         t[c] -= cf * (vj - vi);
                     }
                 if (cs != 0.0)

@@ -41,19 +41,29 @@ typedef struct {
     const gbnet_frame *frame;
     int *species;          /* [n_atoms] element index in the model */
     gb_neighbor_list nl;
+    /* the repulsive core's share of the labels (zbl.h), subtracted from the
+     * frame's energy, forces and virial in the loss; zero / NULL without a core */
+    double zbl_energy;     /* eV */
+    double *zbl_forces;    /* [n_atoms][3] eV/A, or NULL */
+    double zbl_virial[9];  /* eV */
+    int skip_stress;       /* 1: the stress label is beyond the config's stress_max, not fitted */
 } gb_sample;
 
 /* Builds a sample (species mapping + neighbor list); errors name the frame's
  * file and line (element not in the model, atoms closer than min_distance). */
 gbnet_status gb_sample_init(gb_sample *s, const gbnet_frame *f, const gbnet_model *model, double min_distance);
 void gb_sample_free(gb_sample *s);
+/* Computes the sample's repulsive-core labels for model (none if the model
+ * has no core). */
+gbnet_status gb_sample_set_repulsion(gb_sample *s, const gbnet_model *model);
 
 /* Loss over samples[0..n) evaluated as one pack. If grad is non-NULL, adds
  * scale * dLoss/dtheta into grad [n_params]. static_atoms/static_edges > 0
  * selects static-shape mode: the pack is padded to exactly that many atoms and
  * edges with masked slots (what a fixed-shape accelerator build needs); the
  * result is the same. Adds to *stats. predicted_energy [n], predicted_forces
- * (concatenated [sum n_atoms][3]) may be NULL. */
+ * (concatenated [sum n_atoms][3]) may be NULL; they are the network's part,
+ * without the repulsive core (which the labels have been reduced by). */
 gbnet_status gb_pack_loss(gbnet_workspace *ws, gb_batch_buffer *bb, const gb_sample *const *samples, int n,
                           const gb_loss_weights *w, double scale, int static_atoms, int static_edges, double *grad,
                           gb_loss_stats *stats, double *predicted_energy, double *predicted_forces);

@@ -58,11 +58,23 @@ static const key_spec keys[] = {
     {{"energy_scale", "energy_std|force_rms", "energy_std", "",
       "sigma: std of per-atom residual energies (energy_std) or RMS force component times 1 A (force_rms)"},
      T_CHOICE, OFF(energy_scale), 0, 0, {"energy_std", "force_rms", NULL}},
+    {{"zbl", "bool", "false", "",
+      "repulsive core: ZBL nuclear repulsion under the network, subtracted from the labels and added back in "
+      "every evaluation (docs/model.md section 7)"},
+     T_BOOL, OFF(zbl), 0, 0, {NULL, NULL, NULL}},
+    NUM("zbl_inner", T_REAL, zbl_inner, "0", "A", 0.0, 20.0,
+        "the core's switch starts here, full ZBL below; 0: 0.75 times the outer radius of each element pair"),
+    NUM("zbl_outer", T_REAL, zbl_outer, "0", "A", 0.0, 20.0,
+        "the core is zero from here on (energy and force reach 0 smoothly); 0: per element pair, the shortest "
+        "distance of that pair in the training data, so the core only acts where the data does not reach"),
     /* loss */
     NUM("w_energy", T_REAL, w_energy, "1.0", "1/eV^2", 0.0, 1e12, "weight of the per-atom energy MSE"),
     NUM("w_forces", T_REAL, w_forces, "1.0", "A^2/eV^2", 0.0, 1e12, "weight of the force-component MSE"),
     NUM("w_stress", T_REAL, w_stress, "0.0", "1/GPa^2", 0.0, 1e12,
         "weight of the stress-component MSE (frames with a virial and a cell)"),
+    NUM("stress_max", T_REAL, stress_max, "0", "GPa", 0.0, 1e12,
+        "frames with a stress component beyond this magnitude are fitted without their stress (energy and forces "
+        "still), e.g. equation-of-state frames at thousands of GPa; 0: no limit"),
     /* batching */
     NUM("batch_size", T_INT, batch_size, "16", "structures", 1, 1000000, "structures per optimizer step (about)"),
     NUM("pack_atoms", T_INT, pack_atoms, "0", "atoms", 0, 100000000,
@@ -460,6 +472,16 @@ gbnet_status gbnet_train_config_check(const gbnet_train_config *c) {
             where_set(where, sizeof where, c, "elements");
             return gb_fail(GBNET_ERR_FORMAT, "%selements: %s", where, message);
         }
+    }
+    if (c->zbl_outer > c->cutoff) {
+        where_set(where, sizeof where, c, "zbl_outer");
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "%szbl_outer (%g A) is beyond the cutoff (%g A)", where,
+                       c->zbl_outer, c->cutoff);
+    }
+    if (c->zbl_inner > 0 && c->zbl_outer > 0 && !(c->zbl_inner < c->zbl_outer)) {
+        where_set(where, sizeof where, c, "zbl_inner");
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "%szbl_inner (%g A) must be below zbl_outer (%g A)", where,
+                       c->zbl_inner, c->zbl_outer);
     }
     if (c->w_energy == 0 && c->w_forces == 0 && c->w_stress == 0) {
         where_set(where, sizeof where, c, "w_energy");

@@ -35,8 +35,11 @@ struct gbnet_train_config {
     int features, blocks, rbf, readout;
     double cutoff;                     /* A */
     gb_energy_scale_mode energy_scale;
+    int zbl;                           /* bool: repulsive core (ZBL) under the network */
+    double zbl_inner, zbl_outer;       /* A, every element pair; 0: from the shortest trained distance */
     /* loss */
     double w_energy, w_forces, w_stress;
+    double stress_max;                 /* GPa: stress labels beyond this are not fitted, 0 = no limit */
     /* batching */
     int batch_size;                    /* structures per optimizer step */
     int pack_atoms;                    /* requested pack capacity in atoms, 0 = automatic */

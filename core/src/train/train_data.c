@@ -198,11 +198,33 @@ static gbnet_status build_samples(gb_sample **out, const gbnet_frame **frames, i
     return GBNET_OK;
 }
 
-gbnet_status gb_train_data_build(gb_train_data *d, const gbnet_model *model, double min_distance) {
+static double cell_volume(const double *c);
+
+/* largest stress component magnitude of a frame's label, GPa */
+static double largest_stress(const gbnet_frame *f) {
+    double V = cell_volume(f->cell), largest = 0.0;
+    for (int c = 0; c < 9; ++c) {
+        double s = fabs(f->virial[c] / V) * GB_GPA_PER_EV_A3;
+        if (s > largest) largest = s;
+    }
+    return largest;
+}
+
+gbnet_status gb_train_data_build(gb_train_data *d, const gbnet_model *model, double min_distance,
+                                 double stress_max) {
     gbnet_status st = build_samples(&d->train_samples, d->train, d->n_train, &d->train_ds, model, min_distance);
     if (!st)
         st = build_samples(&d->valid_samples, d->valid, d->n_valid, d->valid_ds.n_frames ? &d->valid_ds : &d->train_ds,
                            model, min_distance);
+    d->n_stress_skipped = 0;
+    for (int k = 0; !st && stress_max > 0 && k < d->n_train + d->n_valid; ++k) {
+        gb_sample *s = k < d->n_train ? &d->train_samples[k] : &d->valid_samples[k - d->n_train];
+        const gbnet_frame *f = s->frame;
+        if (f->has_virial && f->has_cell && largest_stress(f) > stress_max) {
+            s->skip_stress = 1;
+            d->n_stress_skipped++;
+        }
+    }
     return st;
 }
 
@@ -218,4 +240,79 @@ void gb_train_data_free(gb_train_data *d) {
     gbnet_dataset_free(&d->train_ds);
     gbnet_dataset_free(&d->valid_ds);
     memset(d, 0, sizeof *d);
+}
+
+static double cell_volume(const double *c) {
+    return fabs(c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) +
+                c[2] * (c[3] * c[7] - c[4] * c[6]));
+}
+
+void gb_train_data_coverage(const gb_train_data *d, const gbnet_train_config *c, gbnet_coverage *out) {
+    memset(out, 0, sizeof *out);
+    out->n_frames = d->n_train;
+    int has_energy = 0, has_forces = 0, has_stress = 0;
+    for (int k = 0; k < d->n_train; ++k) {
+        const gb_sample *s = &d->train_samples[k];
+        const gbnet_frame *f = s->frame;
+        has_energy |= f->has_energy;
+        has_forces |= f->forces != NULL;
+        has_stress |= f->has_virial && f->has_cell;
+        for (int i = 0; i < f->n_atoms; ++i)
+            for (int e = s->nl.offsets[i]; e < s->nl.offsets[i + 1]; ++e) {
+                const double *v = s->nl.vec + 3 * (size_t)e;
+                double dist = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+                int a = s->species[i], b = s->species[s->nl.neighbor[e]];
+                if (out->shortest_distance[a][b] == 0.0 || dist < out->shortest_distance[a][b])
+                    out->shortest_distance[a][b] = out->shortest_distance[b][a] = dist;
+            }
+        if (f->has_cell && f->pbc[0] && f->pbc[1] && f->pbc[2] && f->n_atoms > 0) {
+            double v = cell_volume(f->cell) / f->n_atoms;
+            if (out->n_periodic == 0 || v < out->volume_per_atom_min) out->volume_per_atom_min = v;
+            if (out->n_periodic == 0 || v > out->volume_per_atom_max) out->volume_per_atom_max = v;
+            out->n_periodic++;
+        }
+    }
+    out->trained_energies = has_energy && c->w_energy > 0;
+    out->trained_forces = has_forces && c->w_forces > 0;
+    out->trained_stresses = has_stress && c->w_stress > 0;
+}
+
+/* auto inner radius as a fraction of the outer one */
+#define GB_ZBL_AUTO_INNER_FRACTION 0.75
+
+gbnet_status gb_train_zbl_radii(const gbnet_train_config *c, const gbnet_coverage *coverage, int n,
+                                const int *atomic_numbers, double cutoff,
+                                double *inner, double *outer) {
+    double closest = 0.0; /* over all pairs seen: the radius of pairs the data never brought within the cutoff */
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b) {
+            double d = coverage->shortest_distance[a][b];
+            if (d > 0.0 && (closest == 0.0 || d < closest)) closest = d;
+        }
+    for (int a = 0; a < n; ++a)
+        for (int b = 0; b < n; ++b) {
+            double ro = c->zbl_outer > 0 ? c->zbl_outer : coverage->shortest_distance[a][b];
+            if (!(ro > 0.0)) ro = closest > 0.0 ? closest : 0.5 * cutoff;
+            double ri = c->zbl_inner > 0 ? c->zbl_inner : GB_ZBL_AUTO_INNER_FRACTION * ro;
+            if (!(ri < ro))
+                return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                               "zbl_inner = %g A is not below the outer radius %g A of the repulsive core's %s-%s pair "
+                               "(its shortest distance in the training data): lower zbl_inner or set zbl_outer",
+                               ri, ro, gbnet_element_symbol(atomic_numbers[a]), gbnet_element_symbol(atomic_numbers[b]));
+            inner[a * n + b] = ri;
+            outer[a * n + b] = ro;
+        }
+    return GBNET_OK;
+}
+
+gbnet_status gb_train_data_set_repulsion(gb_train_data *d, const gbnet_model *model) {
+    for (int k = 0; k < d->n_train; ++k) {
+        gbnet_status st = gb_sample_set_repulsion(&d->train_samples[k], model);
+        if (st) return st;
+    }
+    for (int k = 0; k < d->n_valid; ++k) {
+        gbnet_status st = gb_sample_set_repulsion(&d->valid_samples[k], model);
+        if (st) return st;
+    }
+    return GBNET_OK;
 }

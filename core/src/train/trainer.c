@@ -94,18 +94,63 @@ static gbnet_status make_hyperparams(gbnet_hyperparams *hp, const gbnet_train_co
     return gb_hyperparams_check(hp);
 }
 
+/* The coverage record and the repulsive core of the model, from the
+ * configuration and the training samples; then the samples' core labels.
+ * Done on resume too (the checkpoint holds neither): the same data and
+ * configuration give the same record and radii. */
+static gbnet_status record_coverage_and_repulsion(gbnet_trainer *t) {
+    gbnet_coverage coverage;
+    gb_train_data_coverage(&t->data, &t->cfg, &coverage);
+    gbnet_status st = gbnet_model_set_coverage(t->model, &coverage);
+    if (st || !t->cfg.zbl) return st;
+    const gbnet_hyperparams *hp = &t->model->hp;
+    int n = hp->n_elements;
+    double inner[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], outer[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS];
+    st = gb_train_zbl_radii(&t->cfg, &coverage, n, hp->atomic_numbers, hp->cutoff, inner, outer);
+    if (!st) st = gbnet_model_set_zbl(t->model, inner, outer);
+    if (!st) st = gb_train_data_set_repulsion(&t->data, t->model);
+    if (st) return st;
+    char radii[1024] = "";
+    size_t used = 0;
+    for (int a = 0; a < n; ++a)
+        for (int b = a; b < n && used < sizeof radii; ++b)
+            used += (size_t)snprintf(radii + used, sizeof radii - used, "%s%s-%s %.3f-%.3f", used ? ", " : "",
+                                     gbnet_element_symbol(hp->atomic_numbers[a]),
+                                     gbnet_element_symbol(hp->atomic_numbers[b]), inner[a * n + b], outer[a * n + b]);
+    double largest = 0.0; /* the core's largest share of a training energy, per atom */
+    for (int k = 0; k < t->data.n_train; ++k) {
+        double per_atom = t->data.train_samples[k].zbl_energy / t->data.train[k]->n_atoms;
+        if (per_atom > largest) largest = per_atom;
+    }
+    say(t, "repulsive core: ZBL switched off between inner and outer radius (A) %s; largest share of a training "
+           "energy %.4f eV/atom",
+        radii, largest);
+    return GBNET_OK;
+}
+
 /* Fits and sets the normalization of a new model from the training frames. */
 static gbnet_status fit_normalization(gbnet_trainer *t) {
     const gb_train_data *d = &t->data;
     int element_of_z[119];
     for (int z = 0; z < 119; ++z) element_of_z[z] = gbnet_model_element_of_z(t->model, z);
     gb_normalization norm;
-    const gbnet_frame *base = d->train_ds.frames;
+    /* shallow copies with the energy the network is fitted to: the label
+     * minus the repulsive core's share */
+    gbnet_frame *frames = malloc((size_t)d->n_train * sizeof *frames);
     int *idx = malloc((size_t)d->n_train * sizeof *idx);
-    if (!idx) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory fitting the normalization");
-    for (int i = 0; i < d->n_train; ++i) idx[i] = (int)(d->train[i] - base);
-    gbnet_status st = gb_fit_normalization(&norm, base, idx, d->n_train, element_of_z, d->n_elements);
+    if (!idx || !frames) {
+        free(idx);
+        free(frames);
+        return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory fitting the normalization");
+    }
+    for (int i = 0; i < d->n_train; ++i) {
+        frames[i] = *d->train[i];
+        frames[i].energy -= d->train_samples[i].zbl_energy;
+        idx[i] = i;
+    }
+    gbnet_status st = gb_fit_normalization(&norm, frames, idx, d->n_train, element_of_z, d->n_elements);
     free(idx);
+    free(frames);
     if (st) { /* no energies at all: references stay 0, scale from the forces */
         memset(&norm, 0, sizeof norm);
         gb_clear_error();
@@ -379,7 +424,11 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
             if (!st) st = gbnet_model_create(&t->model, &hp, config->seed);
         }
     }
-    if (!st) st = gb_train_data_build(&t->data, t->model, config->min_distance);
+    if (!st) st = gb_train_data_build(&t->data, t->model, config->min_distance, config->stress_max);
+    if (!st && t->data.n_stress_skipped)
+        say(t, "data: %d frames have a stress component beyond stress_max = %g GPa: fitted without their stress",
+            t->data.n_stress_skipped, config->stress_max);
+    if (!st) st = record_coverage_and_repulsion(t);
     if (!st && !resume_path) {
         st = fit_normalization(t);
         if (!st) st = gb_optimizer_init(&t->opt, config->optimizer, t->model->layout.total, config->beta1,

@@ -1,0 +1,98 @@
+/* Checking structures and graphs against what the training data covered
+ * (gbnet_coverage, section COVR of the potential file). */
+#include <math.h>
+#include <string.h>
+
+#include "gb_error.h"
+#include "model.h"
+#include "neighbor.h"
+
+static void report_start(gbnet_coverage_report *r) {
+    memset(r, 0, sizeof *r);
+    r->closest_ratio = 1.0;
+    r->closest_atom = r->closest_neighbor = -1;
+}
+
+/* edges of centers [0, n_centers): offsets [n_centers+1], neighbor, vec [n_edges][3] */
+static void check_edges(const gbnet_coverage *c, int n_centers, const int *species, const int *offsets,
+                        const int *neighbor, const double *vec, gbnet_coverage_report *r) {
+    r->atoms_checked += n_centers;
+    for (int i = 0; i < n_centers; ++i) {
+        int close = 0, a = species[i];
+        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+            const double *v = vec + 3 * (size_t)e;
+            double d = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+            double shortest = c->shortest_distance[a][species[neighbor[e]]];
+            double ratio = shortest > 0.0 ? d / shortest : 0.0;
+            if (ratio < 1.0) {
+                r->pairs_too_close++;
+                close = 1;
+            }
+            if (ratio < r->closest_ratio) {
+                r->closest_ratio = ratio;
+                r->closest_atom = i;
+                r->closest_neighbor = neighbor[e];
+            }
+        }
+        r->atoms_too_close += close;
+    }
+}
+
+static void check_volume(const gbnet_coverage *c, double volume_per_atom, gbnet_coverage_report *r) {
+    if (!(volume_per_atom > 0.0) || c->n_periodic == 0) return;
+    r->volume_checked = 1;
+    r->volume_per_atom = volume_per_atom;
+    r->volume_outside = volume_per_atom < c->volume_per_atom_min || volume_per_atom > c->volume_per_atom_max;
+}
+
+static gbnet_status need_record(const gbnet_model *m) {
+    if (!m) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "coverage check: NULL model");
+    if (!m->coverage)
+        return gb_fail(GBNET_ERR_UNSUPPORTED,
+                       "coverage check: the potential holds no record of its training data (section COVR; written by "
+                       "gbnet train since the repulsive core and coverage were added): retrain to get one");
+    return GBNET_OK;
+}
+
+gbnet_status gbnet_coverage_check_graph(const gbnet_model *m, const gbnet_graph *g, double volume_per_atom,
+                                        gbnet_coverage_report *r) {
+    gbnet_status st = need_record(m);
+    if (st) return st;
+    if (!g || !r) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_coverage_check_graph: NULL argument");
+    report_start(r);
+    for (int i = 0; i < g->n_total; ++i)
+        if (g->species[i] < 0 || g->species[i] >= m->hp.n_elements)
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "coverage check: atom %d has element index %d, not in the model",
+                           i, g->species[i]);
+    if (g->n_local > 0) check_edges(m->coverage, g->n_local, g->species, g->edge_offsets, g->edge_neighbor,
+                                    g->edge_vector, r);
+    check_volume(m->coverage, volume_per_atom, r);
+    return GBNET_OK;
+}
+
+static double cell_volume(const double *c) {
+    return fabs(c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6]) +
+                c[2] * (c[3] * c[7] - c[4] * c[6]));
+}
+
+gbnet_status gbnet_coverage_check(const gbnet_model *m, const gbnet_structure *s, gbnet_coverage_report *r) {
+    gbnet_status st = need_record(m);
+    if (st) return st;
+    if (!s || !r || s->n_atoms < 0 || (s->n_atoms > 0 && (!s->species || !s->positions)))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_coverage_check: invalid arguments");
+    for (int i = 0; i < s->n_atoms; ++i)
+        if (s->species[i] < 0 || s->species[i] >= m->hp.n_elements)
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "coverage check: atom %d has element index %d, not in the model",
+                           i, s->species[i]);
+    if ((s->pbc[0] || s->pbc[1] || s->pbc[2]) && !s->cell)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "coverage check: periodic but no cell given");
+    report_start(r);
+    gb_neighbor_list nl;
+    memset(&nl, 0, sizeof nl);
+    st = gb_neighbor_build(&nl, s->positions, s->n_atoms, s->cell, s->pbc, m->hp.cutoff);
+    if (!st) check_edges(m->coverage, s->n_atoms, s->species, nl.offsets, nl.neighbor, nl.vec, r);
+    gb_neighbor_free(&nl);
+    if (!st && s->cell && s->pbc[0] && s->pbc[1] && s->pbc[2] && s->n_atoms > 0)
+        check_volume(m->coverage, cell_volume(s->cell) / s->n_atoms, r);
+    return st;
+}
