@@ -6,6 +6,7 @@
 #include "error.h"
 #include "force.h"
 #include "memory.h"
+#include "modify.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "update.h"
@@ -19,6 +20,7 @@
 
 #include "gbnet.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -26,8 +28,9 @@ using namespace LAMMPS_NS;
 
 PairGBNet::PairGBNet(LAMMPS *lmp) :
     Pair(lmp), precision(GBNET_DOUBLE), n_threads(0), model(nullptr), workspace(nullptr),
-    workspace_precision(-1), cutoff(0.0), exchange_rows(nullptr), exchange_cols(0),
-    exchange_elem_size(0)
+    workspace_precision(-1), cutoff(0.0), committee(nullptr), committee_workspace(nullptr),
+    committee_workspace_precision(-1), committee_output(-1), out_freq(0), deviation_fp(nullptr),
+    last_deviation_step(-1), exchange_rows(nullptr), exchange_cols(0), exchange_elem_size(0)
 {
   single_enable = 0;
   restartinfo = 0;
@@ -38,11 +41,20 @@ PairGBNet::PairGBNet(LAMMPS *lmp) :
   // pair force: the per-atom virial (each edge split half/half) is the same as
   // the centroid one.
   centroidstressflag = CENTROID_SAME;
+  // compute pair gbnet: max_devi_v min_devi_v avg_devi_v max_devi_f min_devi_f
+  // avg_devi_f devi_e of the last step (zeros without a committee)
+  nextra = 7;
+  pvector = new double[nextra];
+  for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
 }
 
 PairGBNet::~PairGBNet()
 {
   release_model();
+  if (deviation_fp) fclose(deviation_fp);
+  if (!deviation_fix_id.empty() && modify && modify->find_fix(deviation_fix_id) >= 0)
+    modify->delete_fix(deviation_fix_id);
+  delete[] pvector;
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -51,6 +63,7 @@ PairGBNet::~PairGBNet()
 
 void PairGBNet::release_model()
 {
+  release_committee();
   gbnet_workspace_free(workspace);
   workspace = nullptr;
   workspace_precision = -1;
@@ -68,11 +81,18 @@ void PairGBNet::allocate()
     for (int j = 0; j <= n; j++) setflag[i][j] = 0;
 }
 
-/* pair_style gbnet [precision double|float] [threads N] */
+/* pair_style gbnet [precision double|float] [threads N] [out_freq N] [out_file FILE]
+ *                  [committee_output mean|M] */
 void PairGBNet::settings(int narg, char **arg)
 {
   precision = GBNET_DOUBLE;
   n_threads = 0;
+  out_freq = 0;
+  out_file = "model_devi.out";
+  committee_output = -1;
+  if (deviation_fp) fclose(deviation_fp);
+  deviation_fp = nullptr;
+  last_deviation_step = -1;
   for (int iarg = 0; iarg < narg; iarg += 2) {
     std::string key = arg[iarg];
     if (iarg + 1 >= narg)
@@ -85,8 +105,21 @@ void PairGBNet::settings(int narg, char **arg)
     } else if (key == "threads") {
       n_threads = utils::inumeric(FLERR, value.c_str(), false, lmp);
       if (n_threads < 0) error->all(FLERR, "pair_style gbnet: threads must be >= 0 (0: OpenMP default)");
+    } else if (key == "out_freq") {
+      out_freq = utils::inumeric(FLERR, value.c_str(), false, lmp);
+      if (out_freq < 0) error->all(FLERR, "pair_style gbnet: out_freq must be >= 0 (0: no deviation file)");
+    } else if (key == "out_file") {
+      out_file = value;
+    } else if (key == "committee_output") {
+      if (value == "mean") committee_output = -1;
+      else {
+        committee_output = utils::inumeric(FLERR, value.c_str(), false, lmp);
+        if (committee_output < 0)
+          error->all(FLERR, "pair_style gbnet: committee_output must be 'mean' or a member index >= 0");
+      }
     } else {
-      error->all(FLERR, "pair_style gbnet: unknown keyword '{}' (expected precision or threads)", key);
+      error->all(FLERR, "pair_style gbnet: unknown keyword '{}' (expected precision, threads, out_freq, "
+                 "out_file or committee_output)", key);
     }
   }
 }
@@ -140,6 +173,7 @@ void PairGBNet::coeff(int narg, char **arg)
   comm_forward = comm_reverse = hp->n_features;
   for (int i = 1; i <= ntypes; i++)
     for (int j = i; j <= ntypes; j++) setflag[i][j] = 1;
+  load_committee();
 }
 
 void PairGBNet::ensure_workspace()
@@ -178,6 +212,29 @@ void PairGBNet::init_style()
   comm_forward = comm_reverse = precision == GBNET_FLOAT ? (features + 1) / 2 : features;
   ensure_workspace();
   gbnet_workspace_set_threads(workspace, n_threads);
+  if (committee) {
+    // every member's features travel through the same buffers; member forces
+    // (3 per member and atom) are summed into their owners for the deviation
+    int members = gbnet_committee_size(committee);
+    for (int m = 0; m < members; m++) {
+      int f = gbnet_model_hyperparams(gbnet_committee_member(committee, m))->n_features;
+      int slots = precision == GBNET_FLOAT ? (f + 1) / 2 : f;
+      comm_forward = std::max(comm_forward, slots);
+      comm_reverse = std::max(comm_reverse, slots);
+    }
+    comm_reverse = std::max(comm_reverse, 3 * members);
+    ensure_committee_workspace();
+    if (committee_output >= members)
+      error->all(FLERR, "pair_style gbnet: committee_output {} but potential file {} holds {} members (0..{})",
+                 committee_output, potential_path, members, members - 1);
+    if (gbnet_committee_workspace_set_output(committee_workspace, committee_output) != GBNET_OK)
+      error->all(FLERR, "pair gbnet: {}", gbnet_last_error());
+    gbnet_committee_workspace_set_threads(committee_workspace, n_threads);
+    if (out_freq > 0) open_deviation_file();
+  } else if (out_freq > 0 && comm->me == 0) {
+    error->warning(FLERR, "pair gbnet: out_freq {} ignored: potential file {} holds a single model, not a "
+                   "committee", out_freq, potential_path);
+  }
 }
 
 double PairGBNet::init_one(int i, int j)
@@ -246,8 +303,11 @@ void PairGBNet::compute(int eflag, int vflag)
   result.forces = forces.data();
   result.atom_virials = vflag_atom ? atom_virials.data() : nullptr;
 
-  if (gbnet_evaluate_graph(workspace, &graph, &result) != GBNET_OK)
+  if (committee) {
+    evaluate_committee(graph, result);
+  } else if (gbnet_evaluate_graph(workspace, &graph, &result) != GBNET_OK) {
     error->one(FLERR, "pair gbnet: evaluation failed: {}", gbnet_last_error());
+  }
 
   double **f = atom->f;
   for (int i = 0; i < nall; i++) {
@@ -278,6 +338,7 @@ void PairGBNet::compute(int eflag, int vflag)
       vatom[i][4] += w[2];
       vatom[i][5] += w[5];
     }
+  if (committee) committee_deviation(graph);
 }
 
 /* ---------------------------------------------------------------------- feature exchange */
@@ -375,7 +436,187 @@ double PairGBNet::memory_usage()
 {
   double bytes = Pair::memory_usage();
   if (workspace) bytes += (double) gbnet_workspace_bytes(workspace);
+  if (committee_workspace) bytes += (double) gbnet_committee_workspace_bytes(committee_workspace);
+  bytes += (double) (member_forces.capacity() + member_rows.capacity() + local_forces.capacity() +
+                     atom_deviation.capacity()) * sizeof(double);
   bytes += (double) species.capacity() * sizeof(int);
   bytes += (double) (forces.capacity() + atom_energies.capacity() + atom_virials.capacity()) * sizeof(double);
   return bytes;
+}
+
+/* ---------------------------------------------------------------------- committees */
+
+/* A committee file (docs/potential-format.md, CMTE) gives every member; a
+ * single-model file leaves committee == nullptr and the plain path runs. */
+void PairGBNet::load_committee()
+{
+  gbnet_committee *loaded = nullptr;
+  gbnet_status status = gbnet_committee_load(&loaded, potential_path.c_str());
+  std::string message = status ? gbnet_last_error() : "";
+  int failed = status != GBNET_OK, any_failed = 0;
+  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, world);
+  if (any_failed) {
+    gbnet_committee_free(loaded);
+    if (failed)
+      error->all(FLERR, "pair gbnet: cannot load the committee in potential file {}: {} ({})", potential_path,
+                 message, gbnet_status_name(status));
+    error->all(FLERR, "pair gbnet: the committee in {} failed to load on another MPI rank", potential_path);
+  }
+  if (gbnet_committee_size(loaded) < 2) {
+    gbnet_committee_free(loaded);
+    return;
+  }
+  committee = loaded;
+  if (comm->me == 0)
+    utils::logmesg(lmp, "pair gbnet: {} holds a committee of {} members: forces from {}, model deviation "
+                   "in compute pair gbnet and d_gbnet_devi_f\n", potential_path, gbnet_committee_size(committee),
+                   committee_output < 0 ? std::string("their mean") : "member " + std::to_string(committee_output));
+  // the per-atom force deviation as a custom per-atom property (dump custom
+  // ... d_gbnet_devi_f), held by a fix property/atom so it follows the atoms
+  int flag = -1, cols = -1;
+  if (atom->find_custom("gbnet_devi_f", flag, cols) < 0) {
+    deviation_fix_id = "GBNET_DEVI_F_" + std::to_string(instance_me);
+    modify->add_fix(deviation_fix_id + " all property/atom d_gbnet_devi_f ghost no");
+  }
+}
+
+void PairGBNet::release_committee()
+{
+  gbnet_committee_workspace_free(committee_workspace);
+  committee_workspace = nullptr;
+  committee_workspace_precision = -1;
+  gbnet_committee_free(committee);
+  committee = nullptr;
+}
+
+void PairGBNet::ensure_committee_workspace()
+{
+  if (committee_workspace && committee_workspace_precision == precision) return;
+  gbnet_committee_workspace_free(committee_workspace);
+  committee_workspace = nullptr;
+  if (gbnet_committee_workspace_create(&committee_workspace, committee, (gbnet_precision) precision) != GBNET_OK)
+    error->one(FLERR, "pair gbnet: cannot create the committee workspace: {}", gbnet_last_error());
+  committee_workspace_precision = precision;
+}
+
+/* Every member on the graph built once (build_graph); result gets the mean
+ * (or the chosen member), the members' own results stay for the deviation. */
+void PairGBNet::evaluate_committee(gbnet_graph &graph, gbnet_graph_result &result)
+{
+  int members = gbnet_committee_size(committee);
+  int nall = atom->nlocal + atom->nghost;
+  member_energies.resize(members);
+  member_virials.resize(9 * (size_t) members);
+  member_forces.resize(3 * (size_t) members * (nall > 0 ? nall : 1));
+  if (gbnet_committee_evaluate_graph(committee_workspace, &graph, &result, member_energies.data(),
+                                     member_virials.data(), member_forces.data()) != GBNET_OK)
+    error->one(FLERR, "pair gbnet: evaluation of the committee failed: {}", gbnet_last_error());
+}
+
+/* DeePMD-kit's model deviation over all atoms of all ranks: member forces of
+ * ghosts are summed into their owners (reverse communication), then per owned
+ * atom sqrt(mean_m |F_i^m - <F_i>|^2); energies and virials are summed over
+ * ranks before their spread is taken, so nothing depends on the rank count
+ * beyond summation order. */
+void PairGBNet::committee_deviation(const gbnet_graph &graph)
+{
+  (void) graph;
+  int members = gbnet_committee_size(committee);
+  int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  size_t cols = 3 * (size_t) members;
+  member_rows.resize(cols * (nall > 0 ? nall : 1));
+  for (int i = 0; i < nall; i++)
+    for (int m = 0; m < members; m++)
+      for (int c = 0; c < 3; c++)
+        member_rows[cols * i + 3 * m + c] = member_forces[3 * ((size_t) m * nall + i) + c];
+  reverse_exchange(this, member_rows.data(), (int) cols, sizeof(double));
+  local_forces.resize(cols * (nlocal > 0 ? nlocal : 1));
+  for (int i = 0; i < nlocal; i++)
+    for (int m = 0; m < members; m++)
+      for (int c = 0; c < 3; c++)
+        local_forces[3 * ((size_t) m * nlocal + i) + c] = member_rows[cols * i + 3 * m + c];
+  atom_deviation.resize(nlocal > 0 ? nlocal : 1);
+  gbnet_committee_force_deviations(atom_deviation.data(), local_forces.data(), members, nlocal, nlocal);
+
+  int flag = -1, ncols = -1;
+  int index = atom->find_custom("gbnet_devi_f", flag, ncols);
+  if (index >= 0 && flag == 1 && ncols == 0)
+    for (int i = 0; i < nlocal; i++) atom->dvector[index][i] = atom_deviation[i];
+
+  double local_max = 0.0, local_min = INFINITY, local_sum = 0.0;
+  for (int i = 0; i < nlocal; i++) {
+    local_max = std::max(local_max, atom_deviation[i]);
+    local_min = std::min(local_min, atom_deviation[i]);
+    local_sum += atom_deviation[i];
+  }
+  double max_f, min_f, sum_f;
+  MPI_Allreduce(&local_max, &max_f, 1, MPI_DOUBLE, MPI_MAX, world);
+  MPI_Allreduce(&local_min, &min_f, 1, MPI_DOUBLE, MPI_MIN, world);
+  MPI_Allreduce(&local_sum, &sum_f, 1, MPI_DOUBLE, MPI_SUM, world);
+  std::vector<double> local_ev(10 * (size_t) members), total_ev(10 * (size_t) members);
+  for (int m = 0; m < members; m++) {
+    local_ev[10 * m] = member_energies[m];
+    for (int k = 0; k < 9; k++) local_ev[10 * m + 1 + k] = member_virials[9 * m + k];
+  }
+  MPI_Allreduce(local_ev.data(), total_ev.data(), 10 * members, MPI_DOUBLE, MPI_SUM, world);
+  double natoms = (double) atom->natoms;
+  double per_atom = natoms > 0 ? 1.0 / natoms : 0.0;
+  auto spread = [&](int column) {   // population std over members of total_ev[10 m + column]
+    double mean = 0.0, sum_sq = 0.0;
+    for (int m = 0; m < members; m++) mean += total_ev[10 * m + column];
+    mean /= members;
+    for (int m = 0; m < members; m++) sum_sq += std::pow(total_ev[10 * m + column] - mean, 2);
+    return std::sqrt(sum_sq / members);
+  };
+  double max_v = 0.0, min_v = INFINITY, sq_v = 0.0;
+  for (int k = 0; k < 9; k++) {
+    double v = spread(1 + k) * per_atom;
+    max_v = std::max(max_v, v);
+    min_v = std::min(min_v, v);
+    sq_v += v * v;
+  }
+  pvector[0] = max_v;
+  pvector[1] = min_v;
+  pvector[2] = std::sqrt(sq_v / 9);
+  pvector[3] = max_f;
+  pvector[4] = natoms > 0 ? min_f : 0.0;
+  pvector[5] = sum_f * per_atom;
+  pvector[6] = spread(0) * per_atom;
+  if (out_freq > 0 && update->ntimestep % out_freq == 0 && update->ntimestep != last_deviation_step) {
+    last_deviation_step = update->ntimestep;
+    write_deviation();
+  }
+  // compute pair sums pvector over ranks: the values live on rank 0 alone
+  if (comm->me != 0)
+    for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
+}
+
+/* Opened (truncated, with the header) by the first run after pair_style;
+ * later runs append. A file that cannot be opened is an error on all ranks. */
+void PairGBNet::open_deviation_file()
+{
+  if (deviation_fp || comm->me != 0) {
+    int failed = 0, any = 0;
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, world);
+    if (any) error->all(FLERR, "pair gbnet: cannot open the deviation file {} (out_file) on rank 0", out_file);
+    return;
+  }
+  deviation_fp = fopen(out_file.c_str(), "w");
+  std::string why = deviation_fp ? "" : utils::getsyserror();
+  int failed = deviation_fp == nullptr, any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, world);
+  if (any)
+    error->all(FLERR, "pair gbnet: cannot open the deviation file {} (out_file) for writing: {}", out_file, why);
+  fmt::print(deviation_fp, "#{:>12} {:>18} {:>18} {:>18} {:>18} {:>18} {:>18} {:>18}\n", "step", "max_devi_v",
+             "min_devi_v", "avg_devi_v", "max_devi_f", "min_devi_f", "avg_devi_f", "devi_e");
+  fflush(deviation_fp);
+}
+
+void PairGBNet::write_deviation()
+{
+  if (comm->me != 0 || !deviation_fp) return;
+  fmt::print(deviation_fp, "{:>13} {:18.10e} {:18.10e} {:18.10e} {:18.10e} {:18.10e} {:18.10e} {:18.10e}\n",
+             update->ntimestep, pvector[0], pvector[1], pvector[2], pvector[3], pvector[4], pvector[5],
+             pvector[6]);
+  fflush(deviation_fp);
 }

@@ -18,6 +18,7 @@ PairStyle(gbnet, PairGBNet);
 #include "pair.h"
 
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,16 @@ class PairGBNet : public Pair {
   void ensure_workspace();
   void build_graph(gbnet_graph &graph);
 
+  // committees: integrate with the mean, report the model deviation
+  // (docs/pair_gbnet.md, "Committees and model deviation")
+  void load_committee();
+  void release_committee();
+  void ensure_committee_workspace();
+  void evaluate_committee(gbnet_graph &graph, gbnet_graph_result &result);
+  void committee_deviation(const gbnet_graph &graph);
+  void open_deviation_file();
+  void write_deviation();
+
   // callbacks handed to the core (gbnet_exchange_fn)
   static void forward_exchange(void *ctx, void *rows, int n_cols, size_t elem_size);
   static void reverse_exchange(void *ctx, void *rows, int n_cols, size_t elem_size);
@@ -70,6 +81,21 @@ class PairGBNet : public Pair {
   std::vector<double> forces;        // [nall][3]
   std::vector<double> atom_energies; // [nlocal]
   std::vector<double> atom_virials;  // [nall][9]
+
+  // committee (nullptr with a single-model file) and the model deviation
+  gbnet_committee *committee;
+  gbnet_committee_workspace *committee_workspace;
+  int committee_workspace_precision;
+  int committee_output;              // -1: the mean; else that member
+  int out_freq;                      // write the deviation file every out_freq steps (0: never)
+  std::string out_file;
+  FILE *deviation_fp;                // rank 0 only
+  bigint last_deviation_step;
+  std::string deviation_fix_id;      // fix property/atom holding d_gbnet_devi_f
+  std::vector<double> member_energies, member_virials, member_forces;  // [M], [M][9], [M][nall][3]
+  std::vector<double> member_rows;   // [nall][3M]: per-atom rows for the reverse communication
+  std::vector<double> local_forces;  // [M][nlocal][3] after summing ghosts into owners
+  std::vector<double> atom_deviation;// [nlocal]
 
   // rows being exchanged by the current forward/reverse communication
   void *exchange_rows;

@@ -7,9 +7,11 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -265,3 +267,128 @@ TEST_F(RefineTest, GbnetTrainWritesACommitteeFileAndEvalReportsDeviations) {
 }
 
 }  // namespace
+
+namespace {
+
+// A LAMMPS text dump of frames (types 1 = O, 2 = H), atoms written in reverse
+// id order; scaled = xs ys zs columns instead of x y z.
+std::string write_dump(const std::string &path, const gbnet_dataset &ds, int n_frames, bool scaled,
+                       const std::string &columns = "") {
+    std::ostringstream out;
+    out.precision(17);
+    for (int k = 0; k < n_frames; ++k) {
+        const gbnet_frame &f = ds.frames[k];
+        out << "ITEM: TIMESTEP\n" << 100 * k << "\nITEM: NUMBER OF ATOMS\n" << f.n_atoms << "\n";
+        out << "ITEM: BOX BOUNDS pp pp pp\n";
+        for (int d = 0; d < 3; ++d) out << "0 " << f.cell[4 * d] << "\n";
+        out << "ITEM: ATOMS " << (columns.empty() ? (scaled ? "id type xs ys zs vx" : "id type x y z vx") : columns)
+            << "\n";
+        for (int i = f.n_atoms - 1; i >= 0; --i) {
+            out << i + 1 << " " << (f.z[i] == 8 ? 1 : 2);
+            for (int c = 0; c < 3; ++c) out << " " << (scaled ? f.pos[3 * i + c] / f.cell[4 * c] : f.pos[3 * i + c]);
+            out << " 0.5\n";
+        }
+    }
+    return write_file(path, out.str());
+}
+
+}  // namespace
+
+TEST_F(RefineTest, SelectPicksFramesBetweenTheThresholdsFromExtxyzAndLammpsDumps) {
+    gbnet_dataset water{};
+    ASSERT_EQ(gbnet_read_extxyz(&water, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
+    const int n = 4;
+    ASSERT_EQ(gbnet_write_extxyz((dir + "/water4.extxyz").c_str(), water.frames, n, nullptr, nullptr, nullptr),
+              GBNET_OK);
+    std::vector<gbnet_model *> ms;
+    for (int m = 0; m < 3; ++m) ms.push_back(small_model(small_hyperparams(8, 2, 8, 4, 4.0, {8, 1}), 40 + m, 0.5));
+    std::vector<const gbnet_model *> view(ms.begin(), ms.end());
+    gbnet_committee *c = nullptr;
+    ASSERT_EQ(gbnet_committee_create(&c, view.data(), 3), GBNET_OK);
+    ASSERT_EQ(gbnet_committee_save(c, (dir + "/c.gbnet").c_str()), GBNET_OK);
+    ASSERT_EQ(gbnet_model_save(ms[0], (dir + "/single.gbnet").c_str()), GBNET_OK);
+    // the core's max_devi_f of each frame
+    gbnet_committee_workspace *cws = nullptr;
+    ASSERT_EQ(gbnet_committee_workspace_create(&cws, c, GBNET_DOUBLE), GBNET_OK);
+    std::vector<double> core(n);
+    for (int k = 0; k < n; ++k) {
+        const gbnet_frame &f = water.frames[k];
+        std::vector<int> species(f.n_atoms);
+        ASSERT_EQ(gbnet_frame_species(species.data(), &f, gbnet_model_hyperparams(ms[0])), GBNET_OK);
+        gbnet_structure s = {f.n_atoms, species.data(), f.pos, f.cell, {1, 1, 1}};
+        gbnet_result r{};
+        gbnet_committee_deviation d{};
+        ASSERT_EQ(gbnet_committee_evaluate(cws, 1, &s, &r, &d), GBNET_OK);
+        core[k] = d.force_deviation_max;
+    }
+    gbnet_committee_workspace_free(cws);
+    gbnet_committee_free(c);
+    for (auto *m : ms) gbnet_model_free(m);
+    std::vector<double> sorted = core;
+    std::sort(sorted.begin(), sorted.end());
+    ASSERT_LT(sorted[0], sorted[3]);
+    // thresholds between the 1st/2nd and 3rd/4th values: two candidates, one on each side
+    double lo = 0.5 * (sorted[0] + sorted[1]), hi = 0.5 * (sorted[2] + sorted[3]);
+    char thresholds[128];
+    snprintf(thresholds, sizeof thresholds, " --lower %.9g --upper %.9g", lo, hi);
+    write_dump(dir + "/water.dump", water, n, false);
+    write_dump(dir + "/scaled.dump", water, n, true);
+    for (std::string source : {"water4.extxyz", "water.dump --types O,H", "scaled.dump --types O,H"}) {
+        CliRun r = gbnet_cli(dir, "select c.gbnet " + source + thresholds + " -o cand.extxyz");
+        ASSERT_EQ(r.rc, 0) << source << "\n" << r.out;
+        EXPECT_NE(r.out.find("accurate   (max_devi_f < "), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find("):  1 frames (25.0%)\ncandidates"), std::string::npos) << r.out;
+        EXPECT_NE(r.out.find("):  2 frames (50.0%)\nfailed"), std::string::npos) << r.out;
+        gbnet_dataset cand{};
+        ASSERT_EQ(gbnet_read_extxyz(&cand, (dir + "/cand.extxyz").c_str()), GBNET_OK) << gbnet_last_error();
+        ASSERT_EQ(cand.n_frames, 2) << source;
+        for (int k = 0; k < cand.n_frames; ++k) {
+            int frame = atoi(gbnet_frame_info(&cand.frames[k], "frame"));
+            double devi = atof(gbnet_frame_info(&cand.frames[k], "max_devi_f"));
+            EXPECT_TRUE(core[frame] >= lo && core[frame] < hi) << frame;
+            EXPECT_NEAR(devi, core[frame], 1e-5 * core[frame]) << source;
+            const gbnet_frame &f = water.frames[frame];
+            ASSERT_EQ(cand.frames[k].n_atoms, f.n_atoms);
+            double dx = 0;  // atoms back in id order, positions as in the extxyz
+            for (int i = 0; i < 3 * f.n_atoms; ++i) dx = std::max(dx, std::fabs(cand.frames[k].pos[i] - f.pos[i]));
+            EXPECT_LT(dx, 1e-9) << source;
+            EXPECT_EQ(cand.frames[k].z[0], f.z[0]);
+            EXPECT_EQ(cand.frames[k].forces, nullptr);  // no labels
+            if (source != "water4.extxyz") {
+                EXPECT_EQ(std::string(gbnet_frame_info(&cand.frames[k], "timestep")), std::to_string(100 * frame));
+            }
+        }
+        gbnet_dataset_free(&cand);
+    }
+    CliRun capped = gbnet_cli(dir, "select c.gbnet water4.extxyz" + std::string(thresholds) + " -o one.extxyz --max 1");
+    EXPECT_NE(capped.out.find("written:     1 candidate frames"), std::string::npos) << capped.out;
+
+    // bad inputs: what is wrong, and where
+    write_dump(dir + "/nopos.dump", water, 1, false, "id type vx vy vz vx");
+    struct Bad {
+        std::string args, expected;
+        int rc;
+    } bad[] = {
+        {"select c.gbnet nopos.dump --types O,H --lower 0.1 --upper 0.3",
+         "nopos.dump:9: the ATOMS line needs the columns id, type and x y z", 1},
+        {"select c.gbnet water.dump --lower 0.1 --upper 0.3", "is a LAMMPS dump: give the element of each atom type", 2},
+        {"select c.gbnet water.dump --types O --lower 0.1 --upper 0.3",
+         "atom type 2, but the type map names 1 type (1..1)", 1},
+        {"select c.gbnet water.dump --types O,Qq --lower 0.1 --upper 0.3", "'Qq' (type 2) is not a chemical element", 2},
+        {"select single.gbnet water4.extxyz --lower 0.1 --upper 0.3", "holds a single model", 1},
+        {"select c.gbnet water4.extxyz --lower 0.1", "need both thresholds", 2},
+        {"select c.gbnet water4.extxyz --lower 0.3 --upper 0.1", "--upper (0.1) must be larger than --lower (0.3)", 2},
+    };
+    for (const Bad &b : bad) {
+        CliRun r = gbnet_cli(dir, b.args);
+        EXPECT_EQ(r.rc, b.rc) << b.args << "\n" << r.out;
+        EXPECT_NE(r.out.find(b.expected), std::string::npos) << b.args << "\n" << r.out;
+    }
+    // a dump cut inside a snapshot
+    std::string whole = read_file(dir + "/water.dump");
+    write_file(dir + "/cut.dump", whole.substr(0, whole.find('\n', whole.size() / 3) + 1));
+    CliRun cut = gbnet_cli(dir, "select c.gbnet cut.dump --types O,H --lower 0.1 --upper 0.3");
+    EXPECT_EQ(cut.rc, 1);
+    EXPECT_NE(cut.out.find("ends after"), std::string::npos) << cut.out;
+    gbnet_dataset_free(&water);
+}

@@ -14,5 +14,6 @@ int cmd_info(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
+int cmd_select(int argc, char **argv);
 
 #endif
