@@ -391,7 +391,7 @@ static void print_committee_report(const eval_args *a, int n_members, const eval
 }
 
 /* DeePMD-kit's model_devi.out columns per frame, then the frame's true errors
- * of the prediction (nan without labels). */
+ * of the prediction (nan without labels): err_e signed, (E_pred - E_ref)/N. */
 static int write_deviations(const char *path, const eval_set *s) {
     FILE *f = fopen(path, "w");
     if (!f) return cli_error("eval", "cannot write '%s': %s", path, strerror(errno));
@@ -400,7 +400,7 @@ static int write_deviations(const char *path, const eval_set *s) {
     for (int i = 0; i < s->n; ++i) {
         const gbnet_frame *fr = &s->frames[i];
         const gbnet_committee_deviation *d = &s->deviations[i];
-        double err_e = fr->has_energy && fr->n_atoms > 0 ? fabs(s->energy[i] - fr->energy) / fr->n_atoms : NAN;
+        double err_e = fr->has_energy && fr->n_atoms > 0 ? (s->energy[i] - fr->energy) / fr->n_atoms : NAN;
         double rmse_f = NAN;
         if (fr->forces && fr->n_atoms > 0) {
             double sum = 0.0;
