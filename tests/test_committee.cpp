@@ -385,6 +385,32 @@ TEST(Committee, DamagedCommitteeSectionIsAFormatError) {
     EXPECT_NE(std::string(gbnet_last_error()).find("(committee member 1)': not a gbnet potential file"),
               std::string::npos)
         << gbnet_last_error();
+    // member 1 with another cutoff (its own and the outer checksum recomputed)
+    std::string other = bytes;
+    uint64_t inner_len = 0;
+    for (int i = 0; i < 8; ++i) inner_len |= (uint64_t)(unsigned char)other[at + 16 + 8 + i] << (8 * i);
+    double cutoff = 4.5;
+    memcpy(&other[inner + 16 + 16 + 16], &cutoff, 8);  // HYPR payload: F T K R (u32 each), then rc
+    auto fnv = [](const std::string &b, size_t from, size_t n) {
+        uint64_t v = 0xcbf29ce484222325ull;
+        for (size_t i = from; i < from + n; ++i) {
+            v ^= (unsigned char)b[i];
+            v *= 0x100000001b3ull;
+        }
+        return v;
+    };
+    uint64_t inner_sum = fnv(other, inner, inner_len - 24);  // the member's bytes before its END! section
+    for (int i = 0; i < 8; ++i) other[inner + inner_len - 8 + i] = (char)(inner_sum >> (8 * i));
+    uint64_t outer_sum = fnv(other, 0, other.size() - 24);
+    for (int i = 0; i < 8; ++i) other[other.size() - 8 + i] = (char)(outer_sum >> (8 * i));
+    std::string mixed = dir + "/mixed.gbnet";
+    write_file(mixed, other);
+    EXPECT_EQ(gbnet_committee_load(&back, mixed.c_str()), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gbnet_last_error())
+                  .find("potential file '" + mixed + "': committee member 1 has the cutoff 4.5 A but member 0 has 4 A"),
+              std::string::npos)
+        << gbnet_last_error();
+    EXPECT_EQ(back, nullptr);
     // a single-model reader still reads member 0 (the section is optional)
     gbnet_model *first = nullptr;
     EXPECT_EQ(gbnet_model_load(&first, bad.c_str()), GBNET_OK) << gbnet_last_error();
