@@ -7,6 +7,7 @@
 #include "error.h"
 #include "force.h"
 #include "memory.h"
+#include "modify.h"
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "update.h"
@@ -21,6 +22,7 @@
 
 #include "gbnet.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -34,12 +36,18 @@ namespace {
 // Feature rows wider than this travel in several passes (a 64-feature model:
 // one pass in double and in float).
 constexpr int EXCHANGE_SLOTS = 64;
+// the global vector of compute pair gbnet: the committee's deviations, then
+// the coverage counts
+constexpr int DEVIATION_VALUES = 7;
+constexpr int COVERAGE_VALUES = 3;
 }    // namespace
 
 PairGBNet::PairGBNet(LAMMPS *lmp) :
     Pair(lmp), precision(GBNET_DOUBLE), n_threads(0), warn_coverage(1), warn_every(100), warn_max(10),
     warnings_printed(0), last_warning_step(-1), steps_outside(0), model(nullptr), workspace(nullptr),
     workspace_precision(-1), cutoff(0.0), all_types_mapped(true), n_local_nodes(0), n_nodes(0),
+    committee(nullptr), committee_workspace(nullptr), committee_workspace_precision(-1), committee_output(-1),
+    out_freq(0), deviation_fp(nullptr), last_deviation_step(-1),
     exchange_rows(nullptr), exchange_stride(0), exchange_col0(0), exchange_cols(0), exchange_elem_size(0)
 {
   comm_forward = comm_reverse = EXCHANGE_SLOTS;
@@ -52,18 +60,24 @@ PairGBNet::PairGBNet(LAMMPS *lmp) :
   // pair force: the per-atom virial (each edge split half/half) is the same as
   // the centroid one.
   centroidstressflag = CENTROID_SAME;
-  // compute pair gbnet: [1] atoms closer than the shortest trained distance,
-  // [2] closest distance / shortest trained one, [3] 1 if the volume per atom
-  // is outside the trained range (all 0 without warn_coverage)
-  nextra = 3;
+  // compute pair gbnet, a global vector of the last evaluated step:
+  // [1..7] the committee's max_devi_v min_devi_v avg_devi_v max_devi_f
+  // min_devi_f avg_devi_f devi_e (zeros without a committee), [8] atoms closer
+  // than the shortest trained distance, [9] closest distance / shortest
+  // trained one, [10] 1 if the volume per atom is outside the trained range
+  // ([8..10] zeros without warn_coverage)
+  nextra = DEVIATION_VALUES + COVERAGE_VALUES;
   pvector = new double[nextra];
   for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
 }
 
 PairGBNet::~PairGBNet()
 {
-  delete[] pvector;
   release_model();
+  if (deviation_fp) fclose(deviation_fp);
+  if (!deviation_fix_id.empty() && modify && modify->find_fix(deviation_fix_id) >= 0)
+    modify->delete_fix(deviation_fix_id);
+  delete[] pvector;
   if (allocated) {
     memory->destroy(setflag);
     memory->destroy(cutsq);
@@ -72,6 +86,7 @@ PairGBNet::~PairGBNet()
 
 void PairGBNet::release_model()
 {
+  release_committee();
   gbnet_workspace_free(workspace);
   workspace = nullptr;
   workspace_precision = -1;
@@ -91,7 +106,8 @@ void PairGBNet::allocate()
 }
 
 /* pair_style gbnet [precision double|float] [threads N] [warn_coverage yes|no]
- *                  [warn_every N] [warn_max N] */
+ *                  [warn_every N] [warn_max N] [out_freq N] [out_file FILE]
+ *                  [committee_output mean|M] */
 void PairGBNet::settings(int narg, char **arg)
 {
   precision = GBNET_DOUBLE;
@@ -99,6 +115,12 @@ void PairGBNet::settings(int narg, char **arg)
   warn_coverage = 1;
   warn_every = 100;
   warn_max = 10;
+  out_freq = 0;
+  out_file = "model_devi.out";
+  committee_output = -1;
+  if (deviation_fp) fclose(deviation_fp);
+  deviation_fp = nullptr;
+  last_deviation_step = -1;
   for (int iarg = 0; iarg < narg; iarg += 2) {
     std::string key = arg[iarg];
     if (iarg + 1 >= narg)
@@ -111,9 +133,21 @@ void PairGBNet::settings(int narg, char **arg)
     } else if (key == "threads") {
       n_threads = utils::inumeric(FLERR, value.c_str(), false, lmp);
       if (n_threads < 0) error->all(FLERR, "pair_style gbnet: threads must be >= 0 (0: OpenMP default)");
+    } else if (key == "out_freq") {
+      out_freq = utils::inumeric(FLERR, value.c_str(), false, lmp);
+      if (out_freq < 0) error->all(FLERR, "pair_style gbnet: out_freq must be >= 0 (0: no deviation file)");
+    } else if (key == "out_file") {
+      out_file = value;
+    } else if (key == "committee_output") {
+      if (value == "mean") committee_output = -1;
+      else {
+        committee_output = utils::inumeric(FLERR, value.c_str(), false, lmp);
+        if (committee_output < 0)
+          error->all(FLERR, "pair_style gbnet: committee_output must be 'mean' or a member index >= 0");
+      }
     } else if (!parse_coverage_keyword(key, value)) {
       error->all(FLERR, "pair_style gbnet: unknown keyword '{}' (expected precision, threads, "
-                 "warn_coverage, warn_every or warn_max)", key);
+                 "warn_coverage, warn_every, warn_max, out_freq, out_file or committee_output)", key);
     }
   }
 }
@@ -189,6 +223,7 @@ void PairGBNet::coeff(int narg, char **arg)
                    potential_path, known, hp->n_features, hp->n_blocks, cutoff, filters,
                    precision == GBNET_FLOAT ? "float" : "double", types);
   }
+  load_committee();
 }
 
 void PairGBNet::ensure_workspace()
@@ -230,6 +265,22 @@ void PairGBNet::init_style()
     warned_no_record = potential_path;    // once per potential, not at every run
     error->warning(FLERR, "pair gbnet: potential file {} holds no record of its training data "
                    "(retrain with this gbnet): no warnings when the simulation leaves it", potential_path);
+  }
+  if (committee) {
+    // (every member's features, and the member forces of the deviation, pass
+    // through exchange() in column chunks of EXCHANGE_SLOTS)
+    int members = gbnet_committee_size(committee);
+    ensure_committee_workspace();
+    if (committee_output >= members)
+      error->all(FLERR, "pair_style gbnet: committee_output {} but potential file {} holds {} members (0..{})",
+                 committee_output, potential_path, members, members - 1);
+    if (gbnet_committee_workspace_set_output(committee_workspace, committee_output) != GBNET_OK)
+      error->all(FLERR, "pair gbnet: {}", gbnet_last_error());
+    gbnet_committee_workspace_set_threads(committee_workspace, n_threads);
+    if (out_freq > 0) open_deviation_file();
+  } else if (out_freq > 0 && comm->me == 0) {
+    error->warning(FLERR, "pair gbnet: out_freq {} ignored: potential file {} holds a single model, not a "
+                   "committee", out_freq, potential_path);
   }
 }
 
@@ -360,8 +411,11 @@ void PairGBNet::compute(int eflag, int vflag)
   result.forces = forces.data();
   result.atom_virials = vflag_atom ? atom_virials.data() : nullptr;
 
-  if (gbnet_evaluate_graph(workspace, &graph, &result) != GBNET_OK)
+  if (committee) {
+    evaluate_committee(graph, result);
+  } else if (gbnet_evaluate_graph(workspace, &graph, &result) != GBNET_OK) {
     error->one(FLERR, "pair gbnet: evaluation failed: {}", gbnet_last_error());
+  }
 
   double **f = atom->f;
   for (int n = 0; n < n_nodes; n++) {
@@ -394,6 +448,7 @@ void PairGBNet::compute(int eflag, int vflag)
       v[4] += w[2];
       v[5] += w[5];
     }
+  if (committee) committee_deviation(graph);
 }
 
 /* ---------------------------------------------------------------------- extrapolation warnings */
@@ -425,7 +480,8 @@ bool PairGBNet::parse_coverage_keyword(const std::string &key, const std::string
  * warn_max in all. Sums over ranks: the counts do not depend on their number. */
 void PairGBNet::check_coverage(const gbnet_graph &graph)
 {
-  for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
+  double *values = pvector + DEVIATION_VALUES;
+  for (int k = 0; k < COVERAGE_VALUES; k++) values[k] = 0.0;
   const gbnet_coverage *record = gbnet_model_coverage(model);
   if (!warn_coverage || !record) return;
 
@@ -451,9 +507,9 @@ void PairGBNet::check_coverage(const gbnet_graph &graph)
 
   // compute pair sums pvector over ranks: each rank gives its own atoms, and
   // rank 0 alone the global closest ratio and volume flag
-  pvector[0] = report.atoms_too_close;
-  pvector[1] = comm->me == 0 ? closest.ratio : 0.0;
-  pvector[2] = comm->me == 0 ? report.volume_outside : 0;
+  values[0] = report.atoms_too_close;
+  values[1] = comm->me == 0 ? closest.ratio : 0.0;
+  values[2] = comm->me == 0 ? report.volume_outside : 0;
   if (total[0] == 0 && !report.volume_outside) return;
   steps_outside++;
   bigint step = update->ntimestep;
@@ -620,9 +676,194 @@ double PairGBNet::memory_usage()
 {
   double bytes = Pair::memory_usage();
   if (workspace) bytes += (double) gbnet_workspace_bytes(workspace);
+  if (committee_workspace) bytes += (double) gbnet_committee_workspace_bytes(committee_workspace);
+  bytes += (double) (member_forces.capacity() + member_rows.capacity() + local_forces.capacity() +
+                     atom_deviation.capacity()) * sizeof(double);
   bytes += (double) (species.capacity() + node_of_atom.capacity() + atom_of_node.capacity() +
                      node_centers.capacity() + node_counts.capacity() + node_entries.capacity()) * sizeof(int);
   bytes += (double) node_positions.capacity() * sizeof(double);
   bytes += (double) (forces.capacity() + atom_energies.capacity() + atom_virials.capacity()) * sizeof(double);
   return bytes;
+}
+
+/* ---------------------------------------------------------------------- committees */
+
+/* A committee file (docs/potential-format.md, CMTE) gives every member; a
+ * single-model file leaves committee == nullptr and the plain path runs. */
+void PairGBNet::load_committee()
+{
+  gbnet_committee *loaded = nullptr;
+  gbnet_status status = gbnet_committee_load(&loaded, potential_path.c_str());
+  std::string message = status ? gbnet_last_error() : "";
+  int failed = status != GBNET_OK, any_failed = 0;
+  MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, world);
+  if (any_failed) {
+    gbnet_committee_free(loaded);
+    if (failed)
+      error->all(FLERR, "pair gbnet: cannot load the committee in potential file {}: {} ({})", potential_path,
+                 message, gbnet_status_name(status));
+    error->all(FLERR, "pair gbnet: the committee in {} failed to load on another MPI rank", potential_path);
+  }
+  if (gbnet_committee_size(loaded) < 2) {
+    gbnet_committee_free(loaded);
+    return;
+  }
+  committee = loaded;
+  if (comm->me == 0)
+    utils::logmesg(lmp, "pair gbnet: {} holds a committee of {} members: forces from {}, model deviation "
+                   "in compute pair gbnet and d_gbnet_devi_f\n", potential_path, gbnet_committee_size(committee),
+                   committee_output < 0 ? std::string("their mean") : "member " + std::to_string(committee_output));
+  // the per-atom force deviation as a custom per-atom property (dump custom
+  // ... d_gbnet_devi_f), held by a fix property/atom so it follows the atoms
+  int flag = -1, cols = -1;
+  if (atom->find_custom("gbnet_devi_f", flag, cols) < 0) {
+    deviation_fix_id = "GBNET_DEVI_F_" + std::to_string(instance_me);
+    modify->add_fix(deviation_fix_id + " all property/atom d_gbnet_devi_f ghost no");
+  }
+}
+
+void PairGBNet::release_committee()
+{
+  gbnet_committee_workspace_free(committee_workspace);
+  committee_workspace = nullptr;
+  committee_workspace_precision = -1;
+  gbnet_committee_free(committee);
+  committee = nullptr;
+}
+
+void PairGBNet::ensure_committee_workspace()
+{
+  if (committee_workspace && committee_workspace_precision == precision) return;
+  gbnet_committee_workspace_free(committee_workspace);
+  committee_workspace = nullptr;
+  if (gbnet_committee_workspace_create(&committee_workspace, committee, (gbnet_precision) precision) != GBNET_OK)
+    error->one(FLERR, "pair gbnet: cannot create the committee workspace: {}", gbnet_last_error());
+  committee_workspace_precision = precision;
+}
+
+/* Every member on the graph built once (build_graph); result gets the mean
+ * (or the chosen member), the members' own results stay for the deviation. */
+void PairGBNet::evaluate_committee(gbnet_graph &graph, gbnet_graph_result &result)
+{
+  int members = gbnet_committee_size(committee);
+  member_energies.resize(members);
+  member_virials.resize(9 * (size_t) members);
+  member_forces.resize(3 * (size_t) members * (n_nodes > 0 ? n_nodes : 1));
+  if (gbnet_committee_evaluate_graph(committee_workspace, &graph, &result, member_energies.data(),
+                                     member_virials.data(), member_forces.data()) != GBNET_OK)
+    error->one(FLERR, "pair gbnet: evaluation of the committee failed: {}", gbnet_last_error());
+}
+
+/* DeePMD-kit's model deviation over all atoms of all ranks: member forces of
+ * ghosts are summed into their owners (reverse communication), then per owned
+ * atom sqrt(mean_m |F_i^m - <F_i>|^2); energies and virials are summed over
+ * ranks before their spread is taken, so nothing depends on the rank count
+ * beyond summation order. */
+void PairGBNet::committee_deviation(const gbnet_graph &graph)
+{
+  (void) graph;
+  // the graph's nodes are gbnet's atoms (all of them unless pair hybrid gives
+  // NULL types to other styles): nodes [0, n_local_nodes) are owned
+  int members = gbnet_committee_size(committee);
+  int nlocal = n_local_nodes, nall = n_nodes;
+  size_t cols = 3 * (size_t) members;
+  member_rows.resize(cols * (nall > 0 ? nall : 1));
+  for (int i = 0; i < nall; i++)
+    for (int m = 0; m < members; m++)
+      for (int c = 0; c < 3; c++)
+        member_rows[cols * i + 3 * m + c] = member_forces[3 * ((size_t) m * nall + i) + c];
+  reverse_exchange(this, member_rows.data(), (int) cols, sizeof(double));
+  local_forces.resize(cols * (nlocal > 0 ? nlocal : 1));
+  for (int i = 0; i < nlocal; i++)
+    for (int m = 0; m < members; m++)
+      for (int c = 0; c < 3; c++)
+        local_forces[3 * ((size_t) m * nlocal + i) + c] = member_rows[cols * i + 3 * m + c];
+  atom_deviation.resize(nlocal > 0 ? nlocal : 1);
+  gbnet_committee_force_deviations(atom_deviation.data(), local_forces.data(), members, nlocal, nlocal);
+
+  int flag = -1, ncols = -1;
+  int index = atom->find_custom("gbnet_devi_f", flag, ncols);
+  if (index >= 0 && flag == 1 && ncols == 0) {
+    double *devi = atom->dvector[index];
+    for (int i = 0; i < atom->nlocal; i++) devi[i] = 0.0;    // atoms of other styles' types
+    for (int n = 0; n < nlocal; n++) devi[atom_of(n)] = atom_deviation[n];
+  }
+
+  double local_max = 0.0, local_min = INFINITY, local_sum = 0.0;
+  for (int i = 0; i < nlocal; i++) {
+    local_max = std::max(local_max, atom_deviation[i]);
+    local_min = std::min(local_min, atom_deviation[i]);
+    local_sum += atom_deviation[i];
+  }
+  double max_f, min_f, sum_f;
+  MPI_Allreduce(&local_max, &max_f, 1, MPI_DOUBLE, MPI_MAX, world);
+  MPI_Allreduce(&local_min, &min_f, 1, MPI_DOUBLE, MPI_MIN, world);
+  MPI_Allreduce(&local_sum, &sum_f, 1, MPI_DOUBLE, MPI_SUM, world);
+  std::vector<double> local_ev(10 * (size_t) members), total_ev(10 * (size_t) members);
+  for (int m = 0; m < members; m++) {
+    local_ev[10 * m] = member_energies[m];
+    for (int k = 0; k < 9; k++) local_ev[10 * m + 1 + k] = member_virials[9 * m + k];
+  }
+  MPI_Allreduce(local_ev.data(), total_ev.data(), 10 * members, MPI_DOUBLE, MPI_SUM, world);
+  double owned = nlocal, natoms = 0.0;   // gbnet's atoms over all ranks
+  MPI_Allreduce(&owned, &natoms, 1, MPI_DOUBLE, MPI_SUM, world);
+  double per_atom = natoms > 0 ? 1.0 / natoms : 0.0;
+  auto spread = [&](int column) {   // population std over members of total_ev[10 m + column]
+    double mean = 0.0, sum_sq = 0.0;
+    for (int m = 0; m < members; m++) mean += total_ev[10 * m + column];
+    mean /= members;
+    for (int m = 0; m < members; m++) sum_sq += std::pow(total_ev[10 * m + column] - mean, 2);
+    return std::sqrt(sum_sq / members);
+  };
+  double max_v = 0.0, min_v = INFINITY, sq_v = 0.0;
+  for (int k = 0; k < 9; k++) {
+    double v = spread(1 + k) * per_atom;
+    max_v = std::max(max_v, v);
+    min_v = std::min(min_v, v);
+    sq_v += v * v;
+  }
+  pvector[0] = max_v;
+  pvector[1] = min_v;
+  pvector[2] = std::sqrt(sq_v / 9);
+  pvector[3] = max_f;
+  pvector[4] = natoms > 0 ? min_f : 0.0;
+  pvector[5] = sum_f * per_atom;
+  pvector[6] = spread(0) * per_atom;
+  if (out_freq > 0 && update->ntimestep % out_freq == 0 && update->ntimestep != last_deviation_step) {
+    last_deviation_step = update->ntimestep;
+    write_deviation();
+  }
+  // compute pair sums pvector over ranks: the values live on rank 0 alone
+  if (comm->me != 0)
+    for (int k = 0; k < DEVIATION_VALUES; k++) pvector[k] = 0.0;
+}
+
+/* Opened (truncated, with the header) by the first run after pair_style;
+ * later runs append. A file that cannot be opened is an error on all ranks. */
+void PairGBNet::open_deviation_file()
+{
+  if (deviation_fp || comm->me != 0) {
+    int failed = 0, any = 0;
+    MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, world);
+    if (any) error->all(FLERR, "pair gbnet: cannot open the deviation file {} (out_file) on rank 0", out_file);
+    return;
+  }
+  deviation_fp = fopen(out_file.c_str(), "w");
+  std::string why = deviation_fp ? "" : utils::getsyserror();
+  int failed = deviation_fp == nullptr, any = 0;
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, world);
+  if (any)
+    error->all(FLERR, "pair gbnet: cannot open the deviation file {} (out_file) for writing: {}", out_file, why);
+  fmt::print(deviation_fp, "#{:>12} {:>18} {:>18} {:>18} {:>18} {:>18} {:>18} {:>18}\n", "step", "max_devi_v",
+             "min_devi_v", "avg_devi_v", "max_devi_f", "min_devi_f", "avg_devi_f", "devi_e");
+  fflush(deviation_fp);
+}
+
+void PairGBNet::write_deviation()
+{
+  if (comm->me != 0 || !deviation_fp) return;
+  fmt::print(deviation_fp, "{:>13} {:18.10e} {:18.10e} {:18.10e} {:18.10e} {:18.10e} {:18.10e} {:18.10e}\n",
+             update->ntimestep, pvector[0], pvector[1], pvector[2], pvector[3], pvector[4], pvector[5],
+             pvector[6]);
+  fflush(deviation_fp);
 }

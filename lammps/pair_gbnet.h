@@ -22,6 +22,7 @@ PairStyle(gbnet, PairGBNet);
 #include "pair.h"
 
 #include <cstddef>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,16 @@ class PairGBNet : public Pair {
   bool parse_coverage_keyword(const std::string &key, const std::string &value);
   void check_coverage(const gbnet_graph &graph);
 
+  // committees: integrate with the mean, report the model deviation
+  // (docs/pair_gbnet.md, "Committees and model deviation")
+  void load_committee();
+  void release_committee();
+  void ensure_committee_workspace();
+  void evaluate_committee(gbnet_graph &graph, gbnet_graph_result &result);
+  void committee_deviation(const gbnet_graph &graph);
+  void open_deviation_file();
+  void write_deviation();
+
   // callbacks handed to the core (gbnet_exchange_fn)
   static void forward_exchange(void *ctx, void *rows, int n_cols, size_t elem_size);
   static void reverse_exchange(void *ctx, void *rows, int n_cols, size_t elem_size);
@@ -96,6 +107,21 @@ class PairGBNet : public Pair {
   std::vector<int> node_centers, node_counts, node_entries;    // the full list in node indices
   std::vector<const int *> node_entry_start;
   int n_local_nodes, n_nodes;
+
+  // committee (nullptr with a single-model file) and the model deviation
+  gbnet_committee *committee;
+  gbnet_committee_workspace *committee_workspace;
+  int committee_workspace_precision;
+  int committee_output;              // -1: the mean; else that member
+  int out_freq;                      // write the deviation file every out_freq steps (0: never)
+  std::string out_file;
+  FILE *deviation_fp;                // rank 0 only
+  bigint last_deviation_step;
+  std::string deviation_fix_id;      // fix property/atom holding d_gbnet_devi_f
+  std::vector<double> member_energies, member_virials, member_forces;  // [M], [M][9], [M][nall][3]
+  std::vector<double> member_rows;   // [nall][3M]: per-atom rows for the reverse communication
+  std::vector<double> local_forces;  // [M][nlocal][3] after summing ghosts into owners
+  std::vector<double> atom_deviation;// [nlocal]
 
   // the column range of the feature rows being exchanged now: rows of
   // exchange_stride numbers of exchange_elem_size bytes, columns

@@ -794,11 +794,11 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     auto coverage_script = [&](double scale) {
         std::ostringstream s;
         s << setup() << "compute cov all pair gbnet\n"
-          << "thermo_style custom step pe c_cov[1] c_cov[2] c_cov[3]\n";  // computed on the step, read after
+          << "thermo_style custom step pe c_cov[8] c_cov[9] c_cov[10]\n";  // computed on the step, read after
         if (scale != 1.0) s << "change_box all x scale " << scale << " y scale " << scale << " z scale " << scale
                             << " remap\n";
         s << "run 0\n"
-          << "print \"GBNET coverage $(c_cov[1]:%.17g) $(c_cov[2]:%.17g) $(c_cov[3]:%.17g)\"\n";
+          << "print \"GBNET coverage $(c_cov[8]:%.17g) $(c_cov[9]:%.17g) $(c_cov[10]:%.17g)\"\n";
         return s.str();
     };
     LmpRun normal = run_lammps(gbnet_lmp_path(), dir, "normal", coverage_script(1.0), 2, vars_for(core_pot, 0));

@@ -264,6 +264,80 @@ gbnet_status gbnet_coverage_check_graph(const gbnet_model *model, const gbnet_gr
  * a cell periodic in all three directions is compared. */
 gbnet_status gbnet_coverage_check(const gbnet_model *model, const gbnet_structure *structure,
                                   gbnet_coverage_report *report);
+/* ------------------------------------------------------------ committees */
+
+/* A committee: several models with the same elements (in the same order) and
+ * the same cutoff, evaluated together on one neighbor list, graph and packing.
+ * Its spread estimates the model error (DeePMD-kit's "model deviation").
+ * A committee file is a potential file whose main sections hold member 0 and
+ * whose optional CMTE section holds the others (docs/potential-format.md):
+ * gbnet_model_load reads member 0 of it, gbnet_committee_load every member,
+ * and a single-model file is a committee of one. */
+typedef struct gbnet_committee gbnet_committee;
+#define GBNET_MAX_COMMITTEE 64
+
+gbnet_status gbnet_committee_load(gbnet_committee **out, const char *path);
+/* A committee of copies of models[0..n-1]; GBNET_ERR_INVALID_ARGUMENT naming
+ * the member when elements or cutoffs differ. */
+gbnet_status gbnet_committee_create(gbnet_committee **out, const gbnet_model *const *models, int n);
+/* Member 0 as the main sections, the others in CMTE; atomic like gbnet_model_save. */
+gbnet_status gbnet_committee_save(const gbnet_committee *committee, const char *path);
+void gbnet_committee_free(gbnet_committee *committee);
+int gbnet_committee_size(const gbnet_committee *committee);
+const gbnet_model *gbnet_committee_member(const gbnet_committee *committee, int member);
+
+/* Per-structure spread of a committee of M members, DeePMD-kit's definitions
+ * (population standard deviations over members, i.e. divided by M):
+ *   force deviation of atom i   sqrt(mean_m |F_i^m - mean_m F_i^m|^2)      eV/A
+ *   energy deviation            std_m(E^m) / N                             eV/atom
+ *   virial deviation            std_m(W^m_ab) / N for each of the 9 components,
+ *                               max and min over them, and "mean"
+ *                               sqrt(mean_ab std^2) (as DeePMD's avg_devi_v) eV/atom */
+typedef struct {
+    double energy_deviation;
+    double force_deviation_max, force_deviation_min, force_deviation_mean; /* over atoms */
+    double virial_deviation_max, virial_deviation_min, virial_deviation_mean;
+    double *atom_force_deviations; /* [n_atoms] caller-owned, or NULL to skip */
+    double *member_energies;       /* [M] caller-owned, or NULL to skip */
+} gbnet_committee_deviation;
+
+typedef struct gbnet_committee_workspace gbnet_committee_workspace;
+
+/* One workspace per member (their weights in the chosen precision) plus the
+ * shared neighbor lists, packing and graph. The committee must outlive it. */
+gbnet_status gbnet_committee_workspace_create(gbnet_committee_workspace **out, const gbnet_committee *committee,
+                                              gbnet_precision precision);
+void gbnet_committee_workspace_free(gbnet_committee_workspace *cws);
+void gbnet_committee_workspace_set_threads(gbnet_committee_workspace *cws, int n_threads);
+size_t gbnet_committee_workspace_bytes(const gbnet_committee_workspace *cws);
+/* Which prediction the results hold: -1 (the default) the committee mean,
+ * 0..M-1 that member's own (deviations are the same either way). */
+gbnet_status gbnet_committee_workspace_set_output(gbnet_committee_workspace *cws, int member);
+
+/* Like gbnet_evaluate: neighbor lists are built and packed once; each pack is
+ * run through every member's network in member order; results[i] receive the
+ * mean (or chosen member) and deviations[i] (or NULL) the spread. */
+gbnet_status gbnet_committee_evaluate(gbnet_committee_workspace *cws, int n, const gbnet_structure *structures,
+                                      gbnet_result *results, gbnet_committee_deviation *deviations);
+
+/* Like gbnet_evaluate_graph on one graph for every member: result receives the
+ * mean (or chosen member); member_energies [M], member_virials [M][9] and
+ * member_forces [M][n_total][3] (each NULL to skip) receive every member's own
+ * (ghost rows of the forces included: an MD code sums them into their owners
+ * before computing deviations, see gbnet_committee_force_deviations). The
+ * graph may come from gbnet_committee_graph_from_full_list. */
+gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *graph,
+                                            gbnet_graph_result *result, double *member_energies,
+                                            double *member_virials, double *member_forces);
+/* gbnet_graph_from_full_list once for the whole committee (the cutoff is shared). */
+gbnet_status gbnet_committee_graph_from_full_list(gbnet_committee_workspace *cws, gbnet_graph *graph,
+                                                  const double *positions, const gbnet_full_list *list,
+                                                  int overlap[2]);
+
+/* deviations[i] = sqrt(mean_m |F_i^m - mean_m F_i^m|^2) for i < n_atoms, from
+ * forces [n_members][stride][3] (atom i of member m at forces[(m*stride+i)*3]). */
+void gbnet_committee_force_deviations(double *deviations, const double *forces, int n_members, int n_atoms,
+                                      int stride);
 
 /* ------------------------------------------------------------- elements */
 

@@ -58,6 +58,14 @@ gbnet_status gbnet_read_extxyz(gbnet_dataset *ds, const char *path);
  * {box,coord,energy,force[,virial]}.npy) and appends its frames. */
 gbnet_status gbnet_read_deepmd(gbnet_dataset *ds, const char *dir);
 
+/* Appends every snapshot of a LAMMPS text dump (dump custom with columns id
+ * type and x y z, xu yu zu or xs ys zs) as a frame without labels: atoms
+ * sorted by id, the cell and pbc of BOX BOUNDS (triclinic included), element
+ * of type t = type_z[t-1] (atomic numbers, n_types of them), the step as info
+ * "timestep". A missing column or a type outside the map is a format error
+ * naming the file and line. */
+gbnet_status gbnet_read_lammps_dump(gbnet_dataset *ds, const char *path, const int *type_z, int n_types);
+
 /* Reads path as extxyz, or as a DeePMD system if it is a directory. */
 gbnet_status gbnet_dataset_read(gbnet_dataset *ds, const char *path);
 

@@ -1,6 +1,8 @@
 /* gbnet eval: evaluates a model on labelled data and reports the errors. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,13 +39,25 @@ static const char *const eval_help =
     "  --subset KEY=PATTERN       only frames whose metadata KEY matches PATTERN\n"
     "                             (shell wildcards, e.g. subset='data_3*');\n"
     "                             repeat to require several\n"
-    "  -h, --help                 show this help\n";
+    "  --member M                 with a committee file: evaluate member M alone\n"
+    "                             (default: the committee mean, with deviations)\n"
+    "  --write-deviations FILE    with a committee: one line per frame, DeePMD-kit's\n"
+    "                             model_devi.out columns (frame index in place of\n"
+    "                             the step) plus the frame's true errors\n"
+    "  -h, --help                 show this help\n"
+    "\n"
+    "With a committee file (gbnet train with committee = N) the predictions are\n"
+    "the committee mean and a second table summarises the deviations over\n"
+    "frames: max_devi_f (the largest per-atom force deviation of a frame,\n"
+    "sqrt(mean over members |F_i - mean F_i|^2), eV/A), avg_devi_f, devi_e\n"
+    "(std over members of E/N, eV/atom) and max_devi_v (eV/atom).\n";
 
-enum { OPT_PRECISION, OPT_THREADS, OPT_BATCH, OPT_WRITE, OPT_SUBSET, OPT_HELP };
+enum { OPT_PRECISION, OPT_THREADS, OPT_BATCH, OPT_WRITE, OPT_SUBSET, OPT_MEMBER, OPT_DEVIATIONS, OPT_HELP };
 static const cli_option eval_options[] = {
     [OPT_PRECISION] = {"precision", 0, 1}, [OPT_THREADS] = {"threads", 0, 1},
     [OPT_BATCH] = {"batch", 0, 1},         [OPT_WRITE] = {"write-predictions", 0, 1},
-    [OPT_SUBSET] = {"subset", 0, 1},       [OPT_HELP] = {"help", 'h', 0},
+    [OPT_SUBSET] = {"subset", 0, 1},       [OPT_MEMBER] = {"member", 0, 1},
+    [OPT_DEVIATIONS] = {"write-deviations", 0, 1}, [OPT_HELP] = {"help", 'h', 0},
 };
 
 /* Default size of one gbnet_evaluate call in atoms: several packs, so the
@@ -63,6 +77,8 @@ typedef struct {
     char filter_key[MAX_FILTERS][128];
     const char *filter_pattern[MAX_FILTERS];
     int n_filters;
+    int member;                   /* -1: the committee mean */
+    const char *deviations_path;
 } eval_args;
 
 /* Returns CLI_EXIT_OK to go on, or the exit code to stop with (help printed
@@ -71,6 +87,7 @@ static int parse_args(eval_args *a, int argc, char **argv) {
     memset(a, 0, sizeof *a);
     a->precision = GBNET_DOUBLE;
     a->batch = 0; /* automatic: see AUTO_BATCH_ATOMS */
+    a->member = -1;
     cli_parser parser;
     cli_parser_init(&parser, "eval", argc, argv, eval_options, (int)(sizeof eval_options / sizeof eval_options[0]));
     const char *value;
@@ -96,6 +113,10 @@ static int parse_args(eval_args *a, int argc, char **argv) {
             if (!cli_parse_int("eval", "--batch", value, 1, 1000000, &a->batch)) return CLI_EXIT_USAGE;
             break;
         case OPT_WRITE: a->predictions_path = value; break;
+        case OPT_MEMBER:
+            if (!cli_parse_int("eval", "--member", value, 0, GBNET_MAX_COMMITTEE - 1, &a->member)) return CLI_EXIT_USAGE;
+            break;
+        case OPT_DEVIATIONS: a->deviations_path = value; break;
         case OPT_SUBSET: {
             const char *eq = strchr(value, '=');
             if (!eq || eq == value || (size_t)(eq - value) >= sizeof a->filter_key[0])
@@ -123,7 +144,20 @@ typedef struct {
     double *virial;         /* [n][9] */
     double **forces;        /* [n] -> [n_atoms][3] */
     long long n_atoms;
+    gbnet_committee_deviation *deviations; /* [n] with a committee, else NULL */
 } eval_set;
+
+/* What evaluates: one model's workspace, or a committee's. */
+typedef struct {
+    gbnet_workspace *ws;
+    gbnet_committee_workspace *cws;
+} evaluator;
+
+static gbnet_status run_evaluator(const evaluator *e, int n, const gbnet_structure *structures, gbnet_result *results,
+                                  gbnet_committee_deviation *deviations) {
+    return e->cws ? gbnet_committee_evaluate(e->cws, n, structures, results, deviations)
+                  : gbnet_evaluate(e->ws, n, structures, results);
+}
 
 static void eval_set_free(eval_set *s) {
     for (int i = 0; i < s->n; ++i) {
@@ -135,6 +169,7 @@ static void eval_set_free(eval_set *s) {
     free(s->energy);
     free(s->virial);
     free(s->forces);
+    free(s->deviations);
     memset(s, 0, sizeof *s);
 }
 
@@ -191,12 +226,14 @@ static void fill_call(gbnet_structure *structures, gbnet_result *results, eval_s
 
 /* After a failed call, finds the frame responsible by evaluating them one by
  * one, so the message can name its file and line. */
-static int report_failure(gbnet_workspace *ws, eval_set *s, int first, int count, gbnet_status status) {
+static int report_failure(const evaluator *ev, eval_set *s, int first, int count, gbnet_status status) {
     for (int q = 0; q < count; ++q) {
         gbnet_structure structure;
         gbnet_result result;
+        gbnet_committee_deviation deviation;
+        memset(&deviation, 0, sizeof deviation);
         fill_call(&structure, &result, s, first + q, 1);
-        gbnet_status single = gbnet_evaluate(ws, 1, &structure, &result);
+        gbnet_status single = run_evaluator(ev, 1, &structure, &result, &deviation);
         if (single) {
             const gbnet_frame *f = &s->frames[first + q];
             return cli_error("eval", "%s:%d: evaluating this frame failed: %s", f->source ? f->source : "?", f->line,
@@ -218,7 +255,7 @@ static int call_size(const eval_set *s, int first, int batch) {
     return count;
 }
 
-static int evaluate_all(eval_set *s, gbnet_workspace *ws, int batch, double *seconds, int *n_calls) {
+static int evaluate_all(eval_set *s, const evaluator *ev, int batch, double *seconds, int *n_calls) {
     int max_count = 0;
     for (int first = 0; first < s->n; first += call_size(s, first, batch)) {
         int count = call_size(s, first, batch);
@@ -241,11 +278,12 @@ static int evaluate_all(eval_set *s, gbnet_workspace *ws, int batch, double *sec
         count = call_size(s, first, batch);
         ++*n_calls;
         fill_call(structures, results, s, first, count);
-        gbnet_status status = gbnet_evaluate(ws, count, structures, results);
+        gbnet_status status =
+            run_evaluator(ev, count, structures, results, s->deviations ? s->deviations + first : NULL);
         if (status) {
             if (progress_shown) fprintf(stderr, "\r\033[K");
             progress_shown = 0;
-            rc = report_failure(ws, s, first, count, status);
+            rc = report_failure(ev, s, first, count, status);
             break;
         }
         for (int q = 0; q < count; ++q) {
@@ -328,45 +366,123 @@ static void print_report(const eval_args *a, const gbnet_model *model, const eva
            GB_GPA_PER_EV_A3);
 }
 
+/* Mean, median-free summary of one deviation over frames. */
+static void print_deviation_row(const char *name, const char *unit, const eval_set *s, size_t offset) {
+    double sum = 0.0, max = 0.0, min = INFINITY;
+    for (int i = 0; i < s->n; ++i) {
+        double v = *(const double *)((const char *)&s->deviations[i] + offset);
+        sum += v;
+        max = v > max ? v : max;
+        min = v < min ? v : min;
+    }
+    printf("%-14s %-9s %14.6f %14.6f %14.6f\n", name, unit, min, sum / s->n, max);
+}
+
+static void print_committee_report(const eval_args *a, int n_members, const eval_set *s) {
+    if (a->member >= 0) printf("\ncommittee:   %d members; predictions above: member %d alone\n", n_members, a->member);
+    else printf("\ncommittee:   %d members; predictions above: their mean\n", n_members);
+    printf("\n%-14s %-9s %14s %14s %14s\n", "deviation", "unit", "min", "mean", "max  (over frames)");
+    print_deviation_row("max_devi_f", "eV/A", s, offsetof(gbnet_committee_deviation, force_deviation_max));
+    print_deviation_row("avg_devi_f", "eV/A", s, offsetof(gbnet_committee_deviation, force_deviation_mean));
+    print_deviation_row("devi_e", "eV/atom", s, offsetof(gbnet_committee_deviation, energy_deviation));
+    print_deviation_row("max_devi_v", "eV/atom", s, offsetof(gbnet_committee_deviation, virial_deviation_max));
+    printf("\nmax_devi_f: a frame's largest per-atom force deviation sqrt(mean_m |F_i^m - <F_i>|^2);\n"
+           "devi_e: std over members of E/N; max_devi_v: largest std of a virial component / N.\n");
+}
+
+/* DeePMD-kit's model_devi.out columns per frame, then the frame's true errors
+ * of the prediction (nan without labels): err_e signed, (E_pred - E_ref)/N. */
+static int write_deviations(const char *path, const eval_set *s) {
+    FILE *f = fopen(path, "w");
+    if (!f) return cli_error("eval", "cannot write '%s': %s", path, strerror(errno));
+    fprintf(f, "# %10s %14s %14s %14s %14s %14s %14s %14s %14s %14s  %s\n", "frame", "max_devi_v", "min_devi_v",
+            "avg_devi_v", "max_devi_f", "min_devi_f", "avg_devi_f", "devi_e", "err_e", "rmse_f", "source:line");
+    for (int i = 0; i < s->n; ++i) {
+        const gbnet_frame *fr = &s->frames[i];
+        const gbnet_committee_deviation *d = &s->deviations[i];
+        double err_e = fr->has_energy && fr->n_atoms > 0 ? (s->energy[i] - fr->energy) / fr->n_atoms : NAN;
+        double rmse_f = NAN;
+        if (fr->forces && fr->n_atoms > 0) {
+            double sum = 0.0;
+            for (int k = 0; k < 3 * fr->n_atoms; ++k)
+                sum += (s->forces[i][k] - fr->forces[k]) * (s->forces[i][k] - fr->forces[k]);
+            rmse_f = sqrt(sum / (3.0 * fr->n_atoms));
+        }
+        fprintf(f, "  %10d %14.6e %14.6e %14.6e %14.6e %14.6e %14.6e %14.6e %14.6e %14.6e  %s:%d\n", i,
+                d->virial_deviation_max, d->virial_deviation_min, d->virial_deviation_mean, d->force_deviation_max,
+                d->force_deviation_min, d->force_deviation_mean, d->energy_deviation, err_e, rmse_f,
+                fr->source ? fr->source : "?", fr->line);
+    }
+    int failed = ferror(f);
+    if (fclose(f) != 0 || failed) return cli_error("eval", "writing '%s' failed", path);
+    return CLI_EXIT_OK;
+}
+
 int cmd_eval(int argc, char **argv) {
     eval_args args;
     int rc = parse_args(&args, argc, argv);
     if (rc < 0) return CLI_EXIT_OK; /* help printed */
     if (rc != CLI_EXIT_OK) return rc;
 
-    gbnet_model *model = NULL;
-    gbnet_status status = gbnet_model_load(&model, args.model_path);
+    gbnet_committee *committee = NULL;
+    gbnet_status status = gbnet_committee_load(&committee, args.model_path);
     if (status) return cli_library_error("eval", status);
+    int n_members = gbnet_committee_size(committee);
+    if (args.member >= n_members) {
+        gbnet_committee_free(committee);
+        return cli_usage_error("eval", "--member %d: %s holds %d member%s (0..%d)", args.member, args.model_path,
+                               n_members, n_members == 1 ? "" : "s", n_members - 1);
+    }
+    if (args.deviations_path && n_members < 2) {
+        gbnet_committee_free(committee);
+        return cli_usage_error("eval", "--write-deviations needs a committee file; %s holds a single model",
+                               args.model_path);
+    }
+    const gbnet_model *model = gbnet_committee_member(committee, args.member > 0 ? args.member : 0);
     gbnet_dataset ds;
     memset(&ds, 0, sizeof ds);
     eval_set set;
     memset(&set, 0, sizeof set);
-    gbnet_workspace *ws = NULL;
+    evaluator ev = {NULL, NULL};
     for (int d = 0; d < args.n_data && rc == CLI_EXIT_OK; ++d) {
         status = gbnet_dataset_read(&ds, args.data[d]);
         if (status) rc = cli_library_error("eval", status);
     }
     if (rc == CLI_EXIT_OK) rc = prepare(&set, &args, &ds, gbnet_model_hyperparams(model));
+    if (rc == CLI_EXIT_OK && n_members > 1) {
+        set.deviations = calloc((size_t)set.n, sizeof *set.deviations);
+        if (!set.deviations) rc = cli_error("eval", "out of memory");
+    }
     if (rc == CLI_EXIT_OK) {
-        status = gbnet_workspace_create(&ws, model, args.precision);
+        if (n_members > 1) {
+            status = gbnet_committee_workspace_create(&ev.cws, committee, args.precision);
+            if (!status) status = gbnet_committee_workspace_set_output(ev.cws, args.member);
+            if (!status) gbnet_committee_workspace_set_threads(ev.cws, args.threads);
+        } else {
+            status = gbnet_workspace_create(&ev.ws, model, args.precision);
+            if (!status) gbnet_workspace_set_threads(ev.ws, args.threads);
+        }
         if (status) rc = cli_library_error("eval", status);
     }
     double seconds = 0.0;
     int n_calls = 0;
-    if (rc == CLI_EXIT_OK) {
-        gbnet_workspace_set_threads(ws, args.threads);
-        rc = evaluate_all(&set, ws, args.batch, &seconds, &n_calls);
-    }
+    if (rc == CLI_EXIT_OK) rc = evaluate_all(&set, &ev, args.batch, &seconds, &n_calls);
     if (rc == CLI_EXIT_OK) print_report(&args, model, &set, seconds, n_calls);
+    if (rc == CLI_EXIT_OK && n_members > 1) print_committee_report(&args, n_members, &set);
     if (rc == CLI_EXIT_OK && args.predictions_path) {
         status = gbnet_write_extxyz(args.predictions_path, set.frames, set.n, set.energy,
                                  (const double *const *)set.forces, set.virial);
         if (status) rc = cli_library_error("eval", status);
         else printf("predictions: %s\n", args.predictions_path);
     }
-    gbnet_workspace_free(ws);
+    if (rc == CLI_EXIT_OK && args.deviations_path) {
+        rc = write_deviations(args.deviations_path, &set);
+        if (rc == CLI_EXIT_OK) printf("deviations:  %s\n", args.deviations_path);
+    }
+    gbnet_workspace_free(ev.ws);
+    gbnet_committee_workspace_free(ev.cws);
     eval_set_free(&set);
     gbnet_dataset_free(&ds);
-    gbnet_model_free(model);
+    gbnet_committee_free(committee);
     return rc;
 }

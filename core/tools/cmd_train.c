@@ -220,6 +220,115 @@ static int final_evaluation(const gbnet_train_config *c, const gbnet_trainer *t)
     return rc;
 }
 
+/* ------------------------------------------------------------ one model */
+
+/* Trains the model config describes; with evaluate, ends with the gbnet eval
+ * table of the best model on the validation data. */
+static int train_one(gbnet_train_config *config, const char *resume_path, const char *full_command,
+                     const gbnet_train_callbacks *hooks, progress *prog, int evaluate, gbnet_trainer **keep) {
+    gbnet_trainer *trainer = NULL;
+    gbnet_status st = gbnet_trainer_create(&trainer, config, resume_path, full_command, hooks);
+    if (st) return cli_library_error("train", st);
+    gbnet_train_summary summary;
+    gbnet_trainer_summary(trainer, &summary);
+    prog->has_stress = summary.train_has_stress;
+    prog->header_printed = 0;
+    st = gbnet_trainer_run(trainer);
+    int rc = CLI_EXIT_OK;
+    if (st) {
+        rc = cli_library_error("train", st);
+    } else {
+        char output[TRAIN_TEXT_MAX], checkpoint[TRAIN_TEXT_MAX], log[TRAIN_TEXT_MAX];
+        gbnet_trainer_summary(trainer, &summary);
+        printf("finished: %d epochs, %lld steps; best validation loss %.6g at epoch %d, model written to %s\n",
+               summary.epoch, summary.global_step, summary.best_valid_loss, summary.best_epoch,
+               key_value(config, "output", output));
+        printf("checkpoint: %s%s%s\n", key_value(config, "checkpoint", checkpoint),
+               key_value(config, "log", log)[0] ? "; log: " : "", log);
+        if (evaluate) rc = final_evaluation(config, trainer);
+    }
+    if (keep && rc == CLI_EXIT_OK) *keep = trainer;
+    else gbnet_trainer_free(trainer);
+    return rc;
+}
+
+/* ------------------------------------------------------------ committees */
+
+/* PATH with ".memberM" put before its extension (or at its end). */
+static void member_path(char *out, size_t size, const char *path, int member) {
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (dot && (!slash || dot > slash + 1))
+        snprintf(out, size, "%.*s.member%d%s", (int)(dot - path), path, member, dot);
+    else snprintf(out, size, "%s.member%d", path, member);
+}
+
+static int set_key(gbnet_train_config *config, const char *key, const char *value) {
+    char assignment[2 * TRAIN_TEXT_MAX];
+    snprintf(assignment, sizeof assignment, "%s=%s", key, value);
+    gbnet_status st = gbnet_train_config_set(config, assignment);
+    return st ? cli_library_error("train", st) : CLI_EXIT_OK;
+}
+
+/* committee = N: members 0..N-1 one after another, each with its own output,
+ * log and checkpoint (NAME.memberM.EXT), then one committee file at output and
+ * the gbnet eval table (with deviations) on the validation data. --resume
+ * takes the checkpoint of the member that was interrupted: earlier members'
+ * files are kept, later members are trained afresh. */
+static int train_committee(gbnet_train_config *config, int n_members, const char *resume_path,
+                           const char *full_command, const gbnet_train_callbacks *hooks, progress *prog) {
+    char output[TRAIN_TEXT_MAX], checkpoint[TRAIN_TEXT_MAX], log[TRAIN_TEXT_MAX];
+    key_value(config, "output", output);
+    key_value(config, "checkpoint", checkpoint);
+    key_value(config, "log", log);
+    char paths[GBNET_MAX_COMMITTEE][TRAIN_TEXT_MAX + 32];
+    int first = 0;
+    if (resume_path) {
+        const char *at = strstr(resume_path, ".member");
+        if (!at || sscanf(at, ".member%d", &first) != 1 || first < 0 || first >= n_members)
+            return cli_usage_error("train", "--resume %s: with committee = %d, give the checkpoint of a member "
+                                   "(a name with .memberM, M in 0..%d)", resume_path, n_members, n_members - 1);
+    }
+    for (int m = 0; m < n_members; ++m) member_path(paths[m], sizeof paths[m], output, m);
+    int rc = CLI_EXIT_OK;
+    gbnet_trainer *last = NULL; /* the last member's trainer lists the (shared) validation frames */
+    for (int m = first; m < n_members && rc == CLI_EXIT_OK; ++m) {
+        char text[TRAIN_TEXT_MAX + 32], number[16];
+        printf("%scommittee member %d of %d\n", m > first ? "\n" : "", m + 1, n_members);
+        fflush(stdout);
+        snprintf(number, sizeof number, "%d", m);
+        rc = set_key(config, "committee_member", number);
+        if (!rc) rc = set_key(config, "output", paths[m]);
+        member_path(text, sizeof text, checkpoint, m);
+        if (!rc) rc = set_key(config, "checkpoint", text);
+        if (!rc && log[0]) {
+            member_path(text, sizeof text, log, m);
+            rc = set_key(config, "log", text);
+        }
+        gbnet_trainer_free(last);
+        last = NULL;
+        if (!rc) rc = train_one(config, m == first ? resume_path : NULL, full_command, hooks, prog, 0, &last);
+    }
+    if (rc) {
+        gbnet_trainer_free(last);
+        return rc;
+    }
+    gbnet_model *models[GBNET_MAX_COMMITTEE] = {0};
+    gbnet_status st = GBNET_OK;
+    for (int m = 0; m < n_members && !st; ++m) st = gbnet_model_load(&models[m], paths[m]);
+    gbnet_committee *committee = NULL;
+    if (!st) st = gbnet_committee_create(&committee, (const gbnet_model *const *)models, n_members);
+    if (!st) st = gbnet_committee_save(committee, output);
+    for (int m = 0; m < n_members; ++m) gbnet_model_free(models[m]);
+    gbnet_committee_free(committee);
+    if (!st) printf("\ncommittee of %d members written to %s (members also as %s ...)\n", n_members, output,
+                    paths[0]);
+    /* the shared validation data, as for one model, with the committee file as the output */
+    rc = st ? cli_library_error("train", st) : set_key(config, "output", output);
+    if (!rc) rc = final_evaluation(config, last);
+    gbnet_trainer_free(last);
+    return rc;
+}
+
 /* ------------------------------------------------------------ main */
 
 int cmd_train(int argc, char **argv) {
@@ -270,32 +379,11 @@ int cmd_train(int argc, char **argv) {
     hooks.epoch_done = print_epoch;
     hooks.stop_request = &stop_requested;
     install_signal_handlers();
-    gbnet_trainer *trainer = NULL;
-    st = gbnet_trainer_create(&trainer, config, resume_path, full_command, &hooks);
-    if (st) {
-        restore_signal_handlers();
-        gbnet_train_config_free(config);
-        return cli_library_error("train", st);
-    }
-    gbnet_train_summary summary;
-    gbnet_trainer_summary(trainer, &summary);
-    prog.has_stress = summary.train_has_stress;
-    st = gbnet_trainer_run(trainer);
+    char committee_text[TRAIN_TEXT_MAX];
+    int n_members = atoi(key_value(config, "committee", committee_text));
+    int rc = n_members > 1 ? train_committee(config, n_members, resume_path, full_command, &hooks, &prog)
+                           : train_one(config, resume_path, full_command, &hooks, &prog, 1, NULL);
     restore_signal_handlers();
-    int rc = CLI_EXIT_OK;
-    if (st) {
-        rc = cli_library_error("train", st);
-    } else {
-        char output[TRAIN_TEXT_MAX], checkpoint[TRAIN_TEXT_MAX], log[TRAIN_TEXT_MAX];
-        gbnet_trainer_summary(trainer, &summary);
-        printf("finished: %d epochs, %lld steps; best validation loss %.6g at epoch %d, model written to %s\n",
-               summary.epoch, summary.global_step, summary.best_valid_loss, summary.best_epoch,
-               key_value(config, "output", output));
-        printf("checkpoint: %s%s%s\n", key_value(config, "checkpoint", checkpoint),
-               key_value(config, "log", log)[0] ? "; log: " : "", log);
-        rc = final_evaluation(config, trainer);
-    }
-    gbnet_trainer_free(trainer);
     gbnet_train_config_free(config);
     return rc;
 }

@@ -63,6 +63,7 @@ void gbnet_workspace_free(gbnet_workspace *ws) {
     gb_batch_buffer_free(&ws->bb);
     gb_packing_free(&ws->packing);
     free(ws->atom_energy);
+    free(ws->ones);
     free(ws->graph_energy);
     free(ws->dbar);
     free(ws->atom_forces);
@@ -139,7 +140,7 @@ static gbnet_status ensure_doubles(double **p, size_t *cap, size_t n) {
 /* Energy and virial finite: a non-finite force or edge gradient always
  * reaches the virial (every edge adds r (x) dE/dr to it), so 10 numbers
  * check the whole result. */
-static int finite_result(double energy, const double *virial) {
+int gb_finite_result(double energy, const double *virial) {
     int ok = isfinite(energy);
     for (int k = 0; k < 9; ++k) ok = ok && isfinite(virial[k]);
     return ok;
@@ -173,10 +174,32 @@ static void add_repulsion_gradient(const gbnet_workspace *ws, const gb_batch *b,
     for (int e = 0; e < b->n_edges; ++e) dbar[e] += ws->zbl_dbar[e];
 }
 
+/* ------------------------------------------------------------ one batch */
+
+gbnet_status gb_ws_evaluate_batch(gbnet_workspace *ws, const gb_batch *b) {
+    gbnet_status st;
+    if ((st = ensure_doubles(&ws->atom_energy, &ws->cap_atom_energy, (size_t)b->n_atoms))) return st;
+    if ((st = ensure_doubles(&ws->ones, &ws->cap_ones, (size_t)b->n_atoms))) return st;
+    if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, (size_t)b->n_graphs))) return st;
+    if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b->n_edges))) return st;
+    if ((st = ensure_doubles(&ws->atom_forces, &ws->cap_atom_forces, 3 * (size_t)b->n_atoms))) return st;
+    if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b->n_atoms))) return st;
+    if ((st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy))) return st;
+    if ((st = add_repulsion_energy(ws, b, ws->atom_energy, ws->graph_energy))) return st;
+    for (int i = 0; i < b->n_atoms; ++i) ws->ones[i] = 1.0; /* the seed dE/dE_i = 1 of every atom */
+    if ((st = gb_ws_backward(ws, b, ws->ones, NULL, NULL, ws->dbar))) return st;
+    add_repulsion_gradient(ws, b, ws->dbar);
+    const int *in_offsets, *in_edges;
+    gb_ws_in_edges(ws, &in_offsets, &in_edges);
+    gb_forces_from_dbar_threaded(ws->atom_forces, NULL, ws->center_virials, NULL, ws->dbar, b->vec, b->offsets,
+                                 in_offsets, in_edges, b->n_centers, b->n_atoms, ws->n_threads);
+    return GBNET_OK;
+}
+
 /* ------------------------------------------------------------ gbnet_evaluate */
 
 /* virial [9] = sum of n centers' virials, in atom order (a fixed reduction order) */
-static void sum_center_virials(double *virial, const double *center_virials, int n) {
+void gb_sum_center_virials(double *virial, const double *center_virials, int n) {
     memset(virial, 0, 9 * sizeof(double));
     for (int i = 0; i < n; ++i)
         for (int k = 0; k < 9; ++k) virial[k] += center_virials[9 * (size_t)i + k];
@@ -199,9 +222,8 @@ static gbnet_status check_structure(const gbnet_model *m, const gbnet_structure 
     return GBNET_OK;
 }
 
-gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *structures, gbnet_result *results) {
-    if (!ws || n < 0 || (n > 0 && (!structures || !results)))
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_evaluate: invalid arguments");
+gbnet_status gb_ws_pack_structures(gbnet_workspace *ws, int n, const gbnet_structure *structures, int *atoms,
+                                   int *edges) {
     const gbnet_model *m = ws->model;
     gbnet_status st = GBNET_OK;
     if (n > ws->n_lists) {
@@ -211,71 +233,58 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
         ws->lists = l;
         ws->n_lists = n;
     }
-    int *atoms = gb_malloc(2 * (size_t)n * sizeof(int) + 1);
-    if (!atoms) return GBNET_ERR_NO_MEMORY;
-    int *edges = atoms + n;
     for (int s = 0; s < n && !st; ++s) {
         const gbnet_structure *str = &structures[s];
         st = check_structure(m, str, s);
         if (!st) st = gb_neighbor_build(&ws->lists[s], str->positions, str->n_atoms, str->cell, str->pbc, m->hp.cutoff);
-        if (st) break;
+        if (st) return st;
         atoms[s] = str->n_atoms;
         edges[s] = ws->lists[s].n_edges;
     }
     double edge_ratio = 0.0; /* densest graph: atoms bind, edges never overflow */
-    for (int s = 0; s < n && !st; ++s)
+    for (int s = 0; s < n; ++s)
         if (atoms[s] > 0 && (double)edges[s] / atoms[s] > edge_ratio) edge_ratio = (double)edges[s] / atoms[s];
-    if (!st) st = gb_pack_auto(&ws->packing, n, atoms, edges, GB_EVAL_PACK_ATOMS, edge_ratio);
+    return gb_pack_auto(&ws->packing, n, atoms, edges, GB_EVAL_PACK_ATOMS, edge_ratio);
+}
+
+gbnet_status gb_ws_fill_pack(gbnet_workspace *ws, int k, const gbnet_structure *structures) {
+    gbnet_status st = GBNET_OK;
+    gb_batch_buffer_reset(&ws->bb);
+    int first = ws->packing.pack_offsets[k], last = ws->packing.pack_offsets[k + 1];
+    for (int q = first; q < last && !st; ++q) {
+        int s = ws->packing.items[q];
+        const gb_neighbor_list *nl = &ws->lists[s];
+        st = gb_batch_buffer_append(&ws->bb, structures[s].n_atoms, structures[s].species, nl->n_edges, nl->offsets,
+                                    nl->neighbor, nl->vec, q - first);
+    }
+    return st;
+}
+
+gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *structures, gbnet_result *results) {
+    if (!ws || n < 0 || (n > 0 && (!structures || !results)))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_evaluate: invalid arguments");
+    int *atoms = gb_malloc(2 * (size_t)n * sizeof(int) + 1);
+    if (!atoms) return GBNET_ERR_NO_MEMORY;
+    int *edges = atoms + n;
+    gbnet_status st = gb_ws_pack_structures(ws, n, structures, atoms, edges);
     for (int k = 0; k < ws->packing.n_packs && !st; ++k) {
-        gb_batch_buffer_reset(&ws->bb);
         int first = ws->packing.pack_offsets[k], last = ws->packing.pack_offsets[k + 1];
-        for (int q = first; q < last && !st; ++q) {
-            int s = ws->packing.items[q];
-            const gb_neighbor_list *nl = &ws->lists[s];
-            st = gb_batch_buffer_append(&ws->bb, structures[s].n_atoms, structures[s].species, nl->n_edges, nl->offsets,
-                                        nl->neighbor, nl->vec, q - first);
-        }
-        if (st) break;
-        const gb_batch *b = &ws->bb.batch;
-        if ((st = ensure_doubles(&ws->atom_energy, &ws->cap_atom_energy, (size_t)b->n_atoms))) break;
-        if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, (size_t)b->n_graphs))) break;
-        if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b->n_edges))) break;
-        if ((st = ensure_doubles(&ws->atom_forces, &ws->cap_atom_forces, 3 * (size_t)b->n_atoms))) break;
-        if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b->n_atoms))) break;
-        st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy);
-        if (!st) st = add_repulsion_energy(ws, b, ws->atom_energy, ws->graph_energy);
-        if (st) break;
-        /* the seed ebar = 1 for every atom reuses atom_energy once the energies are copied out */
-        double *ones = ws->atom_energy;
+        if ((st = gb_ws_fill_pack(ws, k, structures))) break;
+        if ((st = gb_ws_evaluate_batch(ws, &ws->bb.batch))) break;
         int a0 = 0;
         for (int q = first; q < last; ++q) {
             int s = ws->packing.items[q];
             gbnet_result *r = &results[s];
             r->energy = ws->graph_energy[q - first];
             if (r->atom_energies) memcpy(r->atom_energies, ws->atom_energy + a0, (size_t)atoms[s] * sizeof(double));
-            a0 += atoms[s];
-        }
-        for (int i = 0; i < b->n_atoms; ++i) ones[i] = 1.0;
-        st = gb_ws_backward(ws, b, ones, NULL, NULL, ws->dbar);
-        if (st) break;
-        add_repulsion_gradient(ws, b, ws->dbar);
-        const int *in_offsets, *in_edges;
-        gb_ws_in_edges(ws, &in_offsets, &in_edges);
-        gb_forces_from_dbar_threaded(ws->atom_forces, NULL, ws->center_virials, NULL, ws->dbar, b->vec, b->offsets,
-                                     in_offsets, in_edges, b->n_centers, b->n_atoms, ws->n_threads);
-        a0 = 0;
-        for (int q = first; q < last; ++q) {
-            int s = ws->packing.items[q];
-            gbnet_result *r = &results[s];
             if (r->forces) memcpy(r->forces, ws->atom_forces + 3 * (size_t)a0, 3 * (size_t)atoms[s] * sizeof(double));
-            sum_center_virials(r->virial, ws->center_virials + 9 * (size_t)a0, atoms[s]);
+            gb_sum_center_virials(r->virial, ws->center_virials + 9 * (size_t)a0, atoms[s]);
             a0 += atoms[s];
-            if (!st && !finite_result(r->energy, r->virial))
+            if (!st && !gb_finite_result(r->energy, r->virial))
                 st = gb_fail(GBNET_ERR_NUMERIC,
                              "structure %d: the energy, forces or virial are not finite (NaN or Inf): the model "
                              "cannot evaluate it (weights out of range, or atoms far outside its data?)", s);
         }
-        if (st) break;
     }
     free(atoms);
     return st;
@@ -343,8 +352,8 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
     gb_ws_in_edges(ws, &in_offsets, &in_edges);
     gb_forces_from_dbar_threaded(r->forces, r->atom_virials, ws->center_virials, r->edge_gradients, ws->dbar, b.vec,
                                  b.offsets, in_offsets, in_edges, b.n_centers, b.n_atoms, ws->n_threads);
-    sum_center_virials(r->virial, ws->center_virials, b.n_centers);
-    if (!finite_result(r->energy, r->virial)) {
+    gb_sum_center_virials(r->virial, ws->center_virials, b.n_centers);
+    if (!gb_finite_result(r->energy, r->virial)) {
         int atom = -1; /* the first atom whose energy or force is not finite, for the message */
         for (int i = 0; i < g->n_total && atom < 0 && r->forces; ++i)
             if (!isfinite(r->forces[3 * i]) || !isfinite(r->forces[3 * i + 1]) || !isfinite(r->forces[3 * i + 2]))

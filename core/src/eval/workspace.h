@@ -20,8 +20,8 @@ struct gbnet_workspace {
     int n_lists;
     gb_batch_buffer bb;
     gb_packing packing;
-    double *atom_energy, *graph_energy, *dbar;
-    size_t cap_atom_energy, cap_graph_energy, cap_dbar;
+    double *atom_energy, *graph_energy, *dbar, *ones; /* ones: the backward seed [n_atoms] */
+    size_t cap_atom_energy, cap_graph_energy, cap_dbar, cap_ones;
     double *atom_forces, *center_virials; /* [n_atoms][3], [n_centers][9] of a batch */
     size_t cap_atom_forces, cap_center_virials;
     double *zbl_energy, *zbl_dbar;        /* repulsive core: [n_centers], [n_edges] of a batch */
@@ -42,5 +42,20 @@ void gb_ws_in_edges(const gbnet_workspace *ws, const int **in_offsets, const int
 /* Reloads weights from a double blob (after an optimizer step). */
 void gb_ws_load_params(gbnet_workspace *ws, const double *params);
 
+/* gbnet_evaluate in steps, shared with committee evaluation (committee.c):
+ * checks the structures, builds their neighbor lists into ws->lists and packs
+ * them (ws->packing); atoms[n] and edges[n] receive each structure's counts. */
+gbnet_status gb_ws_pack_structures(gbnet_workspace *ws, int n, const gbnet_structure *structures, int *atoms,
+                                   int *edges);
+/* Concatenates the structures of pack k into ws->bb.batch. */
+gbnet_status gb_ws_fill_pack(gbnet_workspace *ws, int k, const gbnet_structure *structures);
+/* Runs the network forward and backward on batch b (built by any workspace of a
+ * model with the same cutoff): ws->atom_energy [n_atoms], ws->graph_energy
+ * [n_graphs], ws->atom_forces [n_atoms][3], ws->center_virials [n_centers][9]. */
+gbnet_status gb_ws_evaluate_batch(gbnet_workspace *ws, const gb_batch *b);
+/* virial [9] = sum of n centers' virials [n][9], in atom order (a fixed reduction order). */
+void gb_sum_center_virials(double *virial, const double *center_virials, int n);
+/* Energy and virial finite (a non-finite force always reaches the virial). */
+int gb_finite_result(double energy, const double *virial);
 
 #endif

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "committee.h"
 #include "escape.h"
 #include "files.h"
 #include "gb_error.h"
@@ -100,6 +101,9 @@ typedef struct {
     double zbl_inner[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], zbl_outer[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS];
     int have_coverage;            /* COVR: what the training data covered */
     gbnet_coverage coverage;
+    int have_committee;
+    const unsigned char *committee; /* CMTE payload: the further members (parse_committee) */
+    uint64_t committee_len;
 } parsed_file;
 
 static gbnet_status bad(const parsed_file *pf, const char *tag, const char *what) {
@@ -323,6 +327,38 @@ static gbnet_status parse_coverage(parsed_file *pf, const unsigned char *p, uint
     return GBNET_OK;
 }
 
+/* CMTE: u32 count of further members, u32 reserved 0, then per member a u64
+ * length and that many bytes of a complete potential file. Only the framing is
+ * checked here; gbnet_committee_load reads the members (gbnet_model_load
+ * reads member 0 and skips them). */
+static gbnet_status parse_committee(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    if (len < 8) return bad(pf, "CMTE", "payload shorter than its 8-byte header");
+    uint32_t count = get_u32(p);
+    if (count < 1 || count > GBNET_MAX_COMMITTEE - 1)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section CMTE: %u further members, expected 1..%d",
+                       pf->path, count, GBNET_MAX_COMMITTEE - 1);
+    if (get_u32(p + 4) != 0) return bad(pf, "CMTE", "reserved word is not zero");
+    uint64_t at = 8;
+    for (uint32_t m = 0; m < count; ++m) {
+        if (len - at < 8)
+            return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section CMTE: member %u's length runs past the section",
+                           pf->path, m + 1);
+        uint64_t member_len = get_u64(p + at);
+        if (member_len > len - at - 8)
+            return gb_fail(GBNET_ERR_FORMAT,
+                           "potential file '%s': section CMTE: member %u claims %llu bytes, only %llu remain", pf->path,
+                           m + 1, (unsigned long long)member_len, (unsigned long long)(len - at - 8));
+        at += 8 + member_len;
+    }
+    if (at != len)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section CMTE: %llu bytes after the last member",
+                       pf->path, (unsigned long long)(len - at));
+    pf->committee = p;
+    pf->committee_len = len;
+    pf->have_committee = 1;
+    return GBNET_OK;
+}
+
 typedef struct {
     char tag[4];
     gbnet_status (*parse)(parsed_file *, const unsigned char *, uint64_t);
@@ -340,6 +376,7 @@ static const section_kind k_sections[] = {
     {{'F', 'T', 'A', 'B'}, parse_table, SEEN(have_table)},
     {{'C', 'O', 'V', 'R'}, parse_coverage, SEEN(have_coverage)},
     {{'P', 'R', 'O', 'V'}, parse_provenance, SEEN(have_provenance)},
+    {{'C', 'M', 'T', 'E'}, parse_committee, SEEN(have_committee)},
 };
 
 /* Header and checksum: everything that decides whether the bytes are a
@@ -467,6 +504,23 @@ static gbnet_status build_model(gbnet_model **out, const parsed_file *pf) {
     return GBNET_OK;
 }
 
+/* A model from a whole file's bytes; committee (or NULL) receives where its
+ * CMTE payload lies, if any. */
+static gbnet_status load_from_bytes(gbnet_model **out, const char *path, const unsigned char *buf, size_t size,
+                                    const unsigned char **committee, uint64_t *committee_len) {
+    parsed_file pf;
+    memset(&pf, 0, sizeof pf);
+    pf.path = path;
+    gbnet_status st = check_envelope(path, buf, size);
+    if (!st) st = parse_sections(&pf, buf, size);
+    if (!st) st = build_model(out, &pf);
+    if (!st && committee) {
+        *committee = pf.have_committee ? pf.committee : NULL;
+        *committee_len = pf.have_committee ? pf.committee_len : 0;
+    }
+    return st;
+}
+
 gbnet_status gbnet_model_load(gbnet_model **out, const char *path) {
     if (!out || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_model_load: NULL argument");
     *out = NULL;
@@ -474,14 +528,49 @@ gbnet_status gbnet_model_load(gbnet_model **out, const char *path) {
     size_t size;
     gbnet_status st = read_all(path, &buf, &size);
     if (st) return st;
-    parsed_file pf;
-    memset(&pf, 0, sizeof pf);
-    pf.path = path;
-    st = check_envelope(path, buf, size);
-    if (!st) st = parse_sections(&pf, buf, size);
-    if (!st) st = build_model(out, &pf);
+    st = load_from_bytes(out, path, buf, size, NULL, NULL);
     free(buf);
     return st;
+}
+
+gbnet_status gbnet_committee_load(gbnet_committee **out, const char *path) {
+    if (!out || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_load: NULL argument");
+    *out = NULL;
+    unsigned char *buf;
+    size_t size;
+    gbnet_status st = read_all(path, &buf, &size);
+    if (st) return st;
+    gbnet_model *models[GBNET_MAX_COMMITTEE] = {0};
+    const unsigned char *cmte = NULL;
+    uint64_t cmte_len = 0;
+    int n = 0;
+    st = load_from_bytes(&models[0], path, buf, size, &cmte, &cmte_len);
+    if (!st) n = 1;
+    if (!st && cmte) {
+        uint32_t count = get_u32(cmte);
+        uint64_t at = 8;
+        for (uint32_t m = 0; m < count && !st; ++m) {
+            uint64_t len = get_u64(cmte + at);
+            char name[4200];
+            snprintf(name, sizeof name, "%s (committee member %u)", path, m + 1);
+            const unsigned char *inner = NULL;
+            uint64_t inner_len = 0;
+            st = load_from_bytes(&models[n], name, cmte + at + 8, (size_t)len, &inner, &inner_len);
+            if (!st) ++n;
+            if (!st && inner)
+                st = gb_fail(GBNET_ERR_FORMAT, "potential file '%s': committee member %u holds a committee itself",
+                             path, m + 1);
+            at += 8 + len;
+        }
+    }
+    free(buf);
+    if (st) {
+        for (int m = 0; m < n; ++m) gbnet_model_free(models[m]);
+        return st;
+    }
+    char where[4200];
+    snprintf(where, sizeof where, "potential file '%s'", path);
+    return gb_committee_adopt(out, models, n, where);
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -563,7 +652,8 @@ static void encode_coverage(byte_buffer *b, const gbnet_model *m) {
         for (uint32_t e = 0; e < n; ++e) put_f64(b, c->shortest_distance[a][e]);
 }
 
-static int encode(byte_buffer *b, const gbnet_model *m) {
+/* Everything of a model's file before END!. */
+static void encode_sections(byte_buffer *b, const gbnet_model *m) {
     const gbnet_hyperparams *hp = &m->hp;
     uint32_t n_el = (uint32_t)hp->n_elements;
     put_bytes(b, k_magic, sizeof k_magic);
@@ -618,12 +708,49 @@ static int encode(byte_buffer *b, const gbnet_model *m) {
     size_t prov_len = strlen(prov);
     put_section_header(b, "PROV", FLAG_OPTIONAL, prov_len);
     put_bytes(b, prov, prov_len);
+}
 
+/* The END! section over everything written so far. */
+static int encode_end(byte_buffer *b) {
     if (b->failed) return 0;
     uint64_t checksum = gb_fnv1a64(b->data, b->size);
     put_section_header(b, "END!", 0, 8);
     put_u64(b, checksum);
     return !b->failed;
+}
+
+static int encode(byte_buffer *b, const gbnet_model *m) {
+    encode_sections(b, m);
+    return encode_end(b);
+}
+
+/* Member 0's sections, then CMTE with every further member as a whole file. */
+static int encode_committee(byte_buffer *b, const gbnet_committee *c) {
+    encode_sections(b, c->members[0]);
+    if (c->n_members > 1) {
+        byte_buffer *inner = gb_calloc((size_t)c->n_members, sizeof *inner);
+        if (!inner) return 0;
+        uint64_t len = 8;
+        int ok = 1;
+        for (int m = 1; m < c->n_members; ++m) {
+            ok = ok && encode(&inner[m], c->members[m]);
+            len += 8 + inner[m].size;
+        }
+        if (ok) {
+            /* Optional: a reader that does not know committees evaluates member 0. */
+            put_section_header(b, "CMTE", FLAG_OPTIONAL, len);
+            put_u32(b, (uint32_t)(c->n_members - 1));
+            put_u32(b, 0);
+            for (int m = 1; m < c->n_members; ++m) {
+                put_u64(b, inner[m].size);
+                put_bytes(b, inner[m].data, inner[m].size);
+            }
+        }
+        for (int m = 1; m < c->n_members; ++m) free(inner[m].data);
+        free(inner);
+        if (!ok) return 0;
+    }
+    return encode_end(b);
 }
 
 static gbnet_status check_savable(const gbnet_model *m, const char *path) {
@@ -646,6 +773,22 @@ gbnet_status gbnet_model_save(const gbnet_model *model, const char *path) {
         return GBNET_ERR_NO_MEMORY;
     }
     st = gb_write_file_atomically(path, b.data, b.size, "potential file");
+    free(b.data);
+    return st;
+}
+
+gbnet_status gbnet_committee_save(const gbnet_committee *committee, const char *path) {
+    if (!committee || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_save: NULL argument");
+    for (int m = 0; m < committee->n_members; ++m) {
+        gbnet_status st = check_savable(committee->members[m], path);
+        if (st) return st;
+    }
+    byte_buffer b = {0};
+    if (!encode_committee(&b, committee)) {
+        free(b.data);
+        return GBNET_ERR_NO_MEMORY;
+    }
+    gbnet_status st = gb_write_file_atomically(path, b.data, b.size, "potential file");
     free(b.data);
     return st;
 }

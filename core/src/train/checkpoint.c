@@ -98,6 +98,8 @@ gbnet_status gb_checkpoint_write(const char *path, const gbnet_model *model, con
     put_f64(&b, state->elapsed);
     put_stats(&b, &state->epoch_stats);
     for (int i = 0; i < 4; ++i) put_u64(&b, state->rng[i]);
+    put_u64(&b, state->ema ? P : 0);
+    if (state->ema) put(&b, state->ema, P * sizeof(double));
     size_t text_len = config_text ? strlen(config_text) : 0;
     put_u64(&b, text_len);
     put(&b, config_text ? config_text : "", text_len);
@@ -182,7 +184,7 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
     }
     reader r = {(const unsigned char *)data, size - trailer, sizeof MAGIC, 0};
     uint64_t version = get_u64(&r);
-    if (version != GB_CHECKPOINT_VERSION) {
+    if (version != GB_CHECKPOINT_VERSION && version != 1) {
         free(data);
         return gb_fail(GBNET_ERR_VERSION, "%s: checkpoint version %llu, this gbnet reads version %u", path,
                        (unsigned long long)version, GB_CHECKPOINT_VERSION);
@@ -268,6 +270,13 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
     state->elapsed = get_f64(&r);
     get_stats(&r, &state->epoch_stats);
     for (int i = 0; i < 4; ++i) state->rng[i] = get_u64(&r);
+    uint64_t n_ema = version >= 2 ? get_u64(&r) : 0;
+    if (n_ema != 0 && n_ema != P) r.failed = 1;
+    if (!r.failed && n_ema) {
+        state->ema = malloc(P * sizeof(double));
+        if (!state->ema) r.failed = 1;
+        else get(&r, state->ema, P * sizeof(double));
+    }
     uint64_t text_len = get_u64(&r);
     char *text = NULL;
     if (!r.failed && text_len <= r.size - r.pos) {
@@ -282,6 +291,8 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
     free(data);
     if (r.failed || !text || r.pos != r.size) {
         free(text);
+        free(state->ema);
+        state->ema = NULL;
         gbnet_model_free(model);
         gb_optimizer_free(opt);
         return gb_fail(GBNET_ERR_FORMAT, "%s: malformed checkpoint (trainer state or configuration, byte %zu of %zu)",
@@ -290,14 +301,20 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
     size_t bad_m = first_non_finite(opt->m, P), bad_v = first_non_finite(opt->v, P);
     int counters_ok = opt->t >= 0 && state->epoch >= 0 && state->step >= 0 && state->global_step >= 0 &&
                       state->plateau_wait >= 0 && state->early_wait >= 0 && in_range(state->finished, 0, 1);
-    if (!counters_ok) {
+    size_t bad_ema = state->ema ? first_non_finite(state->ema, P) : P;
+    if (!counters_ok || bad_ema < P) {
         free(text);
+        free(state->ema);
+        state->ema = NULL;
         gbnet_model_free(model);
         gb_optimizer_free(opt);
+        if (bad_ema < P) return gb_fail(GBNET_ERR_NUMERIC, "%s: checkpoint EMA weight %zu is not finite", path, bad_ema);
         return gb_fail(GBNET_ERR_FORMAT, "%s: checkpoint holds a negative step or epoch counter", path);
     }
     if (bad_m < P || bad_v < P || !isfinite(state->lr) || !(state->lr >= 0) || isnan(state->best_valid_loss)) {
         free(text);
+        free(state->ema);
+        state->ema = NULL;
         gbnet_model_free(model);
         gb_optimizer_free(opt);
         return gb_fail(GBNET_ERR_NUMERIC, "%s: checkpoint holds a non-finite %s", path,

@@ -16,7 +16,8 @@
 #include "loss.h"
 #include "optimizer.h"
 
-#define GB_CHECKPOINT_VERSION 1u
+/* 2: adds the EMA weights (version 1 files, without them, are still read) */
+#define GB_CHECKPOINT_VERSION 2u
 
 /* Everything the training loop needs to continue exactly. */
 typedef struct {
@@ -32,13 +33,16 @@ typedef struct {
     double elapsed;            /* seconds of training so far */
     gb_loss_stats epoch_stats; /* training statistics of the epoch's steps taken */
     uint64_t rng[4];           /* generator state (for anything drawn during training) */
+    double *ema;               /* [n_params] exponential moving average of the weights (heap, owned by
+                                  the trainer), NULL when ema_decay = 0 */
 } gb_train_state;
 
 /* Writes path atomically. config_text may be NULL. */
 gbnet_status gb_checkpoint_write(const char *path, const gbnet_model *model, const gb_optimizer *opt,
                                  const gb_train_state *state, const char *config_text);
 
-/* Reads a checkpoint: a new model (free with gbnet_model_free), optimizer
+/* Reads a checkpoint (state->ema is allocated when the file holds EMA
+ * weights; free it): a new model (free with gbnet_model_free), optimizer
  * (initialised here; free with gb_optimizer_free), state, and the config text
  * (heap, may be NULL). A damaged file fails with GBNET_ERR_CHECKSUM or
  * GBNET_ERR_FORMAT naming the file. */

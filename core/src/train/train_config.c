@@ -45,11 +45,23 @@ static const key_spec keys[] = {
         "frames of the data left out altogether, by a per-frame key, KEY=PATTERN, e.g. config_type=Volume_*"),
     {{"seed", "integer", "1", "", "seed of the weight initialisation, validation split and shuffling"},
      T_U64, OFF(seed), 0, 0, {NULL, NULL, NULL}},
+    NUM("committee", T_INT, committee, "1", "members", 1, GBNET_MAX_COMMITTEE,
+        "train this many models, one after another, differing in seed (weights and shuffling; the validation split "
+        "is shared), and write them as one committee file to output (deviations in gbnet eval and LAMMPS)"),
+    {{"committee_bootstrap", "bool", "false", "",
+      "each committee member trains on its own bootstrap resample of the training frames (drawn with replacement)"},
+     T_BOOL, OFF(committee_bootstrap), 0, 0, {NULL, NULL, NULL}},
+    NUM("committee_member", T_INT, committee_member, "0", "", 0, GBNET_MAX_COMMITTEE - 1,
+        "the member this run trains (gbnet train sets it for each member): seeds weights, shuffling and bootstrap "
+        "by seed + 7919 * member"),
     NUM("min_distance", T_REAL, min_distance, "0.1", "A", 0.0, 10.0,
         "frames with two atoms closer than this are reported as bad data"),
     /* model */
     STR("elements", T_TEXT, elements, "",
         "chemical elements of the model in order, e.g. \"O H\"; empty: those of the data by atomic number"),
+    STR("init_from", T_PATH, init_from, "",
+        "start from this potential file (fine-tuning): its weights, normalization, hyperparameters and elements; "
+        "model keys given here must agree with it"),
     NUM("features", T_INT, features, "128", "", 1, 4096, "F: feature width of atoms and filters"),
     NUM("blocks", T_INT, blocks, "3", "", 1, GBNET_MAX_BLOCKS, "T: interaction blocks"),
     NUM("rbf", T_INT, rbf, "50", "", 2, 1024, "K: Gaussian radial basis functions"),
@@ -87,6 +99,9 @@ static const key_spec keys[] = {
     {{"optimizer", "adam|adamw", "adam", "", "adam (L2 weight decay in the gradient) or adamw (decoupled decay)"},
      T_CHOICE, OFF(optimizer), 0, 0, {"adam", "adamw", NULL}},
     NUM("lr", T_REAL, lr, "0.001", "", 1e-12, 10.0, "initial learning rate"),
+    NUM("ema_decay", T_REAL, ema_decay, "0.0", "", 0.0, 0.999999,
+        "exponential moving average of the weights after every step, w_ema = d w_ema + (1 - d) w, used for "
+        "validation and the saved model and kept in checkpoints (0: off; 0.99 to 0.999 usual)"),
     NUM("weight_decay", T_REAL, weight_decay, "0.0", "", 0.0, 10.0, "weight decay coefficient"),
     NUM("beta1", T_REAL, beta1, "0.9", "", 0.0, 0.999999, "Adam first-moment decay"),
     NUM("beta2", T_REAL, beta2, "0.999", "", 0.0, 0.99999999, "Adam second-moment decay"),
@@ -122,6 +137,8 @@ enum { N_KEYS = (int)(sizeof keys / sizeof keys[0]) };
 _Static_assert(N_KEYS <= 64, "gbnet_train_config.line holds 64 keys");
 
 int gbnet_train_n_keys(void) { return N_KEYS; }
+
+uint64_t gb_member_seed(const gbnet_train_config *c) { return c->seed + 7919u * (uint64_t)c->committee_member; }
 
 const gbnet_train_key *gbnet_train_key_at(int index) {
     return index >= 0 && index < N_KEYS ? &keys[index].info : NULL;

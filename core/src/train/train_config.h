@@ -29,9 +29,13 @@ struct gbnet_train_config {
     char valid_key[GB_CFG_TEXT_MAX];   /* "key=pattern": frames of train_data matching go to validation */
     char exclude_key[GB_CFG_TEXT_MAX]; /* "key=pattern": frames matching are not used at all */
     uint64_t seed;
+    int committee;                     /* members gbnet train trains one after another */
+    int committee_bootstrap;           /* bool: each member on a bootstrap resample */
+    int committee_member;              /* the member this run trains: offsets the seeds (gb_member_seed) */
     double min_distance;               /* A */
     /* model */
     char elements[GB_CFG_TEXT_MAX];    /* "H C O"; "" = all elements of the data, by atomic number */
+    char init_from[GB_CFG_TEXT_MAX];   /* potential file to fine-tune, "" = a new model */
     int features, blocks, rbf, readout;
     double cutoff;                     /* A */
     gb_energy_scale_mode energy_scale;
@@ -47,6 +51,7 @@ struct gbnet_train_config {
     /* optimizer and schedule */
     gb_optimizer_kind optimizer;
     double lr, weight_decay, beta1, beta2, adam_eps;
+    double ema_decay;                  /* 0 = no moving average of the weights */
     double lr_decay;                   /* per-epoch factor */
     int lr_plateau_patience;           /* epochs without improvement, 0 = off */
     double lr_plateau_factor, lr_min;
@@ -66,6 +71,10 @@ struct gbnet_train_config {
     int line[64];
     char source[GB_CFG_TEXT_MAX];
 };
+
+/* The seed of weights, shuffling and bootstrap of committee member
+ * c->committee_member (the validation split always uses c->seed). */
+uint64_t gb_member_seed(const gbnet_train_config *c);
 
 /* Fills c with every key's default. */
 void gb_train_config_defaults(gbnet_train_config *c);

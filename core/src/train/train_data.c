@@ -116,6 +116,30 @@ static gbnet_status check_frame(const gbnet_dataset *ds, const gbnet_frame *f, c
     return GBNET_OK;
 }
 
+/* committee_bootstrap: the training frames become n_train draws with
+ * replacement (by the member's seed), kept in file order so only the sample
+ * differs between members, not the order of anything else. */
+static gbnet_status bootstrap(gb_train_data *d, const gbnet_train_config *c) {
+    int n = d->n_train;
+    int *count = calloc((size_t)n, sizeof *count);
+    const gbnet_frame **drawn = malloc((size_t)n * sizeof *drawn);
+    if (!count || !drawn) {
+        free(count);
+        free(drawn);
+        return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory drawing the bootstrap sample of %d frames", n);
+    }
+    gb_rng rng;
+    gb_rng_seed(&rng, gb_member_seed(c) ^ 0x626f6f74ULL);
+    for (int k = 0; k < n; ++k) count[gb_rng_below(&rng, (uint64_t)n)]++;
+    int at = 0;
+    for (int i = 0; i < n; ++i)
+        for (int r = 0; r < count[i]; ++r) drawn[at++] = d->train[i];
+    memcpy(d->train, drawn, (size_t)n * sizeof *drawn);
+    free(count);
+    free(drawn);
+    return GBNET_OK;
+}
+
 /* Splits train_ds by the config: into d->train and d->valid. */
 static gbnet_status split(gb_train_data *d, const gbnet_train_config *c) {
     int n = d->train_ds.n_frames;
@@ -162,7 +186,7 @@ static gbnet_status split(gb_train_data *d, const gbnet_train_config *c) {
     if (d->n_train == 0)
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "no training frames are left after the validation split%s",
                        c->exclude_key[0] ? " and exclude_key" : "");
-    return GBNET_OK;
+    return c->committee_bootstrap ? bootstrap(d, c) : GBNET_OK;
 }
 
 gbnet_status gb_train_data_load(gb_train_data *d, const gbnet_train_config *c) {

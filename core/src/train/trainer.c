@@ -102,7 +102,13 @@ static gbnet_status record_coverage_and_repulsion(gbnet_trainer *t) {
     gbnet_coverage coverage;
     gb_train_data_coverage(&t->data, &t->cfg, &coverage);
     gbnet_status st = gbnet_model_set_coverage(t->model, &coverage);
-    if (st || !t->cfg.zbl) return st;
+    if (st) return st;
+    if (!t->cfg.zbl) {
+        /* a model from init_from (or a checkpoint) that has a core keeps it:
+         * the network must still be fitted to the labels minus that core */
+        if (t->model->zbl) st = gb_train_data_set_repulsion(&t->data, t->model);
+        return st;
+    }
     const gbnet_hyperparams *hp = &t->model->hp;
     int n = hp->n_elements;
     double inner[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], outer[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS];
@@ -352,6 +358,65 @@ static gbnet_status resume(gbnet_trainer *t, const char *path) {
     return GBNET_OK;
 }
 
+/* init_from: the model to fine-tune. Its hyperparameters and elements become
+ * the configuration's (so a resumed run checks against the same), after
+ * checking that model keys set explicitly agree with them. */
+static gbnet_status load_initial_model(gbnet_trainer *t, gbnet_model **out) {
+    gbnet_train_config *c = &t->cfg;
+    gbnet_model *m = NULL;
+    gbnet_status st = gbnet_model_load(&m, c->init_from);
+    if (st) {
+        char why[2048];
+        last_error_copy(why, sizeof why);
+        return gb_fail(st, "init_from = %s: %s", c->init_from, why);
+    }
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(m);
+    const struct { const char *key; double config, model; } keys[] = {
+        {"features", c->features, hp->n_features}, {"blocks", c->blocks, hp->n_blocks},
+        {"rbf", c->rbf, hp->n_rbf},                {"readout", c->readout, hp->readout_width},
+        {"cutoff", c->cutoff, hp->cutoff},
+    };
+    for (size_t k = 0; k < sizeof keys / sizeof keys[0]; ++k)
+        if (gbnet_train_config_is_set(c, keys[k].key) && keys[k].config != keys[k].model) {
+            gbnet_model_free(m);
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                           "init_from = %s: the model has %s = %g but the configuration says %s = %g (remove the key: "
+                           "a fine-tuned model keeps its architecture)", c->init_from, keys[k].key, keys[k].model,
+                           keys[k].key, keys[k].config);
+        }
+    char model_elements[4 * GBNET_MAX_ELEMENTS + 8];
+    gbnet_format_elements(model_elements, sizeof model_elements, hp);
+    if (c->elements[0]) {
+        int z[GBNET_MAX_ELEMENTS], n = 0;
+        st = gb_config_parse_elements(c->elements, z, &n);
+        int same = !st && n == hp->n_elements;
+        for (int e = 0; same && e < n; ++e) same = z[e] == hp->atomic_numbers[e];
+        if (!same) {
+            gbnet_model_free(m);
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                           "init_from = %s: the model's elements are '%s' but the configuration says elements = %s "
+                           "(remove the key, or list the model's elements in its order)", c->init_from,
+                           model_elements, c->elements);
+        }
+    }
+    c->features = hp->n_features;
+    c->blocks = hp->n_blocks;
+    c->rbf = hp->n_rbf;
+    c->readout = hp->readout_width;
+    c->cutoff = hp->cutoff;
+    snprintf(c->elements, sizeof c->elements, "%s", model_elements);
+    *out = m;
+    return GBNET_OK;
+}
+
+/* The EMA update after an optimizer step: ema = d ema + (1 - d) params. */
+static void update_ema(gbnet_trainer *t) {
+    double d = t->cfg.ema_decay;
+    double *ema = t->state.ema;
+    const double *p = t->model->params;
+    for (size_t k = 0; k < t->model->layout.total; ++k) ema[k] = d * ema[k] + (1.0 - d) * p[k];
+}
+
 /* Workspaces: one per thread in packs mode, one multithreaded otherwise. */
 static gbnet_status create_workers(gbnet_trainer *t) {
     int threads = t->cfg.threads;
@@ -404,7 +469,9 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
     t->weights.w_forces = config->w_forces;
     t->weights.w_stress = config->w_stress;
 
-    st = gb_train_data_load(&t->data, config);
+    gbnet_model *initial = NULL;
+    st = config->init_from[0] ? load_initial_model(t, &initial) : GBNET_OK;
+    if (!st) st = gb_train_data_load(&t->data, &t->cfg);
     if (!st) {
         char elements[256] = "";
         size_t used = 0;
@@ -418,25 +485,31 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
             t->data.n_train, t->data.train_atoms, t->data.n_valid, t->data.valid_atoms, elements, excluded);
         if (resume_path) {
             st = resume(t, resume_path);
+        } else if (initial) {
+            t->model = initial; /* its normalization is kept */
+            initial = NULL;
+            say(t, "init_from: starting from %s (elements %s, its normalization kept)", config->init_from,
+                t->cfg.elements);
         } else {
             gbnet_hyperparams hp;
-            st = make_hyperparams(&hp, config, &t->data);
-            if (!st) st = gbnet_model_create(&t->model, &hp, config->seed);
+            st = make_hyperparams(&hp, &t->cfg, &t->data);
+            if (!st) st = gbnet_model_create(&t->model, &hp, gb_member_seed(config));
         }
     }
+    gbnet_model_free(initial);
     if (!st) st = gb_train_data_build(&t->data, t->model, config->min_distance, config->stress_max);
     if (!st && t->data.n_stress_skipped)
         say(t, "data: %d frames have a stress component beyond stress_max = %g GPa: fitted without their stress",
             t->data.n_stress_skipped, config->stress_max);
     if (!st) st = record_coverage_and_repulsion(t);
     if (!st && !resume_path) {
-        st = fit_normalization(t);
+        st = config->init_from[0] ? GBNET_OK : fit_normalization(t);
         if (!st) st = gb_optimizer_init(&t->opt, config->optimizer, t->model->layout.total, config->beta1,
                                         config->beta2, config->adam_eps, config->weight_decay);
         t->state.lr = config->lr;
         t->state.best_valid_loss = INFINITY;
         gb_rng r;
-        gb_rng_seed(&r, config->seed ^ 0x747261696eULL);
+        gb_rng_seed(&r, gb_member_seed(config) ^ 0x747261696eULL);
         memcpy(t->state.rng, r.s, sizeof r.s);
     }
     if (!st) {
@@ -449,6 +522,16 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
         if (!t->order || !t->pack_order || !t->sizes_atoms || !t->sizes_edges || !t->grad)
             st = gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for %zu training frames", n);
     }
+    if (!st && config->ema_decay > 0 && !t->state.ema) { /* new, or resumed from a run without EMA */
+        t->state.ema = malloc(t->model->layout.total * sizeof(double));
+        if (!t->state.ema) st = gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for the EMA weights");
+        else memcpy(t->state.ema, t->model->params, t->model->layout.total * sizeof(double));
+        if (!st && resume_path) say(t, "ema_decay: the checkpoint has no EMA weights; the average starts now");
+    }
+    if (!st && config->ema_decay == 0 && t->state.ema) { /* resumed with EMA, continued without */
+        free(t->state.ema);
+        t->state.ema = NULL;
+    }
     if (!st) st = choose_capacity(t);
     if (!st) st = pack_validation(t);
     if (!st) st = create_workers(t);
@@ -458,7 +541,7 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
     }
     int threads = t->n_workers > 1 ? t->n_workers : t->workers[0].ws->n_threads;
     say(t, "model: F=%d T=%d K=%d readout=%d cutoff %.3g A, %zu parameters, %s precision, %d thread%s (%s)",
-        config->features, config->blocks, config->rbf, config->readout, config->cutoff, t->model->layout.total,
+        t->cfg.features, t->cfg.blocks, t->cfg.rbf, t->cfg.readout, t->cfg.cutoff, t->model->layout.total,
         config->precision == GBNET_FLOAT ? "float" : "double", threads, threads > 1 ? "s" : "",
         config->parallel == GB_PARALLEL_PACKS ? "one pack per thread" : "threads inside the kernels");
     if (config->parallel == GB_PARALLEL_PACKS && t->n_workers > t->packs_per_step)
@@ -483,6 +566,7 @@ void gbnet_trainer_free(gbnet_trainer *t) {
     free(t->pack_status);
     free(t->pack_message);
     gb_optimizer_free(&t->opt);
+    free(t->state.ema);
     gb_train_data_free(&t->data);
     gbnet_model_free(t->model);
     gb_packing_free(&t->epoch_packing);
@@ -535,7 +619,7 @@ void gb_trainer_packing(const gbnet_trainer *t, int *cap_atoms, int *cap_edges, 
 static gbnet_status pack_epoch(gbnet_trainer *t, int epoch) {
     int n = t->data.n_train;
     gb_rng r;
-    gb_rng_seed(&r, t->cfg.seed ^ (0x73687566666c65ULL + 0x9e3779b97f4a7c15ULL * (uint64_t)(epoch + 1)));
+    gb_rng_seed(&r, gb_member_seed(&t->cfg) ^ (0x73687566666c65ULL + 0x9e3779b97f4a7c15ULL * (uint64_t)(epoch + 1)));
     for (int i = 0; i < n; ++i) t->order[i] = i;
     gb_rng_shuffle(&r, t->order, n);
     for (int k = 0; k < n; ++k) {
@@ -675,7 +759,10 @@ static gbnet_status save_best(gbnet_trainer *t, const gbnet_epoch_report *r) {
              r->valid_force_rmse, r->valid_force_mae, r->valid_stress_rmse, r->valid_loss, t->config_text);
     gbnet_status st = gbnet_model_set_provenance(t->model, text);
     free(text);
+    double *raw = t->model->params;
+    if (t->state.ema) t->model->params = t->state.ema; /* the saved model is the average */
     if (!st) st = gbnet_model_save(t->model, t->cfg.output);
+    t->model->params = raw;
     return st;
 }
 
@@ -763,7 +850,12 @@ static gbnet_status validate(gbnet_trainer *t, gbnet_epoch_report *r) {
         return GBNET_OK;
     }
     gb_loss_stats vs;
+    /* with an EMA the averaged weights are validated (and saved), the raw ones trained */
+    if (t->state.ema)
+        for (int w = 0; w < t->n_workers; ++w) gb_ws_load_params(t->workers[w].ws, t->state.ema);
     gbnet_status st = evaluate_validation(t, &vs);
+    if (t->state.ema)
+        for (int w = 0; w < t->n_workers; ++w) gb_ws_load_params(t->workers[w].ws, t->model->params);
     if (st) return st;
     r->valid_loss = vs.loss;
     fill_errors(&r->valid_energy_rmse, &r->valid_force_rmse, &r->valid_stress_rmse, &vs);
@@ -909,6 +1001,7 @@ gbnet_status gbnet_trainer_run(gbnet_trainer *t) {
                 for (size_t k = 0; k < t->model->layout.total; ++k) t->grad[k] *= f;
             }
             gb_optimizer_step(&t->opt, t->model->params, t->grad, s->lr);
+            if (s->ema) update_ema(t);
             for (int w = 0; w < t->n_workers; ++w) gb_ws_load_params(t->workers[w].ws, t->model->params);
             s->global_step++;
             s->step = step + 1;

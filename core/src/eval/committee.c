@@ -1,0 +1,271 @@
+/* Committee evaluation: one neighbor list, packing and graph for all members;
+ * every pack (or graph) runs through each member's network in member order,
+ * and the mean and the spread are formed in that fixed order, so results do
+ * not depend on the thread count. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "committee.h"
+#include "gb_error.h"
+#include "model.h"
+#include "workspace.h"
+
+struct gbnet_committee_workspace {
+    const gbnet_committee *committee;
+    int n_members;
+    int output;                    /* -1: the mean; else that member's results */
+    gbnet_workspace **members;     /* [n_members]; member 0's also holds lists, packing, graph */
+    double *energies;              /* [M][n_graphs of a pack] */
+    double *atom_energies;         /* [M][n_atoms] of a pack (or graph: n_local) */
+    double *forces;                /* [M][n_atoms][3] */
+    double *virials;               /* [M][9] */
+    double *atom_virials;          /* [M][n_atoms][9] (graphs, when asked) */
+    double *deviation_rows;        /* [n_atoms] per-atom force deviations of a pack */
+    size_t cap_energies, cap_atom_energies, cap_forces, cap_virials, cap_atom_virials, cap_deviation_rows;
+};
+
+static gbnet_status grow(double **p, size_t *cap, size_t n) {
+    return GB_GROW(*p, *cap, n + 1) ? GBNET_OK : GBNET_ERR_NO_MEMORY;
+}
+
+gbnet_status gbnet_committee_workspace_create(gbnet_committee_workspace **out, const gbnet_committee *c,
+                                              gbnet_precision precision) {
+    if (!out || !c) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "committee workspace: NULL argument");
+    *out = NULL;
+    gbnet_committee_workspace *cws = gb_calloc(1, sizeof *cws);
+    if (!cws) return GBNET_ERR_NO_MEMORY;
+    cws->committee = c;
+    cws->n_members = c->n_members;
+    cws->output = -1;
+    cws->members = gb_calloc((size_t)c->n_members, sizeof *cws->members);
+    if (!cws->members) {
+        free(cws);
+        return GBNET_ERR_NO_MEMORY;
+    }
+    for (int m = 0; m < c->n_members; ++m) {
+        gbnet_status st = gbnet_workspace_create(&cws->members[m], c->members[m], precision);
+        if (st) {
+            gbnet_committee_workspace_free(cws);
+            return st;
+        }
+    }
+    *out = cws;
+    return GBNET_OK;
+}
+
+void gbnet_committee_workspace_free(gbnet_committee_workspace *cws) {
+    if (!cws) return;
+    for (int m = 0; m < cws->n_members; ++m) gbnet_workspace_free(cws->members[m]);
+    free(cws->members);
+    free(cws->energies);
+    free(cws->atom_energies);
+    free(cws->forces);
+    free(cws->virials);
+    free(cws->atom_virials);
+    free(cws->deviation_rows);
+    free(cws);
+}
+
+void gbnet_committee_workspace_set_threads(gbnet_committee_workspace *cws, int n_threads) {
+    for (int m = 0; m < cws->n_members; ++m) gbnet_workspace_set_threads(cws->members[m], n_threads);
+}
+
+size_t gbnet_committee_workspace_bytes(const gbnet_committee_workspace *cws) {
+    size_t n = cws->cap_energies + cws->cap_atom_energies + cws->cap_forces + cws->cap_virials +
+               cws->cap_atom_virials + cws->cap_deviation_rows;
+    for (int m = 0; m < cws->n_members; ++m) n += gbnet_workspace_bytes(cws->members[m]);
+    return n;
+}
+
+gbnet_status gbnet_committee_workspace_set_output(gbnet_committee_workspace *cws, int member) {
+    if (!cws || member < -1 || member >= cws->n_members)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "committee output: member %d is not -1 (the mean) or 0..%d", member,
+                       cws ? cws->n_members - 1 : -1);
+    cws->output = member;
+    return GBNET_OK;
+}
+
+/* ------------------------------------------------------------ reductions */
+
+void gbnet_committee_force_deviations(double *deviations, const double *forces, int n_members, int n_atoms,
+                                      int stride) {
+    for (int i = 0; i < n_atoms; ++i) {
+        double mean[3] = {0, 0, 0}, sum_sq = 0.0;
+        for (int m = 0; m < n_members; ++m)
+            for (int c = 0; c < 3; ++c) mean[c] += forces[3 * ((size_t)m * stride + i) + c];
+        for (int c = 0; c < 3; ++c) mean[c] /= n_members;
+        for (int m = 0; m < n_members; ++m)
+            for (int c = 0; c < 3; ++c) {
+                double d = forces[3 * ((size_t)m * stride + i) + c] - mean[c];
+                sum_sq += d * d;
+            }
+        deviations[i] = sqrt(sum_sq / n_members);
+    }
+}
+
+/* out[k] = mean over members of x[m*stride + k] for k < n (member order), or
+ * member `output`'s own values. */
+static void member_mean(double *out, const double *x, int n_members, size_t n, size_t stride, int output) {
+    if (output >= 0) {
+        memcpy(out, x + (size_t)output * stride, n * sizeof(double));
+        return;
+    }
+    for (size_t k = 0; k < n; ++k) {
+        double sum = 0.0;
+        for (int m = 0; m < n_members; ++m) sum += x[(size_t)m * stride + k];
+        out[k] = sum / n_members;
+    }
+}
+
+/* Population standard deviation of x[m*stride] over members. */
+static double member_std(const double *x, int n_members, size_t stride) {
+    double mean = 0.0, sum_sq = 0.0;
+    for (int m = 0; m < n_members; ++m) mean += x[(size_t)m * stride];
+    mean /= n_members;
+    for (int m = 0; m < n_members; ++m) sum_sq += (x[(size_t)m * stride] - mean) * (x[(size_t)m * stride] - mean);
+    return sqrt(sum_sq / n_members);
+}
+
+/* Energy and virial deviations of one structure of n_atoms from energies[m*
+ * energy_stride] and virials[m*9 + k]; force deviations from rows[n_atoms]. */
+static void fill_deviation(gbnet_committee_deviation *d, int n_members, const double *energies, size_t energy_stride,
+                           const double *virials, const double *rows, int n_atoms) {
+    double per_atom = n_atoms > 0 ? 1.0 / n_atoms : 0.0;
+    d->energy_deviation = member_std(energies, n_members, energy_stride) * per_atom;
+    if (d->member_energies)
+        for (int m = 0; m < n_members; ++m) d->member_energies[m] = energies[(size_t)m * energy_stride];
+    double vmax = 0.0, vmin = INFINITY, vsq = 0.0;
+    for (int k = 0; k < 9; ++k) {
+        double s = member_std(virials + k, n_members, 9) * per_atom;
+        vmax = s > vmax ? s : vmax;
+        vmin = s < vmin ? s : vmin;
+        vsq += s * s;
+    }
+    d->virial_deviation_max = vmax;
+    d->virial_deviation_min = vmin;
+    d->virial_deviation_mean = sqrt(vsq / 9);
+    double fmax = 0.0, fmin = n_atoms > 0 ? INFINITY : 0.0, fsum = 0.0;
+    for (int i = 0; i < n_atoms; ++i) {
+        fmax = rows[i] > fmax ? rows[i] : fmax;
+        fmin = rows[i] < fmin ? rows[i] : fmin;
+        fsum += rows[i];
+    }
+    d->force_deviation_max = fmax;
+    d->force_deviation_min = fmin;
+    d->force_deviation_mean = n_atoms > 0 ? fsum / n_atoms : 0.0;
+    if (d->atom_force_deviations) memcpy(d->atom_force_deviations, rows, (size_t)n_atoms * sizeof(double));
+}
+
+/* ------------------------------------------------------------ structures */
+
+gbnet_status gbnet_committee_evaluate(gbnet_committee_workspace *cws, int n, const gbnet_structure *structures,
+                                      gbnet_result *results, gbnet_committee_deviation *deviations) {
+    if (!cws || n < 0 || (n > 0 && (!structures || !results)))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate: invalid arguments");
+    const int M = cws->n_members;
+    gbnet_workspace *lead = cws->members[0];
+    int *atoms = gb_malloc(2 * (size_t)n * sizeof(int) + 1);
+    if (!atoms) return GBNET_ERR_NO_MEMORY;
+    int *edges = atoms + n;
+    gbnet_status st = gb_ws_pack_structures(lead, n, structures, atoms, edges);
+    for (int k = 0; k < lead->packing.n_packs && !st; ++k) {
+        int first = lead->packing.pack_offsets[k], last = lead->packing.pack_offsets[k + 1];
+        if ((st = gb_ws_fill_pack(lead, k, structures))) break;
+        const gb_batch *b = &lead->bb.batch;
+        size_t A = (size_t)b->n_atoms, G = (size_t)b->n_graphs;
+        if ((st = grow(&cws->energies, &cws->cap_energies, M * G))) break;
+        if ((st = grow(&cws->atom_energies, &cws->cap_atom_energies, M * A))) break;
+        if ((st = grow(&cws->forces, &cws->cap_forces, 3 * M * A))) break;
+        if ((st = grow(&cws->virials, &cws->cap_virials, 9 * (size_t)M))) break;
+        if ((st = grow(&cws->deviation_rows, &cws->cap_deviation_rows, A))) break;
+        for (int m = 0; m < M && !st; ++m) {
+            gbnet_workspace *ws = cws->members[m];
+            if ((st = gb_ws_evaluate_batch(ws, b))) break;
+            memcpy(cws->energies + m * G, ws->graph_energy, G * sizeof(double));
+            memcpy(cws->atom_energies + m * A, ws->atom_energy, A * sizeof(double));
+            memcpy(cws->forces + 3 * m * A, ws->atom_forces, 3 * A * sizeof(double));
+        }
+        if (st) break;
+        gbnet_committee_force_deviations(cws->deviation_rows, cws->forces, M, (int)A, (int)A);
+        int a0 = 0;
+        for (int q = first; q < last; ++q) {
+            int s = lead->packing.items[q], g = q - first;
+            size_t na = (size_t)atoms[s];
+            gbnet_result *r = &results[s];
+            for (int m = 0; m < M; ++m)
+                gb_sum_center_virials(cws->virials + 9 * m, cws->members[m]->center_virials + 9 * (size_t)a0, atoms[s]);
+            member_mean(&r->energy, cws->energies + g, M, 1, G, cws->output);
+            member_mean(r->virial, cws->virials, M, 9, 9, cws->output);
+            if (r->atom_energies) member_mean(r->atom_energies, cws->atom_energies + a0, M, na, A, cws->output);
+            if (r->forces) member_mean(r->forces, cws->forces + 3 * (size_t)a0, M, 3 * na, 3 * A, cws->output);
+            if (deviations)
+                fill_deviation(&deviations[s], M, cws->energies + g, G, cws->virials, cws->deviation_rows + a0,
+                               atoms[s]);
+            a0 += atoms[s];
+            for (int m = 0; m < M && !st; ++m)
+                if (!gb_finite_result(cws->energies[m * G + g], cws->virials + 9 * m))
+                    st = gb_fail(GBNET_ERR_NUMERIC,
+                                 "structure %d: committee member %d's energy, forces or virial are not finite (NaN or "
+                                 "Inf): the model cannot evaluate it", s, m);
+        }
+    }
+    free(atoms);
+    return st;
+}
+
+/* ------------------------------------------------------------ graphs */
+
+gbnet_status gbnet_committee_graph_from_full_list(gbnet_committee_workspace *cws, gbnet_graph *graph,
+                                                  const double *positions, const gbnet_full_list *list,
+                                                  int overlap[2]) {
+    if (!cws) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_graph_from_full_list: NULL workspace");
+    return gbnet_graph_from_full_list(cws->members[0], graph, positions, list, overlap);
+}
+
+gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *g,
+                                            gbnet_graph_result *r, double *member_energies, double *member_virials,
+                                            double *member_forces) {
+    if (!cws || !g || !r) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate_graph: NULL argument");
+    if (g->n_local < 0 || g->n_total < g->n_local)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "graph: need 0 <= n_local <= n_total (got %d, %d)", g->n_local,
+                       g->n_total);
+    if (r->edge_gradients)
+        return gb_fail(GBNET_ERR_UNSUPPORTED, "gbnet_committee_evaluate_graph: edge gradients are not available");
+    const int M = cws->n_members;
+    size_t L = (size_t)g->n_local, N = (size_t)g->n_total;
+    gbnet_status st;
+    if ((st = grow(&cws->energies, &cws->cap_energies, (size_t)M))) return st;
+    if ((st = grow(&cws->virials, &cws->cap_virials, 9 * (size_t)M))) return st;
+    if ((st = grow(&cws->forces, &cws->cap_forces, 3 * M * N))) return st;
+    if (r->atom_energies && (st = grow(&cws->atom_energies, &cws->cap_atom_energies, M * L))) return st;
+    if (r->atom_virials && (st = grow(&cws->atom_virials, &cws->cap_atom_virials, 9 * M * N))) return st;
+    for (int m = 0; m < M; ++m) {
+        gbnet_graph_result one;
+        memset(&one, 0, sizeof one);
+        one.forces = cws->forces + 3 * m * N;
+        one.atom_energies = r->atom_energies ? cws->atom_energies + m * L : NULL;
+        one.atom_virials = r->atom_virials ? cws->atom_virials + 9 * m * N : NULL;
+        st = gbnet_evaluate_graph(cws->members[m], g, &one);
+        if (st) {
+            if (M > 1) { /* say which member */
+                char why[1024];
+                snprintf(why, sizeof why, "%s", gbnet_last_error());
+                return gb_fail(st, "committee member %d: %s", m, why);
+            }
+            return st;
+        }
+        cws->energies[m] = one.energy;
+        memcpy(cws->virials + 9 * m, one.virial, 9 * sizeof(double));
+    }
+    member_mean(&r->energy, cws->energies, M, 1, 1, cws->output);
+    member_mean(r->virial, cws->virials, M, 9, 9, cws->output);
+    if (r->forces) member_mean(r->forces, cws->forces, M, 3 * N, 3 * N, cws->output);
+    if (r->atom_energies) member_mean(r->atom_energies, cws->atom_energies, M, L, L, cws->output);
+    if (r->atom_virials) member_mean(r->atom_virials, cws->atom_virials, M, 9 * N, 9 * N, cws->output);
+    if (member_energies) memcpy(member_energies, cws->energies, (size_t)M * sizeof(double));
+    if (member_virials) memcpy(member_virials, cws->virials, 9 * (size_t)M * sizeof(double));
+    if (member_forces) memcpy(member_forces, cws->forces, 3 * M * N * sizeof(double));
+    return GBNET_OK;
+}

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Does the committee deviation grow where the true error grows?
+
+Reads the per-frame deviation files that `gbnet eval --write-deviations`
+wrote for each data set (OUT/devi_<set>.out: DeePMD-kit's model_devi.out
+columns, then err_e = (E_pred - E_ref)/N and rmse_f), and writes
+  DEST/RESULTS.md     a table per set and Spearman rank correlations per frame
+  DEST/deviation.png  deviation against true error, every frame of every set
+Usage: analyse.py OUT DEST
+"""
+import os
+import sys
+
+import numpy as np
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+SETS = [  # name, what it is
+    ("train_300K", "training data (300 K MD)"),
+    ("test_300K", "test, 300 K MD (in distribution)"),
+    ("test_600K", "test, 600 K MD (hotter)"),
+    ("dihedral", "C-C dihedral scan (energies only)"),
+    ("H_transfer", "proton-transfer NEB path (energies only)"),
+]
+
+
+def read(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#"):
+                continue
+            fields = line.split()
+            rows.append([float(x) for x in fields[1:10]])
+    a = np.array(rows)
+    return {"max_devi_f": a[:, 3], "avg_devi_f": a[:, 5], "devi_e": a[:, 6], "err_e": a[:, 7], "rmse_f": a[:, 8]}
+
+
+def spearman(x, y):
+    """Spearman's rank correlation (average ranks for ties), NaN pairs dropped."""
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    if len(x) < 3:
+        return float("nan")
+
+    def ranks(v):
+        order = np.argsort(v, kind="mergesort")
+        r = np.empty(len(v))
+        r[order] = np.arange(len(v))
+        for value in np.unique(v):  # average ranks of ties
+            tied = v == value
+            if tied.sum() > 1:
+                r[tied] = r[tied].mean()
+        return r
+
+    return float(np.corrcoef(ranks(x), ranks(y))[0, 1])
+
+
+def main(out, dest):
+    data = {name: read(os.path.join(out, f"devi_{name}.out")) for name, _ in SETS}
+    # energies: the model's constant offset per atom is irrelevant for MD;
+    # the error of a frame is its deviation from the set's mean error
+    for d in data.values():
+        d["err_e_rel"] = np.abs(d["err_e"] - np.nanmean(d["err_e"]))
+    lines = [
+        "# Acetylacetone: committee deviation against true error",
+        "",
+        "Committee of 4 (examples/acac/train.cfg: F=32, T=3, bootstrap samples, EMA), trained on",
+        "`train_300K` only (450 frames; 50 held out). Per frame: `max_devi_f` = largest per-atom",
+        "force deviation of the committee (eV/Å), `devi_e` = std of the members' energies / N;",
+        "true errors of the committee mean: force RMSE of the frame, and |energy error per atom| after",
+        "removing the set's mean offset. ρ = Spearman rank correlation over the frames of a set.",
+        "",
+        "| set | frames | mean max_devi_f (meV/Å) | force RMSE (meV/Å) | ρ(max_devi_f, frame force RMSE) | mean devi_e (meV/atom) | energy error (meV/atom, offset removed, RMS) | ρ(devi_e, energy error) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, what in SETS:
+        d = data[name]
+        has_f = np.isfinite(d["rmse_f"]).any()
+        f_rmse = 1000 * np.sqrt(np.nanmean(d["rmse_f"] ** 2)) if has_f else float("nan")
+        rho_f = spearman(d["max_devi_f"], d["rmse_f"]) if has_f else float("nan")
+        e_rms = 1000 * np.sqrt(np.nanmean(d["err_e_rel"] ** 2))
+        rho_e = spearman(d["devi_e"], d["err_e_rel"])
+        fmt = lambda v, p=1: "–" if not np.isfinite(v) else f"{v:.{p}f}"
+        lines.append(
+            f"| {name}: {what} | {len(d['devi_e'])} | {fmt(1000 * d['max_devi_f'].mean())} | {fmt(f_rmse)} | "
+            f"{fmt(rho_f, 2)} | {fmt(1000 * d['devi_e'].mean(), 2)} | {fmt(e_rms, 2)} | {fmt(rho_e, 2)} |")
+    # pooled over the labelled-force sets: does the deviation rank the frames by error across sets?
+    pooled_f = [np.concatenate([data[n][k] for n in ("test_300K", "test_600K")]) for k in ("max_devi_f", "rmse_f")]
+    pooled_e = [np.concatenate([data[n][k] for n, _ in SETS if n != "train_300K"]) for k in ("devi_e", "err_e_rel")]
+    lines += [
+        "",
+        f"Pooled over test_300K and test_600K (1300 frames): ρ(max_devi_f, force RMSE) = {spearman(*pooled_f):.2f}.",
+        f"Pooled over the four test sets: ρ(devi_e, energy error) = {spearman(*pooled_e):.2f}.",
+        "",
+        "![deviation against error](deviation.png)",
+        "",
+    ]
+    with open(os.path.join(dest, "RESULTS.md"), "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+
+    fig, ax = plt.subplots(1, 2, figsize=(11, 4.5))
+    colors = {"train_300K": "0.6", "test_300K": "tab:blue", "test_600K": "tab:orange", "dihedral": "tab:green",
+              "H_transfer": "tab:red"}
+    for name, _ in SETS:
+        d = data[name]
+        if np.isfinite(d["rmse_f"]).any():
+            ax[0].scatter(1000 * d["rmse_f"], 1000 * d["max_devi_f"], s=6, alpha=0.6, color=colors[name], label=name)
+        ax[1].scatter(1000 * np.maximum(d["err_e_rel"], 1e-3 / 1000), 1000 * d["devi_e"], s=8 if len(d["devi_e"]) > 100 else 22,
+                      alpha=0.6, color=colors[name], label=name)
+    ax[0].set_xlabel("frame force RMSE of the committee mean (meV/Å)")
+    ax[0].set_ylabel("max_devi_f (meV/Å)")
+    ax[0].set_xscale("log")
+    ax[0].set_yscale("log")
+    ax[0].legend()
+    ax[0].set_title("forces")
+    ax[1].set_xlabel("|energy error| per atom, set offset removed (meV/atom)")
+    ax[1].set_ylabel("devi_e (meV/atom)")
+    ax[1].set_xscale("log")
+    ax[1].set_yscale("log")
+    ax[1].legend()
+    ax[1].set_title("energies")
+    fig.suptitle("acetylacetone, 4-member gbnet committee trained on 300 K MD")
+    fig.tight_layout()
+    fig.savefig(os.path.join(dest, "deviation.png"), dpi=110)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The acetylacetone uncertainty study: trains a 4-member committee on the
+# 300 K data (train.cfg), evaluates it on the in-distribution test set
+# (test_300K), the hotter one (test_600K), the C-C dihedral scan and the
+# intramolecular proton-transfer path, and reports whether the committee
+# deviation grows where the true error grows (table, Spearman rank
+# correlation per frame, plot): analyse.py writes RESULTS.md and deviation.png.
+#
+#   bash examples/acac/run.sh               # from the repository root, after a build
+#   ACAC_TRAIN_MINUTES=1 bash examples/acac/run.sh
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+gbnet="${GBNET:-$root/build/gbnet}"
+data="$root/../shared/data/botnet_acac"
+out="${ACAC_OUT:-$root/out/acac}"
+minutes="${ACAC_TRAIN_MINUTES:-2.5}"
+mkdir -p "$out"
+cd "$out"
+if [[ ! -f acac.gbnet || -n "${ACAC_RETRAIN:-}" ]]; then
+  "$gbnet" train "$here/train.cfg" --set time_limit="$minutes" --set output="$out/acac.gbnet" \
+    --set log="$out/acac.csv" --set checkpoint="$out/acac.ckpt" | tee train.log
+fi
+declare -A sets=(
+  [test_300K]="$data/botnet_acac_test_300K.extxyz"
+  [test_600K]="$data/botnet_acac_test_600K.extxyz"
+  [dihedral]="$data/raw/test_dihedral.xyz"
+  [H_transfer]="$data/raw/test_H_transfer.xyz"
+  [train_300K]="$data/botnet_acac_train_300K.extxyz"
+)
+for name in train_300K test_300K test_600K dihedral H_transfer; do
+  "$gbnet" eval acac.gbnet "${sets[$name]}" --threads 2 --write-deviations "devi_$name.out" > "eval_$name.txt"
+done
+/usr/bin/python3 "$here/analyse.py" "$out" "$here"

@@ -1,0 +1,298 @@
+// pair_style gbnet with a committee file: the deviation file in DeePMD-kit's
+// model_devi.out layout, the per-atom force deviation (d_gbnet_devi_f), the
+// global deviations through compute pair gbnet and fix halt, all equal to the
+// core's gbnet_committee_evaluate and the same on 1, 2 and 4 MPI ranks; a
+// chosen member; a deviation file that cannot be written. Skips when
+// gbnet-lmp is not built.
+#include "gbnet.h"
+#include "test_util.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+bool is_file(const std::string &path) {
+    struct stat st;
+    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+std::string gbnet_lmp_path() { return std::string(GBNET_BINARY_DIR) + "/gbnet-lmp"; }
+
+struct LmpResult {
+    int status = -1;
+    std::string text;
+    std::map<std::string, std::vector<double>> values;  // "GBNET key v..." lines of the log
+};
+
+LmpResult run_lammps(const std::string &dir, const std::string &name, const std::string &script, int ranks) {
+    write_file(dir + "/" + name + ".in", script);
+    std::string cmd = "cd '" + dir + "' && OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np " +
+                      std::to_string(ranks) + " '" + gbnet_lmp_path() + "' -echo none -in " + name + ".in -log " +
+                      name + ".log > " + name + ".out 2>&1";
+    int rc = system(cmd.c_str());
+    LmpResult r;
+    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+    std::string log = read_file(dir + "/" + name + ".log");
+    r.text = read_file(dir + "/" + name + ".out") + log;
+    std::istringstream lines(log);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind("GBNET ", 0) != 0) continue;
+        std::istringstream fields(line.substr(6));
+        std::string key;
+        fields >> key;
+        double v;
+        while (fields >> v) r.values[key].push_back(v);
+    }
+    return r;
+}
+
+// Three random O-H members of different widths (rc = 4) as one committee file.
+std::string make_committee(const std::string &dir) {
+    const double e_ref[2] = {-4.3, -1.1};
+    std::vector<gbnet_model *> ms = {small_model(small_hyperparams(16, 3, 12, 8, 4.0, {8, 1}), 2024, 12.0, 0.05),
+                                     small_model(small_hyperparams(16, 3, 12, 8, 4.0, {8, 1}), 2025, 12.0, 0.05),
+                                     small_model(small_hyperparams(8, 2, 10, 8, 4.0, {8, 1}), 2026, 12.0, 0.05)};
+    for (auto *m : ms) EXPECT_EQ(gbnet_model_set_normalization(m, 12.0, 0.05, e_ref), GBNET_OK);
+    gbnet_committee *c = nullptr;
+    std::vector<const gbnet_model *> view(ms.begin(), ms.end());
+    EXPECT_EQ(gbnet_committee_create(&c, view.data(), 3), GBNET_OK) << gbnet_last_error();
+    std::string path = dir + "/committee.gbnet";
+    EXPECT_EQ(gbnet_committee_save(c, path.c_str()), GBNET_OK) << gbnet_last_error();
+    gbnet_committee_free(c);
+    for (auto *m : ms) gbnet_model_free(m);
+    return path;
+}
+
+std::string script(const std::string &pot, const std::string &style_extra, const std::string &before_run,
+                   int steps, bool print_last = true) {
+    return "units metal\natom_style atomic\nboundary p p p\natom_modify map array\nread_data " +
+           data_path("deepmd_water/raw/lammps_start/water.lmp") +
+           "\nmass 1 15.999\nmass 2 1.008\n"
+           "pair_style gbnet " + style_extra + "\npair_coeff * * " + pot + " O H\nneighbor 1.0 bin\n"
+           "compute dev all pair gbnet\n"
+           "print \"GBNET box $(lx:%.17g) $(ly:%.17g) $(lz:%.17g) $(xy:%.17g) $(xz:%.17g) $(yz:%.17g)\"\n"
+           "velocity all create 300 12345 loop geom\nfix nve all nve\ntimestep 0.0005\n"
+           "thermo_style custom step pe c_dev[4] c_dev[7]\nthermo_modify format float %.17g\nthermo 2\n" +
+           before_run + "run " + std::to_string(steps) + "\n" +
+           (print_last ? "" : "#") + "print \"GBNET last $(pe:%.17g) $(c_dev[1]:%.17g) $(c_dev[2]:%.17g) $(c_dev[3]:%.17g) $(c_dev[4]:%.17g) "
+           "$(c_dev[5]:%.17g) $(c_dev[6]:%.17g) $(c_dev[7]:%.17g)\"\n";
+}
+
+// Data lines of a model_devi.out file: [step][8 numbers].
+std::vector<std::vector<double>> read_devi(const std::string &path, std::string *header = nullptr) {
+    std::vector<std::vector<double>> rows;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line[0] == '#') {
+            if (header) *header = line;
+            continue;
+        }
+        std::istringstream s(line);
+        std::vector<double> row;
+        double v;
+        while (s >> v) row.push_back(v);
+        rows.push_back(row);
+    }
+    return rows;
+}
+
+// The first snapshot of a dump "id type x y z d_gbnet_devi_f" (sorted by id).
+struct Snapshot {
+    std::vector<int> type;
+    std::vector<double> x, devi;
+};
+Snapshot first_snapshot(const std::string &path) {
+    Snapshot s;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("ITEM: ATOMS", 0) == 0) break;
+    while (std::getline(in, line) && line.rfind("ITEM:", 0) != 0) {
+        std::istringstream f(line);
+        int id, type;
+        double x, y, z, d;
+        f >> id >> type >> x >> y >> z >> d;
+        s.type.push_back(type);
+        s.x.insert(s.x.end(), {x, y, z});
+        s.devi.push_back(d);
+    }
+    return s;
+}
+
+class LammpsCommittee : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        if (system("command -v mpirun > /dev/null 2>&1") != 0) GTEST_SKIP() << "mpirun not found";
+        if (!is_file(gbnet_lmp_path())) GTEST_SKIP() << "gbnet-lmp not built (-DGBNET_LAMMPS=ON)";
+        dir = temp_dir();
+        pot = make_committee(dir);
+    }
+    std::string dir, pot;
+};
+
+const char *kDump = "dump d all custom 2 devi.dump id type x y z d_gbnet_devi_f\n"
+                    "dump_modify d sort id format float %.17g\n";
+
+TEST_F(LammpsCommittee, DeviationsEqualTheCoreAndDoNotDependOnTheRankCount) {
+    std::vector<std::vector<std::vector<double>>> files;
+    std::vector<LmpResult> runs;
+    for (int ranks : {1, 2, 4}) {
+        std::string tag = "np" + std::to_string(ranks);
+        LmpResult r = run_lammps(dir, tag, script(pot, "out_freq 2 out_file " + tag + ".devi", kDump, 4), ranks);
+        ASSERT_EQ(r.status, 0) << r.text;
+        std::string header;
+        files.push_back(read_devi(dir + "/" + tag + ".devi", &header));
+        EXPECT_EQ(header.find("#        step         max_devi_v         min_devi_v         avg_devi_v         "
+                              "max_devi_f         min_devi_f         avg_devi_f             devi_e"),
+                  0u)
+            << header;
+        runs.push_back(r);
+        rename((dir + "/devi.dump").c_str(), (dir + "/" + tag + ".dump").c_str());
+    }
+    EXPECT_NE(runs[0].text.find("holds a committee of 3 members: forces from their mean"), std::string::npos)
+        << runs[0].text;
+    // steps 0, 2 and 4, the step and 7 deviations each, all nonzero
+    ASSERT_EQ(files[0].size(), 3u);
+    for (size_t k = 0; k < 3; ++k) {
+        ASSERT_EQ(files[0][k].size(), 8u);
+        EXPECT_EQ(files[0][k][0], 2.0 * k);
+        for (int c = 1; c < 8; ++c) EXPECT_GT(files[0][k][c], 0.0) << "column " << c;
+        EXPECT_GE(files[0][k][4], files[0][k][6]);  // max >= avg >= min
+        EXPECT_GE(files[0][k][6], files[0][k][5]);
+    }
+    double worst = 0;
+    for (size_t r = 1; r < files.size(); ++r) {
+        ASSERT_EQ(files[r].size(), files[0].size());
+        for (size_t k = 0; k < files[0].size(); ++k)
+            for (int c = 1; c < 8; ++c) {
+                double a = files[0][k][c], b = files[r][k][c];
+                EXPECT_LE(std::fabs(a - b), 1e-10 * std::fabs(a)) << "ranks run " << r << " step " << k << " col " << c;
+                worst = std::max(worst, std::fabs(a - b) / std::fabs(a));
+            }
+    }
+    // at full precision: the seven numbers of the last step (print %.17g) and
+    // every atom's deviation at step 0 (dump %.17g)
+    Snapshot one = first_snapshot(dir + "/np1.dump");
+    for (size_t r = 1; r < runs.size(); ++r) {
+        std::vector<double> a = runs[0].values["last"], b = runs[r].values["last"];
+        ASSERT_EQ(a.size(), 8u);
+        ASSERT_EQ(b.size(), 8u);
+        for (int c = 1; c < 8; ++c) {
+            EXPECT_LE(std::fabs(a[c] - b[c]), 1e-10 * std::fabs(a[c])) << "run " << r << " value " << c;
+            worst = std::max(worst, std::fabs(a[c] - b[c]) / std::fabs(a[c]));
+        }
+        Snapshot other = first_snapshot(dir + "/np" + std::to_string(r == 1 ? 2 : 4) + ".dump");
+        ASSERT_EQ(other.devi.size(), one.devi.size());
+        for (size_t i = 0; i < one.devi.size(); ++i) {
+            EXPECT_LE(std::fabs(one.devi[i] - other.devi[i]), 1e-10 * one.devi[i]) << "atom " << i;
+            worst = std::max(worst, std::fabs(one.devi[i] - other.devi[i]) / one.devi[i]);
+        }
+    }
+    printf("1 vs 2 and 4 ranks: largest relative difference of a deviation %.2e\n", worst);
+    // compute pair gbnet after the run holds the last step's deviations
+    std::vector<double> last = runs[1].values["last"];
+    ASSERT_EQ(last.size(), 8u);
+    for (int c = 1; c < 8; ++c) EXPECT_LE(std::fabs(last[c] - files[1][2][c]), 1e-9 * files[1][2][c]) << c;
+
+    // step 0 against the core: per-atom deviations and the seven numbers
+    const Snapshot &s = one;
+    int n = (int)s.type.size();
+    ASSERT_EQ(n, 192);
+    std::vector<double> box = runs[0].values["box"];
+    ASSERT_EQ(box.size(), 6u);
+    double h[9] = {box[0], 0, 0, box[3], box[1], 0, box[4], box[5], box[2]};
+    std::vector<int> species(n);
+    for (int i = 0; i < n; ++i) species[i] = s.type[i] - 1;
+    gbnet_committee *c = nullptr;
+    ASSERT_EQ(gbnet_committee_load(&c, pot.c_str()), GBNET_OK);
+    gbnet_committee_workspace *cws = nullptr;
+    ASSERT_EQ(gbnet_committee_workspace_create(&cws, c, GBNET_DOUBLE), GBNET_OK);
+    gbnet_structure st = {n, species.data(), s.x.data(), h, {1, 1, 1}};
+    std::vector<double> f(3 * n), atom_dev(n);
+    gbnet_result res{};
+    res.forces = f.data();
+    gbnet_committee_deviation dev{};
+    dev.atom_force_deviations = atom_dev.data();
+    ASSERT_EQ(gbnet_committee_evaluate(cws, 1, &st, &res, &dev), GBNET_OK) << gbnet_last_error();
+    double dmax = 0;
+    for (int i = 0; i < n; ++i) dmax = std::max(dmax, std::fabs(s.devi[i] - atom_dev[i]));
+    EXPECT_LE(dmax, 1e-10 * dev.force_deviation_max);
+    const double core[7] = {dev.virial_deviation_max, dev.virial_deviation_min, dev.virial_deviation_mean,
+                            dev.force_deviation_max,  dev.force_deviation_min,  dev.force_deviation_mean,
+                            dev.energy_deviation};
+    for (int k = 0; k < 7; ++k)
+        EXPECT_LE(std::fabs(files[0][0][1 + k] - core[k]), 1e-9 * core[k]) << "column " << k + 2;
+    printf("step 0: max_devi_f %.6g eV/A (core %.6g), devi_e %.6g eV/atom (core %.6g)\n", files[0][0][4], core[3],
+           files[0][0][7], core[6]);
+    gbnet_committee_workspace_free(cws);
+    gbnet_committee_free(c);
+}
+
+TEST_F(LammpsCommittee, FixHaltStopsOnTheForceDeviation) {
+    LmpResult r = run_lammps(dir, "halt",
+                       script(pot, "",
+                              "variable maxf equal c_dev[4]\nfix stop all halt 1 v_maxf > 1e-6 error soft\n", 20, false),
+                       2);
+    ASSERT_EQ(r.status, 0) << r.text;
+    EXPECT_NE(r.text.find("Fix halt condition for fix-id stop met on step 1"), std::string::npos) << r.text;
+    LmpResult keep = run_lammps(dir, "nohalt",
+                          script(pot, "", "variable maxf equal c_dev[4]\nfix stop all halt 1 v_maxf > 1e6 error soft\n",
+                                 4),
+                          2);
+    ASSERT_EQ(keep.status, 0) << keep.text;
+    EXPECT_EQ(keep.text.find("Fix halt condition"), std::string::npos) << keep.text;
+}
+
+TEST_F(LammpsCommittee, ChosenMemberIntegratesWithItsOwnForces) {
+    LmpResult r = run_lammps(dir, "member", script(pot, "committee_output 2", "", 0), 1);
+    ASSERT_EQ(r.status, 0) << r.text;
+    EXPECT_NE(r.text.find("forces from member 2"), std::string::npos) << r.text;
+    LmpResult mean = run_lammps(dir, "mean", script(pot, "", "", 0), 1);
+    ASSERT_EQ(mean.status, 0) << mean.text;
+    // member 2 alone through the core on the same configuration
+    gbnet_committee *c = nullptr;
+    ASSERT_EQ(gbnet_committee_load(&c, pot.c_str()), GBNET_OK);
+    std::string single = dir + "/member2.gbnet";
+    ASSERT_EQ(gbnet_model_save(gbnet_committee_member(c, 2), single.c_str()), GBNET_OK);
+    gbnet_committee_free(c);
+    LmpResult alone = run_lammps(dir, "alone", script(single, "", "", 0), 1);
+    ASSERT_EQ(alone.status, 0) << alone.text;
+    double e_member = r.values["last"].at(0), e_alone = alone.values["last"].at(0), e_mean = mean.values["last"].at(0);
+    EXPECT_LE(std::fabs(e_member - e_alone), 1e-10 * std::fabs(e_alone));
+    EXPECT_GT(std::fabs(e_member - e_mean), 1e-6);
+    // deviations are the committee's whichever member integrates
+    for (int k = 1; k < 8; ++k) EXPECT_LE(std::fabs(r.values["last"][k] - mean.values["last"][k]), 1e-12 * mean.values["last"][k]);
+    // a single model has no deviations: out_freq is ignored with a warning, compute pair gives zeros
+    EXPECT_NE(alone.text.find("Loop time"), std::string::npos);
+    LmpResult warn = run_lammps(dir, "warn", script(single, "out_freq 1", "", 0), 1);
+    EXPECT_NE(warn.text.find("out_freq 1 ignored"), std::string::npos) << warn.text;
+    LmpResult bad = run_lammps(dir, "bad_member", script(pot, "committee_output 3", "", 0), 2);
+    EXPECT_NE(bad.status, 0);
+    EXPECT_NE(bad.text.find("committee_output 3 but potential file"), std::string::npos) << bad.text;
+}
+
+TEST_F(LammpsCommittee, DeviationFileThatCannotBeWrittenIsAnError) {
+    LmpResult r = run_lammps(dir, "unwritable", script(pot, "out_freq 1 out_file /nonexistent/dir/model_devi.out", "", 0), 2);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.text.find("ERROR"), std::string::npos) << r.text;
+    EXPECT_NE(r.text.find("cannot open the deviation file /nonexistent/dir/model_devi.out (out_file) for writing"),
+              std::string::npos)
+        << r.text;
+    EXPECT_EQ(r.text.find("Segmentation"), std::string::npos);
+    LmpResult k = run_lammps(dir, "badfreq", script(pot, "out_freq -1", "", 0), 1);
+    EXPECT_NE(k.text.find("out_freq must be >= 0"), std::string::npos) << k.text;
+}
+
+}  // namespace
