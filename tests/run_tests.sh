@@ -14,6 +14,13 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 # source package into ~/.cache/gbnet (about 12 minutes on 2 cores; later runs
 # skip it), so `plugin load` is tested as well as the gbnet-lmp launcher.
 bash "$repo/tools/build_lammps_plugin_host.sh" "-j$jobs"
+
+# pair_style gbnet/kk: a second LAMMPS from the same source with the KOKKOS
+# package on Debian's Kokkos (Serial backend) and PLUGIN, built once into
+# ~/.cache/gbnet/lammps-20210929-kokkos (later runs skip it); the plugin
+# gbnetkkplugin.so and tests/test_lammps_kokkos.cpp use it.
+bash "$repo/tools/build_lammps_kokkos.sh" "-j$jobs"
+
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGBNET_TESTS=ON -DGBNET_LAMMPS=ON
 cmake --build "$build" -j"$jobs"
 ctest --test-dir "$build" --output-on-failure -j2
