@@ -24,3 +24,20 @@ bash "$repo/tools/build_lammps_kokkos.sh" "-j$jobs"
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGBNET_TESTS=ON -DGBNET_LAMMPS=ON
 cmake --build "$build" -j"$jobs"
 ctest --test-dir "$build" --output-on-failure -j2
+
+# ---------------------------------------------------------- sanitized pass
+# The same suite once more, built with GBNET_SANITIZE (AddressSanitizer +
+# UBSan, -fno-sanitize-recover: any report fails its test; LeakSanitizer on)
+# in a second build folder (override: GBNET_SANITIZE_BUILD_DIR), optimised
+# (RelWithDebInfo) so it fits CI's time. Left out there: the LAMMPS parts
+# (GBNET_LAMMPS off: LAMMPS itself is not sanitized, and its MD runs are the
+# slowest tests) and Install.* (it links outside programs against the
+# sanitized library). GBNET_SKIP_SANITIZE=1 skips this pass.
+if [ "${GBNET_SKIP_SANITIZE:-0}" != 1 ]; then
+    sanitized="${GBNET_SANITIZE_BUILD_DIR:-$repo/build-sanitize}"
+    cmake -S "$repo" -B "$sanitized" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGBNET_TESTS=ON -DGBNET_SANITIZE=ON \
+        -DGBNET_LAMMPS=OFF
+    cmake --build "$sanitized" -j"$jobs"
+    ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+        ctest --test-dir "$sanitized" --output-on-failure -j2 -E '^Install\.'
+fi

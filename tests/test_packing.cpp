@@ -166,6 +166,28 @@ TEST(Packing, AutoCapacityOnRealEthanolAndWater) {
     }
 }
 
+// Graphs that all fit below the smallest capacity tried go into one pack
+// trimmed to their total, directly (what the search would end with); a total
+// inside the tried range still searches.
+TEST(Packing, AutoCapacityOfFewSmallGraphsIsTheirTotal) {
+    Sizes s;
+    s.atoms = {5, 9, 3};
+    s.edges = {20, 72, 6};
+    gb_packing p = {};
+    ASSERT_EQ(gb_pack_auto(&p, s.n(), s.atoms.data(), s.edges.data(), 512, 8.0), GBNET_OK) << gbnet_last_error();
+    check_valid(p, s, p.cap_atoms, p.cap_edges);
+    EXPECT_EQ(p.n_packs, 1);
+    EXPECT_EQ(p.cap_atoms, 17);
+    EXPECT_EQ(p.cap_edges, 17 * 8 + 1);
+    Sizes big;
+    for (int g = 0; g < 50; ++g) big.atoms.push_back(9), big.edges.push_back(70);  // 450 atoms: above 0.8 x 512
+    ASSERT_EQ(gb_pack_auto(&p, big.n(), big.atoms.data(), big.edges.data(), 512, 8.0), GBNET_OK);
+    check_valid(p, big, p.cap_atoms, p.cap_edges);
+    EXPECT_EQ(p.n_packs, 1);
+    EXPECT_EQ(p.cap_atoms, 450);
+    gb_packing_free(&p);
+}
+
 TEST(Packing, EthanolLikeGraphsReach98Percent) {
     // 2016 graphs of 9 atoms and 66..78 edges: 36 packs of 56 graphs (98.4 %)
     std::mt19937 rng(11);

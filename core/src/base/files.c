@@ -1,11 +1,15 @@
 /* Whole-file reading and text copies, shared by the readers, the training
  * configuration and checkpoints. See files.h. */
+#define _POSIX_C_SOURCE 200809L
 #include "files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "gb_error.h"
 
@@ -43,5 +47,74 @@ gbnet_status gb_load_file(const char *path, char **data, size_t *size) {
     buffer[used] = '\0';
     *data = buffer;
     *size = used;
+    return GBNET_OK;
+}
+
+/* fsync of the folder makes the rename itself durable (a crash of the
+ * machine, not only of the process); best effort: some file systems refuse
+ * fsync on a folder. */
+static void sync_parent_folder(const char *path) {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) snprintf(dir, sizeof dir, ".");
+    else if (slash == path) snprintf(dir, sizeof dir, "/");
+    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+/* GBNET_TEST_SLOW_WRITES=MICROSECONDS (tests only: tests/crash/) sleeps that
+ * long after each 4 KiB written and before the rename, so that a test which
+ * kills the process lands inside a write often; the bytes and the calls are
+ * those of a normal write. */
+static long slow_write_delay_us(void) {
+    const char *text = getenv("GBNET_TEST_SLOW_WRITES");
+    long us = text ? strtol(text, NULL, 10) : 0;
+    return us > 0 && us < 1000000 ? us : 0;
+}
+
+static void pause_us(long us) {
+    struct timespec t = {us / 1000000, (us % 1000000) * 1000};
+    while (nanosleep(&t, &t) != 0 && errno == EINTR) {
+    }
+}
+
+gbnet_status gb_write_file_atomically(const char *path, const void *data, size_t size, const char *what) {
+    char tmp[4200];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "cannot save %s '%s': path too long", what, path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return gb_fail(GBNET_ERR_IO, "cannot save %s '%s': cannot create '%s': %s", what, path, tmp, strerror(errno));
+    long delay = slow_write_delay_us();
+    const char *bytes = data;
+    int ok = 1;
+    for (size_t at = 0; ok && at < size;) {
+        size_t chunk = delay ? (size - at < 4096 ? size - at : 4096) : size - at;
+        ok = fwrite(bytes + at, 1, chunk, f) == chunk;
+        at += chunk;
+        if (delay) {
+            ok = ok && fflush(f) == 0;
+            pause_us(delay);
+        }
+    }
+    ok = ok && fflush(f) == 0;
+    ok = ok && fsync(fileno(f)) == 0;
+    int err = errno;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok) {
+        remove(tmp);
+        return gb_fail(GBNET_ERR_IO, "cannot save %s '%s': writing '%s' failed: %s", what, path, tmp, strerror(err));
+    }
+    if (delay) pause_us(delay);
+    if (rename(tmp, path) != 0) {
+        err = errno;
+        remove(tmp);
+        return gb_fail(GBNET_ERR_IO, "cannot save %s '%s': rename from '%s' failed: %s", what, path, tmp,
+                       strerror(err));
+    }
+    sync_parent_folder(path);
     return GBNET_OK;
 }

@@ -294,6 +294,16 @@ gbnet_status gb_pack_auto(gb_packing *p, int n, const int *atoms, const int *edg
     int lo = (int)(0.8 * requested), hi = (int)(1.25 * requested);
     if (lo < max_atoms) lo = max_atoms;
     if (hi < lo) hi = lo;
+    /* Every capacity tried holds all graphs in one pack, which the trim below
+     * would cut to their total: the same packing without the ~230 tries (a
+     * single small structure, e.g. every gbnet_evaluate of a molecule, spent
+     * milliseconds there, found by fuzzing) */
+    long long total = 0;
+    for (int i = 0; i < n; ++i) total += atoms[i];
+    if (total <= lo) {
+        int cap = total > max_atoms ? (int)total : max_atoms;
+        return gb_pack(p, n, atoms, edges, cap, (int)ceil(cap * edge_ratio) + 1);
+    }
     int stride = (hi - lo) / 256 + 1, chosen = -1;
     double best = -1.0;
     double *eff = malloc(((size_t)(hi - lo) / stride + 1) * sizeof *eff);

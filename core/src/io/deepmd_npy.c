@@ -20,6 +20,7 @@
 
 #include "gbnet_data.h"
 #include "dataset_build.h"
+#include "escape.h"
 #include "gb_error.h"
 
 static char *join_path(const char *dir, const char *name) {
@@ -89,6 +90,7 @@ static gbnet_status parse_npy(npy_array *array, const char *path, const unsigned
     if (!header) return GBNET_ERR_NO_MEMORY;
 
     gbnet_status status = GBNET_OK;
+    char shown[GB_ESCAPE_SIZE];
     const char *descr = header_field(header, "descr");
     const char *fortran = header_field(header, "fortran_order");
     const char *shape = header_field(header, "shape");
@@ -96,14 +98,15 @@ static gbnet_status parse_npy(npy_array *array, const char *path, const unsigned
     if (fortran) while (*fortran == ' ') fortran++;
     if (shape) while (*shape == ' ') shape++;
     if (!descr || !fortran || !shape || *shape != '(' || strlen(descr) < 5) {
-        status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a .npy header with descr, fortran_order and shape but found %.80s",
-                         path, header);
+        status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a .npy header with descr, fortran_order and shape but found '%s'",
+                         path, gb_escape(shown, sizeof shown, bytes + header_start, header_len));
     } else if (strncmp(descr + 1, "<f4", 3) == 0 && (descr[4] == '\'' || descr[4] == '"')) {
         array->item_size = 4;
     } else if (strncmp(descr + 1, "<f8", 3) == 0 && (descr[4] == '\'' || descr[4] == '"')) {
         array->item_size = 8;
     } else {
-        status = gb_fail(GBNET_ERR_FORMAT, "%s: expected dtype '<f4' or '<f8' but found %.12s", path, descr);
+        status = gb_fail(GBNET_ERR_FORMAT, "%s: expected dtype '<f4' or '<f8' but found %s", path,
+                         gb_escape(shown, 24, descr, strlen(descr)));
     }
     array->ndim = 0;
     array->count = 1;
@@ -115,12 +118,13 @@ static gbnet_status parse_npy(npy_array *array, const char *path, const unsigned
             char *stop;
             long n = strtol(p, &stop, 10);
             if (stop == p || n < 0 || array->ndim >= 8) {
-                status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a shape of integers but found %.40s", path, shape);
+                status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a shape of integers but found %s", path,
+                                 gb_escape_text(shown, 48, shape));
                 break;
             }
             if (n > 0 && array->count > SIZE_MAX / (size_t)n) {
-                status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a shape whose size fits in memory but found %.40s",
-                                 path, shape);
+                status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a shape whose size fits in memory but found %s",
+                                 path, gb_escape_text(shown, 48, shape));
                 break;
             }
             array->shape[array->ndim++] = n;
@@ -129,7 +133,8 @@ static gbnet_status parse_npy(npy_array *array, const char *path, const unsigned
         }
     }
     if (status == GBNET_OK && strncmp(fortran, "False", 5) != 0 && array->ndim > 1)
-        status = gb_fail(GBNET_ERR_FORMAT, "%s: expected fortran_order False but found %.5s", path, fortran);
+        status = gb_fail(GBNET_ERR_FORMAT, "%s: expected fortran_order False but found %s", path,
+                         gb_escape_text(shown, 16, fortran));
     free(header);
     if (status != GBNET_OK) return status;
 
@@ -205,11 +210,13 @@ static gbnet_status load_types(int **z_out, int *n_atoms_out, const char *dir) {
     if (status == GBNET_OK) status = gb_load_file(map_path, &map_text, &size);
     if (status == GBNET_OK) status = gb_load_file(type_path, &type_text, &size);
 
+    char shown[GB_ESCAPE_SIZE];
     for (char *token = map_text ? strtok(map_text, " \t\r\n") : NULL; status == GBNET_OK && token;
          token = strtok(NULL, " \t\r\n")) {
         int atomic_number = gbnet_atomic_number(token);
         if (atomic_number <= 0)
-            status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a chemical symbol but found '%.20s'", map_path, token);
+            status = gb_fail(GBNET_ERR_FORMAT, "%s: expected a chemical symbol but found '%s'", map_path,
+                            gb_escape_text(shown, 32, token));
         else if (n_map >= (int)(sizeof map_z / sizeof map_z[0]))
             status = gb_fail(GBNET_ERR_FORMAT, "%s: expected at most %d elements but found more", map_path, n_map);
         else
@@ -228,8 +235,8 @@ static gbnet_status load_types(int **z_out, int *n_atoms_out, const char *dir) {
         char *stop;
         long index = strtol(p, &stop, 10);
         if (stop == p || index < 0 || index >= n_map || (*stop && !strchr(" \t\r\n", *stop))) {
-            status = gb_fail(GBNET_ERR_FORMAT, "%s:%d: expected a type index in 0..%d but found '%.20s'", type_path,
-                             line, n_map - 1, p);
+            status = gb_fail(GBNET_ERR_FORMAT, "%s:%d: expected a type index in 0..%d but found '%s'", type_path,
+                             line, n_map - 1, gb_escape(shown, 32, p, strcspn(p, " \t\r\n")));
             break;
         }
         if (n_atoms == capacity) {

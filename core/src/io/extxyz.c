@@ -17,6 +17,7 @@
 
 #include "gbnet_data.h"
 #include "dataset_build.h"
+#include "escape.h"
 #include "gb_error.h"
 
 /* ------------------------------------------------------------------ lines */
@@ -72,15 +73,17 @@ static int count_tokens(text_span line) {
     return n;
 }
 
-/* Quotes at most 40 characters of a span for an error message. */
+/* Quotes a span for an error message: its bytes escaped (escape.h), cut to
+ * what fits in the buffer. */
 static const char *describe(text_span span, char *buffer, size_t size) {
     size_t length = (size_t)(span.end - span.begin);
     if (length == 0) {
         snprintf(buffer, size, "an empty line");
         return buffer;
     }
-    if (length > 40) snprintf(buffer, size, "'%.40s...'", span.begin);
-    else snprintf(buffer, size, "'%.*s'", (int)length, span.begin);
+    buffer[0] = '\'';
+    gb_escape(buffer + 1, size - 2, span.begin, length);
+    strcat(buffer, "'");
     return buffer;
 }
 
@@ -176,7 +179,7 @@ static char *read_bare(const char **p, const char *end, int stop_at_equals, int 
 
 static gbnet_status parse_comment(pair_list *list, text_span line, const char *path, int line_no) {
     const char *p = line.begin, *end = line.end;
-    char found[64];
+    char found[GB_ESCAPE_SIZE];
     for (;;) {
         p = skip_blanks(p, end);
         if (p >= end) return GBNET_OK;
@@ -209,8 +212,8 @@ static gbnet_status parse_comment(pair_list *list, text_span line, const char *p
             if (!value) {
                 gbnet_status status = unterminated
                     ? gb_fail(GBNET_ERR_FORMAT,
-                              "%s:%d: expected a closing quote or bracket for the value of %s but found end of line",
-                              path, line_no, key)
+                              "%s:%d: expected a closing quote or bracket for the value of '%s' but found end of line",
+                              path, line_no, gb_escape_text(found, sizeof found, key))
                     : GBNET_ERR_NO_MEMORY;
                 free(key);
                 return status;
@@ -241,7 +244,7 @@ static int parse_number_list(double *out, const char *value, int n_min, int n_ma
     text_span all = span_of(value), token;
     const char *p = all.begin;
     int n = 0;
-    char found[64], expected[48];
+    char found[GB_ESCAPE_SIZE], expected[48];
     if (n_min == n_max) snprintf(expected, sizeof expected, "%d numbers", n_min);
     else snprintf(expected, sizeof expected, "%d or %d numbers", n_max, n_min);
     while (next_token(&p, all.end, &token)) {
@@ -306,7 +309,7 @@ static gbnet_status parse_properties(column_layout *layout, const char *value, c
                                      int line_no) {
     layout->n_columns = 0;
     layout->species_col = layout->pos_col = layout->forces_col = -1;
-    char found[64];
+    char found[GB_ESCAPE_SIZE];
     const char *p = value;
     for (;;) {
         /* name:type:ncols */
@@ -375,7 +378,7 @@ static int is_consumed_key(const char *key, int energy_from_free_energy) {
 /* Fills the frame's metadata from the comment line's pairs. */
 static gbnet_status apply_comment(gbnet_frame *frame, column_layout *layout, const pair_list *pairs,
                                   const char *path, int line_no) {
-    char found[64];
+    char found[GB_ESCAPE_SIZE];
     const char *properties = find_value(pairs, "Properties");
     if (!properties) {
         return gb_fail(GBNET_ERR_FORMAT, "%s:%d: expected Properties=species:S:1:pos:R:3... but found no Properties key",
@@ -410,7 +413,7 @@ static gbnet_status apply_comment(gbnet_frame *frame, column_layout *layout, con
         }
         if ((frame->pbc[0] || frame->pbc[1] || frame->pbc[2]) && !frame->has_cell) {
             return gb_fail(GBNET_ERR_FORMAT, "%s:%d: expected a Lattice for periodic pbc=\"%s\" but found none",
-                           path, line_no, pbc);
+                           path, line_no, gb_escape_text(found, sizeof found, pbc));
         }
     }
 
@@ -465,7 +468,7 @@ static gbnet_status apply_comment(gbnet_frame *frame, column_layout *layout, con
 
 static gbnet_status parse_atom_line(gbnet_frame *frame, int atom, const column_layout *layout,
                                     text_span line, const char *path, int line_no) {
-    char found[64];
+    char found[GB_ESCAPE_SIZE];
     int n_found = count_tokens(line);
     if (n_found != layout->n_columns) {
         return gb_fail(GBNET_ERR_FORMAT, "%s:%d: expected %d columns (atom %d of %d) but found %d: %s", path,
@@ -501,7 +504,7 @@ static gbnet_status parse_atom_line(gbnet_frame *frame, int atom, const column_l
 
 /* Parses the atom count line; 0 on a malformed count (message set). */
 static int parse_atom_count(text_span line, const char *path, int line_no) {
-    char found[64];
+    char found[GB_ESCAPE_SIZE];
     text_span token;
     const char *p = line.begin;
     int ok = next_token(&p, line.end, &token);

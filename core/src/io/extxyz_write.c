@@ -1,6 +1,7 @@
 /* Extended XYZ writer (ASE style). Numbers are written with the fewest
  * digits (15..17) that read back to the same double, so gbnet_read_extxyz
  * reproduces the frames exactly. */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "gbnet_data.h"
+#include "files.h"
 #include "gb_error.h"
 
 /* Shortest of %.15g, %.16g, %.17g that round-trips. */
@@ -105,8 +107,11 @@ gbnet_status gbnet_write_extxyz(const char *path, const gbnet_frame *frames, int
                              const double *virials) {
     if (!path || (n_frames > 0 && !frames) || n_frames < 0)
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_write_extxyz: invalid arguments");
-    FILE *out = fopen(path, "w");
-    if (!out) return gb_fail(GBNET_ERR_IO, "cannot open %s for writing: %s", path, strerror(errno));
+    /* composed in memory, then replaced atomically: a kill never leaves half a file */
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream(&text, &size);
+    if (!out) return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory writing %s", path);
     for (int i = 0; i < n_frames; i++) {
         const gbnet_frame *frame = &frames[i];
         const double *energy = energies ? &energies[i] : frame->has_energy ? &frame->energy : NULL;
@@ -116,6 +121,8 @@ gbnet_status gbnet_write_extxyz(const char *path, const gbnet_frame *frames, int
     }
     int failed = ferror(out);
     if (fclose(out) != 0) failed = 1;
-    if (failed) return gb_fail(GBNET_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    return GBNET_OK;
+    gbnet_status st = failed ? gb_fail(GBNET_ERR_NO_MEMORY, "out of memory writing %s", path)
+                             : gb_write_file_atomically(path, text, size, "extxyz file");
+    free(text);
+    return st;
 }

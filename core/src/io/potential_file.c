@@ -15,6 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "escape.h"
+#include "files.h"
 #include "gb_error.h"
 #include "model.h"
 #include "potential_file.h"
@@ -106,38 +108,27 @@ static gbnet_status need_hyper(const parsed_file *pf, const char *tag) {
 static gbnet_status parse_hyper(parsed_file *pf, const unsigned char *p, uint64_t len) {
     if (len < 28) return bad(pf, "HYPR", "payload shorter than 28 bytes");
     uint32_t n_el = get_u32(p + 24);
-    if (n_el < 1 || n_el > GBNET_MAX_ELEMENTS)
-        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: n_elements = %u, expected 1..%d",
-                       pf->path, n_el, GBNET_MAX_ELEMENTS);
-    if (len != 28 + 4 * (uint64_t)n_el)
-        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: length %llu, expected %u for %u elements",
-                       pf->path, (unsigned long long)len, 28 + 4 * n_el, n_el);
+    gbnet_status st = gb_hyperparams_check_sizes(get_u32(p), get_u32(p + 4), get_u32(p + 8), get_u32(p + 12), n_el);
+    if (!st && len != 28 + 4 * (uint64_t)n_el)
+        st = gb_fail(GBNET_ERR_FORMAT, "length %llu, expected %u for %u elements", (unsigned long long)len,
+                     28 + 4 * n_el, n_el);
     gbnet_hyperparams *hp = &pf->hp;
     memset(hp, 0, sizeof *hp);
-    static const char *const names[4] = {"n_features", "n_blocks", "n_rbf", "readout_width"};
-    uint32_t sizes[4];
-    for (int k = 0; k < 4; ++k) {
-        sizes[k] = get_u32(p + 4 * k);
-        /* Rejected before the int conversion so absurd values are reported, not wrapped. */
-        if (sizes[k] > 1000000u)
-            return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: %s = %u is out of range", pf->path,
-                           names[k], sizes[k]);
+    if (!st) { /* the sizes are in range: the int conversions are exact */
+        hp->n_features = (int)get_u32(p);
+        hp->n_blocks = (int)get_u32(p + 4);
+        hp->n_rbf = (int)get_u32(p + 8);
+        hp->readout_width = (int)get_u32(p + 12);
+        hp->cutoff = get_f64(p + 16);
+        hp->n_elements = (int)n_el;
+        for (uint32_t e = 0; e < n_el && !st; ++e) {
+            uint32_t z = get_u32(p + 28 + 4 * e);
+            st = gb_atomic_number_check((int)e, z);
+            hp->atomic_numbers[e] = (int)(st ? 0 : z);
+        }
+        if (!st) st = gb_hyperparams_check(hp);
     }
-    hp->n_features = (int)sizes[0];
-    hp->n_blocks = (int)sizes[1];
-    hp->n_rbf = (int)sizes[2];
-    hp->readout_width = (int)sizes[3];
-    hp->cutoff = get_f64(p + 16);
-    hp->n_elements = (int)n_el;
-    for (uint32_t e = 0; e < n_el; ++e) {
-        uint32_t z = get_u32(p + 28 + 4 * e);
-        if (z > 1000u)
-            return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: element %u has atomic number %u",
-                           pf->path, e, z);
-        hp->atomic_numbers[e] = (int)z;
-    }
-    gbnet_status st = gb_hyperparams_check(hp);
-    if (st) {
+    if (st) { /* one wording for a range error, whichever check found it */
         char why[512];
         snprintf(why, sizeof why, "%s", gbnet_last_error());
         return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section HYPR: %s", pf->path, why);
@@ -156,19 +147,22 @@ static gbnet_status parse_elements(parsed_file *pf, const unsigned char *p, uint
         const char *expected = gbnet_element_symbol(pf->hp.atomic_numbers[e]);
         int padded = 1; /* bytes after the symbol must be NUL, so each name has one encoding */
         for (size_t c = strlen(symbol); c < 4; ++c) padded = padded && p[4 * e + c] == 0;
+        char shown[GB_ESCAPE_SIZE];
         if (strcmp(symbol, expected) != 0 || !padded)
             return gb_fail(GBNET_ERR_FORMAT,
-                           "potential file '%s': section ELEM: element %d is named '%.4s' but its atomic number %d is %s",
-                           pf->path, e, symbol, pf->hp.atomic_numbers[e], expected);
+                           "potential file '%s': section ELEM: element %d is named '%s' but its atomic number %d is %s",
+                           pf->path, e, gb_escape(shown, sizeof shown, p + 4 * e, 4), pf->hp.atomic_numbers[e],
+                           expected);
     }
     pf->have_elements = 1;
     return GBNET_OK;
 }
 
 static gbnet_status parse_units(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    char shown[GB_ESCAPE_SIZE];
     if (len != 5 || memcmp(p, "metal", 5) != 0)
-        return gb_fail(GBNET_ERR_UNSUPPORTED, "potential file '%s': section UNIT: units '%.*s' are not supported (only 'metal')",
-                       pf->path, (int)(len > 64 ? 64 : len), (const char *)p);
+        return gb_fail(GBNET_ERR_UNSUPPORTED, "potential file '%s': section UNIT: units '%s' are not supported (only 'metal')",
+                       pf->path, gb_escape(shown, sizeof shown, p, (size_t)len));
     pf->have_units = 1;
     return GBNET_OK;
 }
@@ -312,12 +306,14 @@ static gbnet_status parse_sections(parsed_file *pf, const unsigned char *buf, si
             return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': byte %zu: section header runs past the END! section",
                            pf->path, at);
         const unsigned char *h = buf + at;
+        char tag[GB_ESCAPE_SIZE];
+        gb_escape(tag, sizeof tag, h, 4);
         uint32_t flags = get_u32(h + 4);
         uint64_t len = get_u64(h + 8);
         if (len > stop - at - SECTION_HEADER_BYTES)
             return gb_fail(GBNET_ERR_FORMAT,
-                           "potential file '%s': byte %zu: section %.4s claims %llu bytes, only %zu remain", pf->path, at,
-                           (const char *)h, (unsigned long long)len, stop - at - SECTION_HEADER_BYTES);
+                           "potential file '%s': byte %zu: section '%s' claims %llu bytes, only %zu remain", pf->path, at,
+                           tag, (unsigned long long)len, stop - at - SECTION_HEADER_BYTES);
         const unsigned char *payload = h + SECTION_HEADER_BYTES;
         const section_kind *kind = NULL;
         for (size_t k = 0; k < sizeof k_sections / sizeof k_sections[0]; ++k)
@@ -331,8 +327,6 @@ static gbnet_status parse_sections(parsed_file *pf, const unsigned char *buf, si
             return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': byte %zu: END! section before the end of the file",
                            pf->path, at);
         } else if (!(flags & FLAG_OPTIONAL)) {
-            char tag[5] = {0};
-            for (int c = 0; c < 4; ++c) tag[c] = (h[c] >= 32 && h[c] < 127) ? (char)h[c] : '?';
             return gb_fail(GBNET_ERR_UNSUPPORTED,
                            "potential file '%s': byte %zu: unknown required section '%s' (written by a newer gbnet?)",
                            pf->path, at, tag);
@@ -527,20 +521,6 @@ static gbnet_status check_savable(const gbnet_model *m, const char *path) {
     return GBNET_OK;
 }
 
-/* fsync of the folder makes the rename itself durable; best effort. */
-static void sync_parent_folder(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char dir[4096];
-    if (!slash) snprintf(dir, sizeof dir, ".");
-    else if (slash == path) snprintf(dir, sizeof dir, "/");
-    else snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
 gbnet_status gbnet_model_save(const gbnet_model *model, const char *path) {
     if (!model || !path) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_model_save: NULL argument");
     gbnet_status st = check_savable(model, path);
@@ -550,33 +530,7 @@ gbnet_status gbnet_model_save(const gbnet_model *model, const char *path) {
         free(b.data);
         return GBNET_ERR_NO_MEMORY;
     }
-    char tmp[4200];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) {
-        free(b.data);
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "cannot save '%s': path too long", path);
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        int err = errno;
-        free(b.data);
-        return gb_fail(GBNET_ERR_IO, "cannot save '%s': cannot create '%s': %s", path, tmp, strerror(err));
-    }
-    int ok = fwrite(b.data, 1, b.size, f) == b.size;
-    ok = ok && fflush(f) == 0;
-    ok = ok && fsync(fileno(f)) == 0;
-    int err = errno;
-    ok = (fclose(f) == 0) && ok;
+    st = gb_write_file_atomically(path, b.data, b.size, "potential file");
     free(b.data);
-    if (!ok) {
-        remove(tmp);
-        return gb_fail(GBNET_ERR_IO, "cannot save '%s': writing '%s' failed: %s", path, tmp, strerror(err));
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        return gb_fail(GBNET_ERR_IO, "cannot save '%s': rename from '%s' failed: %s", path, tmp, strerror(err));
-    }
-    sync_parent_folder(path);
-    return GBNET_OK;
+    return st;
 }

@@ -17,26 +17,43 @@ void gbnet_hyperparams_default(gbnet_hyperparams *hp) {
     hp->cutoff = 5.0;
 }
 
+/* The one wording of every hyperparameter range error: the API, the
+ * potential file and the checkpoint reader all come through here, with the
+ * file's values before any int conversion. */
+gbnet_status gb_hyperparams_check_sizes(long long n_features, long long n_blocks, long long n_rbf,
+                                        long long readout_width, long long n_elements) {
+    if (n_features < 1 || n_features > 4096)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_features (F) must be in 1..4096, got %lld", n_features);
+    if (n_blocks < 1 || n_blocks > GBNET_MAX_BLOCKS)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_blocks (T) must be in 1..%d, got %lld", GBNET_MAX_BLOCKS,
+                       n_blocks);
+    if (n_rbf < 2 || n_rbf > 1024)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_rbf (K) must be in 2..1024, got %lld", n_rbf);
+    if (readout_width < 1 || readout_width > 4096)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "readout_width must be in 1..4096, got %lld", readout_width);
+    if (n_elements < 1 || n_elements > GBNET_MAX_ELEMENTS)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_elements must be in 1..%d, got %lld", GBNET_MAX_ELEMENTS,
+                       n_elements);
+    return GBNET_OK;
+}
+
+gbnet_status gb_atomic_number_check(int element_index, long long z) {
+    if (z < 1 || z > 118)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "element %d has invalid atomic number %lld", element_index, z);
+    return GBNET_OK;
+}
+
 gbnet_status gb_hyperparams_check(const gbnet_hyperparams *hp) {
     if (!hp) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "hyperparameters are NULL");
-    if (hp->n_features < 1 || hp->n_features > 4096)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_features (F) must be in 1..4096, got %d", hp->n_features);
-    if (hp->n_blocks < 1 || hp->n_blocks > GBNET_MAX_BLOCKS)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_blocks (T) must be in 1..%d, got %d", GBNET_MAX_BLOCKS,
-                       hp->n_blocks);
-    if (hp->n_rbf < 2 || hp->n_rbf > 1024)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "n_rbf (K) must be in 2..1024, got %d", hp->n_rbf);
-    if (hp->readout_width < 1 || hp->readout_width > 4096)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "readout_width must be in 1..4096, got %d", hp->readout_width);
+    gbnet_status st =
+        gb_hyperparams_check_sizes(hp->n_features, hp->n_blocks, hp->n_rbf, hp->readout_width, hp->n_elements);
+    if (st) return st;
     if (!(hp->cutoff > 0.0 && hp->cutoff <= 100.0))
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "cutoff must be in (0, 100] Angstrom, got %g", hp->cutoff);
-    if (hp->n_elements < 1 || hp->n_elements > GBNET_MAX_ELEMENTS)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "the model needs 1..%d elements, got %d", GBNET_MAX_ELEMENTS,
-                       hp->n_elements);
     for (int e = 0; e < hp->n_elements; ++e) {
         int z = hp->atomic_numbers[e];
-        if (z < 1 || z > 118)
-            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "element %d has invalid atomic number %d", e, z);
+        st = gb_atomic_number_check(e, z);
+        if (st) return st;
         for (int f = 0; f < e; ++f)
             if (hp->atomic_numbers[f] == z)
                 return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "element %s is listed twice", gbnet_element_symbol(z));

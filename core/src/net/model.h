@@ -45,6 +45,12 @@ struct gbnet_model {
 size_t gb_layout_compute(gb_layout *layout, const gbnet_hyperparams *hp);
 /* Checks hyperparameters; returns GBNET_OK or an error with a message. */
 gbnet_status gb_hyperparams_check(const gbnet_hyperparams *hp);
+/* The size and element-count ranges of gb_hyperparams_check, on values read
+ * from a file before their int conversion (same messages). */
+gbnet_status gb_hyperparams_check_sizes(long long n_features, long long n_blocks, long long n_rbf,
+                                        long long readout_width, long long n_elements);
+/* 1..118, or "element INDEX has invalid atomic number Z". */
+gbnet_status gb_atomic_number_check(int element_index, long long z);
 /* Allocates a model with zeroed parameters for hp (checked). */
 gbnet_status gb_model_alloc(gbnet_model **out, const gbnet_hyperparams *hp);
 /* Fills parameters with a deterministic random initialisation. */

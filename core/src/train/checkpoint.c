@@ -54,45 +54,6 @@ static void put_stats(byte_buffer *b, const gb_loss_stats *s) {
     put_i64(b, s->n_stress);
 }
 
-/* fsync of the folder makes the rename durable; best effort. */
-static void sync_folder(const char *path) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = '\0';
-    else if (slash) *slash = '\0';
-    else strcpy(dir, ".");
-    int fd = open(dir, O_RDONLY);
-    if (fd >= 0) {
-        fsync(fd);
-        close(fd);
-    }
-}
-
-static gbnet_status write_atomically(const char *path, const void *data, size_t size) {
-    char tmp[4200];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp) return gb_fail(GBNET_ERR_IO, "checkpoint path too long: '%s'", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) return gb_fail(GBNET_ERR_IO, "cannot write checkpoint '%s': %s", tmp, strerror(errno));
-    int ok = fwrite(data, 1, size, f) == size;
-    ok = ok && fflush(f) == 0;
-    ok = ok && fsync(fileno(f)) == 0;
-    int err = errno;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok) {
-        remove(tmp);
-        return gb_fail(GBNET_ERR_IO, "cannot write checkpoint '%s': %s", tmp, strerror(err));
-    }
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        return gb_fail(GBNET_ERR_IO, "cannot write checkpoint '%s': rename failed: %s", path, strerror(err));
-    }
-    sync_folder(path);
-    return GBNET_OK;
-}
-
 gbnet_status gb_checkpoint_write(const char *path, const gbnet_model *model, const gb_optimizer *opt,
                                  const gb_train_state *state, const char *config_text) {
     const gbnet_hyperparams *hp = &model->hp;
@@ -147,7 +108,7 @@ gbnet_status gb_checkpoint_write(const char *path, const gbnet_model *model, con
     }
     put_u64(&b, gb_fnv1a64(b.data, b.size));
     gbnet_status st = b.failed ? gb_fail(GBNET_ERR_NO_MEMORY, "out of memory writing checkpoint '%s'", path)
-                               : write_atomically(path, b.data, b.size);
+                               : gb_write_file_atomically(path, b.data, b.size, "checkpoint");
     free(b.data);
     return st;
 }
@@ -184,6 +145,13 @@ static void get_stats(reader *r, gb_loss_stats *s) {
 }
 
 static int in_range(int64_t v, int64_t lo, int64_t hi) { return v >= lo && v <= hi; }
+
+/* Index of the first NaN or infinity in v[0..n), n if none. */
+static size_t first_non_finite(const double *v, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        if (!isfinite(v[i])) return i;
+    return n;
+}
 
 gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_optimizer *opt,
                                 gb_train_state *state, char **config_text) {
@@ -225,19 +193,36 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
     for (int i = 0; i < 4; ++i) v[i] = get_i64(&r);
     hp.cutoff = get_f64(&r);
     v[4] = get_i64(&r);
-    if (r.failed || !in_range(v[4], 1, GBNET_MAX_ELEMENTS) || !in_range(v[0], 1, 1 << 20) ||
-        !in_range(v[1], 1, GBNET_MAX_BLOCKS) || !in_range(v[2], 1, 1 << 20) || !in_range(v[3], 1, 1 << 20)) {
+    if (r.failed) {
         free(data);
-        return gb_fail(GBNET_ERR_FORMAT, "%s: bad model header in checkpoint", path);
+        return gb_fail(GBNET_ERR_FORMAT, "%s: truncated checkpoint (model header)", path);
+    }
+    st = gb_hyperparams_check_sizes(v[0], v[1], v[2], v[3], v[4]);
+    if (st) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", gbnet_last_error());
+        free(data);
+        return gb_fail(GBNET_ERR_FORMAT, "%s: checkpoint model header: %s", path, why);
     }
     hp.n_features = (int)v[0];
     hp.n_blocks = (int)v[1];
     hp.n_rbf = (int)v[2];
     hp.readout_width = (int)v[3];
     hp.n_elements = (int)v[4];
-    for (int e = 0; e < hp.n_elements; ++e) hp.atomic_numbers[e] = (int)get_i64(&r);
+    for (int e = 0; e < hp.n_elements && !st; ++e) {
+        int64_t z = get_i64(&r);
+        st = gb_atomic_number_check(e, z);
+        hp.atomic_numbers[e] = st ? 0 : (int)z;
+    }
     gbnet_model *model = NULL;
-    st = r.failed ? gb_fail(GBNET_ERR_FORMAT, "%s: truncated checkpoint", path) : gb_model_alloc(&model, &hp);
+    if (st || (!r.failed && gb_hyperparams_check(&hp))) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", gbnet_last_error());
+        free(data);
+        return gb_fail(GBNET_ERR_FORMAT, "%s: checkpoint model header: %s", path, why);
+    }
+    st = r.failed ? gb_fail(GBNET_ERR_FORMAT, "%s: truncated checkpoint (model header)", path)
+                  : gb_model_alloc(&model, &hp);
     if (st) {
         free(data);
         return st;
@@ -249,10 +234,17 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
     get(&r, model->params, P * sizeof(double));
     int64_t kind = get_i64(&r);
     double beta1 = get_f64(&r), beta2 = get_f64(&r), eps = get_f64(&r), wd = get_f64(&r);
+    size_t bad_param = first_non_finite(model->params, P);
+    if (!r.failed && bad_param < P) {
+        double value = model->params[bad_param];
+        gbnet_model_free(model);
+        free(data);
+        return gb_fail(GBNET_ERR_NUMERIC, "%s: checkpoint parameter %zu is %g", path, bad_param, value);
+    }
     if (r.failed || !in_range(kind, 0, 1)) {
         gbnet_model_free(model);
         free(data);
-        return gb_fail(GBNET_ERR_FORMAT, "%s: bad model or optimizer section in checkpoint", path);
+        return gb_fail(GBNET_ERR_FORMAT, "%s: bad model or optimizer section in checkpoint (byte %zu)", path, r.pos);
     }
     st = gbnet_model_set_normalization(model, scale, shift, e_ref);
     if (!st) st = gb_optimizer_init(opt, (gb_optimizer_kind)kind, P, beta1, beta2, eps, wd);
@@ -292,7 +284,26 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
         free(text);
         gbnet_model_free(model);
         gb_optimizer_free(opt);
-        return gb_fail(GBNET_ERR_FORMAT, "%s: malformed checkpoint", path);
+        return gb_fail(GBNET_ERR_FORMAT, "%s: malformed checkpoint (trainer state or configuration, byte %zu of %zu)",
+                       path, r.pos, r.size);
+    }
+    size_t bad_m = first_non_finite(opt->m, P), bad_v = first_non_finite(opt->v, P);
+    int counters_ok = opt->t >= 0 && state->epoch >= 0 && state->step >= 0 && state->global_step >= 0 &&
+                      state->plateau_wait >= 0 && state->early_wait >= 0 && in_range(state->finished, 0, 1);
+    if (!counters_ok) {
+        free(text);
+        gbnet_model_free(model);
+        gb_optimizer_free(opt);
+        return gb_fail(GBNET_ERR_FORMAT, "%s: checkpoint holds a negative step or epoch counter", path);
+    }
+    if (bad_m < P || bad_v < P || !isfinite(state->lr) || !(state->lr >= 0) || isnan(state->best_valid_loss)) {
+        free(text);
+        gbnet_model_free(model);
+        gb_optimizer_free(opt);
+        return gb_fail(GBNET_ERR_NUMERIC, "%s: checkpoint holds a non-finite %s", path,
+                       bad_m < P ? "optimizer first moment" : bad_v < P ? "optimizer second moment"
+                       : !isfinite(state->lr) || !(state->lr >= 0) ? "or negative learning rate"
+                                                                   : "best validation loss");
     }
     if (config_text) *config_text = text;
     else free(text);

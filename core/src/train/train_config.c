@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "files.h"
+#include "escape.h"
 #include "gb_error.h"
 
 typedef enum { T_INT, T_U64, T_REAL, T_TEXT, T_PATH, T_PATHS, T_BOOL, T_CHOICE } value_type;
@@ -205,13 +206,15 @@ static gbnet_status assign(gbnet_train_config *c, int k, const char *value, cons
     const key_spec *s = &keys[k];
     char *field = (char *)c + s->offset;
     const char *name = s->info.name;
+    char shown[GB_ESCAPE_SIZE]; /* the value as messages show it (escape.h) */
+    gb_escape_text(shown, sizeof shown, value);
     char *end = NULL;
     errno = 0;
     switch (s->type) {
     case T_INT: {
         long v = strtol(value, &end, 10);
         if (!*value || *end || errno || v < (long)s->min || v > (long)s->max)
-            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected an integer in [%.0f, %.0f]", where, name, value,
+            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected an integer in [%.0f, %.0f]", where, name, shown,
                            s->min, s->max);
         *(int *)field = (int)v;
         return GBNET_OK;
@@ -226,7 +229,7 @@ static gbnet_status assign(gbnet_train_config *c, int k, const char *value, cons
     case T_REAL: {
         double v = strtod(value, &end);
         if (!*value || *end || errno || !isfinite(v) || v < s->min || v > s->max)
-            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected a number in [%g, %g]%s%s", where, name, value,
+            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected a number in [%g, %g]%s%s", where, name, shown,
                            s->min, s->max, s->info.unit[0] ? " " : "", s->info.unit);
         *(double *)field = v;
         return GBNET_OK;
@@ -234,7 +237,7 @@ static gbnet_status assign(gbnet_train_config *c, int k, const char *value, cons
     case T_BOOL: {
         int v;
         if (!parse_bool(value, &v))
-            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected true or false", where, name, value);
+            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected true or false", where, name, shown);
         *(int *)field = v;
         return GBNET_OK;
     }
@@ -244,7 +247,7 @@ static gbnet_status assign(gbnet_train_config *c, int k, const char *value, cons
                 *(int *)field = i;
                 return GBNET_OK;
             }
-        return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected one of %s", where, name, value, s->info.type);
+        return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected one of %s", where, name, shown, s->info.type);
     case T_TEXT:
         if (strlen(value) >= GB_CFG_TEXT_MAX)
             return gb_fail(GBNET_ERR_FORMAT, "%s%s: value longer than %d characters", where, name, GB_CFG_TEXT_MAX - 1);
@@ -257,13 +260,13 @@ static gbnet_status assign(gbnet_train_config *c, int k, const char *value, cons
         }
         if (strchr(value, ' ') == NULL && join_path(field, GB_CFG_TEXT_MAX, dir, value)) return GBNET_OK;
         return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected one path (no spaces, under %d characters)", where,
-                       name, value, GB_CFG_TEXT_MAX);
+                       name, shown, GB_CFG_TEXT_MAX);
     case T_PATHS:
         if (resolve_paths(field, GB_CFG_TEXT_MAX, dir, value)) return GBNET_OK;
         return gb_fail(GBNET_ERR_FORMAT, "%s%s: paths too long (at most %d characters in all)", where, name,
                        GB_CFG_TEXT_MAX);
     }
-    return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected a non-negative integer", where, name, value);
+    return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected a non-negative integer", where, name, shown);
 }
 
 void gb_train_config_defaults(gbnet_train_config *c) {
@@ -293,8 +296,10 @@ static char *unquote(char *v) {
 
 static gbnet_status unknown_key(gbnet_status status, const char *where, const char *key) {
     const char *near = gb_config_closest_key(key);
-    if (near) return gb_fail(status, "%sunknown key '%s' (did you mean '%s'?)", where, key, near);
-    return gb_fail(status, "%sunknown key '%s' (gbnet train --list-keys shows all keys)", where, key);
+    char shown[GB_ESCAPE_SIZE];
+    gb_escape_text(shown, sizeof shown, key);
+    if (near) return gb_fail(status, "%sunknown key '%s' (did you mean '%s'?)", where, shown, near);
+    return gb_fail(status, "%sunknown key '%s' (gbnet train --list-keys shows all keys)", where, shown);
 }
 
 gbnet_status gb_train_config_parse(gbnet_train_config *c, const char *text, const char *name, const char *dir) {
@@ -317,14 +322,18 @@ gbnet_status gb_train_config_parse(gbnet_train_config *c, const char *text, cons
         char *line = trim(buf);
         if (!*line) continue;
         char *eq = strchr(line, '=');
-        if (!eq) return gb_fail(GBNET_ERR_FORMAT, "%sexpected 'key = value', got '%s'", where, line);
+        char shown[GB_ESCAPE_SIZE];
+        if (!eq)
+            return gb_fail(GBNET_ERR_FORMAT, "%sexpected 'key = value', got '%s'", where,
+                           gb_escape_text(shown, sizeof shown, line));
         *eq = '\0';
         char *key = trim(line), *value = unquote(trim(eq + 1));
         if (!*key) return gb_fail(GBNET_ERR_FORMAT, "%smissing key before '='", where);
         int k = find_key(key);
         if (k < 0) return unknown_key(GBNET_ERR_FORMAT, where, key);
         if (seen[k])
-            return gb_fail(GBNET_ERR_FORMAT, "%s'%s' is already set on line %d", where, key, seen[k]);
+            return gb_fail(GBNET_ERR_FORMAT, "%s'%s' is already set on line %d", where,
+                           gb_escape_text(shown, sizeof shown, key), seen[k]);
         seen[k] = line_no;
         gbnet_status st = assign(c, k, value, where, dir);
         if (st) return st;
@@ -400,12 +409,16 @@ gbnet_status gb_config_parse_elements(const char *text, int *atomic_numbers, int
         char symbol[8];
         size_t len = 0;
         while (p[len] && !isspace((unsigned char)p[len]) && p[len] != ',') ++len;
-        if (len >= sizeof symbol) return gb_fail(GBNET_ERR_FORMAT, "'%.*s' is not a chemical element", (int)len, p);
+        char shown[GB_ESCAPE_SIZE];
+        if (len >= sizeof symbol)
+            return gb_fail(GBNET_ERR_FORMAT, "'%s' is not a chemical element", gb_escape(shown, 32, p, len));
         memcpy(symbol, p, len);
         symbol[len] = '\0';
         p += len;
         int z = gbnet_atomic_number(symbol);
-        if (z <= 0) return gb_fail(GBNET_ERR_FORMAT, "'%s' is not a chemical element", symbol);
+        if (z <= 0)
+            return gb_fail(GBNET_ERR_FORMAT, "'%s' is not a chemical element",
+                           gb_escape_text(shown, sizeof shown, symbol));
         for (int i = 0; i < n; ++i)
             if (atomic_numbers[i] == z) return gb_fail(GBNET_ERR_FORMAT, "element %s is listed twice", symbol);
         if (n == GBNET_MAX_ELEMENTS) return gb_fail(GBNET_ERR_FORMAT, "more than %d elements", GBNET_MAX_ELEMENTS);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "files.h"
 #include "gb_error.h"
 #include "model.h"
 #include "normalization.h"
@@ -652,6 +653,7 @@ static gbnet_status open_log(gbnet_trainer *t, int resumed) {
             while (fgets(line, sizeof line, in)) {
                 int epoch;
                 if (sscanf(line, "%d,", &epoch) == 1 && epoch > t->state.epoch) continue;
+                if (!strchr(line, '\n')) continue; /* a line cut by a kill while it was appended */
                 if (strncmp(line, "epoch,", 6) == 0) continue;
                 fputs(line, mem);
             }
@@ -659,15 +661,20 @@ static gbnet_status open_log(gbnet_trainer *t, int resumed) {
             fclose(mem);
         }
     }
-    FILE *f = fopen(t->cfg.log, "w");
-    if (!f) {
+    /* replaced atomically: a kill while the log is rewritten must not lose the
+     * lines of the epochs the checkpoint holds */
+    size_t header_len = strlen(CSV_HEADER);
+    char *text = malloc(header_len + kept_len + 1);
+    if (!text) {
         free(kept);
-        return gb_fail(GBNET_ERR_IO, "cannot write the log %s", t->cfg.log);
+        return gb_fail(GBNET_ERR_NO_MEMORY, "out of memory writing %s", t->cfg.log);
     }
-    fputs(CSV_HEADER, f);
-    if (kept) fwrite(kept, 1, kept_len, f);
+    memcpy(text, CSV_HEADER, header_len);
+    if (kept) memcpy(text + header_len, kept, kept_len);
     free(kept);
-    return fclose(f) == 0 ? GBNET_OK : gb_fail(GBNET_ERR_IO, "cannot write the log %s", t->cfg.log);
+    gbnet_status st = gb_write_file_atomically(t->cfg.log, text, header_len + kept_len, "log");
+    free(text);
+    return st;
 }
 
 static void csv_number(FILE *f, double v) {
