@@ -238,6 +238,24 @@ TEST_F(LammpsKokkosTest, ShortMolecularDynamicsMatchesCpu) {
     expect_kokkos_equals_cpu("md", body, "", 1e-9);
 }
 
+// pair_style hybrid/overlay gbnet lj/cut with type 2 NULL for gbnet (-sf kk:
+// hybrid/overlay/kk with gbnet/kk and lj/cut/kk): the atoms of the NULL type
+// take no part in gbnet/kk's graph, as in gbnet's.
+TEST_F(LammpsKokkosTest, HybridOverlayWithNullTypeEqualsCpu) {
+    std::string body = "units metal\natom_style atomic\nboundary p p p\natom_modify map array\n"
+                       "lattice bcc 3.31\nregion box block 0 4 0 4 0 4\ncreate_box 2 box\ncreate_atoms 1 box\n"
+                       "mass 1 180.95\nmass 2 39.948\ndisplace_atoms all random 0.15 0.15 0.15 8123\n"
+                       "group third id 2:128:3\nset group third type 2\n"
+                       "pair_style hybrid/overlay gbnet lj/cut 4.0\npair_coeff * * gbnet " +
+                       source_path("potentials/tantalum.gbnet") +
+                       " Ta NULL\npair_coeff 1 2 lj/cut 0.05 2.6\npair_coeff 2 2 lj/cut 0.01 3.4\n"
+                       "neighbor 1.0 bin\ncompute pe all pe/atom\ncompute sv all stress/atom NULL virial\n"
+                       "compute pv all pressure NULL virial\n"
+                       "thermo_style custom step pe press c_pv[1] c_pv[2] c_pv[3] c_pv[4] c_pv[5] c_pv[6]\n"
+                       "thermo_modify format float %.17g\n";
+    expect_kokkos_equals_cpu("hybrid_null", body);
+}
+
 TEST_F(LammpsKokkosTest, FloatPrecisionIsRefusedClearly) {
     std::string body = water_system(source_path("potentials/water.gbnet"), 0);
     size_t at = body.find("variable precision string double");
