@@ -18,10 +18,17 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 # into each (LAMMPS-plugin-<version>.*).
 bash "$repo/tools/build_lammps_plugin_host.sh" "-j$jobs"
 bash "$repo/tools/build_lammps_plugin_host.sh" --suite trixie "-j$jobs"
-# ... and once more in LAMMPS 29 Sep 2021 built with the ML-GBNET package
-# (LAMMPS-builtin.*): built after gbnet, from its install (the first time a
-# whole LAMMPS build, 28 minutes on 2 shared cores; later runs reinstall gbnet
-# and relink, about 20 s).
+
+# pair_style gbnet/kk: a second LAMMPS 29 Sep 2021 with the KOKKOS package on
+# Debian's Kokkos (Serial backend) and PLUGIN, built once into
+# ~/.cache/gbnet/lammps-20210929-kokkos (later runs skip it); the plugin
+# gbnetkkplugin.so and tests/test_lammps_kokkos.cpp use it.
+bash "$repo/tools/build_lammps_kokkos.sh" "-j$jobs"
+
+# ... and the LAMMPS tests once more in LAMMPS 29 Sep 2021 built with the
+# ML-GBNET package (LAMMPS-builtin.*): built after gbnet, from its install
+# (the first time a whole LAMMPS build, 28 minutes on 2 shared cores; later
+# runs reinstall gbnet and relink, about 20 s).
 builtin_lmp="$HOME/.cache/gbnet/lammps-20210929/ml-gbnet/build/lmp"
 cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=Release -DGBNET_TESTS=ON -DGBNET_LAMMPS=ON \
     -DGBNET_LAMMPS_BUILTIN_LMP="$builtin_lmp"

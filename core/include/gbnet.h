@@ -348,6 +348,19 @@ const char *gbnet_element_symbol(int atomic_number);
 /* Space-separated element symbols of hp in model order ("O H") into text[size]. */
 void gbnet_format_elements(char *text, size_t size, const gbnet_hyperparams *hp);
 
+
+/* ------------------------------------------- read access to the weights */
+/* For evaluators outside the core (pair_style gbnet/kk copies the weights
+ * into Kokkos Views once). The blob is gbnet_model_n_params(model) doubles,
+ * tensors in the order of docs/potential-format.md (section PARM), weights
+ * [out][in]; valid while the model lives and until it is changed. */
+const double *gbnet_model_params(const gbnet_model *model);
+/* The tabulated filters (docs/potential-format.md, section FTAB): returns the
+ * grid points n per block (0 when the model is exact) and, where the pointers
+ * are not NULL, sets *values and *derivs to the [T][n][F] tables W_t(d_p) and
+ * dW_t/dd(d_p), d_p = p*rc/(n-1) (NULL when exact). */
+int gbnet_model_filter_table(const gbnet_model *model, const double **values, const double **derivs);
+
 #ifdef __cplusplus
 }
 #endif

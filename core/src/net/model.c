@@ -220,6 +220,12 @@ double gbnet_model_cutoff(const gbnet_model *m) { return m->hp.cutoff; }
 size_t gbnet_model_n_params(const gbnet_model *m) { return m->layout.total; }
 int gbnet_model_is_tabulated(const gbnet_model *m) { return m->table != NULL; }
 int gbnet_model_table_points(const gbnet_model *m) { return m->table ? m->table->n_points : 0; }
+const double *gbnet_model_params(const gbnet_model *m) { return m->params; }
+int gbnet_model_filter_table(const gbnet_model *m, const double **values, const double **derivs) {
+    if (values) *values = m->table ? m->table->values : NULL;
+    if (derivs) *derivs = m->table ? m->table->derivs : NULL;
+    return m->table ? m->table->n_points : 0;
+}
 const char *gbnet_model_provenance(const gbnet_model *m) { return m->provenance ? m->provenance : ""; }
 
 int gbnet_model_element_of_z(const gbnet_model *m, int z) {
