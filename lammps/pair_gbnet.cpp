@@ -9,6 +9,7 @@
 #include "neigh_list.h"
 #include "neighbor.h"
 #include "update.h"
+#include "utils.h"
 
 #ifndef LAMMPS_VERSION_NUMBER
 #error "define LAMMPS_VERSION_NUMBER as yyyymmdd of the LAMMPS release (lammps/CMakeLists.txt does)"
@@ -24,11 +25,22 @@
 
 using namespace LAMMPS_NS;
 
+namespace {
+// Doubles per atom in one forward/reverse communication. Fixed here, once,
+// because pair_style hybrid takes its sub-styles' comm_forward/comm_reverse
+// when `pair_style` is read, before pair_coeff names the potential (and so
+// the feature count F): LAMMPS sizes its buffers from hybrid's values.
+// Feature rows wider than this travel in several passes (a 64-feature model:
+// one pass in double and in float).
+constexpr int EXCHANGE_SLOTS = 64;
+}    // namespace
+
 PairGBNet::PairGBNet(LAMMPS *lmp) :
     Pair(lmp), precision(GBNET_DOUBLE), n_threads(0), model(nullptr), workspace(nullptr),
-    workspace_precision(-1), cutoff(0.0), exchange_rows(nullptr), exchange_cols(0),
-    exchange_elem_size(0)
+    workspace_precision(-1), cutoff(0.0), all_types_mapped(true), n_local_nodes(0), n_nodes(0),
+    exchange_rows(nullptr), exchange_stride(0), exchange_col0(0), exchange_cols(0), exchange_elem_size(0)
 {
+  comm_forward = comm_reverse = EXCHANGE_SLOTS;
   single_enable = 0;
   restartinfo = 0;
   one_coeff = 1;            // only "pair_coeff * * FILE El..."
@@ -66,6 +78,7 @@ void PairGBNet::allocate()
   memory->create(cutsq, n + 1, n + 1, "pair:cutsq");
   for (int i = 0; i <= n; i++)
     for (int j = 0; j <= n; j++) setflag[i][j] = 0;
+  map = new int[n + 1];    // Pair's type -> element map, freed by ~Pair
 }
 
 /* pair_style gbnet [precision double|float] [threads N] */
@@ -91,20 +104,24 @@ void PairGBNet::settings(int narg, char **arg)
   }
 }
 
-/* pair_coeff * * FILE El1 El2 ... (one element per atom type) */
+/* pair_coeff * * FILE El1 El2 ... (one element or NULL per atom type) */
 void PairGBNet::coeff(int narg, char **arg)
 {
   if (!allocated) allocate();
   int ntypes = atom->ntypes;
   if (narg < 3 || strcmp(arg[0], "*") != 0 || strcmp(arg[1], "*") != 0)
     error->all(FLERR, "pair_coeff for gbnet must be: pair_coeff * * FILE El1 ... El{} "
-               "(one element per atom type)", ntypes);
+               "(one element or NULL per atom type)", ntypes);
   if (narg - 3 != ntypes)
     error->all(FLERR, "pair_coeff * * {}: {} element names given, but there are {} atom types",
                arg[2], narg - 3, ntypes);
 
   release_model();
-  potential_path = arg[2];
+  // as given, else in the folder named by LAMMPS_POTENTIALS
+  potential_path = utils::get_potential_file_path(arg[2]);
+  if (potential_path.empty())
+    error->all(FLERR, "pair gbnet: cannot load potential file {}: not found (nor in LAMMPS's "
+               "potentials folder, $LAMMPS_POTENTIALS)", arg[2]);
 
   // every rank reads the file; if any rank fails, all stop with the message
   gbnet_status status = gbnet_model_load(&model, potential_path.c_str());
@@ -121,25 +138,44 @@ void PairGBNet::coeff(int narg, char **arg)
   }
 
   const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
-  std::string known;
-  for (int e = 0; e < hp->n_elements; e++)
-    known += std::string(e ? " " : "") + gbnet_element_symbol(hp->atomic_numbers[e]);
+  char known[256];
+  gbnet_format_elements(known, sizeof known, hp);
 
+  // map[type]: index into elements[] (-1: NULL); setflag for pairs of mapped types
+  int mapped = 0;
+  for (int k = 3; k < narg; k++) mapped += strcmp(arg[k], "NULL") != 0;
+  if (mapped == 0) error->all(FLERR, "pair_coeff gbnet: every atom type is NULL; map at least one to an element");
+  map_element2type(narg - 3, &arg[3]);
   type_element.assign(ntypes + 1, -1);
-  type_symbol.assign(ntypes + 1, "");
+  all_types_mapped = true;
   for (int type = 1; type <= ntypes; type++) {
-    const char *symbol = arg[2 + type];
+    if (map[type] < 0) {
+      all_types_mapped = false;
+      continue;
+    }
+    const char *symbol = elements[map[type]];
     int element = gbnet_model_element_index(model, symbol);
     if (element < 0)
       error->all(FLERR, "pair_coeff gbnet: element '{}' given for atom type {} is not in potential "
                  "file {} (it has: {})", symbol, type, potential_path, known);
     type_element[type] = element;
-    type_symbol[type] = symbol;
   }
+  // hybrid hands the NULL types to other styles; alone they would have none
+  if (!all_types_mapped && force->pair == this)
+    error->all(FLERR, "pair_coeff gbnet: NULL types need pair_style hybrid/overlay gbnet ... with "
+               "another style for those types");
   cutoff = gbnet_model_cutoff(model);
-  comm_forward = comm_reverse = hp->n_features;
-  for (int i = 1; i <= ntypes; i++)
-    for (int j = i; j <= ntypes; j++) setflag[i][j] = 1;
+
+  if (comm->me == 0) {
+    int points = gbnet_model_table_points(model);
+    std::string filters = points > 0 ? fmt::format("tabulated filters ({} points)", points) : "exact filters";
+    std::string types;
+    for (int type = 1; type <= ntypes; type++)
+      types += fmt::format(" {}", map[type] < 0 ? "NULL" : elements[map[type]]);
+    utils::logmesg(lmp, "pair gbnet: {}: elements {}, F={} T={} rc={} A, {}, {} precision; types:{}\n",
+                   potential_path, known, hp->n_features, hp->n_blocks, cutoff, filters,
+                   precision == GBNET_FLOAT ? "float" : "double", types);
+  }
 }
 
 void PairGBNet::ensure_workspace()
@@ -172,52 +208,108 @@ void PairGBNet::init_style()
   neighbor->requests[irequest]->full = 1;
 #endif
 
-  // features travel as raw bytes in LAMMPS's double buffers: F doubles per
-  // atom in double precision, F/2 in float (two floats per slot)
-  int features = gbnet_model_hyperparams(model)->n_features;
-  comm_forward = comm_reverse = precision == GBNET_FLOAT ? (features + 1) / 2 : features;
   ensure_workspace();
   gbnet_workspace_set_threads(workspace, n_threads);
 }
 
 double PairGBNet::init_one(int i, int j)
 {
-  if (setflag[i][j] == 0) error->all(FLERR, "pair gbnet: no pair_coeff for atom types {} {}", i, j);
+  // hybrid asks only for the type pairs it gave to gbnet
+  if (setflag[i][j] == 0)
+    error->all(FLERR, "pair gbnet: atom types {} and {} are not both mapped to elements (NULL in "
+               "pair_coeff): give them to another style with pair_style hybrid/overlay", i, j);
   return cutoff;
 }
 
-/* Element of every atom, then the core's CSR edges (d < rc) from LAMMPS's
+/* With NULL types: the graph's nodes are the atoms of mapped types, owned
+ * ones first (in LAMMPS order), then ghosts; the full list is translated to
+ * node indices, dropping entries of atoms that are not gbnet's (a hybrid skip
+ * list has none, but a list shared with other styles may). */
+void PairGBNet::build_nodes()
+{
+  int *type = atom->type;
+  int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
+  node_of_atom.assign(nall > 0 ? nall : 1, -1);
+  atom_of_node.clear();
+  n_local_nodes = 0;
+  for (int i = 0; i < nall; i++) {
+    if (type_element[type[i]] < 0) continue;
+    node_of_atom[i] = (int) atom_of_node.size();
+    atom_of_node.push_back(i);
+    if (i < nlocal) n_local_nodes = (int) atom_of_node.size();
+  }
+  n_nodes = (int) atom_of_node.size();
+
+  node_positions.resize(3 * (size_t) (n_nodes > 0 ? n_nodes : 1));
+  for (int n = 0; n < n_nodes; n++)
+    for (int d = 0; d < 3; d++) node_positions[3 * (size_t) n + d] = atom->x[atom_of_node[n]][d];
+
+  size_t n_entries = 0;
+  for (int ii = 0; ii < list->inum; ii++) n_entries += list->numneigh[list->ilist[ii]];
+  node_entries.resize(n_entries > 0 ? n_entries : 1);
+  node_counts.assign(n_local_nodes > 0 ? n_local_nodes : 1, 0);
+  node_entry_start.assign(n_local_nodes > 0 ? n_local_nodes : 1, nullptr);
+  node_centers.clear();
+  size_t at = 0;
+  for (int ii = 0; ii < list->inum; ii++) {
+    int i = list->ilist[ii], center = node_of_atom[i];
+    if (center < 0) continue;
+    node_centers.push_back(center);
+    node_entry_start[center] = &node_entries[at];
+    const int *neighbors = list->firstneigh[i];
+    for (int k = 0; k < list->numneigh[i]; k++) {
+      int j = node_of_atom[neighbors[k] & NEIGHMASK];
+      if (j >= 0) node_entries[at++] = j;
+    }
+    node_counts[center] = (int) (&node_entries[0] + at - node_entry_start[center]);
+  }
+}
+
+/* Element of every node, then the core's CSR edges (d < rc) from LAMMPS's
  * full list (threaded in the core). */
 void PairGBNet::build_graph(gbnet_graph &graph)
 {
   int *type = atom->type;
   int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
 
-  species.resize(nall > 0 ? nall : 1);
-  for (int i = 0; i < nall; i++) {
-    int element = type_element[type[i]];
-    if (element < 0) error->one(FLERR, "pair gbnet: atom type {} is not mapped to an element", type[i]);
-    species[i] = element;
+  gbnet_full_list full;
+  const double *x;
+  if (all_types_mapped) {
+    node_of_atom.clear();
+    atom_of_node.clear();
+    n_local_nodes = nlocal;
+    n_nodes = nall;
+    full.n_listed = list->inum;
+    full.centers = list->ilist;
+    full.counts = list->numneigh;
+    full.entries = list->firstneigh;
+    full.index_mask = NEIGHMASK;
+    x = nall > 0 ? &atom->x[0][0] : nullptr;
+  } else {
+    build_nodes();
+    full.n_listed = (int) node_centers.size();
+    full.centers = node_centers.data();
+    full.counts = node_counts.data();
+    full.entries = node_entry_start.data();
+    full.index_mask = NEIGHMASK;
+    x = node_positions.data();
   }
-  graph.n_local = nlocal;
-  graph.n_total = nall;
+
+  species.resize(n_nodes > 0 ? n_nodes : 1);
+  for (int n = 0; n < n_nodes; n++) species[n] = type_element[type[atom_of(n)]];
+  graph.n_local = n_local_nodes;
+  graph.n_total = n_nodes;
   graph.species = species.data();
 
-  gbnet_full_list full;
-  full.n_listed = list->inum;
-  full.centers = list->ilist;
-  full.counts = list->numneigh;
-  full.entries = list->firstneigh;
-  full.index_mask = NEIGHMASK;
   int overlap[2] = {-1, -1};
-  const double *x = nall > 0 ? &atom->x[0][0] : nullptr;
   gbnet_status status = gbnet_graph_from_full_list(workspace, &graph, x, &full, overlap);
   if (status == GBNET_ERR_NUMERIC && overlap[0] >= 0) {
-    const double *xi = atom->x[overlap[0]], *xj = atom->x[overlap[1]];
+    int a = atom_of(overlap[0]), b = atom_of(overlap[1]);
+    const double *xi = atom->x[a], *xj = atom->x[b];
     double d = std::sqrt((xj[0] - xi[0]) * (xj[0] - xi[0]) + (xj[1] - xi[1]) * (xj[1] - xi[1]) +
                          (xj[2] - xi[2]) * (xj[2] - xi[2]));
     error->one(FLERR, "pair gbnet: atoms {} and {} are {:.3g} Angstrom apart (overlapping atoms)",
-               atom->tag[overlap[0]], atom->tag[overlap[1]], d);
+               atom->tag[a], atom->tag[b], d);
   }
   if (status != GBNET_OK)
     error->one(FLERR, "pair gbnet: cannot build the graph from the neighbor list: {}", gbnet_last_error());
@@ -227,14 +319,14 @@ void PairGBNet::compute(int eflag, int vflag)
 {
   ev_init(eflag, vflag);
 
-  int nlocal = atom->nlocal, nall = nlocal + atom->nghost;
   gbnet_graph graph;
   memset(&graph, 0, sizeof graph);
   build_graph(graph);
+  int nodes = n_nodes > 0 ? n_nodes : 1;
 
-  forces.resize(3 * (size_t) (nall > 0 ? nall : 1));
-  atom_energies.resize(nlocal > 0 ? nlocal : 1);
-  if (vflag_atom) atom_virials.resize(9 * (size_t) (nall > 0 ? nall : 1));
+  forces.resize(3 * (size_t) nodes);
+  atom_energies.resize(n_local_nodes > 0 ? n_local_nodes : 1);
+  if (vflag_atom) atom_virials.resize(9 * (size_t) nodes);
 
   graph.forward_exchange = &PairGBNet::forward_exchange;
   graph.reverse_exchange = &PairGBNet::reverse_exchange;
@@ -250,14 +342,15 @@ void PairGBNet::compute(int eflag, int vflag)
     error->one(FLERR, "pair gbnet: evaluation failed: {}", gbnet_last_error());
 
   double **f = atom->f;
-  for (int i = 0; i < nall; i++) {
-    f[i][0] += forces[3 * (size_t) i + 0];
-    f[i][1] += forces[3 * (size_t) i + 1];
-    f[i][2] += forces[3 * (size_t) i + 2];
+  for (int n = 0; n < n_nodes; n++) {
+    double *fi = f[atom_of(n)];
+    fi[0] += forces[3 * (size_t) n + 0];
+    fi[1] += forces[3 * (size_t) n + 1];
+    fi[2] += forces[3 * (size_t) n + 2];
   }
   if (eflag_global) eng_vdwl += result.energy;
   if (eflag_atom)
-    for (int i = 0; i < nlocal; i++) eatom[i] += atom_energies[i];
+    for (int n = 0; n < n_local_nodes; n++) eatom[atom_of(n)] += atom_energies[n];
   // the core's W (xx xy xz yx yy yz zx zy zz) is sum r_i f_i, LAMMPS's virial
   if (vflag_global) {
     const double *w = result.virial;
@@ -269,14 +362,15 @@ void PairGBNet::compute(int eflag, int vflag)
     virial[5] += w[5];
   }
   if (vflag_atom)
-    for (int i = 0; i < nall; i++) {
-      const double *w = &atom_virials[9 * (size_t) i];
-      vatom[i][0] += w[0];
-      vatom[i][1] += w[4];
-      vatom[i][2] += w[8];
-      vatom[i][3] += w[1];
-      vatom[i][4] += w[2];
-      vatom[i][5] += w[5];
+    for (int n = 0; n < n_nodes; n++) {
+      const double *w = &atom_virials[9 * (size_t) n];
+      double *v = vatom[atom_of(n)];
+      v[0] += w[0];
+      v[1] += w[4];
+      v[2] += w[8];
+      v[3] += w[1];
+      v[4] += w[2];
+      v[5] += w[5];
     }
 }
 
@@ -284,39 +378,49 @@ void PairGBNet::compute(int eflag, int vflag)
 
 void PairGBNet::forward_exchange(void *ctx, void *rows, int n_cols, size_t elem_size)
 {
-  auto *self = static_cast<PairGBNet *>(ctx);
-  self->exchange_rows = rows;
-  self->exchange_cols = n_cols;
-  self->exchange_elem_size = elem_size;
-#if LAMMPS_VERSION_NUMBER >= 20220324
-  self->comm->forward_comm(self);
-#else
-  self->comm->forward_comm_pair(self);
-#endif
-  self->exchange_rows = nullptr;
+  static_cast<PairGBNet *>(ctx)->exchange(rows, n_cols, elem_size, false);
 }
 
 void PairGBNet::reverse_exchange(void *ctx, void *rows, int n_cols, size_t elem_size)
 {
   auto *self = static_cast<PairGBNet *>(ctx);
-  self->exchange_rows = rows;
-  self->exchange_cols = n_cols;
-  self->exchange_elem_size = elem_size;
-  int nlocal = self->atom->nlocal, nall = nlocal + self->atom->nghost;
-  size_t row_bytes = (size_t) n_cols * elem_size;
   // (a rank without atoms: the core passes zero gradient rows, gbnet_evaluate_graph)
-#if LAMMPS_VERSION_NUMBER >= 20220324
-  self->comm->reverse_comm(self);
-#else
-  self->comm->reverse_comm_pair(self);
-#endif
+  self->exchange(rows, n_cols, elem_size, true);
   // owners now hold the sums; ghost rows must not contribute again
-  memset(static_cast<char *>(rows) + (size_t) nlocal * row_bytes, 0, (size_t) (nall - nlocal) * row_bytes);
-  self->exchange_rows = nullptr;
+  size_t row_bytes = (size_t) n_cols * elem_size;
+  int ghosts = self->n_nodes - self->n_local_nodes;
+  if (ghosts > 0)
+    memset(static_cast<char *>(rows) + (size_t) self->n_local_nodes * row_bytes, 0, (size_t) ghosts * row_bytes);
 }
 
-/* A feature row travels as its raw bytes in ceil(F * elem_size / 8) doubles
- * of the communication buffer: exact, and half the traffic in float. */
+/* Rows of n_cols numbers go through LAMMPS's communication in column blocks
+ * of at most EXCHANGE_SLOTS doubles per atom (the size declared to LAMMPS). */
+void PairGBNet::exchange(void *rows, int n_cols, size_t elem_size, bool reverse)
+{
+  // with NULL types and a rank that owns none of gbnet's atoms, the nodes
+  // may be fewer than the atoms: rows still hold one row per node
+  int cols_per_pass = (int) (EXCHANGE_SLOTS * sizeof(double) / elem_size);
+  exchange_rows = rows;
+  exchange_stride = n_cols;
+  exchange_elem_size = elem_size;
+  for (int col0 = 0; col0 < n_cols; col0 += cols_per_pass) {
+    exchange_col0 = col0;
+    exchange_cols = n_cols - col0 < cols_per_pass ? n_cols - col0 : cols_per_pass;
+#if LAMMPS_VERSION_NUMBER >= 20220324
+    if (reverse) comm->reverse_comm(this);
+    else comm->forward_comm(this);
+#else
+    if (reverse) comm->reverse_comm_pair(this);
+    else comm->forward_comm_pair(this);
+#endif
+  }
+  exchange_rows = nullptr;
+}
+
+/* An atom's columns of the current pass travel as their raw bytes in
+ * ceil(cols * elem_size / 8) doubles of the communication buffer: exact, and
+ * half the traffic in float. Atoms that are not graph nodes (NULL types) send
+ * zeros and ignore what they receive. */
 namespace {
 inline int row_slots(int n_cols, size_t elem_size)
 {
@@ -327,27 +431,46 @@ inline int row_slots(int n_cols, size_t elem_size)
 int PairGBNet::pack_forward_comm(int n, int *list, double *buf, int /*pbc_flag*/, int * /*pbc*/)
 {
   // features are translation invariant: periodic images need no shift
-  size_t row_bytes = (size_t) exchange_cols * exchange_elem_size;
+  size_t row_bytes = (size_t) exchange_stride * exchange_elem_size;
+  size_t col0_bytes = (size_t) exchange_col0 * exchange_elem_size;
+  size_t pass_bytes = (size_t) exchange_cols * exchange_elem_size;
   int slots = row_slots(exchange_cols, exchange_elem_size);
   const char *rows = static_cast<const char *>(exchange_rows);
-  for (int k = 0; k < n; k++) memcpy(buf + (size_t) k * slots, rows + (size_t) list[k] * row_bytes, row_bytes);
+  for (int k = 0; k < n; k++) {
+    int node = node_of(list[k]);
+    double *dst = buf + (size_t) k * slots;
+    if (node >= 0) memcpy(dst, rows + (size_t) node * row_bytes + col0_bytes, pass_bytes);
+    else memset(dst, 0, pass_bytes);
+  }
   return n * slots;
 }
 
 void PairGBNet::unpack_forward_comm(int n, int first, double *buf)
 {
-  size_t row_bytes = (size_t) exchange_cols * exchange_elem_size;
+  size_t row_bytes = (size_t) exchange_stride * exchange_elem_size;
+  size_t col0_bytes = (size_t) exchange_col0 * exchange_elem_size;
+  size_t pass_bytes = (size_t) exchange_cols * exchange_elem_size;
   int slots = row_slots(exchange_cols, exchange_elem_size);
   char *rows = static_cast<char *>(exchange_rows);
-  for (int k = 0; k < n; k++) memcpy(rows + (size_t) (first + k) * row_bytes, buf + (size_t) k * slots, row_bytes);
+  for (int k = 0; k < n; k++) {
+    int node = node_of(first + k);
+    if (node >= 0) memcpy(rows + (size_t) node * row_bytes + col0_bytes, buf + (size_t) k * slots, pass_bytes);
+  }
 }
 
 int PairGBNet::pack_reverse_comm(int n, int first, double *buf)
 {
-  size_t row_bytes = (size_t) exchange_cols * exchange_elem_size;
+  size_t row_bytes = (size_t) exchange_stride * exchange_elem_size;
+  size_t col0_bytes = (size_t) exchange_col0 * exchange_elem_size;
+  size_t pass_bytes = (size_t) exchange_cols * exchange_elem_size;
   int slots = row_slots(exchange_cols, exchange_elem_size);
   const char *rows = static_cast<const char *>(exchange_rows);
-  for (int k = 0; k < n; k++) memcpy(buf + (size_t) k * slots, rows + (size_t) (first + k) * row_bytes, row_bytes);
+  for (int k = 0; k < n; k++) {
+    int node = node_of(first + k);
+    double *dst = buf + (size_t) k * slots;
+    if (node >= 0) memcpy(dst, rows + (size_t) node * row_bytes + col0_bytes, pass_bytes);
+    else memset(dst, 0, pass_bytes);
+  }
   return n * slots;
 }
 
@@ -355,12 +478,15 @@ void PairGBNet::unpack_reverse_comm(int n, int *list, double *buf)
 {
   int cols = exchange_cols, slots = row_slots(cols, exchange_elem_size);
   for (int k = 0; k < n; k++) {
+    int node = node_of(list[k]);
+    if (node < 0) continue;
     const double *src = buf + (size_t) k * slots;
+    size_t at = (size_t) node * exchange_stride + exchange_col0;
     if (exchange_elem_size == sizeof(double)) {
-      double *dst = static_cast<double *>(exchange_rows) + (size_t) list[k] * cols;
+      double *dst = static_cast<double *>(exchange_rows) + at;
       for (int c = 0; c < cols; c++) dst[c] += src[c];
     } else {
-      float *dst = static_cast<float *>(exchange_rows) + (size_t) list[k] * cols;
+      float *dst = static_cast<float *>(exchange_rows) + at;
       const char *bytes = reinterpret_cast<const char *>(src);
       for (int c = 0; c < cols; c++) {
         float v;
@@ -375,7 +501,9 @@ double PairGBNet::memory_usage()
 {
   double bytes = Pair::memory_usage();
   if (workspace) bytes += (double) gbnet_workspace_bytes(workspace);
-  bytes += (double) species.capacity() * sizeof(int);
+  bytes += (double) (species.capacity() + node_of_atom.capacity() + atom_of_node.capacity() +
+                     node_centers.capacity() + node_counts.capacity() + node_entries.capacity()) * sizeof(int);
+  bytes += (double) node_positions.capacity() * sizeof(double);
   bytes += (double) (forces.capacity() + atom_energies.capacity() + atom_virials.capacity()) * sizeof(double);
   return bytes;
 }

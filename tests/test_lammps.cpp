@@ -1,12 +1,19 @@
-// pair_style gbnet inside LAMMPS, driven through gbnet-lmp (Debian's liblammps)
-// and `plugin load` (a plugin-enabled LAMMPS built from Debian's source by
-// tools/build_lammps_plugin_host.sh). Skips when those are not built.
+// pair_style gbnet inside LAMMPS. The LAMMPS that runs the inputs (the
+// "host") is chosen by the environment, so ctest runs this suite once per
+// LAMMPS (tests/CMakeLists.txt):
+//   GBNET_TEST_LAMMPS          the executable (default: this build's gbnet-lmp)
+//   GBNET_TEST_LAMMPS_PLUGIN   a gbnetplugin.so every input loads first
+//                              (`plugin load`), or unset: the style is there
+//                              already (gbnet-lmp, or LAMMPS built with ML-GBNET)
+// Skips when the host is not built.
 //
 // Checks: LAMMPS's energy, forces, per-atom energies and virial equal the
 // core's gbnet_evaluate on the same configuration; forces are minus finite
 // differences of LAMMPS's energy; the virial is minus the derivative of the
-// energy with respect to the cell; 1, 2 and 4 MPI ranks agree; bad input
-// gives a clean LAMMPS error.
+// energy with respect to the cell; 1, 2 and 4 MPI ranks agree; pair_style
+// hybrid and hybrid/overlay (with NULL types) equal their parts run alone;
+// potential files are found through LAMMPS_POTENTIALS; bad input gives a
+// clean LAMMPS error.
 #include "gbnet.h"
 #include "test_util.h"
 
@@ -37,11 +44,16 @@ bool is_file(const std::string &path) {
 
 std::string gbnet_lmp_path() { return std::string(GBNET_BINARY_DIR) + "/gbnet-lmp"; }
 std::string plugin_path() { return std::string(GBNET_BINARY_DIR) + "/plugin/gbnetplugin.so"; }
-std::string plugin_host_path() {
-    const char *cache = getenv("GBNET_LAMMPS_CACHE");
-    std::string dir = cache ? cache : std::string(getenv("HOME") ? getenv("HOME") : "/root") + "/.cache/gbnet/lammps-20210929";
-    return dir + "/install/bin/lmp";
+std::string plugin_host_path() { return GBNET_PLUGIN_HOST_LMP; }  // the LAMMPS gbnetplugin.so was built for
+
+std::string env_or(const char *name, const std::string &fallback) {
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
 }
+// the LAMMPS under test and what each input must do first to have the style
+std::string lmp_path() { return env_or("GBNET_TEST_LAMMPS", gbnet_lmp_path()); }
+std::string host_plugin() { return env_or("GBNET_TEST_LAMMPS_PLUGIN", ""); }
+std::string load() { return host_plugin().empty() ? "" : "plugin load " + host_plugin() + "\n"; }
 bool have_mpirun() { return system("command -v mpirun > /dev/null 2>&1") == 0; }
 
 // A small random potential for O and H (F=16, T=3, K=12, rc=4), saved in dir.
@@ -64,11 +76,12 @@ struct LmpRun {
     std::string text() const { return screen + log; }
 };
 
-// Runs script (text) with `exe` on `ranks` MPI ranks in dir; name is a file stem.
+// Runs script (text) with `exe` on `ranks` MPI ranks in dir; name is a file
+// stem; env is prepended to the command (NAME=value ...).
 LmpRun run_lammps(const std::string &exe, const std::string &dir, const std::string &name, const std::string &script,
-               int ranks, const std::string &vars = "") {
+               int ranks, const std::string &vars = "", const std::string &env = "") {
     write_file(dir + "/" + name + ".in", script);
-    std::string cmd = "cd '" + dir + "' && OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np " +
+    std::string cmd = "cd '" + dir + "' && " + env + " OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np " +
                       std::to_string(ranks) + " '" + exe + "' -echo none -in " + name + ".in -log " + name +
                       ".log " + vars + " > " + name + ".out 2>&1";
     LmpRun run;
@@ -123,7 +136,9 @@ std::string vars_for(const std::string &pot, int tri, const std::string &precisi
            "' -var tri " + std::to_string(tri) + " -var precision " + precision;
 }
 
-std::string setup() { return "include " + source_path("tests/lammps/setup.in") + "\n"; }
+// every input starts with setup() (or load()): a second `plugin load` of the
+// same plugin is ignored, and one after `clear` is needed
+std::string setup() { return load() + "include " + source_path("tests/lammps/setup.in") + "\n"; }
 std::string report(const std::string &dump) {
     return "variable dump string " + dump + "\ninclude " + source_path("tests/lammps/report.in") + "\n";
 }
@@ -150,9 +165,11 @@ class LammpsTest : public ::testing::Test {
   protected:
     void SetUp() override {
         if (!have_mpirun()) GTEST_SKIP() << "mpirun not found";
-        if (!is_file(gbnet_lmp_path()))
-            GTEST_SKIP() << "gbnet-lmp not built (configure with -DGBNET_LAMMPS=ON after "
+        if (!is_file(lmp_path()))
+            GTEST_SKIP() << lmp_path() << " not built (configure with -DGBNET_LAMMPS=ON after "
                             "tools/build_lammps_plugin_host.sh)";
+        if (!host_plugin().empty() && !is_file(host_plugin()))
+            GTEST_SKIP() << "no " << host_plugin() << " to load into " << lmp_path();
         dir = temp_dir();
         pot = make_potential(dir);
     }
@@ -165,7 +182,7 @@ class LammpsCell : public LammpsTest, public ::testing::WithParamInterface<int> 
 
 TEST_P(LammpsCell, EnergyForcesVirialEqualTheCore) {
     int tri = GetParam();
-    LmpRun run = run_lammps(gbnet_lmp_path(), dir, "core", setup() + report("core.dump"), 1, vars_for(pot, tri));
+    LmpRun run = run_lammps(lmp_path(), dir, "core", setup() + report("core.dump"), 1, vars_for(pot, tri));
     ASSERT_TRUE(run.ok()) << run.text();
     Atoms a = read_dump(dir + "/core.dump");
     ASSERT_EQ(a.id.size(), 192u);
@@ -238,7 +255,7 @@ TEST_P(LammpsCell, ForcesAreMinusEnergyGradient) {
             script << "displace_atoms a" << id << " move " << d[0] << " " << d[1] << " " << d[2] << " units box\n";
         }
     }
-    LmpRun run = run_lammps(gbnet_lmp_path(), dir, "fd", script.str(), 1, vars_for(pot, tri));
+    LmpRun run = run_lammps(lmp_path(), dir, "fd", script.str(), 1, vars_for(pot, tri));
     ASSERT_TRUE(run.ok()) << run.text();
     Atoms a = read_dump(dir + "/fd.dump");
     double worst = 0, fmax = max_abs(a.f);
@@ -273,7 +290,7 @@ TEST_P(LammpsCell, VirialIsMinusCellDerivative) {
                << "print \"GBNET " << c.name << "m $(pe:%.17g)\"\n"
                << "change_box all " << c.command << delta << " remap units box\n";
     }
-    LmpRun run = run_lammps(gbnet_lmp_path(), dir, "cell", script.str(), 1, vars_for(pot, tri));
+    LmpRun run = run_lammps(lmp_path(), dir, "cell", script.str(), 1, vars_for(pot, tri));
     ASSERT_TRUE(run.ok()) << run.text();
     std::vector<double> box = run.values["box"], pv = run.values["pvirial"];
     ASSERT_EQ(box.size(), 7u);
@@ -319,7 +336,7 @@ struct Totals {
 Totals run_ranks(const std::string &dir, const std::string &pot, int tri, int ranks, const std::string &before,
                  const std::string &between, const std::string &tag) {
     std::string script = before + setup() + between + report(tag + ".dump");
-    LmpRun run = run_lammps(gbnet_lmp_path(), dir, tag, script, ranks, vars_for(pot, tri));
+    LmpRun run = run_lammps(lmp_path(), dir, tag, script, ranks, vars_for(pot, tri));
     EXPECT_TRUE(run.ok()) << run.text();
     Totals t;
     t.energy = run.values.count("energy") ? run.values["energy"].at(0) : NAN;
@@ -362,8 +379,8 @@ TEST_F(LammpsTest, RanksWithoutAtomsTakePart) {
 }
 
 TEST_F(LammpsTest, FloatPrecisionIsCloseToDouble) {
-    LmpRun d = run_lammps(gbnet_lmp_path(), dir, "double", setup() + report("double.dump"), 2, vars_for(pot, 1));
-    LmpRun f = run_lammps(gbnet_lmp_path(), dir, "float", setup() + report("float.dump"), 2, vars_for(pot, 1, "float"));
+    LmpRun d = run_lammps(lmp_path(), dir, "double", setup() + report("double.dump"), 2, vars_for(pot, 1));
+    LmpRun f = run_lammps(lmp_path(), dir, "float", setup() + report("float.dump"), 2, vars_for(pot, 1, "float"));
     ASSERT_TRUE(d.ok()) << d.text();
     ASSERT_TRUE(f.ok()) << f.text();
     double ed = d.values["energy"].at(0), ef = f.values["energy"].at(0);
@@ -373,16 +390,169 @@ TEST_F(LammpsTest, FloatPrecisionIsCloseToDouble) {
     EXPECT_LE(max_abs_diff(ad.f, af.f), 1e-3 * max_abs(ad.f));
 }
 
+// ------------------------------------------------- pair_style hybrid, NULL types
+
+// A BCC tantalum box, 4x4x4 cells (a = 3.316 A), each atom displaced by up
+// to 0.15 A (a fixed LCG), with `types` atom types: type 2 for every third
+// atom when types = 2. Written here so IDs and positions do not depend on how
+// LAMMPS distributes create_atoms over ranks.
+std::string write_tantalum_box(const std::string &dir, int types) {
+    const int n = 4;
+    const double a = 3.316;
+    unsigned long long state = 20240611ULL;
+    auto uniform = [&state]() {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return (double)(state >> 11) / 9007199254740992.0;  // [0, 1)
+    };
+    std::ostringstream out;
+    out.precision(17);
+    out << "BCC tantalum, displaced (tests/test_lammps.cpp)\n\n" << 2 * n * n * n << " atoms\n2 atom types\n\n0 "
+        << n * a << " xlo xhi\n0 " << n * a << " ylo yhi\n0 " << n * a << " zlo zhi\n\nAtoms # atomic\n\n";
+    int id = 0;
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j)
+            for (int k = 0; k < n; ++k)
+                for (int b = 0; b < 2; ++b) {
+                    ++id;
+                    int type = types > 1 && id % 3 == 2 ? 2 : 1;
+                    out << id << " " << type;
+                    for (int c : {i, j, k}) out << " " << (c + 0.5 * b) * a + 0.3 * (uniform() - 0.5);
+                    out << "\n";
+                }
+    return write_file(dir + "/tantalum" + std::to_string(types) + ".data", out.str());
+}
+
+// The tantalum box (tests/lammps/tantalum_box.in) with the shipped potential
+// (F = 64: under hybrid, a feature row is wider than the buffers LAMMPS sized
+// from hybrid's comm_forward before the fix) and the given pair style lines.
+Totals run_box(const std::string &dir, const std::string &tag, int types, int drop2, const std::string &pair,
+               int ranks) {
+    std::string script = load() + "variable box index " + write_tantalum_box(dir, types) + "\nvariable drop2 index " +
+                         std::to_string(drop2) + "\ninclude " + source_path("tests/lammps/tantalum_box.in") + "\n" +
+                         pair + report(tag + ".dump");
+    LmpRun run = run_lammps(lmp_path(), dir, tag, script, ranks,
+                            "-var tapot '" + source_path("potentials/tantalum.gbnet") + "'");
+    EXPECT_TRUE(run.ok()) << run.text();
+    Totals t;
+    t.energy = run.values.count("energy") ? run.values["energy"].at(0) : NAN;
+    t.pvirial = run.values["pvirial"];
+    t.atoms = read_dump(dir + "/" + tag + ".dump");
+    return t;
+}
+
+// a + b atom by atom (b's atoms a subset of a's, matched by ID)
+Totals sum_of(const Totals &a, const Totals &b) {
+    Totals s = a;
+    s.energy = a.energy + b.energy;
+    for (size_t k = 0; k < s.pvirial.size() && k < b.pvirial.size(); ++k) s.pvirial[k] += b.pvirial[k];
+    std::map<int, size_t> row;
+    for (size_t i = 0; i < a.atoms.id.size(); ++i) row[a.atoms.id[i]] = i;
+    for (size_t j = 0; j < b.atoms.id.size(); ++j) {
+        auto it = row.find(b.atoms.id[j]);
+        if (it == row.end()) {
+            s.energy = NAN;  // b has an atom a lacks
+            continue;
+        }
+        size_t i = it->second;
+        for (int c = 0; c < 3; ++c) s.atoms.f[3 * i + c] += b.atoms.f[3 * j + c];
+        s.atoms.pe[i] += b.atoms.pe[j];
+        for (int c = 0; c < 6; ++c) s.atoms.stress[6 * i + c] += b.atoms.stress[6 * j + c];
+    }
+    return s;
+}
+
+TEST_F(LammpsTest, HybridAndOverlayWithZblEqualTheirParts) {
+    const std::string gbnet = "pair_style gbnet\npair_coeff * * ${tapot} Ta Ta\n";
+    const std::string hybrid = "pair_style hybrid gbnet\npair_coeff * * gbnet ${tapot} Ta Ta\n";
+    const std::string overlay =
+        "pair_style hybrid/overlay gbnet zbl 2.5 3.0\npair_coeff * * gbnet ${tapot} Ta Ta\npair_coeff * * zbl 73 73\n";
+    const std::string zbl = "pair_style zbl 2.5 3.0\npair_coeff * * 73 73\n";
+    Totals plain = run_box(dir, "ta_gbnet", 1, 0, gbnet, 1);
+    Totals zbl_alone = run_box(dir, "ta_zbl", 1, 0, zbl, 1);
+    ASSERT_EQ(plain.atoms.id.size(), 128u);
+    ASSERT_GT(max_abs(zbl_alone.atoms.f), 1e-3);  // the ZBL part is not empty
+    Totals expected = sum_of(plain, zbl_alone);
+    for (int ranks : {1, 2}) {
+        std::string r = std::to_string(ranks);
+        expect_same(plain, run_box(dir, "ta_hybrid" + r, 1, 0, hybrid, ranks), "hybrid gbnet, " + r + " rank(s)");
+        expect_same(expected, run_box(dir, "ta_overlay" + r, 1, 0, overlay, ranks),
+                    "hybrid/overlay gbnet zbl = gbnet + zbl, " + r + " rank(s)");
+    }
+}
+
+// gbnet on type 1 only (type 2: NULL) and lj/cut on the pairs with type 2:
+// the gbnet part equals gbnet on the box without the type-2 atoms.
+TEST_F(LammpsTest, NullTypesWithOverlayEqualTheirParts) {
+    const std::string lj_pairs = "pair_coeff 1 2 lj/cut 0.05 2.6\npair_coeff 2 2 lj/cut 0.01 3.4\n";
+    const std::string mixed = "pair_style hybrid/overlay gbnet lj/cut 4.0\npair_coeff * * gbnet ${tapot} Ta NULL\n" +
+                              lj_pairs;
+    const std::string gbnet = "pair_style gbnet\npair_coeff * * ${tapot} Ta Ta\n";
+    const std::string lj = "pair_style lj/cut 4.0\npair_coeff 1 1 0.0 1.0\npair_coeff 1 2 0.05 2.6\n"
+                           "pair_coeff 2 2 0.01 3.4\n";
+    Totals lj_alone = run_box(dir, "null_lj", 2, 0, lj, 1);
+    Totals gbnet_alone = run_box(dir, "null_gbnet", 2, 1, gbnet, 1);
+    ASSERT_EQ(lj_alone.atoms.id.size(), 128u);
+    ASSERT_EQ(gbnet_alone.atoms.id.size(), 128u - 43u);  // IDs 2, 5, ..., 128 are type 2
+    ASSERT_GT(max_abs(lj_alone.atoms.f), 1e-3);
+    Totals expected = sum_of(lj_alone, gbnet_alone);
+    for (int ranks : {1, 2, 3}) {
+        std::string r = std::to_string(ranks);
+        expect_same(expected, run_box(dir, "null_mixed" + r, 2, 0, mixed, ranks),
+                    "hybrid/overlay gbnet (Ta NULL) lj/cut = parts, " + r + " rank(s)");
+    }
+}
+
+// pair_coeff finds a potential named without a folder where LAMMPS's own
+// styles find theirs (utils::get_potential_file_path): in the folder
+// $LAMMPS_POTENTIALS names. Debian patches its LAMMPS (29Sep2021) to look in
+// /usr/share/lammps/potentials instead; there gbnet must fail exactly as
+// LAMMPS's pair_style table does.
+TEST_F(LammpsTest, PotentialFoundThroughLammpsPotentials) {
+    std::string pots = dir + "/potentials";
+    ASSERT_EQ(system(("mkdir -p '" + pots + "' && cp '" + pot + "' '" + pots + "/moved.gbnet'").c_str()), 0);
+    write_file(pots + "/moved.table", "# pair_style table file for the test\n\nKEY\nN 3 R 1.0 3.0\n\n"
+                                      "1 1.0 1.0 1.0\n2 2.0 0.5 0.5\n3 3.0 0.0 0.0\n");
+    const std::string env = "LAMMPS_POTENTIALS='" + pots + "'";
+    LmpRun table = run_lammps(lmp_path(), dir, "table",
+                              load() + "units metal\natom_style atomic\nregion b block 0 5 0 5 0 5\ncreate_box 1 b\n"
+                                       "pair_style table linear 3\npair_coeff * * moved.table KEY 3.0\n",
+                              1, "", env);
+    bool host_reads_env = table.ok();
+    LmpRun ref = run_lammps(lmp_path(), dir, "path", setup() + report("path.dump"), 1, vars_for(pot, 0));
+    ASSERT_TRUE(ref.ok()) << ref.text();
+    LmpRun found = run_lammps(lmp_path(), dir, "env", setup() + report("env.dump"), 1, vars_for("moved.gbnet", 0), env);
+    if (!host_reads_env) {
+        // failed for that reason only: the table file itself is fine
+        ASSERT_NE(table.text().find("potential file moved.table: No such file"), std::string::npos) << table.text();
+        printf("this LAMMPS ignores LAMMPS_POTENTIALS (pair_style table cannot find the file); gbnet must too\n");
+        EXPECT_FALSE(found.ok());
+        EXPECT_NE(found.text().find("cannot load potential file moved.gbnet: not found"), std::string::npos)
+            << found.text();
+        return;
+    }
+    ASSERT_TRUE(found.ok()) << found.text();
+    EXPECT_EQ(found.values["energy"].at(0), ref.values["energy"].at(0));
+    // the one-line summary names the file found, its elements and sizes
+    EXPECT_NE(found.log.find("pair gbnet: " + pots + "/moved.gbnet: elements O H, F=16 T=3 rc=4 A, exact filters"),
+              std::string::npos)
+        << found.log;
+    LmpRun missing = run_lammps(lmp_path(), dir, "noenv", setup() + "run 0\n", 1, vars_for("moved.gbnet", 0),
+                                "env -u LAMMPS_POTENTIALS");
+    EXPECT_NE(missing.status, 0);
+    EXPECT_NE(missing.text().find("cannot load potential file moved.gbnet: not found"), std::string::npos)
+        << missing.text();
+}
+
 // ------------------------------------------------------------ loaders and clear
 
 TEST_F(LammpsTest, PairStyleTwiceAndAfterClear) {
-    LmpRun ref = run_lammps(gbnet_lmp_path(), dir, "ref", setup() + report("ref.dump"), 1, vars_for(pot, 0));
+    LmpRun ref = run_lammps(lmp_path(), dir, "ref", setup() + report("ref.dump"), 1, vars_for(pot, 0));
     ASSERT_TRUE(ref.ok()) << ref.text();
     std::string again = "pair_style gbnet precision float\npair_style gbnet\npair_coeff * * ${pot} O H\n";
     std::string script = setup() + "run 0\n" + again + "variable dump string twice.dump\n" +
                          "include " + source_path("tests/lammps/report.in") + "\nclear\n" + setup() +
                          "clear\n" + setup() + report("cleared.dump");
-    LmpRun run = run_lammps(gbnet_lmp_path(), dir, "twice", script, 2, vars_for(pot, 0));
+    LmpRun run = run_lammps(lmp_path(), dir, "twice", script, 2, vars_for(pot, 0));
     ASSERT_TRUE(run.ok()) << run.text();
     EXPECT_EQ(run.text().find("WARNING: cannot interpose"), std::string::npos);
     Atoms a = read_dump(dir + "/ref.dump"), b = read_dump(dir + "/twice.dump"), c = read_dump(dir + "/cleared.dump");
@@ -392,13 +562,21 @@ TEST_F(LammpsTest, PairStyleTwiceAndAfterClear) {
               1e-10 * std::fabs(ref.values["energy"].at(0)));
 }
 
-TEST_F(LammpsTest, PluginLoadMatchesLauncher) {
-    if (!is_file(plugin_host_path()) || !is_file(plugin_path()))
-        GTEST_SKIP() << "no plugin host LAMMPS (" << plugin_host_path() << ") or no " << plugin_path()
-                     << ": run tools/build_lammps_plugin_host.sh and configure again";
-    std::string load = "plugin load " + plugin_path() + "\n";
-    LmpRun ref = run_lammps(gbnet_lmp_path(), dir, "ref", setup() + report("ref.dump"), 2, vars_for(pot, 1));
-    LmpRun plug = run_lammps(plugin_host_path(), dir, "plug", load + setup() + report("plug.dump"), 2, vars_for(pot, 1));
+// The LAMMPS under test gives what gbnet-lmp gives (another LAMMPS version
+// or way in); under gbnet-lmp itself: `plugin load` into the plugin's host.
+TEST_F(LammpsTest, PluginOrBuiltInMatchesLauncher) {
+    std::string exe = lmp_path(), preamble = load();
+    if (exe == gbnet_lmp_path()) {
+        if (!is_file(plugin_host_path()) || !is_file(plugin_path()))
+            GTEST_SKIP() << "no plugin host LAMMPS (" << plugin_host_path() << ") or no " << plugin_path()
+                         << ": run tools/build_lammps_plugin_host.sh and configure again";
+        exe = plugin_host_path();
+        preamble = "plugin load " + plugin_path() + "\n";
+    }
+    if (!is_file(gbnet_lmp_path())) GTEST_SKIP() << "no gbnet-lmp to compare with";
+    std::string plain_setup = "include " + source_path("tests/lammps/setup.in") + "\n";
+    LmpRun ref = run_lammps(gbnet_lmp_path(), dir, "ref", plain_setup + report("ref.dump"), 2, vars_for(pot, 1));
+    LmpRun plug = run_lammps(exe, dir, "plug", preamble + plain_setup + report("plug.dump"), 2, vars_for(pot, 1));
     ASSERT_TRUE(ref.ok()) << ref.text();
     ASSERT_TRUE(plug.ok()) << plug.text();
     Atoms a = read_dump(dir + "/ref.dump"), b = read_dump(dir + "/plug.dump");
@@ -425,7 +603,7 @@ TEST_F(LammpsTest, BadInputGivesCleanErrors) {
         write_file(corrupt, bytes);
     }
     std::string truncated = write_file(dir + "/truncated.gbnet", read_file(pot).substr(0, 200));
-    const std::string base = "units metal\natom_style atomic\nboundary p p p\nread_data " +
+    const std::string base = load() + "units metal\natom_style atomic\nboundary p p p\nread_data " +
                              data_path("deepmd_water/raw/lammps_start/water.lmp") + "\nmass * 1.0\n";
     const BadInput cases[] = {
         {"missing", "pair_style gbnet\npair_coeff * * /nonexistent/x.gbnet O H\n", "cannot load potential file"},
@@ -439,6 +617,9 @@ TEST_F(LammpsTest, BadInputGivesCleanErrors) {
         {"newton", "newton off on\npair_style gbnet\npair_coeff * * %POT% O H\nrun 0\n", "requires newton pair on"},
         {"overlap", "pair_style gbnet\npair_coeff * * %POT% O H\nset atom 2 x 11.83 y 2.56 z 2.18\nrun 0\n",
          "overlapping atoms"},
+        {"null_alone", "pair_style gbnet\npair_coeff * * %POT% O NULL\nrun 0\n",
+         "NULL types need pair_style hybrid/overlay"},
+        {"all_null", "pair_style gbnet\npair_coeff * * %POT% NULL NULL\n", "every atom type is NULL"},
     };
     for (const BadInput &c : cases) {
         std::string body = c.script;
@@ -447,15 +628,15 @@ TEST_F(LammpsTest, BadInputGivesCleanErrors) {
             size_t at;
             while ((at = body.find(key)) != std::string::npos) body.replace(at, key.size(), value);
         }
-        LmpRun run = run_lammps(gbnet_lmp_path(), dir, std::string("bad_") + c.name, base + body, 2);
+        LmpRun run = run_lammps(lmp_path(), dir, std::string("bad_") + c.name, base + body, 2);
         EXPECT_NE(run.status, 0) << c.name;
         EXPECT_NE(run.text().find("ERROR"), std::string::npos) << c.name << ":\n" << run.text();
         EXPECT_NE(run.text().find(c.expected), std::string::npos) << c.name << ":\n" << run.text();
         EXPECT_EQ(run.text().find("Segmentation"), std::string::npos) << c.name;
     }
     // units other than metal
-    LmpRun real = run_lammps(gbnet_lmp_path(), dir, "bad_units",
-                          "units real\natom_style atomic\nread_data " +
+    LmpRun real = run_lammps(lmp_path(), dir, "bad_units",
+                          load() + "units real\natom_style atomic\nread_data " +
                               data_path("deepmd_water/raw/lammps_start/water.lmp") +
                               "\nmass * 1.0\npair_style gbnet\npair_coeff * * " + pot + " O H\nrun 0\n",
                           1);
@@ -483,8 +664,9 @@ TEST_F(LammpsTest, ShippedExamplesRunAndConserveEnergy) {
     };
     for (const ExampleRun &ex : examples) {
         std::string name = std::string(ex.input).substr(std::string(ex.input).rfind('/') + 1);
-        std::string cmd = "cd '" + dir + "' && OMP_NUM_THREADS=2 '" + gbnet_lmp_path() + "' -echo none -in '" +
-                          source_path(ex.input) + "' -var pot '" + source_path(ex.potential) + "' " +
+        std::string load_var = host_plugin().empty() ? "" : "-var load 'plugin load " + host_plugin() + "' ";
+        std::string cmd = "cd '" + dir + "' && OMP_NUM_THREADS=2 '" + lmp_path() + "' -echo none -in '" +
+                          source_path(ex.input) + "' -var pot '" + source_path(ex.potential) + "' " + load_var +
                           ex.extra_vars + " -var nvt 200 -var nve 400 -log " + name + ".log > " + name +
                           ".out 2>&1";
         int rc = system(cmd.c_str());

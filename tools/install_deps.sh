@@ -2,8 +2,10 @@
 # Installs with apt-get (as root, or through sudo) the Debian 12 packages that
 # building, testing and running gbnet need: compiler and CMake, OpenBLAS,
 # GoogleTest, NumPy (golden data, NVE drift fit), Debian's LAMMPS and its
-# library (gbnet-lmp), Open MPI, and dpkg-dev (tools/build_lammps_plugin_host.sh
-# unpacks LAMMPS's source package for headers liblammps-dev lacks).
+# library (gbnet-lmp), Open MPI, dpkg-dev (tools/build_lammps_plugin_host.sh
+# unpacks LAMMPS's source package for headers liblammps-dev lacks), and for
+# the Python package (python/, docs/python.md) ASE, matplotlib, setuptools
+# and pip (offline `pip install --no-build-isolation`).
 # Does nothing when everything is installed. Used by examples/quickstart.sh and
 # tests/run_tests.sh.
 #
@@ -11,7 +13,8 @@
 set -euo pipefail
 
 packages=(build-essential cmake libopenblas-dev libgtest-dev python3-numpy
-          lammps liblammps-dev openmpi-bin libopenmpi-dev dpkg-dev pkg-config "$@")
+          lammps liblammps-dev openmpi-bin libopenmpi-dev dpkg-dev pkg-config
+          python3-ase python3-matplotlib python3-setuptools python3-pip "$@")
 
 missing=()
 for package in "${packages[@]}"; do

@@ -160,9 +160,13 @@ static const char *key_value(const gbnet_train_config *c, const char *key, char 
 static int final_evaluation(const gbnet_train_config *c, const gbnet_trainer *t) {
     gbnet_train_summary sum;
     gbnet_trainer_summary(t, &sum);
-    if (sum.n_valid == 0) return CLI_EXIT_OK;
     char valid_data[TRAIN_TEXT_MAX], train_data[TRAIN_TEXT_MAX], valid_key[TRAIN_TEXT_MAX], output[TRAIN_TEXT_MAX];
-    char threads[TRAIN_TEXT_MAX];
+    char threads[TRAIN_TEXT_MAX], log[TRAIN_TEXT_MAX], predictions[TRAIN_TEXT_MAX + 32];
+    key_value(c, "log", log);
+    if (sum.n_valid == 0) {
+        plot_training_pictures(log, NULL, 0, NULL, NULL);
+        return CLI_EXIT_OK;
+    }
     key_value(c, "valid_data", valid_data);
     key_value(c, "train_data", train_data);
     key_value(c, "valid_key", valid_key);
@@ -202,12 +206,16 @@ static int final_evaluation(const gbnet_train_config *c, const gbnet_trainer *t)
     }
     argv[argc++] = "--threads";
     argv[argc++] = threads;
+    snprintf(predictions, sizeof predictions, "%s.valid_predictions.extxyz", output);
+    argv[argc++] = "--write-predictions";
+    argv[argc++] = predictions;
     argv[argc] = NULL;
     printf("\nbest model on the validation data (gbnet eval");
     for (int i = 1; i < argc; ++i) printf(" %s", argv[i]);
     printf("):\n");
     fflush(stdout);
     int rc = cmd_eval(argc, argv);
+    if (rc == CLI_EXIT_OK) plot_training_pictures(log, output, argc, argv, predictions);
     free(paths);
     return rc;
 }

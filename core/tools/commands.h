@@ -14,5 +14,13 @@ int cmd_info(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+
+/* Draws the learning curves of LOG (LOG.png) and, given the arguments of the
+ * final `gbnet eval` and its predictions file, the validation parity plot
+ * (MODEL_parity.png) through `gbnet plot`, and prints where they are
+ * (cmd_plot.c). GBNET_PLOTS=0 skips it. */
+void plot_training_pictures(const char *log, const char *model, int eval_argc, char **eval_argv,
+                            const char *predictions);
 
 #endif

@@ -24,6 +24,7 @@ static const command_entry commands[] = {
     {"eval", cmd_eval, "evaluate a model on a dataset and report energy, force and stress errors"},
     {"train", cmd_train, "train a model on extxyz / DeePMD data"},
     {"compress", cmd_compress, "tabulate the filter networks for faster inference"},
+    {"plot", cmd_plot, "PNG learning curves of a training log, parity plots of predictions (Python package)"},
 };
 static const int n_commands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -1,0 +1,232 @@
+"""gbnet.Potential: a loaded .gbnet file and its evaluation on ase.Atoms."""
+import ctypes
+import os
+
+import numpy as np
+
+from . import _lib
+from ._lib import GBNetError, GBNetInputError, check, lib
+
+__all__ = ["Potential", "Prediction", "structure_arrays"]
+
+_PRECISIONS = {"double": 0, "float": 1}
+
+
+class Prediction:
+    """What gbnet predicts for one structure (eV, Å).
+
+    energy:    total energy, eV
+    energies:  per-atom energies [n_atoms], eV (they sum to energy)
+    forces:    [n_atoms, 3], eV/Å
+    virial:    [3, 3], eV: W = -sum_edges r_ij (x) dE/dr_ij (docs/model.md)
+    stress:    ASE convention: -W/V symmetrized, Voigt order xx yy zz yz xz xy,
+               eV/Å^3, positive when tensile; None without a 3-D cell
+    deviation: committee deviation; None (a single model: gbnet's C API has
+               no committees yet, see docs/python.md)
+    """
+
+    __slots__ = ("energy", "energies", "forces", "virial", "stress", "deviation")
+
+    def __init__(self, energy, energies, forces, virial, stress, deviation=None):
+        self.energy = energy
+        self.energies = energies
+        self.forces = forces
+        self.virial = virial
+        self.stress = stress
+        self.deviation = deviation
+
+    def __repr__(self):
+        return f"Prediction(energy={self.energy!r} eV, {len(self.energies)} atoms)"
+
+
+def _cell_volume(cell):
+    return abs(float(np.linalg.det(cell)))
+
+
+def structure_arrays(atoms, where="structure"):
+    """positions, cell (or None), pbc and atomic numbers of an ase.Atoms,
+    checked: finite positions, a cell with a volume along periodic
+    directions. Raises GBNetInputError naming `where` otherwise."""
+    positions = np.ascontiguousarray(atoms.get_positions(), dtype=np.float64)
+    numbers = np.ascontiguousarray(atoms.get_atomic_numbers(), dtype=np.int64)
+    pbc = [bool(p) for p in atoms.get_pbc()]
+    cell = np.ascontiguousarray(np.asarray(atoms.get_cell()), dtype=np.float64).reshape(3, 3)
+    if not np.all(np.isfinite(positions)):
+        bad = int(np.argwhere(~np.isfinite(positions))[0][0])
+        raise GBNetInputError(f"{where}: atom {bad} has a position that is not a finite number: {positions[bad]}")
+    if not np.all(np.isfinite(cell)):
+        raise GBNetInputError(f"{where}: the cell is not finite: {cell.tolist()}")
+    has_volume = _cell_volume(cell) > 1e-12
+    if any(pbc) and not has_volume:
+        raise GBNetInputError(f"{where}: periodic (pbc={pbc}) but the cell has no volume "
+                              f"(cell={cell.tolist()}): set a cell with atoms.set_cell(...) or pbc=False")
+    return positions, (cell if has_volume else None), pbc, numbers
+
+
+class Potential:
+    """A gbnet potential file (.gbnet) ready to evaluate.
+
+    Potential(path, precision="double", threads=0)
+
+    precision: "double" or "float" workspace; threads: OpenMP threads inside
+    one evaluation (0: OpenMP's default, OMP_NUM_THREADS).
+    """
+
+    def __init__(self, path, precision="double", threads=0):
+        if precision not in _PRECISIONS:
+            raise GBNetInputError(f"precision must be 'double' or 'float', not {precision!r}")
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"gbnet potential file not found: {self.path}")
+        self.precision = precision
+        self.threads = int(threads)
+        model = ctypes.c_void_p()
+        with _lib.call_lock:
+            check(lib.gbnet_model_load(ctypes.byref(model), _lib.as_bytes(self.path)))
+        self._adopt(model)
+
+    def _adopt(self, model):
+        """Takes ownership of a loaded model: workspace, element table, hyperparameters."""
+        self._model, self._ws = model, None
+        self._open_workspace()
+        hp = lib.gbnet_model_hyperparams(model).contents
+        self._z_to_index = np.full(128, -1, dtype=np.int64)
+        self.atomic_numbers = [hp.atomic_numbers[k] for k in range(hp.n_elements)]
+        for k, z in enumerate(self.atomic_numbers):
+            self._z_to_index[z] = k
+        self.elements = [lib.gbnet_element_symbol(z).decode() for z in self.atomic_numbers]
+        self.cutoff = float(hp.cutoff)
+        self.hyperparameters = {"features": hp.n_features, "blocks": hp.n_blocks, "rbf": hp.n_rbf,
+                                "readout": hp.readout_width, "cutoff": float(hp.cutoff)}
+        # committees are another part of the project's work: a single model has size 1
+        self.committee_size = 1
+
+    def _open_workspace(self):
+        ws = ctypes.c_void_p()
+        with _lib.call_lock:
+            check(lib.gbnet_workspace_create(ctypes.byref(ws), self._model, _PRECISIONS[self.precision]))
+        lib.gbnet_workspace_set_threads(ws, self.threads)
+        self._ws = ws
+
+    def close(self):
+        """Frees the library's model and workspace (also done when collected)."""
+        if getattr(self, "_ws", None):
+            lib.gbnet_workspace_free(self._ws)
+            self._ws = None
+        if getattr(self, "_model", None):
+            lib.gbnet_model_free(self._model)
+            self._model = None
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ information
+
+    def info(self):
+        """The file's contents as a dict: elements, hyperparameters,
+        normalization, parameter count, tabulation, provenance."""
+        n = len(self.atomic_numbers)
+        scale, shift = ctypes.c_double(), ctypes.c_double()
+        e_ref = (ctypes.c_double * max(n, 1))()
+        lib.gbnet_model_get_normalization(self._model, ctypes.byref(scale), ctypes.byref(shift), e_ref)
+        return {
+            "path": self.path,
+            "gbnet_version": _lib.version(),
+            "elements": list(self.elements),
+            "atomic_numbers": list(self.atomic_numbers),
+            **self.hyperparameters,
+            "energy_scale": scale.value,
+            "energy_shift": shift.value,
+            "reference_energies": {self.elements[k]: e_ref[k] for k in range(n)},
+            "parameters": int(lib.gbnet_model_n_params(self._model)),
+            "tabulated": bool(lib.gbnet_model_is_tabulated(self._model)),
+            "table_points": int(lib.gbnet_model_table_points(self._model)),
+            "provenance": (lib.gbnet_model_provenance(self._model) or b"").decode("utf-8", "replace"),
+            "committee_size": self.committee_size,
+            "precision": self.precision,
+        }
+
+    def __repr__(self):
+        return (f"Potential({self.path!r}, elements={' '.join(self.elements)}, "
+                f"F={self.hyperparameters['features']} T={self.hyperparameters['blocks']} rc={self.cutoff} A, "
+                f"precision={self.precision})")
+
+    def save(self, path):
+        """Writes the potential (atomically, as gbnet does) to path."""
+        with _lib.call_lock:
+            check(lib.gbnet_model_save(self._model, _lib.as_bytes(path)))
+
+    # ------------------------------------------------------------ evaluation
+
+    def species(self, numbers, where="structure"):
+        """Model element indices of atomic numbers; GBNetInputError for an element the model lacks."""
+        numbers = np.asarray(numbers, dtype=np.int64)
+        known = (numbers > 0) & (numbers < len(self._z_to_index))
+        species = np.full(len(numbers), -1, dtype=np.int64)
+        species[known] = self._z_to_index[numbers[known]]
+        if np.any(species < 0):
+            i = int(np.argwhere(species < 0)[0][0])
+            symbol = lib.gbnet_element_symbol(int(numbers[i])).decode()
+            missing = sorted({lib.gbnet_element_symbol(int(z)).decode() for z in numbers[species < 0]})
+            raise GBNetInputError(f"{where}: atom {i} is {symbol} (Z={int(numbers[i])}), an element the model "
+                                  f"does not know (model elements: {' '.join(self.elements)}; unknown here: "
+                                  f"{' '.join(missing)})")
+        return np.ascontiguousarray(species, dtype=np.intc)
+
+    def evaluate(self, atoms):
+        """Energy, forces, per-atom energies, virial and stress of one
+        ase.Atoms (returns a Prediction) or of a list of them (returns a list;
+        all are evaluated in one packed library call)."""
+        single = not isinstance(atoms, (list, tuple))
+        structures = [atoms] if single else list(atoms)
+        if self._ws is None:
+            raise GBNetError("this Potential was closed")
+        n = len(structures)
+        if n == 0:
+            return []
+        keep = []
+        c_structs = (_lib.Structure * n)()
+        c_results = (_lib.Result * n)()
+        outputs = []
+        for k, a in enumerate(structures):
+            where = "structure" if single else f"structure {k}"
+            positions, cell, pbc, numbers = structure_arrays(a, where)
+            species = self.species(numbers, where)
+            forces = np.zeros((len(a), 3), dtype=np.float64)
+            energies = np.zeros(len(a), dtype=np.float64)
+            keep.append((positions, cell, species))
+            s = c_structs[k]
+            s.n_atoms = len(a)
+            s.species = species.ctypes.data_as(_lib.c_int_p)
+            s.positions = positions.ctypes.data_as(_lib.c_double_p)
+            s.cell = cell.ctypes.data_as(_lib.c_double_p) if cell is not None else None
+            s.pbc[:] = [int(p) for p in pbc]
+            c_results[k].forces = forces.ctypes.data_as(_lib.c_double_p)
+            c_results[k].atom_energies = energies.ctypes.data_as(_lib.c_double_p)
+            outputs.append((forces, energies, cell))
+        with _lib.call_lock:
+            check(lib.gbnet_evaluate(self._ws, n, c_structs, c_results), f"gbnet: evaluating with {self.path}")
+        predictions = []
+        for k, (forces, energies, cell) in enumerate(outputs):
+            virial = np.array(c_results[k].virial[:], dtype=np.float64).reshape(3, 3)
+            stress = None
+            if cell is not None:
+                full = -virial / _cell_volume(cell)
+                full = 0.5 * (full + full.T)
+                stress = np.array([full[0, 0], full[1, 1], full[2, 2], full[1, 2], full[0, 2], full[0, 1]])
+            predictions.append(Prediction(float(c_results[k].energy), energies, forces, virial, stress))
+        return predictions[0] if single else predictions
+
+    def calculator(self, **kwargs):
+        """An ASE calculator over this potential (gbnet.calculator.GBNetCalculator)."""
+        from .calculator import GBNetCalculator
+        return GBNetCalculator(self, **kwargs)
