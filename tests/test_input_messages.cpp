@@ -209,6 +209,13 @@ TEST(Messages, TrainingConfigurationValuesAndKeysAreEscaped) {
     msg = gbnet_last_error();
     EXPECT_NE(msg.find("unknown key '\\xff\\xfe'"), std::string::npos) << msg;
     EXPECT_TRUE(printable(msg)) << msg;
+    // the cross-key check too (found by fuzz_train_config)
+    path = write_file(dir + "/train3.cfg", "train_data = a.xyz\nvalid_key = x\xb2\n");
+    ASSERT_EQ(gbnet_train_config_read(c, path.c_str()), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(gbnet_train_config_check(c), GBNET_ERR_FORMAT);
+    msg = gbnet_last_error();
+    EXPECT_NE(msg.find("valid_key = 'x\\xb2': expected KEY=PATTERN"), std::string::npos) << msg;
+    EXPECT_TRUE(printable(msg)) << msg;
     gbnet_train_config_free(c);
 }
 

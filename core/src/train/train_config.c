@@ -462,8 +462,9 @@ gbnet_status gbnet_train_config_check(const gbnet_train_config *c) {
         const char *value = key_values[k], *eq = strchr(value, '=');
         if (value[0] && (!eq || eq == value || !eq[1])) {
             where_set(where, sizeof where, c, key_names[k]);
-            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected KEY=PATTERN, e.g. %s", where, key_names[k], value,
-                           k == 0 ? "subset=data_3*" : "config_type=Volume_*");
+            char shown[GB_ESCAPE_SIZE];
+            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected KEY=PATTERN, e.g. %s", where, key_names[k],
+                           gb_escape_text(shown, sizeof shown, value), k == 0 ? "subset=data_3*" : "config_type=Volume_*");
         }
     }
     if (c->elements[0]) {
