@@ -209,6 +209,13 @@ TEST(Messages, TrainingConfigurationValuesAndKeysAreEscaped) {
     msg = gbnet_last_error();
     EXPECT_NE(msg.find("unknown key '\\xff\\xfe'"), std::string::npos) << msg;
     EXPECT_TRUE(printable(msg)) << msg;
+    // the cross-key check too (found by fuzz_train_config)
+    path = write_file(dir + "/train3.cfg", "train_data = a.xyz\nvalid_key = x\xb2\n");
+    ASSERT_EQ(gbnet_train_config_read(c, path.c_str()), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(gbnet_train_config_check(c), GBNET_ERR_FORMAT);
+    msg = gbnet_last_error();
+    EXPECT_NE(msg.find("valid_key = 'x\\xb2': expected KEY=PATTERN"), std::string::npos) << msg;
+    EXPECT_TRUE(printable(msg)) << msg;
     gbnet_train_config_free(c);
 }
 
@@ -254,4 +261,43 @@ TEST(Messages, CheckpointWithNonFiniteNumbersOrNegativeCountersIsRefused) {
     EXPECT_NE(std::string(gbnet_last_error()).find("negative step or epoch"), std::string::npos) << gbnet_last_error();
     gb_optimizer_free(&opt);
     gbnet_model_free(m);
+}
+
+// The configuration text that checkpoints and provenance record reads back
+// to the same values: text values with outer blanks, '#' or quotes of their
+// own are quoted; a quoted value may hold '#'; a value with a line break
+// (only possible through --set) is refused.
+TEST(TrainConfig, FormattedTextReadsBackToTheSameValues) {
+    std::string dir = temp_dir();
+    gbnet_train_config *c = nullptr;
+    ASSERT_EQ(gbnet_train_config_create(&c), GBNET_OK);
+    std::string path = write_file(dir + "/a.cfg",
+                                  "train_data = a.xyz\n"
+                                  "valid_key = '\"quoted\"'   # a comment\n"
+                                  "exclude_key = \" config_type=x#y \"  # another\n");
+    ASSERT_EQ(gbnet_train_config_read(c, path.c_str()), GBNET_OK) << gbnet_last_error();
+    char value[256];
+    ASSERT_EQ(gbnet_train_config_get(c, "exclude_key", value, sizeof value), GBNET_OK);
+    EXPECT_STREQ(value, "\" config_type=x#y \"");
+    size_t need = gbnet_train_config_format(c, nullptr, 0);
+    std::string text(need + 1, '\0');
+    gbnet_train_config_format(c, &text[0], text.size());
+    text.resize(need);
+    std::string again_path = write_file(dir + "/b.cfg", text);
+    gbnet_train_config *d = nullptr;
+    ASSERT_EQ(gbnet_train_config_create(&d), GBNET_OK);
+    ASSERT_EQ(gbnet_train_config_read(d, again_path.c_str()), GBNET_OK) << gbnet_last_error() << "\n" << text;
+    for (const char *key : {"valid_key", "exclude_key", "train_data"}) {
+        char a[512], b[512];
+        ASSERT_EQ(gbnet_train_config_get(c, key, a, sizeof a), GBNET_OK);
+        ASSERT_EQ(gbnet_train_config_get(d, key, b, sizeof b), GBNET_OK);
+        EXPECT_STREQ(a, b) << key;
+    }
+    ASSERT_EQ(gbnet_train_config_get(d, "valid_key", value, sizeof value), GBNET_OK);
+    EXPECT_STREQ(value, "'\"quoted\"'");
+    EXPECT_EQ(gbnet_train_config_set(c, "valid_key=a\nepochs = 1"), GBNET_ERR_FORMAT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("expected a value on one line"), std::string::npos)
+        << gbnet_last_error();
+    gbnet_train_config_free(d);
+    gbnet_train_config_free(c);
 }

@@ -186,18 +186,21 @@ def params_of_checkpoint(path):
     return checkpoint_fields(path)[1]
 
 
-def chain(gbnet, base, index, rng, max_delay, epochs, counts):
+def chain(gbnet, base, index, rng, max_delay, epochs, counts, deadline):
     run = os.path.join(base, f"chain{index}")
     os.makedirs(run)
     setup(run, base, epochs)
     seen = {}
     env = dict(os.environ, GBNET_TEST_SLOW_WRITES=os.environ.get("SLOW", "1500"), OMP_NUM_THREADS="1")
-    for attempt in range(400):
+    delay_limit = max_delay
+    for attempt in range(1000):
         resume = os.path.exists(os.path.join(run, "train.ckpt"))
         command = [gbnet, "train", "train.cfg"] + (["--resume", "train.ckpt"] if resume else [])
         counts.resumes += resume
+        step_before = seen.get("global_step", -1)
         proc = subprocess.Popen(command, cwd=run, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        delay = rng.uniform(0.0, max_delay)
+        # past the time budget the run is left to finish, so the chain can be compared
+        delay = rng.uniform(0.0, delay_limit) if time.monotonic() < deadline else None
         try:
             proc.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -212,6 +215,8 @@ def chain(gbnet, base, index, rng, max_delay, epochs, counts):
             if not temps:
                 counts.outside_writes += 1
             check_files(gbnet, run, seen, counts)
+            # a loaded machine starts slower: wait longer until a kill comes after some progress
+            delay_limit = max_delay if seen.get("global_step", -1) > step_before else 1.5 * delay_limit
             continue
         err = proc.stderr.read().decode()
         proc.stderr.close()
@@ -220,14 +225,16 @@ def chain(gbnet, base, index, rng, max_delay, epochs, counts):
         check_files(gbnet, run, seen, counts)
         counts.finished_chains += 1
         return run
-    raise Failure(f"chain {index}: not finished after 400 attempts")
+    raise Failure(f"chain {index}: not finished after 1000 attempts")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("gbnet")
     parser.add_argument("data_dir")
-    parser.add_argument("--chains", type=int, default=6)
+    parser.add_argument("--chains", type=int, default=40, help="at most this many kill-and-resume chains")
+    parser.add_argument("--budget", type=float, default=90.0,
+                        help="seconds of killing; then the chain under way finishes and no new one starts")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--max-delay-fraction", type=float, default=0.25,
                         help="kills come at most this fraction of the uninterrupted run time after a start")
@@ -247,8 +254,11 @@ def main():
         ref_ckpt = params_of_checkpoint(os.path.join(ref, "train.ckpt"))
         if len(ref_losses) != args.epochs + 1:
             raise Failure(f"reference log has {len(ref_losses)} lines")
+        deadline = time.monotonic() + args.budget
         for c in range(args.chains):
-            run = chain(args.gbnet, base, c, rng, args.max_delay_fraction * seconds, args.epochs, counts)
+            if c > 0 and time.monotonic() >= deadline:
+                break
+            run = chain(args.gbnet, base, c, rng, args.max_delay_fraction * seconds, args.epochs, counts, deadline)
             losses = loss_lines(os.path.join(run, "train.csv"))
             if losses != ref_losses:
                 diff = [(a, b) for a, b in zip(losses, ref_losses) if a != b][:3]

@@ -25,7 +25,7 @@ harnesses=("$@")
 [ "${#harnesses[@]}" -gt 0 ] || harnesses=(potential extxyz deepmd train_config checkpoint)
 build="${FUZZ_BUILD:-$repo/build-fuzz}"
 work="${FUZZ_WORK:-$build/fuzz-work}"
-parallel="${FUZZ_PARALLEL:-$(nproc 2>/dev/null || echo 1)}"
+parallel="${FUZZ_PARALLEL:-$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 1)}"
 [ "$parallel" -le "${#harnesses[@]}" ] || parallel="${#harnesses[@]}"
 nice_level="${FUZZ_NICE:-10}"
 # one thread: OpenBLAS's pool would only spin beside the single-threaded fuzzer
@@ -87,7 +87,7 @@ found_any=0
     echo "# Fuzzing results"
     echo
     echo "\`bash tests/fuzz/run.sh $seconds\` on $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$repo" diff --quiet 2>/dev/null || echo ' (with local changes)')."
-    echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -n1) ($(cpu_vendor_id), $(nproc) CPUs; flags: $(cpu_flags)); $parallel harness(es) at a time, nice $nice_level."
+    echo "CPU: $(lscpu | sed -n 's/^Model name: *//p' | head -n1) ($(cpu_vendor_id), $(getconf _NPROCESSORS_ONLN) CPUs; flags: $(cpu_flags)); $parallel harness(es) at a time, nice $nice_level."
     echo "Compiler: $(clang --version | head -n1); -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all (ASan's leak check on)."
     echo
     echo "| harness | seconds | wall s | CPU s (user+sys) | executions | exec/s | coverage (cov) | features (ft) | corpus | peak RSS MB | findings |"

@@ -237,6 +237,8 @@ static gbnet_status assign(gbnet_train_config *c, int k, const char *value, cons
     const char *name = s->info.name;
     char shown[GB_ESCAPE_SIZE]; /* the value as messages show it (escape.h) */
     gb_escape_text(shown, sizeof shown, value);
+    if (strpbrk(value, "\r\n")) /* from --set: a config file could not hold it */
+        return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected a value on one line", where, name, shown);
     char *end = NULL;
     errno = 0;
     switch (s->type) {
@@ -323,6 +325,18 @@ static char *unquote(char *v) {
     return v;
 }
 
+/* Where a config line's comment starts: the first '#', except inside a
+ * quoted value (key = "a # b" # comment). NULL if none. */
+static char *comment_start(char *line) {
+    char *hash = strchr(line, '#'), *eq = strchr(line, '=');
+    if (!hash || !eq || hash < eq) return hash;
+    char *v = eq + 1;
+    while (*v == ' ' || *v == '\t') ++v;
+    if (*v != '"' && *v != '\'') return hash;
+    char *close = strchr(v + 1, *v);
+    return close ? strchr(close + 1, '#') : hash;
+}
+
 static gbnet_status unknown_key(gbnet_status status, const char *where, const char *key) {
     const char *near = gb_config_closest_key(key);
     char shown[GB_ESCAPE_SIZE];
@@ -346,7 +360,7 @@ gbnet_status gb_train_config_parse(gbnet_train_config *c, const char *text, cons
         memcpy(buf, p, len);
         buf[len] = '\0';
         p = eol ? eol + 1 : p + len;
-        char *hash = strchr(buf, '#');
+        char *hash = comment_start(buf);
         if (hash) *hash = '\0';
         char *line = trim(buf);
         if (!*line) continue;
@@ -477,8 +491,9 @@ gbnet_status gbnet_train_config_check(const gbnet_train_config *c) {
         const char *value = key_values[k], *eq = strchr(value, '=');
         if (value[0] && (!eq || eq == value || !eq[1])) {
             where_set(where, sizeof where, c, key_names[k]);
-            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected KEY=PATTERN, e.g. %s", where, key_names[k], value,
-                           k == 0 ? "subset=data_3*" : "config_type=Volume_*");
+            char shown[GB_ESCAPE_SIZE];
+            return gb_fail(GBNET_ERR_FORMAT, "%s%s = '%s': expected KEY=PATTERN, e.g. %s", where, key_names[k],
+                           gb_escape_text(shown, sizeof shown, value), k == 0 ? "subset=data_3*" : "config_type=Volume_*");
         }
     }
     if (c->elements[0]) {
@@ -529,6 +544,22 @@ gbnet_status gbnet_train_config_create(gbnet_train_config **out) {
 void gbnet_train_config_free(gbnet_train_config *c) { free(c); }
 
 /* The text of key k's value, as a config file would give it. */
+/* A text value as a config line must write it to read back the same
+ * (gb_train_config_parse trims blanks, takes '#' as a comment and removes one
+ * pair of surrounding quotes): quoted when it has outer blanks, a '#', or
+ * surrounding quotes of its own, with a quote character it does not contain. */
+static void quote_if_needed(char *out, size_t size, const char *text) {
+    size_t n = strlen(text);
+    int outer_blank = n > 0 && (isspace((unsigned char)text[0]) || isspace((unsigned char)text[n - 1]));
+    int quoted = n >= 2 && (text[0] == '"' || text[0] == '\'') && text[n - 1] == text[0];
+    if (!outer_blank && !quoted && !strchr(text, '#')) {
+        snprintf(out, size, "%s", text);
+        return;
+    }
+    char q = strchr(text, '"') ? '\'' : '"';
+    snprintf(out, size, "%c%s%c", q, text, q);
+}
+
 static void format_value(char *value, size_t size, const gbnet_train_config *c, int k) {
     const key_spec *s = &keys[k];
     const char *field = (const char *)c + s->offset;
@@ -538,7 +569,7 @@ static void format_value(char *value, size_t size, const gbnet_train_config *c, 
     case T_REAL: snprintf(value, size, "%.17g", *(const double *)field); break;
     case T_BOOL: snprintf(value, size, "%s", *(const int *)field ? "true" : "false"); break;
     case T_CHOICE: snprintf(value, size, "%s", s->choices[*(const int *)field]); break;
-    default: snprintf(value, size, "%s", field); break;
+    default: quote_if_needed(value, size, field); break;
     }
 }
 
