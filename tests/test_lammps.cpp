@@ -5,6 +5,7 @@
 //   GBNET_TEST_LAMMPS_PLUGIN   a gbnetplugin.so every input loads first
 //                              (`plugin load`), or unset: the style is there
 //                              already (gbnet-lmp, or LAMMPS built with ML-GBNET)
+//   GBNET_TEST_LAMMPS_HOST     LMP|PLUGIN: both in one (what ctest sets)
 // Skips when the host is not built.
 //
 // Checks: LAMMPS's energy, forces, per-atom energies and virial equal the
@@ -51,9 +52,21 @@ std::string env_or(const char *name, const std::string &fallback) {
     const char *v = getenv(name);
     return v && *v ? v : fallback;
 }
-// the LAMMPS under test and what each input must do first to have the style
-std::string lmp_path() { return env_or("GBNET_TEST_LAMMPS", gbnet_lmp_path()); }
-std::string host_plugin() { return env_or("GBNET_TEST_LAMMPS_PLUGIN", ""); }
+// the LAMMPS under test and what each input must do first to have the style;
+// GBNET_TEST_LAMMPS_HOST=LMP|PLUGIN (what ctest sets) gives both at once
+std::string host_field(int k) {
+    std::string host = env_or("GBNET_TEST_LAMMPS_HOST", "");
+    size_t bar = host.find('|');
+    if (host.empty() || bar == std::string::npos) return "";
+    return k == 0 ? host.substr(0, bar) : host.substr(bar + 1);
+}
+std::string lmp_path() {
+    std::string from_host = host_field(0);
+    return from_host.empty() ? env_or("GBNET_TEST_LAMMPS", gbnet_lmp_path()) : from_host;
+}
+std::string host_plugin() {
+    return host_field(0).empty() ? env_or("GBNET_TEST_LAMMPS_PLUGIN", "") : host_field(1);
+}
 std::string load() { return host_plugin().empty() ? "" : "plugin load " + host_plugin() + "\n"; }
 bool have_mpirun() { return system("command -v mpirun > /dev/null 2>&1") == 0; }
 
