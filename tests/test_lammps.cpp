@@ -634,7 +634,9 @@ TEST_F(LammpsTest, BadInputGivesCleanErrors) {
         {"truncated", "pair_style gbnet\npair_coeff * * %TRUNC% O H\n", "cannot load potential file"},
         {"element", "pair_style gbnet\npair_coeff * * %POT% O Xx\n", "element 'Xx' given for atom type 2"},
         {"count", "pair_style gbnet\npair_coeff * * %POT% O\n", "1 element names given, but there are 2 atom types"},
-        {"not_star", "pair_style gbnet\npair_coeff 1 2 %POT% O H\n", "Incorrect args for pair coefficients"},
+        // (LAMMPS 2025 says it in its own words)
+        {"not_star", "pair_style gbnet\npair_coeff 1 2 %POT% O H\n",
+         "Incorrect args for pair coefficients|Pair_coeff must start with * * for pair style gbnet"},
         {"keyword", "pair_style gbnet precision half\n", "precision must be 'double' or 'float'"},
         {"no_coeff", "pair_style gbnet\nrun 0\n", "All pair coeffs are not set"},
         {"newton", "newton off on\npair_style gbnet\npair_coeff * * %POT% O H\nrun 0\n", "requires newton pair on"},
@@ -654,7 +656,14 @@ TEST_F(LammpsTest, BadInputGivesCleanErrors) {
         LmpRun run = run_lammps(lmp_path(), dir, std::string("bad_") + c.name, base + body, 2);
         EXPECT_NE(run.status, 0) << c.name;
         EXPECT_NE(run.text().find("ERROR"), std::string::npos) << c.name << ":\n" << run.text();
-        EXPECT_NE(run.text().find(c.expected), std::string::npos) << c.name << ":\n" << run.text();
+        bool found = false;  // expected: alternatives separated by '|'
+        for (size_t from = 0; from != std::string::npos;) {
+            size_t bar = std::string(c.expected).find('|', from);
+            std::string one = std::string(c.expected).substr(from, bar == std::string::npos ? bar : bar - from);
+            found = found || run.text().find(one) != std::string::npos;
+            from = bar == std::string::npos ? bar : bar + 1;
+        }
+        EXPECT_TRUE(found) << c.name << ": expected " << c.expected << ":\n" << run.text();
         EXPECT_EQ(run.text().find("Segmentation"), std::string::npos) << c.name;
     }
     // units other than metal
@@ -755,7 +764,7 @@ void shortest_distances(const Atoms &a, const std::vector<double> &box, double o
 // numbers, and compute pair gbnet counts the same atoms on 1 and 2 ranks.
 TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     // the starting configuration, for its distances and volume
-    LmpRun ref = run_lammps(gbnet_lmp_path(), dir, "start", setup() + report("start.dump"), 1, vars_for(pot, 0));
+    LmpRun ref = run_lammps(lmp_path(), dir, "start", setup() + report("start.dump"), 1, vars_for(pot, 0));
     ASSERT_TRUE(ref.ok()) << ref.text();
     Atoms start = read_dump(dir + "/start.dump");
     std::vector<double> box = ref.values["box"];
@@ -783,7 +792,7 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     // LAMMPS = the core with the repulsion, on 1 and 2 ranks
     for (int ranks : {1, 2}) {
         std::string tag = "zbl" + std::to_string(ranks);
-        LmpRun run = run_lammps(gbnet_lmp_path(), dir, tag, setup() + report(tag + ".dump"), ranks,
+        LmpRun run = run_lammps(lmp_path(), dir, tag, setup() + report(tag + ".dump"), ranks,
                                 vars_for(core_pot, 1));
         ASSERT_TRUE(run.ok()) << run.text();
         Atoms a = read_dump(dir + "/" + tag + ".dump");
@@ -814,7 +823,7 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
           << "print \"GBNET coverage $(c_cov[8]:%.17g) $(c_cov[9]:%.17g) $(c_cov[10]:%.17g)\"\n";
         return s.str();
     };
-    LmpRun normal = run_lammps(gbnet_lmp_path(), dir, "normal", coverage_script(1.0), 2, vars_for(core_pot, 0));
+    LmpRun normal = run_lammps(lmp_path(), dir, "normal", coverage_script(1.0), 2, vars_for(core_pot, 0));
     ASSERT_TRUE(normal.ok()) << normal.text();
     EXPECT_EQ(normal.text().find("WARNING: pair gbnet"), std::string::npos) << normal.text();
     ASSERT_EQ(normal.values["coverage"].size(), 3u) << normal.text();
@@ -825,7 +834,7 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     std::vector<double> counts[2];
     for (int ranks : {1, 2}) {
         std::string tag = "compressed" + std::to_string(ranks);
-        LmpRun run = run_lammps(gbnet_lmp_path(), dir, tag, coverage_script(0.97), ranks, vars_for(core_pot, 0));
+        LmpRun run = run_lammps(lmp_path(), dir, tag, coverage_script(0.97), ranks, vars_for(core_pot, 0));
         ASSERT_TRUE(run.ok()) << run.text();
         std::string text = run.log;
         EXPECT_NE(text.find("WARNING: pair gbnet: step 0: outside what potential"), std::string::npos) << text;
@@ -847,12 +856,12 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
         size_t at = script.find("compute cov");
         return script.insert(at, style + "\npair_coeff * * ${pot} O H\n");
     };
-    LmpRun quiet = run_lammps(gbnet_lmp_path(), dir, "quiet", with_style("pair_style gbnet warn_coverage no"), 1,
+    LmpRun quiet = run_lammps(lmp_path(), dir, "quiet", with_style("pair_style gbnet warn_coverage no"), 1,
                               vars_for(core_pot, 0));
     ASSERT_TRUE(quiet.ok()) << quiet.text();
     EXPECT_EQ(quiet.text().find("WARNING: pair gbnet"), std::string::npos) << quiet.text();
     EXPECT_EQ(quiet.values["coverage"], std::vector<double>({0.0, 0.0, 0.0}));
-    LmpRun bad = run_lammps(gbnet_lmp_path(), dir, "badwarn", with_style("pair_style gbnet warn_every 0"), 1,
+    LmpRun bad = run_lammps(lmp_path(), dir, "badwarn", with_style("pair_style gbnet warn_every 0"), 1,
                             vars_for(core_pot, 0));
     EXPECT_FALSE(bad.ok());
     EXPECT_NE(bad.text().find("warn_every must be >= 1"), std::string::npos) << bad.text();

@@ -43,6 +43,32 @@ KOKKOS_INLINE_FUNCTION double sigmoid(double x)
   return z / (1.0 + z);
 }
 
+// The switched ZBL pair energy of the repulsive core (docs/model.md section
+// 7, core/src/net/zbl.c) from the pair's constants zz = 14.399645 z1 z2 (eV A)
+// and inv_a = 1 / screening length; *dE_dd its derivative.
+KOKKOS_INLINE_FUNCTION double zbl_pair(double zz, double inv_a, double inner, double outer, double d,
+                                       double *dE_dd)
+{
+  *dE_dd = 0.0;
+  if (d >= outer) return 0.0;
+  const double c[4] = {0.18175, 0.50986, 0.28022, 0.02817}, b[4] = {3.19980, 0.94229, 0.40290, 0.20162};
+  double x = d * inv_a, phi = 0.0, dphi_dx = 0.0;
+  for (int k = 0; k < 4; k++) {
+    double e = c[k] * exp(-b[k] * x);
+    phi += e;
+    dphi_dx -= b[k] * e;
+  }
+  const double energy = zz * phi / d, de = zz * (dphi_dx * inv_a / d - phi / (d * d));
+  if (d <= inner) {
+    *dE_dd = de;
+    return energy;
+  }
+  const double w = outer - inner, t = (d - inner) / w, t2 = t * t;
+  const double s = 1.0 - t2 * t * (10.0 - 15.0 * t + 6.0 * t2), ds = -30.0 * t2 * (1.0 - t) * (1.0 - t) / w;
+  *dE_dd = de * s + energy * ds;
+  return energy * s;
+}
+
 }    // namespace
 
 /* ---------------------------------------------------------------------- */
@@ -167,6 +193,25 @@ template <class DeviceType> void PairGBNetKokkos<DeviceType>::copy_model_to_view
     Kokkos::deep_copy(d_table_coef, h_coef);
   } else {
     d_table_coef = t_double_1d();
+  }
+
+  // the repulsive core's per-pair constants, as core/src/net/zbl.c forms them
+  const int n = n_elements;
+  std::vector<double> inner(n * n), outer(n * n);
+  if (gbnet_model_zbl(model, inner.data(), outer.data())) {
+    d_zbl = t_double_1d("gbnet/kk:zbl", 4 * (size_t) n * n);
+    auto h_zbl = Kokkos::create_mirror_view(d_zbl);
+    for (int a = 0; a < n; a++)
+      for (int b = 0; b < n; b++) {
+        const int za = hp->atomic_numbers[a], zb = hp->atomic_numbers[b];
+        h_zbl(a * n + b) = 14.399645 * za * zb;
+        h_zbl(n * n + a * n + b) = (pow((double) za, 0.23) + pow((double) zb, 0.23)) / 0.46850;
+        h_zbl(2 * n * n + a * n + b) = inner[a * n + b];
+        h_zbl(3 * n * n + a * n + b) = outer[a * n + b];
+      }
+    Kokkos::deep_copy(d_zbl, h_zbl);
+  } else {
+    d_zbl = t_double_1d();
   }
 
   int ntypes = atom->ntypes;
@@ -686,6 +731,33 @@ template <class DeviceType> void PairGBNetKokkos<DeviceType>::compute(int eflag,
   dense_transposed(gx, rg, nlocal, R, F, readout1_w, false);
   auto dEdd = d_edge_dEdd;
   if (E > 0) Kokkos::deep_copy(dEdd, 0.0);
+
+  // ---- the repulsive core: half of each pair's switched ZBL energy and of
+  // its dE/dd on each of the pair's two edges (one per side, on any rank)
+  if (d_zbl.extent(0) > 0 && E > 0) {
+    auto z = d_zbl;
+    const int n = n_elements, nn = n_elements * n_elements;
+    double core = 0.0;
+    Kokkos::parallel_reduce(
+        "gbnet/kk:zbl", Kokkos::RangePolicy<DeviceType>(0, nlocal),
+        KOKKOS_LAMBDA(const int i, double &sum) {
+          const int ei = l_species(i);
+          if (ei < 0) return;
+          double ei_core = 0.0;
+          for (int e = l_offsets(i); e < l_offsets(i + 1); e++) {
+            const int ej = l_species(l_neighbor(e));
+            if (ej < 0) continue;
+            const int q = ei * n + ej;
+            double de;
+            ei_core += 0.5 * zbl_pair(z(q), z(nn + q), z(2 * nn + q), z(3 * nn + q), l_length(e), &de);
+            dEdd(e) += 0.5 * de;
+          }
+          if (want_eatom) l_eatom(i) += ei_core;
+          sum += ei_core;
+        },
+        core);
+    if (eflag_global) eng_vdwl += core;
+  }
 
   for (int t = T - 1; t >= 0; t--) {
     const BlockOffsets b = block_offsets[t];

@@ -88,6 +88,7 @@ template <class DeviceType> class PairGBNetKokkos : public PairGBNet, public Kok
   t_double_1d d_e_ref;           // [n_elements]
   t_double_1d d_table_coef;      // [T][P-1][4][F] Hermite coefficients a0..a3 (docs/model.md section 5)
   t_int_1d d_type_element;       // [ntypes+1], -1: not handled by gbnet
+  t_double_1d d_zbl;             // repulsive core [4][n][n]: 14.399645 z1 z2, 1/a, inner, outer; empty: none
 
   // per step (grow only)
   typename AT::t_x_array_randomread x;
