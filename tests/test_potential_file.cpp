@@ -14,6 +14,8 @@
 #include <sstream>
 #include <string>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 #include "gbnet.h"
@@ -208,6 +210,30 @@ TEST(PotentialFile, RoundTripIsBitwiseExact) {
     std::string again = dir + "/again.gbnet";
     ASSERT_EQ(gbnet_model_save(back.m, again.c_str()), GBNET_OK);
     EXPECT_EQ(read_file(path), read_file(again));
+}
+
+// A write killed before its rename leaves NAME.tmp.PID; the next save of the
+// same file removes those of processes that no longer exist and keeps a live
+// writer's (here this test's parent: a live process).
+TEST(PotentialFile, SaveRemovesTemporariesOfDeadWriters) {
+    std::string dir = temp_dir();
+    ModelPtr m;
+    gbnet_hyperparams hp = small_hyperparams(8, 2, 6, 4, 4.0, {8, 1});
+    ASSERT_EQ(gbnet_model_create(&m.m, &hp, 3), GBNET_OK);
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) _exit(0);
+    ASSERT_EQ(waitpid(child, nullptr, 0), child);  // reaped: its pid names no process now
+    std::string path = dir + "/model.gbnet";
+    std::string dead = path + ".tmp." + std::to_string((long)child);
+    std::string live = path + ".tmp." + std::to_string((long)getppid());
+    std::string other = dir + "/other.gbnet.tmp." + std::to_string((long)child);
+    for (const std::string &f : {dead, live, other}) std::ofstream(f) << "torn";
+    ASSERT_EQ(gbnet_model_save(m.m, path.c_str()), GBNET_OK) << gbnet_last_error();
+    struct stat st;
+    EXPECT_NE(stat(dead.c_str(), &st), 0) << "a dead writer's temporary is removed";
+    EXPECT_EQ(stat(live.c_str(), &st), 0) << "a live writer's temporary is kept";
+    EXPECT_EQ(stat(other.c_str(), &st), 0) << "another file's temporary is not touched";
 }
 
 TEST(PotentialFile, RoundTripWithFilterTable) {

@@ -67,7 +67,7 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
 {
     echo "# Committee cost: $members members against one (water, 1536 atoms, float)"
     echo
-    echo "Measured $(date -u +%Y-%m-%d) by \`bench/lammps/committee.sh\` on $(lscpu | sed -n "s/^Model name: *//p" | head -n1) ($(nproc) CPUs),"
+    echo "Measured $(date -u +%Y-%m-%d) by \`bench/lammps/committee.sh\` on $(lscpu | sed -n "s/^Model name: *//p" | head -n1) ($(getconf _NPROCESSORS_ONLN) CPUs),"
     echo "alone on the machine. CPU flags: $(cpu_flags)."
     echo
     echo "Potential: \`$(basename "$pot")\`; the committee is $members copies of it (a member costs"

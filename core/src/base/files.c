@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,6 +84,40 @@ static void pause_us(long us) {
     }
 }
 
+/* Removes PATH.tmp.PID files whose process no longer exists: what a write
+ * killed between create and rename left behind (a live writer's, another
+ * process writing the same file, is kept). Best effort: errors are ignored. */
+static void remove_stale_temporaries(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char folder[4200];
+    const char *name = slash ? slash + 1 : path;
+    if (slash) {
+        size_t len = (size_t)(slash - path);
+        if (len >= sizeof folder) return;
+        memcpy(folder, path, len);
+        folder[len ? len : 1] = '\0';
+        if (!len) folder[0] = '/';
+    } else {
+        strcpy(folder, ".");
+    }
+    size_t name_len = strlen(name);
+    DIR *dir = opendir(folder);
+    if (!dir) return;
+    struct dirent *entry;
+    while ((entry = readdir(dir)) != NULL) {
+        const char *e = entry->d_name;
+        if (strncmp(e, name, name_len) != 0 || strncmp(e + name_len, ".tmp.", 5) != 0) continue;
+        char *end;
+        long pid = strtol(e + name_len + 5, &end, 10);
+        if (*end || pid <= 0 || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue; /* alive, or not ours to judge */
+        char stale[8400];
+        int n = snprintf(stale, sizeof stale, "%s/%s", folder, e);
+        if (n > 0 && (size_t)n < sizeof stale) remove(stale);
+    }
+    closedir(dir);
+}
+
 gbnet_status gb_write_file_atomically(const char *path, const void *data, size_t size, const char *what) {
     char tmp[4200];
     int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -116,5 +152,6 @@ gbnet_status gb_write_file_atomically(const char *path, const void *data, size_t
                        strerror(err));
     }
     sync_parent_folder(path);
+    remove_stale_temporaries(path);
     return GBNET_OK;
 }
