@@ -9,13 +9,13 @@ A ctypes binding of the installed libgbnet.so (found through GBNET_LIBRARY,
 the install prefix, or a source checkout's build/ folder); docs/python.md.
 """
 from ._lib import GBNetError, GBNetInputError, library_path, version
-from .potential import Potential, Prediction
+from .potential import Potential, Prediction, make_committee
 from .training import TrainingInterrupted, train
 from .data import read_data, write_data
 
 __version__ = version()
 
-__all__ = ["Potential", "Prediction", "GBNetCalculator", "GBNetError", "GBNetInputError", "TrainingInterrupted",
+__all__ = ["Potential", "Prediction", "make_committee", "GBNetCalculator", "GBNetError", "GBNetInputError", "TrainingInterrupted",
            "train", "read_data", "write_data", "library_path", "version"]
 
 

@@ -90,6 +90,14 @@ class Result(ctypes.Structure):
                 ("atom_energies", c_double_p), ("forces", c_double_p)]
 
 
+class CommitteeDeviation(ctypes.Structure):
+    _fields_ = [("energy_deviation", ctypes.c_double), ("force_deviation_max", ctypes.c_double),
+                ("force_deviation_min", ctypes.c_double), ("force_deviation_mean", ctypes.c_double),
+                ("virial_deviation_max", ctypes.c_double), ("virial_deviation_min", ctypes.c_double),
+                ("virial_deviation_mean", ctypes.c_double), ("atom_force_deviations", c_double_p),
+                ("member_energies", c_double_p)]
+
+
 # ----------------------------------------------------------- gbnet_data.h
 
 class KeyValue(ctypes.Structure):
@@ -145,6 +153,7 @@ class TrainSummary(ctypes.Structure):
 
 # the structs the ABI test compares with the C compiler's layout: C name -> ctypes class
 STRUCTS = {"gbnet_hyperparams": Hyperparams, "gbnet_structure": Structure, "gbnet_result": Result,
+           "gbnet_committee_deviation": CommitteeDeviation,
            "gbnet_kv": KeyValue, "gbnet_frame": Frame, "gbnet_dataset": Dataset,
            "gbnet_epoch_report": EpochReport, "gbnet_train_callbacks": TrainCallbacks,
            "gbnet_train_summary": TrainSummary}
@@ -174,6 +183,16 @@ _PROTOTYPES = {
     "gbnet_workspace_free": (None, [_vp]),
     "gbnet_workspace_set_threads": (None, [_vp, ctypes.c_int]),
     "gbnet_evaluate": (_st, [_vp, ctypes.c_int, ctypes.POINTER(Structure), ctypes.POINTER(Result)]),
+    "gbnet_committee_load": (_st, [ctypes.POINTER(_vp), ctypes.c_char_p]),
+    "gbnet_committee_free": (None, [_vp]),
+    "gbnet_committee_size": (ctypes.c_int, [_vp]),
+    "gbnet_committee_create": (_st, [ctypes.POINTER(_vp), ctypes.POINTER(_vp), ctypes.c_int]),
+    "gbnet_committee_save": (_st, [_vp, ctypes.c_char_p]),
+    "gbnet_committee_workspace_create": (_st, [ctypes.POINTER(_vp), _vp, ctypes.c_int]),
+    "gbnet_committee_workspace_free": (None, [_vp]),
+    "gbnet_committee_workspace_set_threads": (None, [_vp, ctypes.c_int]),
+    "gbnet_committee_evaluate": (_st, [_vp, ctypes.c_int, ctypes.POINTER(Structure), ctypes.POINTER(Result),
+                                       ctypes.POINTER(CommitteeDeviation)]),
     "gbnet_atomic_number": (ctypes.c_int, [ctypes.c_char_p]),
     "gbnet_element_symbol": (ctypes.c_char_p, [ctypes.c_int]),
     "gbnet_dataset_read": (_st, [ctypes.POINTER(Dataset), ctypes.c_char_p]),

@@ -7,7 +7,7 @@ import numpy as np
 from . import _lib
 from ._lib import GBNetError, GBNetInputError, check, lib
 
-__all__ = ["Potential", "Prediction", "structure_arrays"]
+__all__ = ["Potential", "Prediction", "make_committee", "structure_arrays"]
 
 _PRECISIONS = {"double": 0, "float": 1}
 
@@ -21,8 +21,12 @@ class Prediction:
     virial:    [3, 3], eV: W = -sum_edges r_ij (x) dE/dr_ij (docs/model.md)
     stress:    ASE convention: -W/V symmetrized, Voigt order xx yy zz yz xz xy,
                eV/Å^3, positive when tensile; None without a 3-D cell
-    deviation: committee deviation; None (a single model: gbnet's C API has
-               no committees yet, see docs/python.md)
+    deviation: for a committee file, the members' spread (DeePMD-kit's model
+               deviation, population standard deviations over the members) as a
+               dict: "energy" (eV/atom), "force_max", "force_min", "force_mean"
+               (eV/Å, over atoms), "virial_max", "virial_min", "virial_mean"
+               (eV/atom), "forces" [n_atoms] (each atom's force deviation, eV/Å)
+               and "member_energies" [members] (eV); None for a single model
     """
 
     __slots__ = ("energy", "energies", "forces", "virial", "stress", "deviation")
@@ -70,6 +74,10 @@ class Potential:
 
     precision: "double" or "float" workspace; threads: OpenMP threads inside
     one evaluation (0: OpenMP's default, OMP_NUM_THREADS).
+
+    A committee file (gbnet train with committee = N) is evaluated as a
+    committee: energies and forces are the members' mean, and every
+    Prediction carries the deviation; committee_size says how many members.
     """
 
     def __init__(self, path, precision="double", threads=0):
@@ -83,7 +91,22 @@ class Potential:
         model = ctypes.c_void_p()
         with _lib.call_lock:
             check(lib.gbnet_model_load(ctypes.byref(model), _lib.as_bytes(self.path)))
+        self._committee, self._cws = None, None
         self._adopt(model)
+        committee = ctypes.c_void_p()
+        with _lib.call_lock:
+            check(lib.gbnet_committee_load(ctypes.byref(committee), _lib.as_bytes(self.path)))
+        if lib.gbnet_committee_size(committee) > 1:
+            self._committee = committee
+            self.committee_size = int(lib.gbnet_committee_size(committee))
+            cws = ctypes.c_void_p()
+            with _lib.call_lock:
+                check(lib.gbnet_committee_workspace_create(ctypes.byref(cws), committee,
+                                                           _PRECISIONS[self.precision]))
+            lib.gbnet_committee_workspace_set_threads(cws, self.threads)
+            self._cws = cws
+        else:
+            lib.gbnet_committee_free(committee)
 
     def _adopt(self, model):
         """Takes ownership of a loaded model: workspace, element table, hyperparameters."""
@@ -98,8 +121,7 @@ class Potential:
         self.cutoff = float(hp.cutoff)
         self.hyperparameters = {"features": hp.n_features, "blocks": hp.n_blocks, "rbf": hp.n_rbf,
                                 "readout": hp.readout_width, "cutoff": float(hp.cutoff)}
-        # committees are another part of the project's work: a single model has size 1
-        self.committee_size = 1
+        self.committee_size = 1  # set by __init__ for a committee file
 
     def _open_workspace(self):
         ws = ctypes.c_void_p()
@@ -110,6 +132,12 @@ class Potential:
 
     def close(self):
         """Frees the library's model and workspace (also done when collected)."""
+        if getattr(self, "_cws", None):
+            lib.gbnet_committee_workspace_free(self._cws)
+            self._cws = None
+        if getattr(self, "_committee", None):
+            lib.gbnet_committee_free(self._committee)
+            self._committee = None
         if getattr(self, "_ws", None):
             lib.gbnet_workspace_free(self._ws)
             self._ws = None
@@ -161,9 +189,13 @@ class Potential:
                 f"precision={self.precision})")
 
     def save(self, path):
-        """Writes the potential (atomically, as gbnet does) to path."""
+        """Writes the potential (atomically, as gbnet does) to path; a
+        committee is written whole."""
         with _lib.call_lock:
-            check(lib.gbnet_model_save(self._model, _lib.as_bytes(path)))
+            if self._committee:
+                check(lib.gbnet_committee_save(self._committee, _lib.as_bytes(path)))
+            else:
+                check(lib.gbnet_model_save(self._model, _lib.as_bytes(path)))
 
     # ------------------------------------------------------------ evaluation
 
@@ -213,8 +245,21 @@ class Potential:
             c_results[k].forces = forces.ctypes.data_as(_lib.c_double_p)
             c_results[k].atom_energies = energies.ctypes.data_as(_lib.c_double_p)
             outputs.append((forces, energies, cell))
-        with _lib.call_lock:
-            check(lib.gbnet_evaluate(self._ws, n, c_structs, c_results), f"gbnet: evaluating with {self.path}")
+        deviations = None
+        if self._cws:
+            deviations = (_lib.CommitteeDeviation * n)()
+            for k, a in enumerate(structures):
+                atom_devi = np.zeros(len(a), dtype=np.float64)
+                member_e = np.zeros(self.committee_size, dtype=np.float64)
+                keep.append((atom_devi, member_e))
+                deviations[k].atom_force_deviations = atom_devi.ctypes.data_as(_lib.c_double_p)
+                deviations[k].member_energies = member_e.ctypes.data_as(_lib.c_double_p)
+            with _lib.call_lock:
+                check(lib.gbnet_committee_evaluate(self._cws, n, c_structs, c_results, deviations),
+                      f"gbnet: evaluating with the committee {self.path}")
+        else:
+            with _lib.call_lock:
+                check(lib.gbnet_evaluate(self._ws, n, c_structs, c_results), f"gbnet: evaluating with {self.path}")
         predictions = []
         for k, (forces, energies, cell) in enumerate(outputs):
             virial = np.array(c_results[k].virial[:], dtype=np.float64).reshape(3, 3)
@@ -223,10 +268,48 @@ class Potential:
                 full = -virial / _cell_volume(cell)
                 full = 0.5 * (full + full.T)
                 stress = np.array([full[0, 0], full[1, 1], full[2, 2], full[1, 2], full[0, 2], full[0, 1]])
-            predictions.append(Prediction(float(c_results[k].energy), energies, forces, virial, stress))
+            deviation = None
+            if deviations is not None:
+                d = deviations[k]
+                atom_devi, member_e = keep[n + k]
+                deviation = {"energy": d.energy_deviation, "force_max": d.force_deviation_max,
+                             "force_min": d.force_deviation_min, "force_mean": d.force_deviation_mean,
+                             "virial_max": d.virial_deviation_max, "virial_min": d.virial_deviation_min,
+                             "virial_mean": d.virial_deviation_mean, "forces": atom_devi,
+                             "member_energies": member_e}
+            predictions.append(Prediction(float(c_results[k].energy), energies, forces, virial, stress, deviation))
         return predictions[0] if single else predictions
 
     def calculator(self, **kwargs):
         """An ASE calculator over this potential (gbnet.calculator.GBNetCalculator)."""
         from .calculator import GBNetCalculator
         return GBNetCalculator(self, **kwargs)
+
+
+def make_committee(paths, out_path):
+    """Writes one committee file from potential files with the same elements
+    (in the same order) and cutoff (each file's first model; a GBNetError
+    names the member that differs), and returns it as a Potential."""
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise GBNetInputError("make_committee: no potential files given")
+    models = []
+    try:
+        for path in paths:
+            m = ctypes.c_void_p()
+            with _lib.call_lock:
+                check(lib.gbnet_model_load(ctypes.byref(m), _lib.as_bytes(path)))
+            models.append(m)
+        array = (ctypes.c_void_p * len(models))(*[m.value for m in models])
+        committee = ctypes.c_void_p()
+        with _lib.call_lock:
+            check(lib.gbnet_committee_create(ctypes.byref(committee), array, len(models)), "make_committee")
+        try:
+            with _lib.call_lock:
+                check(lib.gbnet_committee_save(committee, _lib.as_bytes(out_path)))
+        finally:
+            lib.gbnet_committee_free(committee)
+    finally:
+        for m in models:
+            lib.gbnet_model_free(m)
+    return Potential(out_path)

@@ -22,6 +22,12 @@ int main(void) {
     SIZE(gbnet_result);
     FIELD(gbnet_result, energy); FIELD(gbnet_result, virial); FIELD(gbnet_result, atom_energies);
     FIELD(gbnet_result, forces);
+    SIZE(gbnet_committee_deviation);
+    FIELD(gbnet_committee_deviation, energy_deviation); FIELD(gbnet_committee_deviation, force_deviation_max);
+    FIELD(gbnet_committee_deviation, force_deviation_min); FIELD(gbnet_committee_deviation, force_deviation_mean);
+    FIELD(gbnet_committee_deviation, virial_deviation_max); FIELD(gbnet_committee_deviation, virial_deviation_min);
+    FIELD(gbnet_committee_deviation, virial_deviation_mean);
+    FIELD(gbnet_committee_deviation, atom_force_deviations); FIELD(gbnet_committee_deviation, member_energies);
     SIZE(gbnet_kv);
     FIELD(gbnet_kv, key); FIELD(gbnet_kv, value);
     SIZE(gbnet_frame);

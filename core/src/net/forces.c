@@ -50,6 +50,7 @@ void gb_forces_from_dbar_threaded(double *forces, double *atom_virials, double *
                                   int n_centers, int n_atoms, int n_threads) {
     (void)n_threads;
     int parallel = n_threads > 1 && n_atoms > 256;
+    (void)parallel; /* used only by the OpenMP pragmas */
     /* pass 1, over centers: their out-edges (+g) */
 #pragma omp parallel num_threads(n_threads) if (parallel)
     {

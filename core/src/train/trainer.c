@@ -677,6 +677,7 @@ static gbnet_status run_packs(gbnet_trainer *t, int is_train, int first, int cou
     const int static_atoms = is_train && t->cfg.static_shape ? t->cap_atoms : 0;
     const int static_edges = is_train && t->cfg.static_shape ? t->cap_edges : 0;
     const int n_threads = t->n_workers < count ? t->n_workers : count;
+    (void)n_threads; /* used only by the OpenMP pragma */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(n_threads > 0 ? n_threads : 1) if (n_threads > 1)
     for (int k = 0; k < count; ++k) {
         int w = 0;
