@@ -431,6 +431,52 @@ TEST(Cli, EvalTantalumStress) {
     EXPECT_TRUE(contains(none.err, "gbnet eval: no frame matches")) << none.err;
 }
 
+// gbnet eval counts the frames outside the potential's coverage record: none
+// for a record made from the data itself, all of them (and the volume) for
+// a record whose shortest Ta-Ta distance and volume range lie beyond the data.
+TEST(Cli, EvalCountsFramesOutsideTheCoverageRecord) {
+    std::string dir = temp_dir(), model = dir + "/m.gbnet";
+    std::string bcc = data_path("fitsnap_ta/fitsnap_ta.extxyz");
+    ASSERT_EQ(gbnet("init --elements Ta " + std::string(kSmallModel) + " -o " + model).rc, 0);
+    CliRun plain = gbnet("eval " + model + " " + bcc + " --subset config_type=Elastic_BCC");
+    ASSERT_EQ(plain.rc, 0) << plain.err;
+    EXPECT_TRUE(contains(plain.out, "holds no record of its training data: not checked")) << plain.out;
+
+    gbnet_model *m = nullptr;
+    ASSERT_EQ(gbnet_model_load(&m, model.c_str()), GBNET_OK);
+    gbnet_coverage c{};
+    c.n_frames = 1;
+    c.trained_energies = c.trained_forces = 1;
+    c.n_periodic = 1;
+    c.volume_per_atom_min = 1.0;
+    c.volume_per_atom_max = 100.0;
+    c.shortest_distance[0][0] = 1.0;  // far below any Ta-Ta distance of the data
+    ASSERT_EQ(gbnet_model_set_coverage(m, &c), GBNET_OK);
+    std::string inside = dir + "/inside.gbnet", outside = dir + "/outside.gbnet";
+    ASSERT_EQ(gbnet_model_save(m, inside.c_str()), GBNET_OK);
+    c.shortest_distance[0][0] = 3.5;  // above the BCC nearest neighbours (about 2.86 A)
+    c.volume_per_atom_min = 30.0;     // above BCC Ta's 18 A^3 per atom
+    ASSERT_EQ(gbnet_model_set_coverage(m, &c), GBNET_OK);
+    ASSERT_EQ(gbnet_model_save(m, outside.c_str()), GBNET_OK);
+    gbnet_model_free(m);
+
+    CliRun in = gbnet("eval " + inside + " " + bcc + " --subset config_type=Elastic_BCC");
+    ASSERT_EQ(in.rc, 0) << in.err;
+    EXPECT_TRUE(contains(in.out, "coverage:    0 of ")) << in.out;
+    CliRun out = gbnet("eval " + outside + " " + bcc + " --subset config_type=Elastic_BCC");
+    ASSERT_EQ(out.rc, 0) << out.err;
+    size_t at = out.out.find("coverage:    ");
+    ASSERT_NE(at, std::string::npos) << out.out;
+    int n_out = -1, n_all = -2, n_close = -1;
+    ASSERT_EQ(sscanf(out.out.c_str() + at, "coverage: %d of %d frames outside the training data (%d with", &n_out,
+                     &n_all, &n_close), 3)
+        << out.out;
+    EXPECT_EQ(n_out, n_all);
+    EXPECT_EQ(n_close, n_all);
+    EXPECT_TRUE(contains(out.out, std::to_string(n_all) + " with a volume per atom outside")) << out.out;
+    EXPECT_TRUE(contains(out.out, "closest:     0.")) << out.out;
+}
+
 // ------------------------------------------------------------ errors
 
 TEST(Cli, ErrorsMissingFiles) {

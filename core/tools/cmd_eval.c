@@ -50,7 +50,13 @@ static const char *const eval_help =
     "the committee mean and a second table summarises the deviations over\n"
     "frames: max_devi_f (the largest per-atom force deviation of a frame,\n"
     "sqrt(mean over members |F_i - mean F_i|^2), eV/A), avg_devi_f, devi_e\n"
-    "(std over members of E/N, eV/atom) and max_devi_v (eV/atom).\n";
+    "(std over members of E/N, eV/atom) and max_devi_v (eV/atom).\n"
+    "\n"
+    "With a potential that records its training coverage (gbnet train writes it;\n"
+    "gbnet info shows it) a last block counts the frames outside it, as the\n"
+    "LAMMPS pair style's extrapolation warnings do: atoms closer than the\n"
+    "shortest trained distance of their element pair, or a periodic cell's\n"
+    "volume per atom outside the trained range, and names the farthest frame.\n";
 
 enum { OPT_PRECISION, OPT_THREADS, OPT_BATCH, OPT_WRITE, OPT_SUBSET, OPT_MEMBER, OPT_DEVIATIONS, OPT_HELP };
 static const cli_option eval_options[] = {
@@ -392,6 +398,48 @@ static void print_committee_report(const eval_args *a, int n_members, const eval
 
 /* DeePMD-kit's model_devi.out columns per frame, then the frame's true errors
  * of the prediction (nan without labels): err_e signed, (E_pred - E_ref)/N. */
+/* Frames outside the model's training coverage record (gbnet_coverage_check,
+ * what pair_style gbnet warns about); nothing without a record. */
+static int print_coverage_report(const gbnet_model *model, eval_set *s) {
+    if (!gbnet_model_coverage(model)) {
+        printf("\ncoverage:    %s\n", "the potential holds no record of its training data: not checked");
+        return CLI_EXIT_OK;
+    }
+    int close_frames = 0, volume_frames = 0, outside = 0, worst = -1;
+    long long close_atoms = 0;
+    double worst_ratio = HUGE_VAL;
+    for (int i = 0; i < s->n; ++i) {
+        gbnet_structure st;
+        gbnet_result unused;
+        fill_call(&st, &unused, s, i, 1);
+        gbnet_coverage_report r;
+        gbnet_status status = gbnet_coverage_check(model, &st, &r);
+        if (status) {
+            const gbnet_frame *f = &s->frames[i];
+            return cli_error("eval", "%s:%d: coverage check failed: %s", f->source ? f->source : "?", f->line,
+                             gbnet_last_error());
+        }
+        close_frames += r.atoms_too_close > 0;
+        close_atoms += r.atoms_too_close;
+        volume_frames += r.volume_outside;
+        outside += r.atoms_too_close > 0 || r.volume_outside;
+        if (r.closest_ratio < worst_ratio) {
+            worst_ratio = r.closest_ratio;
+            worst = i;
+        }
+    }
+    printf("\ncoverage:    %d of %d frames outside the training data (%d with atoms closer than the shortest\n"
+           "             trained distance of their pair, %lld such atoms; %d with a volume per atom outside the\n"
+           "             trained range)\n",
+           outside, s->n, close_frames, close_atoms, volume_frames);
+    if (worst >= 0) {
+        const gbnet_frame *f = &s->frames[worst];
+        printf("closest:     %.3f of the shortest trained distance (0: a pair never trained), frame %d (%s:%d)\n",
+               worst_ratio, worst, f->source ? f->source : "?", f->line);
+    }
+    return CLI_EXIT_OK;
+}
+
 static int write_deviations(const char *path, const eval_set *s) {
     FILE *f = fopen(path, "w");
     if (!f) return cli_error("eval", "cannot write '%s': %s", path, strerror(errno));
@@ -469,6 +517,7 @@ int cmd_eval(int argc, char **argv) {
     if (rc == CLI_EXIT_OK) rc = evaluate_all(&set, &ev, args.batch, &seconds, &n_calls);
     if (rc == CLI_EXIT_OK) print_report(&args, model, &set, seconds, n_calls);
     if (rc == CLI_EXIT_OK && n_members > 1) print_committee_report(&args, n_members, &set);
+    if (rc == CLI_EXIT_OK) rc = print_coverage_report(model, &set);
     if (rc == CLI_EXIT_OK && args.predictions_path) {
         status = gbnet_write_extxyz(args.predictions_path, set.frames, set.n, set.energy,
                                  (const double *const *)set.forces, set.virial);
