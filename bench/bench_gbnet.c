@@ -26,50 +26,18 @@
 #include <time.h>
 
 #include "gbnet_data.h"
+#include "bench_util.h"
 #include "gbnet.h"
 #include "neighbor.h"
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Deterministic uniform numbers in [-1, 1) (splitmix64), so runs are repeatable. */
-static double uniform_pm1(uint64_t *state) {
-    uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return (double)(z >> 11) * (2.0 / 9007199254740992.0) - 1.0;
-}
 
 /* pos [n][3] = base [n][3] + uniform displacement in [-amplitude, amplitude). */
 static void displace(double *pos, const double *base, int n, double amplitude, uint64_t *state) {
     for (size_t k = 0; k < 3 * (size_t)n; ++k) pos[k] = base[k] + amplitude * uniform_pm1(state);
 }
 
-static int compare_doubles(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median of times [n] (sorts in place). */
-static double median(double *times, int n) {
-    qsort(times, (size_t)n, sizeof *times, compare_doubles);
-    return n % 2 ? times[n / 2] : 0.5 * (times[n / 2 - 1] + times[n / 2]);
-}
-
 static int fail_status(const char *what, gbnet_status st) {
     fprintf(stderr, "bench_gbnet: %s: %s: %s\n", what, gbnet_status_name(st), gbnet_last_error());
     return 1;
-}
-
-/* Value of option name in argv, or fallback. */
-static const char *option(int argc, char **argv, const char *name, const char *fallback) {
-    for (int i = 0; i + 1 < argc; ++i)
-        if (strcmp(argv[i], name) == 0) return argv[i + 1];
-    return fallback;
 }
 
 static int parse_int(const char *text, const char *name, int *out) {

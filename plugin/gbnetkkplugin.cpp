@@ -3,18 +3,11 @@
  * packages (tools/build_lammps_kokkos.sh), so `lmp -k on -sf kk` picks
  * gbnet/kk for `pair_style gbnet`. It must be compiled against the headers,
  * Kokkos and MPI of the LAMMPS that loads it (lammps/KOKKOS/CMakeLists.txt). */
-#include "lammpsplugin.h"
-#include "version.h"
+#include "register_pair_gbnet.h"
 
-#include "pair_gbnet.h"
 #include "pair_gbnet_kokkos.h"
 
 using namespace LAMMPS_NS;
-
-static Pair *create_pair_gbnet(LAMMPS *lmp)
-{
-  return new PairGBNet(lmp);
-}
 
 static Pair *create_pair_gbnet_kokkos(LAMMPS *lmp)
 {
@@ -24,16 +17,8 @@ static Pair *create_pair_gbnet_kokkos(LAMMPS *lmp)
 extern "C" void lammpsplugin_init(void *lmp, void *handle, void *regfunc)
 {
   lammpsplugin_t plugin;
+  register_pair_gbnet(plugin, lmp, handle, regfunc);
   auto register_plugin = (lammpsplugin_regfunc) regfunc;
-  plugin.version = LAMMPS_VERSION;
-  plugin.style = "pair";
-  plugin.name = "gbnet";
-  plugin.info = "gbnet SchNet-family neural-network potential";
-  plugin.author = "gbnet developers";
-  plugin.creator.v1 = (lammpsplugin_factory1 *) &create_pair_gbnet;
-  plugin.handle = handle;
-  (*register_plugin)(&plugin, lmp);
-
   plugin.name = "gbnet/kk";
   plugin.info = "gbnet SchNet-family neural-network potential, KOKKOS";
   plugin.creator.v1 = (lammpsplugin_factory1 *) &create_pair_gbnet_kokkos;

@@ -81,41 +81,11 @@ std::string make_potential(const std::string &dir) {
     return path;
 }
 
-struct LmpRun {
-    int status = -1;
-    std::string log;     // the LAMMPS log file
-    std::string screen;  // stdout and stderr
-    std::map<std::string, std::vector<double>> values;  // "GBNET key v..." lines
-    bool ok() const { return status == 0; }
-    std::string text() const { return screen + log; }
-};
-
-// Runs script (text) with `exe` on `ranks` MPI ranks in dir; name is a file
-// stem; env is prepended to the command (NAME=value ...).
+// Runs script with `exe` on `ranks` MPI ranks in dir (test_util.h); vars are
+// further command-line arguments (-var NAME VALUE ...).
 LmpRun run_lammps(const std::string &exe, const std::string &dir, const std::string &name, const std::string &script,
-               int ranks, const std::string &vars = "", const std::string &env = "") {
-    write_file(dir + "/" + name + ".in", script);
-    std::string cmd = "cd '" + dir + "' && " + env + " OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np " +
-                      std::to_string(ranks) + " '" + exe + "' -echo none -in " + name + ".in -log " + name +
-                      ".log " + vars + " > " + name + ".out 2>&1";
-    LmpRun run;
-    int rc = system(cmd.c_str());
-    run.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-    run.log = read_file(dir + "/" + name + ".log");
-    run.screen = read_file(dir + "/" + name + ".out");
-    std::istringstream lines(run.log);
-    std::string line;
-    while (std::getline(lines, line)) {
-        if (line.rfind("GBNET ", 0) != 0) continue;
-        std::istringstream fields(line.substr(6));
-        std::string key;
-        fields >> key;
-        double v;
-        std::vector<double> vs;
-        while (fields >> v) vs.push_back(v);
-        run.values[key] = vs;
-    }
-    return run;
+                  int ranks, const std::string &vars = "", const std::string &env = "") {
+    return run_lmp(exe, dir, name, script, ranks, vars, env);
 }
 
 struct Atoms {

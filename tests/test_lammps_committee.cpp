@@ -28,33 +28,8 @@ bool is_file(const std::string &path) {
 }
 std::string gbnet_lmp_path() { return std::string(GBNET_BINARY_DIR) + "/gbnet-lmp"; }
 
-struct LmpResult {
-    int status = -1;
-    std::string text;
-    std::map<std::string, std::vector<double>> values;  // "GBNET key v..." lines of the log
-};
-
-LmpResult run_lammps(const std::string &dir, const std::string &name, const std::string &script, int ranks) {
-    write_file(dir + "/" + name + ".in", script);
-    std::string cmd = "cd '" + dir + "' && OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np " +
-                      std::to_string(ranks) + " '" + gbnet_lmp_path() + "' -echo none -in " + name + ".in -log " +
-                      name + ".log > " + name + ".out 2>&1";
-    int rc = system(cmd.c_str());
-    LmpResult r;
-    r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-    std::string log = read_file(dir + "/" + name + ".log");
-    r.text = read_file(dir + "/" + name + ".out") + log;
-    std::istringstream lines(log);
-    std::string line;
-    while (std::getline(lines, line)) {
-        if (line.rfind("GBNET ", 0) != 0) continue;
-        std::istringstream fields(line.substr(6));
-        std::string key;
-        fields >> key;
-        double v;
-        while (fields >> v) r.values[key].push_back(v);
-    }
-    return r;
+LmpRun run_lammps(const std::string &dir, const std::string &name, const std::string &script, int ranks) {
+    return run_lmp(gbnet_lmp_path(), dir, name, script, ranks);
 }
 
 // Three random O-H members of different widths (rc = 4) as one committee file.
@@ -147,11 +122,11 @@ const char *kDump = "dump d all custom 2 devi.dump id type x y z d_gbnet_devi_f\
 
 TEST_F(LammpsCommittee, DeviationsEqualTheCoreAndDoNotDependOnTheRankCount) {
     std::vector<std::vector<std::vector<double>>> files;
-    std::vector<LmpResult> runs;
+    std::vector<LmpRun> runs;
     for (int ranks : {1, 2, 4}) {
         std::string tag = "np" + std::to_string(ranks);
-        LmpResult r = run_lammps(dir, tag, script(pot, "out_freq 2 out_file " + tag + ".devi", kDump, 4), ranks);
-        ASSERT_EQ(r.status, 0) << r.text;
+        LmpRun r = run_lammps(dir, tag, script(pot, "out_freq 2 out_file " + tag + ".devi", kDump, 4), ranks);
+        ASSERT_EQ(r.status, 0) << r.text();
         std::string header;
         files.push_back(read_devi(dir + "/" + tag + ".devi", &header));
         EXPECT_EQ(header.find("#        step         max_devi_v         min_devi_v         avg_devi_v         "
@@ -161,8 +136,8 @@ TEST_F(LammpsCommittee, DeviationsEqualTheCoreAndDoNotDependOnTheRankCount) {
         runs.push_back(r);
         rename((dir + "/devi.dump").c_str(), (dir + "/" + tag + ".dump").c_str());
     }
-    EXPECT_NE(runs[0].text.find("holds a committee of 3 members: forces from their mean"), std::string::npos)
-        << runs[0].text;
+    EXPECT_NE(runs[0].text().find("holds a committee of 3 members: forces from their mean"), std::string::npos)
+        << runs[0].text();
     // steps 0, 2 and 4, the step and 7 deviations each, all nonzero
     ASSERT_EQ(files[0].size(), 3u);
     for (size_t k = 0; k < 3; ++k) {
@@ -241,58 +216,58 @@ TEST_F(LammpsCommittee, DeviationsEqualTheCoreAndDoNotDependOnTheRankCount) {
 }
 
 TEST_F(LammpsCommittee, FixHaltStopsOnTheForceDeviation) {
-    LmpResult r = run_lammps(dir, "halt",
+    LmpRun r = run_lammps(dir, "halt",
                        script(pot, "",
                               "variable maxf equal c_dev[4]\nfix stop all halt 1 v_maxf > 1e-6 error soft\n", 20, false),
                        2);
-    ASSERT_EQ(r.status, 0) << r.text;
-    EXPECT_NE(r.text.find("Fix halt condition for fix-id stop met on step 1"), std::string::npos) << r.text;
-    LmpResult keep = run_lammps(dir, "nohalt",
+    ASSERT_EQ(r.status, 0) << r.text();
+    EXPECT_NE(r.text().find("Fix halt condition for fix-id stop met on step 1"), std::string::npos) << r.text();
+    LmpRun keep = run_lammps(dir, "nohalt",
                           script(pot, "", "variable maxf equal c_dev[4]\nfix stop all halt 1 v_maxf > 1e6 error soft\n",
                                  4),
                           2);
-    ASSERT_EQ(keep.status, 0) << keep.text;
-    EXPECT_EQ(keep.text.find("Fix halt condition"), std::string::npos) << keep.text;
+    ASSERT_EQ(keep.status, 0) << keep.text();
+    EXPECT_EQ(keep.text().find("Fix halt condition"), std::string::npos) << keep.text();
 }
 
 TEST_F(LammpsCommittee, ChosenMemberIntegratesWithItsOwnForces) {
-    LmpResult r = run_lammps(dir, "member", script(pot, "committee_output 2", "", 0), 1);
-    ASSERT_EQ(r.status, 0) << r.text;
-    EXPECT_NE(r.text.find("forces from member 2"), std::string::npos) << r.text;
-    LmpResult mean = run_lammps(dir, "mean", script(pot, "", "", 0), 1);
-    ASSERT_EQ(mean.status, 0) << mean.text;
+    LmpRun r = run_lammps(dir, "member", script(pot, "committee_output 2", "", 0), 1);
+    ASSERT_EQ(r.status, 0) << r.text();
+    EXPECT_NE(r.text().find("forces from member 2"), std::string::npos) << r.text();
+    LmpRun mean = run_lammps(dir, "mean", script(pot, "", "", 0), 1);
+    ASSERT_EQ(mean.status, 0) << mean.text();
     // member 2 alone through the core on the same configuration
     gbnet_committee *c = nullptr;
     ASSERT_EQ(gbnet_committee_load(&c, pot.c_str()), GBNET_OK);
     std::string single = dir + "/member2.gbnet";
     ASSERT_EQ(gbnet_model_save(gbnet_committee_member(c, 2), single.c_str()), GBNET_OK);
     gbnet_committee_free(c);
-    LmpResult alone = run_lammps(dir, "alone", script(single, "", "", 0), 1);
-    ASSERT_EQ(alone.status, 0) << alone.text;
+    LmpRun alone = run_lammps(dir, "alone", script(single, "", "", 0), 1);
+    ASSERT_EQ(alone.status, 0) << alone.text();
     double e_member = r.values["last"].at(0), e_alone = alone.values["last"].at(0), e_mean = mean.values["last"].at(0);
     EXPECT_LE(std::fabs(e_member - e_alone), 1e-10 * std::fabs(e_alone));
     EXPECT_GT(std::fabs(e_member - e_mean), 1e-6);
     // deviations are the committee's whichever member integrates
     for (int k = 1; k < 8; ++k) EXPECT_LE(std::fabs(r.values["last"][k] - mean.values["last"][k]), 1e-12 * mean.values["last"][k]);
     // a single model has no deviations: out_freq is ignored with a warning, compute pair gives zeros
-    EXPECT_NE(alone.text.find("Loop time"), std::string::npos);
-    LmpResult warn = run_lammps(dir, "warn", script(single, "out_freq 1", "", 0), 1);
-    EXPECT_NE(warn.text.find("out_freq 1 ignored"), std::string::npos) << warn.text;
-    LmpResult bad = run_lammps(dir, "bad_member", script(pot, "committee_output 3", "", 0), 2);
+    EXPECT_NE(alone.text().find("Loop time"), std::string::npos);
+    LmpRun warn = run_lammps(dir, "warn", script(single, "out_freq 1", "", 0), 1);
+    EXPECT_NE(warn.text().find("out_freq 1 ignored"), std::string::npos) << warn.text();
+    LmpRun bad = run_lammps(dir, "bad_member", script(pot, "committee_output 3", "", 0), 2);
     EXPECT_NE(bad.status, 0);
-    EXPECT_NE(bad.text.find("committee_output 3 but potential file"), std::string::npos) << bad.text;
+    EXPECT_NE(bad.text().find("committee_output 3 but potential file"), std::string::npos) << bad.text();
 }
 
 TEST_F(LammpsCommittee, DeviationFileThatCannotBeWrittenIsAnError) {
-    LmpResult r = run_lammps(dir, "unwritable", script(pot, "out_freq 1 out_file /nonexistent/dir/model_devi.out", "", 0), 2);
+    LmpRun r = run_lammps(dir, "unwritable", script(pot, "out_freq 1 out_file /nonexistent/dir/model_devi.out", "", 0), 2);
     EXPECT_NE(r.status, 0);
-    EXPECT_NE(r.text.find("ERROR"), std::string::npos) << r.text;
-    EXPECT_NE(r.text.find("cannot open the deviation file /nonexistent/dir/model_devi.out (out_file) for writing"),
+    EXPECT_NE(r.text().find("ERROR"), std::string::npos) << r.text();
+    EXPECT_NE(r.text().find("cannot open the deviation file /nonexistent/dir/model_devi.out (out_file) for writing"),
               std::string::npos)
-        << r.text;
-    EXPECT_EQ(r.text.find("Segmentation"), std::string::npos);
-    LmpResult k = run_lammps(dir, "badfreq", script(pot, "out_freq -1", "", 0), 1);
-    EXPECT_NE(k.text.find("out_freq must be >= 0"), std::string::npos) << k.text;
+        << r.text();
+    EXPECT_EQ(r.text().find("Segmentation"), std::string::npos);
+    LmpRun k = run_lammps(dir, "badfreq", script(pot, "out_freq -1", "", 0), 1);
+    EXPECT_NE(k.text().find("out_freq must be >= 0"), std::string::npos) << k.text();
 }
 
 }  // namespace

@@ -45,38 +45,9 @@ std::string kokkos_lmp_path() {
 }
 std::string kk_plugin_path() { return std::string(GBNET_BINARY_DIR) + "/plugin/gbnetkkplugin.so"; }
 
-struct LmpRun {
-    int status = -1;
-    std::string log, screen;
-    std::map<std::string, std::vector<double>> values;  // "GBNET key v..." lines of the log
-    bool ok() const { return status == 0; }
-    std::string text() const { return screen + log; }
-};
-
 LmpRun run_lammps(const std::string &dir, const std::string &name, const std::string &script, int ranks,
-               const std::string &args) {
-    write_file(dir + "/" + name + ".in", script);
-    std::string cmd = "cd '" + dir + "' && OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np " +
-                      std::to_string(ranks) + " '" + kokkos_lmp_path() + "' " + args + " -echo none -in " + name +
-                      ".in -log " + name + ".log > " + name + ".out 2>&1";
-    LmpRun run;
-    int rc = system(cmd.c_str());
-    run.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
-    run.log = read_file(dir + "/" + name + ".log");
-    run.screen = read_file(dir + "/" + name + ".out");
-    std::istringstream lines(run.log);
-    std::string line;
-    while (std::getline(lines, line)) {
-        if (line.rfind("GBNET ", 0) != 0) continue;
-        std::istringstream fields(line.substr(6));
-        std::string key;
-        fields >> key;
-        double v;
-        std::vector<double> vs;
-        while (fields >> v) vs.push_back(v);
-        run.values[key] = vs;
-    }
-    return run;
+                  const std::string &args) {
+    return run_lmp(kokkos_lmp_path(), dir, name, script, ranks, args);
 }
 
 // dump columns of tests/lammps/report.in: id type x y z fx fy fz pe s1..s6

@@ -352,16 +352,6 @@ TEST(Checkpoint, RoundTripsAndDetectsCorruption) {
 
 // ------------------------------------------------------------------ training on real data
 
-// Writes frames [first, first+count) of the ethanol training file as extxyz.
-std::string ethanol_slice(const std::string &dir, const std::string &name, int first, int count) {
-    gbnet_dataset ds{};
-    EXPECT_EQ(gbnet_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);
-    std::string path = dir + "/" + name;
-    EXPECT_EQ(gbnet_write_extxyz(path.c_str(), ds.frames + first, count, nullptr, nullptr, nullptr), GBNET_OK);
-    gbnet_dataset_free(&ds);
-    return path;
-}
-
 struct Recorder {
     std::vector<double> step_losses;
     std::vector<gbnet_epoch_report> epochs;

@@ -28,15 +28,6 @@ extern "C" {
 
 namespace {
 
-std::string ethanol_slice(const std::string &dir, const std::string &name, int first, int count) {
-    gbnet_dataset ds{};
-    EXPECT_EQ(gbnet_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);
-    std::string path = dir + "/" + name;
-    EXPECT_EQ(gbnet_write_extxyz(path.c_str(), ds.frames + first, count, nullptr, nullptr, nullptr), GBNET_OK);
-    gbnet_dataset_free(&ds);
-    return path;
-}
-
 // What a run saw: losses, epoch reports, messages, and the raw weights after every step.
 struct Trace {
     gbnet_trainer *trainer = nullptr;

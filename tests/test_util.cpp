@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -8,6 +9,10 @@
 #include <sstream>
 #include <string>
 #include <unistd.h>
+
+extern "C" {
+#include "gbnet_data.h"
+}
 
 std::string data_path(const std::string &relative) { return std::string(GBNET_DATA_DIR) + "/" + relative; }
 
@@ -33,6 +38,15 @@ std::string read_file(const std::string &path) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+std::string ethanol_slice(const std::string &dir, const std::string &name, int first, int count) {
+    gbnet_dataset ds{};
+    EXPECT_EQ(gbnet_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);
+    std::string path = dir + "/" + name;
+    EXPECT_EQ(gbnet_write_extxyz(path.c_str(), ds.frames + first, count, nullptr, nullptr, nullptr), GBNET_OK);
+    gbnet_dataset_free(&ds);
+    return path;
 }
 
 gbnet_hyperparams small_hyperparams(int F, int T, int K, int R, double rc, const std::vector<int> &atomic_numbers) {
@@ -73,4 +87,30 @@ std::vector<double> fd_gradient(std::vector<double> x, const std::function<doubl
         g[k] = (fp - fm) / (2 * h);
     }
     return g;
+}
+
+LmpRun run_lmp(const std::string &exe, const std::string &dir, const std::string &name, const std::string &script,
+               int ranks, const std::string &args, const std::string &env) {
+    write_file(dir + "/" + name + ".in", script);
+    std::string cmd = "cd '" + dir + "' && " + env + " OMP_NUM_THREADS=1 mpirun --allow-run-as-root --oversubscribe -np " +
+                      std::to_string(ranks) + " '" + exe + "' " + args + " -echo none -in " + name + ".in -log " +
+                      name + ".log > " + name + ".out 2>&1";
+    LmpRun run;
+    int rc = system(cmd.c_str());
+    run.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+    run.log = read_file(dir + "/" + name + ".log");
+    run.screen = read_file(dir + "/" + name + ".out");
+    std::istringstream lines(run.log);
+    std::string line;
+    while (std::getline(lines, line)) {
+        if (line.rfind("GBNET ", 0) != 0) continue;
+        std::istringstream fields(line.substr(6));
+        std::string key;
+        fields >> key;
+        double v;
+        std::vector<double> vs;
+        while (fields >> v) vs.push_back(v);
+        run.values[key] = vs;
+    }
+    return run;
 }

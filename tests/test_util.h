@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ std::string write_file(const std::string &path, const std::string &text);
 // The whole file as bytes ("" if it cannot be read).
 std::string read_file(const std::string &path);
 
+// Writes frames [first, first+count) of the rMD17 ethanol training file as
+// extxyz to dir/name; returns the path.
+std::string ethanol_slice(const std::string &dir, const std::string &name, int first, int count);
+
 // Hyperparameters of a small test model: F features, T blocks, K Gaussians,
 // readout width R, cutoff rc, elements by atomic number in model order.
 gbnet_hyperparams small_hyperparams(int F, int T, int K, int R, double rc, const std::vector<int> &atomic_numbers);
@@ -33,5 +38,20 @@ gbnet_model *small_model(const gbnet_hyperparams &hp, uint64_t seed, double scal
 // Central differences of f along each coordinate of x (step h).
 std::vector<double> fd_gradient(std::vector<double> x, const std::function<double(const std::vector<double> &)> &f,
                                 double h = 1e-6);
+
+// A LAMMPS run of the LAMMPS suites (test_lammps*.cpp).
+struct LmpRun {
+    int status = -1;
+    std::string log;     // the LAMMPS log file
+    std::string screen;  // stdout and stderr
+    std::map<std::string, std::vector<double>> values;  // "GBNET key v..." lines of the log
+    bool ok() const { return status == 0; }
+    std::string text() const { return screen + log; }
+};
+// Writes script to dir/NAME.in and runs `mpirun -np RANKS EXE ARGS -echo none
+// -in NAME.in -log NAME.log` in dir, one OpenMP thread per rank; env is
+// prepended to the command (NAME=value ...).
+LmpRun run_lmp(const std::string &exe, const std::string &dir, const std::string &name, const std::string &script,
+               int ranks, const std::string &args = "", const std::string &env = "");
 
 #endif
