@@ -265,8 +265,9 @@ TEST(Messages, CheckpointWithNonFiniteNumbersOrNegativeCountersIsRefused) {
 
 // The configuration text that checkpoints and provenance record reads back
 // to the same values: text values with outer blanks, '#' or quotes of their
-// own are quoted; a quoted value may hold '#'; a value with a line break
-// (only possible through --set) is refused.
+// own are quoted (in a quote whose first occurrence has no '#' after it); a
+// quoted value may hold '#'; a value with a line break (only possible
+// through --set), or with a '#' after both kinds of quote, is refused.
 TEST(TrainConfig, FormattedTextReadsBackToTheSameValues) {
     std::string dir = temp_dir();
     gbnet_train_config *c = nullptr;
@@ -298,6 +299,25 @@ TEST(TrainConfig, FormattedTextReadsBackToTheSameValues) {
     EXPECT_EQ(gbnet_train_config_set(c, "valid_key=a\nepochs = 1"), GBNET_ERR_FORMAT);
     EXPECT_NE(std::string(gbnet_last_error()).find("expected a value on one line"), std::string::npos)
         << gbnet_last_error();
+    // '#' after a double quote: written in single quotes (found by fuzz_train_config)
+    ASSERT_EQ(gbnet_train_config_set(c, "valid_key=a\"b'#c"), GBNET_ERR_FORMAT);
+    ASSERT_EQ(gbnet_train_config_set(c, "valid_key=a\"#b'c"), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_train_config_set(c, "valid_key=a\"#b"), GBNET_OK) << gbnet_last_error();
+    need = gbnet_train_config_format(c, nullptr, 0);
+    text.assign(need + 1, '\0');
+    gbnet_train_config_format(c, &text[0], text.size());
+    text.resize(need);
+    EXPECT_NE(text.find("valid_key = 'a\"#b'"), std::string::npos) << text;
+    // '#' after both kinds of quote cannot be written back: refused on reading
+    std::string both = write_file(dir + "/both.cfg", "train_data = a.xyz\nvalid_key = 'x\"# y\"'z\n");
+    gbnet_train_config *e = nullptr;
+    ASSERT_EQ(gbnet_train_config_create(&e), GBNET_OK);
+    EXPECT_EQ(gbnet_train_config_read(e, both.c_str()), GBNET_ERR_FORMAT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("both.cfg:2: valid_key"), std::string::npos) << gbnet_last_error();
+    EXPECT_NE(std::string(gbnet_last_error()).find("cannot be written to a configuration file and read back"),
+              std::string::npos)
+        << gbnet_last_error();
+    gbnet_train_config_free(e);
     gbnet_train_config_free(d);
     gbnet_train_config_free(c);
 }

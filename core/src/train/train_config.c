@@ -230,6 +230,22 @@ static int parse_bool(const char *v, int *out) {
     return 0;
 }
 
+/* The quote character a text value can be written in and read back (the
+ * reader ends a quoted value at the first quote of its kind and takes a '#'
+ * after it as a comment): one whose first occurrence in text, if any, has no
+ * '#' after it; 0 when neither quote can (both occur before a '#'). */
+static char quote_for(const char *text) {
+    const char *hash = strrchr(text, '#');
+    const char candidates[2] = {'"', '\''};
+    for (int k = 0; k < 2; ++k) /* a quote the text does not hold, if there is one */
+        if (!strchr(text, candidates[k])) return candidates[k];
+    for (int k = 0; k < 2; ++k) {
+        const char *first = strchr(text, candidates[k]);
+        if (!first || !hash || hash < first) return candidates[k];
+    }
+    return 0;
+}
+
 /* Stores value into key k; where = "FILE:LINE: " for messages. */
 static gbnet_status assign(gbnet_train_config *c, int k, const char *value, const char *where, const char *dir) {
     const key_spec *s = &keys[k];
@@ -282,6 +298,11 @@ static gbnet_status assign(gbnet_train_config *c, int k, const char *value, cons
     case T_TEXT:
         if (strlen(value) >= GB_CFG_TEXT_MAX)
             return gb_fail(GBNET_ERR_FORMAT, "%s%s: value longer than %d characters", where, name, GB_CFG_TEXT_MAX - 1);
+        if (strchr(value, '#') && !quote_for(value))
+            return gb_fail(GBNET_ERR_FORMAT,
+                           "%s%s = '%s': a value with a '#' after both quote characters (\" and ') cannot be "
+                           "written to a configuration file and read back; remove one kind of quote",
+                           where, name, shown);
         strcpy(field, value);
         return GBNET_OK;
     case T_PATH:
@@ -556,7 +577,9 @@ static void quote_if_needed(char *out, size_t size, const char *text) {
         snprintf(out, size, "%s", text);
         return;
     }
-    char q = strchr(text, '"') ? '\'' : '"';
+    /* the reader's quoted value ends at the first quote of its kind: a '#'
+     * after it would start a comment (quote_for) */
+    char q = quote_for(text);
     snprintf(out, size, "%c%s%c", q, text, q);
 }
 
