@@ -536,7 +536,7 @@ void PairGBNet::check_coverage(const gbnet_graph &graph)
     double lo = record->volume_per_atom_min, hi = record->volume_per_atom_max;
     double off = report.volume_per_atom < lo ? (lo - report.volume_per_atom) / lo
                                              : (report.volume_per_atom - hi) / hi;
-    what += fmt::format("{}volume per atom {:.4g} A^3, {:.1f}% {} the trained {:.4g}-{:.4g} A^3 "
+    what += fmt::format("{}volume per atom {:.4g} A^3, {:.2g}% {} the trained {:.4g}-{:.4g} A^3 "
                         "(density {} than any training frame)", what.empty() ? "" : "; ",
                         report.volume_per_atom, 100.0 * off, report.volume_per_atom < lo ? "below" : "above",
                         lo, hi, report.volume_per_atom < lo ? "higher" : "lower");

@@ -477,6 +477,46 @@ TEST(Cli, EvalCountsFramesOutsideTheCoverageRecord) {
     EXPECT_TRUE(contains(out.out, "closest:     0.")) << out.out;
 }
 
+// gbnet coverage records what data covers: the record of the BCC elastic
+// frames holds their volume range, so eval finds those frames inside and the
+// equation-of-state frames (compressed and expanded cells) outside; a bad
+// subset and a committee are refused.
+TEST(Cli, CoverageRecordsTheDataAndEvalChecksAgainstIt) {
+    std::string dir = temp_dir(), model = dir + "/m.gbnet", recorded = dir + "/rec.gbnet";
+    std::string ta = data_path("fitsnap_ta/fitsnap_ta.extxyz");
+    ASSERT_EQ(gbnet("init --elements Ta " + std::string(kSmallModel) + " -o " + model).rc, 0);
+    CliRun rec = gbnet("coverage " + model + " " + ta + " --subset config_type=Elastic_BCC -o " + recorded);
+    ASSERT_EQ(rec.rc, 0) << rec.err;
+    EXPECT_TRUE(contains(rec.out, "labels:      energies yes, forces yes, stresses yes")) << rec.out;
+    EXPECT_TRUE(contains(rec.out, "written:     " + recorded)) << rec.out;
+    gbnet_model *m = nullptr;
+    ASSERT_EQ(gbnet_model_load(&m, recorded.c_str()), GBNET_OK);
+    const gbnet_coverage *c = gbnet_model_coverage(m);
+    ASSERT_NE(c, nullptr);
+    EXPECT_GT(c->n_frames, 0);
+    EXPECT_EQ(c->n_periodic, c->n_frames);
+    EXPECT_GT(c->shortest_distance[0][0], 2.0);
+    EXPECT_LT(c->shortest_distance[0][0], 3.0);
+    EXPECT_GT(c->volume_per_atom_max, c->volume_per_atom_min);
+    gbnet_model_free(m);
+    CliRun inside = gbnet("eval " + recorded + " " + ta + " --subset config_type=Elastic_BCC");
+    ASSERT_EQ(inside.rc, 0) << inside.err;
+    EXPECT_TRUE(contains(inside.out, "coverage:    0 of ")) << inside.out;
+    CliRun eos = gbnet("eval " + recorded + " " + ta + " --subset config_type=Volume_BCC");
+    ASSERT_EQ(eos.rc, 0) << eos.err;
+    size_t at = eos.out.find("coverage:    ");
+    ASSERT_NE(at, std::string::npos) << eos.out;
+    int n_out = 0, n_all = 0;
+    ASSERT_EQ(sscanf(eos.out.c_str() + at, "coverage: %d of %d", &n_out, &n_all), 2);
+    EXPECT_GT(n_out, n_all / 2) << eos.out;
+    CliRun none = gbnet("coverage " + model + " " + ta + " --subset config_type=Nothing -o " + dir + "/x.gbnet");
+    EXPECT_EQ(none.rc, 1);
+    EXPECT_TRUE(contains(none.err, "no frame matches")) << none.err;
+    CliRun usage = gbnet("coverage " + model + " " + ta);
+    EXPECT_EQ(usage.rc, 2);
+    EXPECT_TRUE(contains(usage.err, "need -o OUT.gbnet")) << usage.err;
+}
+
 // ------------------------------------------------------------ errors
 
 TEST(Cli, ErrorsMissingFiles) {

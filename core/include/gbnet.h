@@ -264,6 +264,14 @@ gbnet_status gbnet_coverage_check_graph(const gbnet_model *model, const gbnet_gr
  * a cell periodic in all three directions is compared. */
 gbnet_status gbnet_coverage_check(const gbnet_model *model, const gbnet_structure *structure,
                                   gbnet_coverage_report *report);
+/* The coverage record of n structures (what gbnet train records of its
+ * training frames): the shortest distance of every element pair within the
+ * model's cutoff, the range of volume per atom of the cells periodic in all
+ * three directions, n_frames = n. The trained_* flags are left 0 for the
+ * caller to set (which labels were fitted). Store it with
+ * gbnet_model_set_coverage. */
+gbnet_status gbnet_coverage_measure(const gbnet_model *model, int n, const gbnet_structure *structures,
+                                    gbnet_coverage *out);
 /* ------------------------------------------------------------ committees */
 
 /* A committee: several models with the same elements (in the same order) and

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "coverage.h"
 #include "gb_error.h"
 #include "model.h"
 #include "neighbor.h"
@@ -42,7 +43,10 @@ static void check_volume(const gbnet_coverage *c, double volume_per_atom, gbnet_
     if (!(volume_per_atom > 0.0) || c->n_periodic == 0) return;
     r->volume_checked = 1;
     r->volume_per_atom = volume_per_atom;
-    r->volume_outside = volume_per_atom < c->volume_per_atom_min || volume_per_atom > c->volume_per_atom_max;
+    /* within a relative 1e-4 counts as inside: a training box written to a
+     * LAMMPS data file with fewer digits is not "outside" by its rounding */
+    r->volume_outside = volume_per_atom < c->volume_per_atom_min * (1.0 - 1e-4) ||
+                        volume_per_atom > c->volume_per_atom_max * (1.0 + 1e-4);
 }
 
 static gbnet_status need_record(const gbnet_model *m) {
@@ -94,5 +98,54 @@ gbnet_status gbnet_coverage_check(const gbnet_model *m, const gbnet_structure *s
     gb_neighbor_free(&nl);
     if (!st && s->cell && s->pbc[0] && s->pbc[1] && s->pbc[2] && s->n_atoms > 0)
         check_volume(m->coverage, cell_volume(s->cell) / s->n_atoms, r);
+    return st;
+}
+
+/* ------------------------------------------------------------ recording */
+
+void gb_coverage_add(gbnet_coverage *c, int n_atoms, const int *species, const int *offsets, const int *neighbor,
+                     const double *vec, const double *cell) {
+    c->n_frames++;
+    for (int i = 0; i < n_atoms; ++i)
+        for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
+            const double *v = vec + 3 * (size_t)e;
+            double dist = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
+            int a = species[i], b = species[neighbor[e]];
+            if (c->shortest_distance[a][b] == 0.0 || dist < c->shortest_distance[a][b])
+                c->shortest_distance[a][b] = c->shortest_distance[b][a] = dist;
+        }
+    if (cell && n_atoms > 0) {
+        double v = cell_volume(cell) / n_atoms;
+        if (c->n_periodic == 0 || v < c->volume_per_atom_min) c->volume_per_atom_min = v;
+        if (c->n_periodic == 0 || v > c->volume_per_atom_max) c->volume_per_atom_max = v;
+        c->n_periodic++;
+    }
+}
+
+gbnet_status gbnet_coverage_measure(const gbnet_model *m, int n, const gbnet_structure *structures,
+                                    gbnet_coverage *out) {
+    if (!m || !out || n < 0 || (n > 0 && !structures))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_coverage_measure: invalid arguments");
+    memset(out, 0, sizeof *out);
+    gb_neighbor_list nl;
+    memset(&nl, 0, sizeof nl);
+    gbnet_status st = GBNET_OK;
+    for (int k = 0; k < n && !st; ++k) {
+        const gbnet_structure *s = &structures[k];
+        if (s->n_atoms < 0 || (s->n_atoms > 0 && (!s->species || !s->positions)))
+            st = gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_coverage_measure: structure %d is not well formed", k);
+        for (int i = 0; i < s->n_atoms && !st; ++i)
+            if (s->species[i] < 0 || s->species[i] >= m->hp.n_elements)
+                st = gb_fail(GBNET_ERR_INVALID_ARGUMENT, "structure %d: atom %d has element index %d, not in the model",
+                             k, i, s->species[i]);
+        if (!st && (s->pbc[0] || s->pbc[1] || s->pbc[2]) && !s->cell)
+            st = gb_fail(GBNET_ERR_INVALID_ARGUMENT, "structure %d: periodic but no cell given", k);
+        if (!st) st = gb_neighbor_build(&nl, s->positions, s->n_atoms, s->cell, s->pbc, m->hp.cutoff);
+        if (!st) {
+            int periodic = s->cell && s->pbc[0] && s->pbc[1] && s->pbc[2];
+            gb_coverage_add(out, s->n_atoms, s->species, nl.offsets, nl.neighbor, nl.vec, periodic ? s->cell : NULL);
+        }
+    }
+    gb_neighbor_free(&nl);
     return st;
 }

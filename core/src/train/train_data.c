@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "train_data.h"
 
+#include "coverage.h"
+
 #include <ctype.h>
 #include <fnmatch.h>
 #include <math.h>
@@ -273,7 +275,6 @@ static double cell_volume(const double *c) {
 
 void gb_train_data_coverage(const gb_train_data *d, const gbnet_train_config *c, gbnet_coverage *out) {
     memset(out, 0, sizeof *out);
-    out->n_frames = d->n_train;
     int has_energy = 0, has_forces = 0, has_stress = 0;
     for (int k = 0; k < d->n_train; ++k) {
         const gb_sample *s = &d->train_samples[k];
@@ -281,20 +282,9 @@ void gb_train_data_coverage(const gb_train_data *d, const gbnet_train_config *c,
         has_energy |= f->has_energy;
         has_forces |= f->forces != NULL;
         has_stress |= f->has_virial && f->has_cell;
-        for (int i = 0; i < f->n_atoms; ++i)
-            for (int e = s->nl.offsets[i]; e < s->nl.offsets[i + 1]; ++e) {
-                const double *v = s->nl.vec + 3 * (size_t)e;
-                double dist = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
-                int a = s->species[i], b = s->species[s->nl.neighbor[e]];
-                if (out->shortest_distance[a][b] == 0.0 || dist < out->shortest_distance[a][b])
-                    out->shortest_distance[a][b] = out->shortest_distance[b][a] = dist;
-            }
-        if (f->has_cell && f->pbc[0] && f->pbc[1] && f->pbc[2] && f->n_atoms > 0) {
-            double v = cell_volume(f->cell) / f->n_atoms;
-            if (out->n_periodic == 0 || v < out->volume_per_atom_min) out->volume_per_atom_min = v;
-            if (out->n_periodic == 0 || v > out->volume_per_atom_max) out->volume_per_atom_max = v;
-            out->n_periodic++;
-        }
+        int periodic = f->has_cell && f->pbc[0] && f->pbc[1] && f->pbc[2];
+        gb_coverage_add(out, f->n_atoms, s->species, s->nl.offsets, s->nl.neighbor, s->nl.vec,
+                        periodic ? f->cell : NULL);
     }
     out->trained_energies = has_energy && c->w_energy > 0;
     out->trained_forces = has_forces && c->w_forces > 0;

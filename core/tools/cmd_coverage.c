@@ -1,0 +1,176 @@
+/* gbnet coverage: record in a potential file what its training data covered
+ * (section COVR), for potentials trained before gbnet train wrote it, so that
+ * gbnet eval and pair_style gbnet can warn when a system leaves that data. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_util.h"
+#include "commands.h"
+#include "gbnet.h"
+#include "gbnet_data.h"
+
+static const char *const coverage_help =
+    "Usage: gbnet coverage IN.gbnet DATA... -o OUT.gbnet [options]\n"
+    "\n"
+    "Measures what DATA (the potential's training frames: extended XYZ files or\n"
+    "DeePMD folders) covers, as gbnet train records it: the shortest distance of\n"
+    "every element pair within the cutoff, and the range of volume per atom of\n"
+    "the cells periodic in all three directions; which labels were fitted is\n"
+    "taken from the labels the frames hold (energies, forces, stresses). Writes\n"
+    "IN with that record as OUT (everything else unchanged; OUT may be IN), and\n"
+    "prints it. gbnet eval then counts frames outside it, and pair_style gbnet\n"
+    "warns in MD when atoms come closer or the density leaves the range.\n"
+    "\n"
+    "Options:\n"
+    "  -o, --output FILE     the potential file to write (required)\n"
+    "  --subset KEY=PATTERN  only frames whose metadata KEY matches PATTERN\n"
+    "                        (shell wildcards; repeat to require several): give\n"
+    "                        the training frames, not the validation ones\n"
+    "  -h, --help            show this help\n";
+
+enum { OPT_OUTPUT, OPT_SUBSET, OPT_HELP };
+static const cli_option coverage_options[] = {
+    [OPT_OUTPUT] = {"output", 'o', 1}, [OPT_SUBSET] = {"subset", 0, 1}, [OPT_HELP] = {"help", 'h', 0}};
+
+#define COVERAGE_MAX_INPUTS 64
+
+typedef struct {
+    const char *model_path, *output;
+    const char *data[COVERAGE_MAX_INPUTS];
+    int n_data;
+    char filter_key[8][64];
+    const char *filter_pattern[8];
+    int n_filters;
+} coverage_args;
+
+static int parse_args(coverage_args *a, int argc, char **argv) {
+    memset(a, 0, sizeof *a);
+    cli_parser parser;
+    cli_parser_init(&parser, "coverage", argc, argv, coverage_options,
+                    (int)(sizeof coverage_options / sizeof coverage_options[0]));
+    const char *value;
+    int option;
+    while ((option = cli_next(&parser, &value)) != CLI_END) {
+        switch (option) {
+        case CLI_BAD: return CLI_EXIT_USAGE;
+        case OPT_HELP: fputs(coverage_help, stdout); return -1;
+        case CLI_POSITIONAL:
+            if (!a->model_path) a->model_path = value;
+            else if (a->n_data < COVERAGE_MAX_INPUTS) a->data[a->n_data++] = value;
+            else return cli_usage_error("coverage", "at most %d DATA inputs", COVERAGE_MAX_INPUTS);
+            break;
+        case OPT_OUTPUT: a->output = value; break;
+        case OPT_SUBSET: {
+            const char *eq = strchr(value, '=');
+            if (!eq || eq == value || (size_t)(eq - value) >= sizeof a->filter_key[0])
+                return cli_usage_error("coverage", "--subset expects KEY=PATTERN, got '%s'", value);
+            if (a->n_filters == 8) return cli_usage_error("coverage", "at most 8 --subset filters");
+            memcpy(a->filter_key[a->n_filters], value, (size_t)(eq - value));
+            a->filter_key[a->n_filters][eq - value] = '\0';
+            a->filter_pattern[a->n_filters++] = eq + 1;
+            break;
+        }
+        }
+    }
+    if (!a->model_path || a->n_data == 0) return cli_usage_error("coverage", "need IN.gbnet and at least one DATA");
+    if (!a->output) return cli_usage_error("coverage", "need -o OUT.gbnet (it may be IN.gbnet itself)");
+    return CLI_EXIT_OK;
+}
+
+static int selected(const coverage_args *a, const gbnet_frame *f) {
+    for (int k = 0; k < a->n_filters; ++k)
+        if (!gbnet_frame_matches(f, a->filter_key[k], a->filter_pattern[k])) return 0;
+    return 1;
+}
+
+static void print_record(const gbnet_model *model, const gbnet_coverage *c) {
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+    printf("frames:      %d (%d periodic in 3 directions)\n", c->n_frames, c->n_periodic);
+    printf("labels:      energies %s, forces %s, stresses %s\n", c->trained_energies ? "yes" : "no",
+           c->trained_forces ? "yes" : "no", c->trained_stresses ? "yes" : "no");
+    if (c->n_periodic)
+        printf("volume:      %.4g to %.4g A^3 per atom\n", c->volume_per_atom_min, c->volume_per_atom_max);
+    printf("shortest:   ");
+    for (int a = 0; a < hp->n_elements; ++a)
+        for (int b = a; b < hp->n_elements; ++b) {
+            double d = c->shortest_distance[a][b];
+            printf(" %s-%s ", gbnet_element_symbol(hp->atomic_numbers[a]), gbnet_element_symbol(hp->atomic_numbers[b]));
+            if (d > 0.0) printf("%.3f A", d);
+            else printf("never within %g A", hp->cutoff);
+            printf("%s", a == hp->n_elements - 1 && b == a ? "\n" : ";");
+        }
+}
+
+int cmd_coverage(int argc, char **argv) {
+    coverage_args a;
+    int rc = parse_args(&a, argc, argv);
+    if (rc < 0) return CLI_EXIT_OK;
+    if (rc) return rc;
+    gbnet_model *model = NULL;
+    gbnet_committee *committee = NULL;
+    gbnet_status st = gbnet_committee_load(&committee, a.model_path);
+    if (!st && gbnet_committee_size(committee) > 1) {
+        gbnet_committee_free(committee);
+        return cli_error("coverage", "%s holds a committee: record each member's coverage before joining them",
+                         a.model_path);
+    }
+    gbnet_committee_free(committee);
+    if (!st) st = gbnet_model_load(&model, a.model_path);
+    if (st) return cli_library_error("coverage", st);
+    gbnet_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    for (int d = 0; d < a.n_data && !st; ++d) st = gbnet_dataset_read(&ds, a.data[d]);
+    gbnet_structure *structures = NULL;
+    int **species = NULL, n = 0, has_energy = 0, has_forces = 0, has_stress = 0;
+    if (st) rc = cli_library_error("coverage", st);
+    if (!rc) {
+        structures = calloc((size_t)ds.n_frames + 1, sizeof *structures);
+        species = calloc((size_t)ds.n_frames + 1, sizeof *species);
+        if (!structures || !species) rc = cli_error("coverage", "out of memory");
+    }
+    for (int f = 0; !rc && f < ds.n_frames; ++f) {
+        const gbnet_frame *fr = &ds.frames[f];
+        if (!selected(&a, fr)) continue;
+        species[n] = malloc(((size_t)fr->n_atoms + 1) * sizeof(int));
+        if (!species[n]) {
+            rc = cli_error("coverage", "out of memory");
+            break;
+        }
+        st = gbnet_frame_species(species[n], fr, gbnet_model_hyperparams(model));
+        if (st) {
+            rc = cli_error("coverage", "%s:%d: %s", fr->source ? fr->source : "?", fr->line, gbnet_last_error());
+            break;
+        }
+        gbnet_structure *s = &structures[n++];
+        s->n_atoms = fr->n_atoms;
+        s->species = species[n - 1];
+        s->positions = fr->pos;
+        s->cell = fr->has_cell ? fr->cell : NULL;
+        for (int c = 0; c < 3; ++c) s->pbc[c] = fr->has_cell ? fr->pbc[c] : 0;
+        has_energy |= fr->has_energy;
+        has_forces |= fr->forces != NULL;
+        has_stress |= fr->has_virial && fr->has_cell;
+    }
+    if (!rc && n == 0) rc = cli_error("coverage", a.n_filters ? "no frame matches the --subset filter(s)" : "no frames");
+    gbnet_coverage c;
+    if (!rc && (st = gbnet_coverage_measure(model, n, structures, &c))) rc = cli_library_error("coverage", st);
+    if (!rc) {
+        c.trained_energies = has_energy;
+        c.trained_forces = has_forces;
+        c.trained_stresses = has_stress;
+        st = gbnet_model_set_coverage(model, &c);
+        if (!st) st = gbnet_model_save(model, a.output);
+        if (st) rc = cli_library_error("coverage", st);
+    }
+    if (!rc) {
+        print_record(model, &c);
+        printf("written:     %s\n", a.output);
+    }
+    for (int k = 0; species && k <= n && k < ds.n_frames; ++k) free(species[k]); /* [n]: a failed frame's */
+    free(species);
+    free(structures);
+    gbnet_dataset_free(&ds);
+    gbnet_model_free(model);
+    return rc;
+}
