@@ -3,12 +3,15 @@
 
 Reads the per-frame deviation files that `gbnet eval --write-deviations`
 wrote for each data set (OUT/devi_<set>.out: DeePMD-kit's model_devi.out
-columns, then err_e = (E_pred - E_ref)/N and rmse_f), and writes
+columns, then err_e = (E_pred - E_ref)/N and rmse_f) and the coverage block
+of its report (OUT/eval_<set>.txt: frames outside the training coverage, the
+extrapolation check of pair_style gbnet), and writes
   DEST/RESULTS.md     a table per set and Spearman rank correlations per frame
   DEST/deviation.png  deviation against true error, every frame of every set
 Usage: analyse.py OUT DEST
 """
 import os
+import re
 import sys
 
 import numpy as np
@@ -36,6 +39,18 @@ def read(path):
             rows.append([float(x) for x in fields[1:10]])
     a = np.array(rows)
     return {"max_devi_f": a[:, 3], "avg_devi_f": a[:, 5], "devi_e": a[:, 6], "err_e": a[:, 7], "rmse_f": a[:, 8]}
+
+
+def read_coverage(path):
+    """(frames outside, frames, atoms too close, closest ratio) from a gbnet eval report, or None."""
+    if not os.path.exists(path):
+        return None
+    text = open(path).read()
+    m = re.search(r"coverage:\s+(\d+) of (\d+) frames outside.*?, (\d+) such atoms", text, re.S)
+    if not m:
+        return None
+    c = re.search(r"closest:\s+([0-9.]+) of the shortest", text)
+    return int(m.group(1)), int(m.group(2)), int(m.group(3)), float(c.group(1)) if c else float("nan")
 
 
 def spearman(x, y):
@@ -90,6 +105,20 @@ def main(out, dest):
     # pooled over the labelled-force sets: does the deviation rank the frames by error across sets?
     pooled_f = [np.concatenate([data[n][k] for n in ("test_300K", "test_600K")]) for k in ("max_devi_f", "rmse_f")]
     pooled_e = [np.concatenate([data[n][k] for n, _ in SETS if n != "train_300K"]) for k in ("devi_e", "err_e_rel")]
+    coverage = {name: read_coverage(os.path.join(out, f"eval_{name}.txt")) for name, _ in SETS}
+    if all(c is not None for c in coverage.values()):
+        lines += [
+            "",
+            "Extrapolation check without the committee (what `pair_style gbnet` warns about in MD, here",
+            "per frame by `gbnet eval`): frames with an atom closer to a neighbour than the shortest",
+            "distance of that element pair in the training frames (member 0's coverage record).",
+            "",
+            "| set | frames outside | frames | atoms too close | closest / shortest trained |",
+            "|---|---|---|---|---|",
+        ]
+        for name, _ in SETS:
+            n_out, n, atoms, ratio = coverage[name]
+            lines.append(f"| {name} | {n_out} ({100 * n_out / n:.1f}%) | {n} | {atoms} | {ratio:.3f} |")
     lines += [
         "",
         f"Pooled over test_300K and test_600K (1300 frames): ρ(max_devi_f, force RMSE) = {spearman(*pooled_f):.2f}.",

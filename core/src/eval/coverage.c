@@ -25,7 +25,7 @@ static void check_edges(const gbnet_coverage *c, int n_centers, const int *speci
             double d = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
             double shortest = c->shortest_distance[a][species[neighbor[e]]];
             double ratio = shortest > 0.0 ? d / shortest : 0.0;
-            if (ratio < 1.0) {
+            if (ratio < 1.0 - 1e-9) { /* (not by the last bit of a training frame's own distance) */
                 r->pairs_too_close++;
                 close = 1;
             }
