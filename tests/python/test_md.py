@@ -84,6 +84,8 @@ class NveLikeLammps(TempDirTest):
             for line in lines:
                 if line.split()[:4] == ["Step", "PotEng", "KinEng", "TotEng"]:
                     for row in lines:
+                        if row.startswith("WARNING"):  # e.g. the pair style's coverage warnings
+                            continue
                         w = row.split()
                         if len(w) != 4 or not w[0].isdigit():
                             break
