@@ -1,0 +1,198 @@
+#!/usr/bin/env python3
+"""Analysis of the stability benchmark (bench/lammps/stability.sh).
+
+    stability.py OUT.md PLOT.png TRAINING.extxyz SUBSET_GLOB RUN_DIR:LABEL ...
+
+Each RUN_DIR holds log.lammps and traj.lammpstrj of one in.stability run.
+Per run: simulated time, mean temperature, total-energy drift (linear fit,
+meV/atom/ps) and largest |E - E0| for NVE runs, density at the start and end,
+atoms at the start and end, the share of thermo lines where the pair style's
+coverage check saw atoms closer than trained (c_cov[8] > 0) or the volume
+outside the trained range (c_cov[10] > 0), and the first peaks of the O-O and
+O-H radial distribution functions against those of the training frames
+(SUBSET_GLOB selects them by their `subset` key). Writes a Markdown table to
+OUT.md (appended to the header stability.sh wrote) and a PNG.
+"""
+import fnmatch
+import re
+import sys
+
+import numpy as np
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+R_MAX, DR = 6.0, 0.01
+
+
+def last_thermo_block(path):
+    """Columns of the last thermo block: step time temp etotal rho atoms cov_close cov_volume."""
+    blocks, rows, inside = [], None, False
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            if words[:2] == ["Step", "Time"]:
+                rows, inside = [], True
+                continue
+            if not inside:
+                continue
+            if line.startswith("Loop time of"):
+                blocks.append(rows)
+                inside = False
+                continue
+            try:
+                values = [float(w) for w in words]
+            except ValueError:
+                continue  # warnings inside the table
+            if len(values) == 8:
+                rows.append(values)
+    if inside and rows:  # a run that stopped early (lost atoms, error): keep what was written
+        blocks.append(rows)
+    if not blocks:
+        raise SystemExit(f"stability.py: no thermo block in {path}")
+    return np.array(blocks[-1])
+
+
+def dump_frames(path):
+    """(box lengths [3], types [n], positions [n][3]) per frame of a LAMMPS text dump (orthogonal box)."""
+    with open(path) as f:
+        lines = f.read().splitlines()
+    k = 0
+    while k < len(lines):
+        if not lines[k].startswith("ITEM: TIMESTEP"):
+            k += 1
+            continue
+        n = int(lines[k + 3])
+        box = np.array([[float(x) for x in lines[k + 5 + d].split()[:2]] for d in range(3)])
+        cols = lines[k + 8].split()[2:]
+        data = np.array([[float(x) for x in lines[k + 9 + i].split()] for i in range(n)])
+        t = data[:, cols.index("type")].astype(int)
+        x = data[:, [cols.index(c) for c in ("x", "y", "z")]]
+        yield box[:, 1] - box[:, 0], t, x
+        k += 9 + n
+
+
+def pair_histogram(lengths, xa, xb, same):
+    """Histogram of minimum-image distances between xa and xb below R_MAX (orthorhombic cell)."""
+    d = xa[:, None, :] - xb[None, :, :]
+    d -= lengths * np.round(d / lengths)
+    r = np.sqrt((d ** 2).sum(axis=2))
+    if same:
+        r = r[np.triu_indices(len(xa), 1)]
+    return np.histogram(r[(r > 0) & (r < R_MAX)], bins=np.arange(0.0, R_MAX + DR / 2, DR))[0]
+
+
+class Rdf:
+    """g(r) of O-O and O-H accumulated over frames."""
+
+    def __init__(self):
+        self.h = {"OO": 0, "OH": 0}
+        self.norm = {"OO": 0.0, "OH": 0.0}
+
+    def add(self, lengths, is_o, x):
+        volume = float(np.prod(lengths))
+        o, h = x[is_o], x[~is_o]
+        self.h["OO"] = self.h["OO"] + pair_histogram(lengths, o, o, True)
+        self.h["OH"] = self.h["OH"] + pair_histogram(lengths, o, h, False)
+        # ideal-gas counts per unit shell volume: pairs / V
+        self.norm["OO"] += len(o) * (len(o) - 1) / 2 / volume
+        self.norm["OH"] += len(o) * len(h) / volume
+
+    def g(self, kind):
+        edges = np.arange(0.0, R_MAX + DR / 2, DR)
+        shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+        return 0.5 * (edges[1:] + edges[:-1]), self.h[kind] / (shell * max(self.norm[kind], 1e-300))
+
+
+def first_peak(r, g, lo, hi):
+    """Position of the largest g in [lo, hi], refined by a parabola through it and its neighbours."""
+    sel = np.where((r >= lo) & (r <= hi))[0]
+    if len(sel) == 0 or not np.any(g[sel] > 0):
+        return float("nan")
+    k = sel[np.argmax(g[sel])]
+    if 0 < k < len(g) - 1:
+        a, b, c = g[k - 1], g[k], g[k + 1]
+        den = a - 2 * b + c
+        if den < 0:
+            return float(r[k] + 0.5 * DR * (a - c) / den)
+    return float(r[k])
+
+
+PEAKS = {"OO": (2.4, 3.4), "OH": (0.8, 1.3)}  # O-O: first neighbour shell; O-H: the covalent bond
+
+
+def training_rdf(path, pattern):
+    from ase.io import read  # Debian's python3-ase
+    rdf = Rdf()
+    for atoms in read(path, index=":"):
+        if not fnmatch.fnmatch(str(atoms.info.get("subset", "")), pattern):
+            continue
+        rdf.add(np.diag(atoms.get_cell()), atoms.numbers == 8, atoms.get_positions())
+    return rdf
+
+
+def main():
+    out_md, out_png, train_path, pattern = sys.argv[1:5]
+    runs = [a.split(":", 1) for a in sys.argv[5:]]
+    ref = training_rdf(train_path, pattern)
+    ref_peaks = {k: first_peak(*ref.g(k), *PEAKS[k]) for k in PEAKS}
+    fig, ax = plt.subplots(2, 3, figsize=(15, 8))
+    rows = []
+    for run_dir, label in runs:
+        th = last_thermo_block(f"{run_dir}/log.lammps")
+        t, temp, etot, rho, atoms = th[:, 1] - th[0, 1], th[:, 2], th[:, 3], th[:, 4], th[:, 5]
+        n = atoms[0]
+        rdf = Rdf()
+        for lengths, types, x in dump_frames(f"{run_dir}/traj.lammpstrj"):
+            rdf.add(lengths, types == 1, x)
+        peaks = {k: first_peak(*rdf.g(k), *PEAKS[k]) for k in PEAKS}
+        e = (etot - etot[0]) / n * 1000.0
+        nve = "NVE" in label
+        drift = float(np.polyfit(t, e, 1)[0]) if nve and len(t) > 2 else float("nan")
+        close = float(np.mean(th[:, 6] > 0)) * 100
+        volume = float(np.mean(th[:, 7] > 0)) * 100
+        rows.append((label, t[-1], temp.mean(), drift, float(np.max(np.abs(e))) if nve else float("nan"), rho[0],
+                     rho[-1], int(atoms[0]), int(atoms[-1]), close, volume, peaks["OO"], peaks["OH"]))
+        ax[0, 0].plot(t, temp, label=label, lw=0.8)
+        if nve:
+            ax[0, 1].plot(t, e, label=label, lw=0.8)
+        ax[0, 2].plot(t, rho, label=label, lw=0.8)
+        for j, kind in enumerate(("OO", "OH")):
+            ax[1, j].plot(*rdf.g(kind), label=label, lw=0.8)
+        ax[1, 2].plot(t, th[:, 6], label=label, lw=0.8)
+    for j, kind in enumerate(("OO", "OH")):
+        ax[1, j].plot(*ref.g(kind), "k--", lw=1.2, label="training frames (DFT)")
+        ax[1, j].set_xlabel("r (Å)")
+        ax[1, j].set_ylabel(f"g(r), {kind[0]}-{kind[1]}")
+        ax[1, j].legend(fontsize=7)
+    ax[1, 1].set_ylim(0, 4)
+    ax[0, 0].set_ylabel("temperature (K)")
+    ax[0, 1].set_ylabel("E_total − E(0) (meV/atom), NVE runs")
+    ax[0, 2].set_ylabel("density (g/cm³)")
+    ax[1, 2].set_ylabel("atoms closer than trained (c_cov[8])")
+    for a in (ax[0, 0], ax[0, 1], ax[0, 2], ax[1, 2]):
+        a.set_xlabel("time (ps)")
+        a.legend(fontsize=7)
+    fig.suptitle("gbnet water: stability runs (bench/lammps/stability.sh)")
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+
+    fmt = lambda v, p: "–" if not np.isfinite(v) else f"{v:.{p}f}"
+    lines = [
+        "| run | time (ps) | mean T (K) | NVE drift (meV/atom/ps) | max abs(E−E0) (meV/atom) | density start → end (g/cm³) "
+        "| atoms start → end | thermo lines with atoms closer than trained | with volume outside | O-O first peak (Å) | O-H first peak (Å) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| training frames ({pattern}) | – | – | – | – | – | – | – | – | {ref_peaks['OO']:.3f} | {ref_peaks['OH']:.3f} |",
+    ]
+    for (label, tt, tm, drift, emax, r0, r1, a0, a1, close, vol, poo, poh) in rows:
+        lines.append(f"| {label} | {tt:.1f} | {tm:.1f} | {fmt(drift, 4)} | {fmt(emax, 3)} | {r0:.3f} → {r1:.3f} | "
+                     f"{a0} → {a1} | {close:.1f}% | {vol:.1f}% | {poo:.3f} ({poo - ref_peaks['OO']:+.3f}) | "
+                     f"{poh:.3f} ({poh - ref_peaks['OH']:+.3f}) |")
+    with open(out_md, "a") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
