@@ -179,6 +179,7 @@ def main():
     fig.savefig(out_png, dpi=100)
 
     fmt = lambda v, p: "–" if not np.isfinite(v) else f"{v:.{p}f}"
+    sci = lambda v: "–" if not np.isfinite(v) else f"{v:+.1e}"
     lines = [
         "| run | time (ps) | mean T (K) | NVE drift (meV/atom/ps) | max abs(E−E0) (meV/atom) | density start → end (g/cm³) "
         "| atoms start → end | thermo lines with atoms closer than trained | with volume outside | O-O first peak (Å) | O-H first peak (Å) |",
@@ -186,7 +187,7 @@ def main():
         f"| training frames ({pattern}) | – | – | – | – | – | – | – | – | {ref_peaks['OO']:.3f} | {ref_peaks['OH']:.3f} |",
     ]
     for (label, tt, tm, drift, emax, r0, r1, a0, a1, close, vol, poo, poh) in rows:
-        lines.append(f"| {label} | {tt:.1f} | {tm:.1f} | {fmt(drift, 4)} | {fmt(emax, 3)} | {r0:.3f} → {r1:.3f} | "
+        lines.append(f"| {label} | {tt:.1f} | {tm:.1f} | {sci(drift)} | {fmt(emax, 3)} | {r0:.3f} → {r1:.3f} | "
                      f"{a0} → {a1} | {close:.1f}% | {vol:.1f}% | {poo:.3f} ({poo - ref_peaks['OO']:+.3f}) | "
                      f"{poh:.3f} ({poh - ref_peaks['OH']:+.3f}) |")
     with open(out_md, "a") as f:
