@@ -88,32 +88,8 @@ LmpRun run_lammps(const std::string &exe, const std::string &dir, const std::str
     return run_lmp(exe, dir, name, script, ranks, vars, env);
 }
 
-struct Atoms {
-    std::vector<int> id, type;
-    std::vector<double> x, f, pe, stress;  // [n][3], [n][3], [n], [n][6]
-};
-
-Atoms read_dump(const std::string &path) {
-    Atoms a;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("ITEM: ATOMS", 0) == 0) break;
-    while (std::getline(in, line)) {
-        std::istringstream s(line);
-        int id, type;
-        double v[14];
-        if (!(s >> id >> type)) break;
-        for (double &x : v) s >> x;
-        a.id.push_back(id);
-        a.type.push_back(type);
-        a.x.insert(a.x.end(), v, v + 3);
-        a.f.insert(a.f.end(), v + 3, v + 6);
-        a.pe.push_back(v[6]);
-        a.stress.insert(a.stress.end(), v + 7, v + 13);
-    }
-    return a;
-}
+using Atoms = ReportAtoms;  // test_util.h
+Atoms read_dump(const std::string &path) { return read_report_dump(path); }
 
 std::string vars_for(const std::string &pot, int tri, const std::string &precision = "double") {
     return "-var pot '" + pot + "' -var data '" + data_path("deepmd_water/raw/lammps_start/water.lmp") +

@@ -50,30 +50,8 @@ LmpRun run_lammps(const std::string &dir, const std::string &name, const std::st
     return run_lmp(kokkos_lmp_path(), dir, name, script, ranks, args);
 }
 
-// dump columns of tests/lammps/report.in: id type x y z fx fy fz pe s1..s6
-struct Atoms {
-    std::vector<double> x, f, pe, stress;
-};
-
-Atoms read_dump(const std::string &path) {
-    Atoms a;
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("ITEM: ATOMS", 0) == 0) break;
-    while (std::getline(in, line)) {
-        std::istringstream s(line);
-        int id, type;
-        double v[13];
-        if (!(s >> id >> type)) break;
-        for (double &x : v) s >> x;
-        a.x.insert(a.x.end(), v, v + 3);
-        a.f.insert(a.f.end(), v + 3, v + 6);
-        a.pe.push_back(v[6]);
-        a.stress.insert(a.stress.end(), v + 7, v + 13);
-    }
-    return a;
-}
+using Atoms = ReportAtoms;  // test_util.h
+Atoms read_dump(const std::string &path) { return read_report_dump(path); }
 
 double max_abs(const std::vector<double> &v) {
     double m = 0;

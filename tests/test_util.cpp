@@ -114,3 +114,25 @@ LmpRun run_lmp(const std::string &exe, const std::string &dir, const std::string
     }
     return run;
 }
+
+ReportAtoms read_report_dump(const std::string &path) {
+    ReportAtoms a;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("ITEM: ATOMS", 0) == 0) break;
+    while (std::getline(in, line)) {
+        std::istringstream s(line);
+        int id, type;
+        double v[13];
+        if (!(s >> id >> type)) break;
+        for (double &x : v) s >> x;
+        a.id.push_back(id);
+        a.type.push_back(type);
+        a.x.insert(a.x.end(), v, v + 3);
+        a.f.insert(a.f.end(), v + 3, v + 6);
+        a.pe.push_back(v[6]);
+        a.stress.insert(a.stress.end(), v + 7, v + 13);
+    }
+    return a;
+}

@@ -54,4 +54,12 @@ struct LmpRun {
 LmpRun run_lmp(const std::string &exe, const std::string &dir, const std::string &name, const std::string &script,
                int ranks, const std::string &args = "", const std::string &env = "");
 
+// Per-atom data of a dump written by tests/lammps/report.in
+// (id type x y z fx fy fz pe s1..s6), in the dump's order (sorted by id).
+struct ReportAtoms {
+    std::vector<int> id, type;
+    std::vector<double> x, f, pe, stress;  // [n][3], [n][3], [n], [n][6]
+};
+ReportAtoms read_report_dump(const std::string &path);
+
 #endif
