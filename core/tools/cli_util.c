@@ -210,3 +210,21 @@ double cli_now(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
+
+int cli_add_frame_filter(const char *command, cli_frame_filters *filters, const char *value) {
+    const char *eq = strchr(value, '=');
+    if (!eq || eq == value || (size_t)(eq - value) >= sizeof filters->key[0])
+        return cli_usage_error(command, "--subset expects KEY=PATTERN (e.g. subset='data_3*'), got '%s'", value);
+    if (filters->n == CLI_MAX_FRAME_FILTERS)
+        return cli_usage_error(command, "at most %d --subset filters", CLI_MAX_FRAME_FILTERS);
+    memcpy(filters->key[filters->n], value, (size_t)(eq - value));
+    filters->key[filters->n][eq - value] = '\0';
+    filters->pattern[filters->n++] = eq + 1;
+    return CLI_EXIT_OK;
+}
+
+int cli_frame_selected(const cli_frame_filters *filters, const gbnet_frame *frame) {
+    for (int k = 0; k < filters->n; ++k)
+        if (!gbnet_frame_matches(frame, filters->key[k], filters->pattern[k])) return 0;
+    return 1;
+}

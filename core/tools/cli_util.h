@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "gbnet.h"
+#include "gbnet_data.h"
 
 #if defined(__GNUC__)
 #define CLI_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -65,5 +66,17 @@ char *cli_join_arguments(int argc, char **argv);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);
+
+/* --subset KEY=PATTERN filters on frame metadata (gbnet eval, gbnet coverage):
+ * a frame is selected when it matches all of them (gbnet_frame_matches). */
+#define CLI_MAX_FRAME_FILTERS 16
+typedef struct {
+    char key[CLI_MAX_FRAME_FILTERS][128];
+    const char *pattern[CLI_MAX_FRAME_FILTERS]; /* into the argument */
+    int n;
+} cli_frame_filters;
+/* Adds the --subset value KEY=PATTERN; a usage message and CLI_EXIT_USAGE if malformed or too many. */
+int cli_add_frame_filter(const char *command, cli_frame_filters *filters, const char *value);
+int cli_frame_selected(const cli_frame_filters *filters, const gbnet_frame *frame);
 
 #endif

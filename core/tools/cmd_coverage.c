@@ -39,9 +39,7 @@ typedef struct {
     const char *model_path, *output;
     const char *data[COVERAGE_MAX_INPUTS];
     int n_data;
-    char filter_key[8][64];
-    const char *filter_pattern[8];
-    int n_filters;
+    cli_frame_filters filters;
 } coverage_args;
 
 static int parse_args(coverage_args *a, int argc, char **argv) {
@@ -61,27 +59,14 @@ static int parse_args(coverage_args *a, int argc, char **argv) {
             else return cli_usage_error("coverage", "at most %d DATA inputs", COVERAGE_MAX_INPUTS);
             break;
         case OPT_OUTPUT: a->output = value; break;
-        case OPT_SUBSET: {
-            const char *eq = strchr(value, '=');
-            if (!eq || eq == value || (size_t)(eq - value) >= sizeof a->filter_key[0])
-                return cli_usage_error("coverage", "--subset expects KEY=PATTERN, got '%s'", value);
-            if (a->n_filters == 8) return cli_usage_error("coverage", "at most 8 --subset filters");
-            memcpy(a->filter_key[a->n_filters], value, (size_t)(eq - value));
-            a->filter_key[a->n_filters][eq - value] = '\0';
-            a->filter_pattern[a->n_filters++] = eq + 1;
+        case OPT_SUBSET:
+            if (cli_add_frame_filter("coverage", &a->filters, value)) return CLI_EXIT_USAGE;
             break;
-        }
         }
     }
     if (!a->model_path || a->n_data == 0) return cli_usage_error("coverage", "need IN.gbnet and at least one DATA");
     if (!a->output) return cli_usage_error("coverage", "need -o OUT.gbnet (it may be IN.gbnet itself)");
     return CLI_EXIT_OK;
-}
-
-static int selected(const coverage_args *a, const gbnet_frame *f) {
-    for (int k = 0; k < a->n_filters; ++k)
-        if (!gbnet_frame_matches(f, a->filter_key[k], a->filter_pattern[k])) return 0;
-    return 1;
 }
 
 static void print_record(const gbnet_model *model, const gbnet_coverage *c) {
@@ -131,7 +116,7 @@ int cmd_coverage(int argc, char **argv) {
     }
     for (int f = 0; !rc && f < ds.n_frames; ++f) {
         const gbnet_frame *fr = &ds.frames[f];
-        if (!selected(&a, fr)) continue;
+        if (!cli_frame_selected(&a.filters, fr)) continue;
         species[n] = malloc(((size_t)fr->n_atoms + 1) * sizeof(int));
         if (!species[n]) {
             rc = cli_error("coverage", "out of memory");
@@ -152,7 +137,7 @@ int cmd_coverage(int argc, char **argv) {
         has_forces |= fr->forces != NULL;
         has_stress |= fr->has_virial && fr->has_cell;
     }
-    if (!rc && n == 0) rc = cli_error("coverage", a.n_filters ? "no frame matches the --subset filter(s)" : "no frames");
+    if (!rc && n == 0) rc = cli_error("coverage", a.filters.n ? "no frame matches the --subset filter(s)" : "no frames");
     gbnet_coverage c;
     if (!rc && (st = gbnet_coverage_measure(model, n, structures, &c))) rc = cli_library_error("coverage", st);
     if (!rc) {

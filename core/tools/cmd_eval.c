@@ -69,7 +69,6 @@ static const cli_option eval_options[] = {
 /* Default size of one gbnet_evaluate call in atoms: several packs, so the
  * batched kernels stay efficient, yet short enough for steady progress. */
 #define AUTO_BATCH_ATOMS 4096
-#define MAX_FILTERS 16
 #define MAX_DATA 64
 
 typedef struct {
@@ -80,9 +79,7 @@ typedef struct {
     int threads;
     int batch;
     const char *predictions_path;
-    char filter_key[MAX_FILTERS][128];
-    const char *filter_pattern[MAX_FILTERS];
-    int n_filters;
+    cli_frame_filters filters;
     int member;                   /* -1: the committee mean */
     const char *deviations_path;
 } eval_args;
@@ -123,16 +120,9 @@ static int parse_args(eval_args *a, int argc, char **argv) {
             if (!cli_parse_int("eval", "--member", value, 0, GBNET_MAX_COMMITTEE - 1, &a->member)) return CLI_EXIT_USAGE;
             break;
         case OPT_DEVIATIONS: a->deviations_path = value; break;
-        case OPT_SUBSET: {
-            const char *eq = strchr(value, '=');
-            if (!eq || eq == value || (size_t)(eq - value) >= sizeof a->filter_key[0])
-                return cli_usage_error("eval", "--subset expects KEY=PATTERN (e.g. subset='data_3*'), got '%s'", value);
-            if (a->n_filters == MAX_FILTERS) return cli_usage_error("eval", "at most %d --subset filters", MAX_FILTERS);
-            memcpy(a->filter_key[a->n_filters], value, (size_t)(eq - value));
-            a->filter_key[a->n_filters][eq - value] = '\0';
-            a->filter_pattern[a->n_filters++] = eq + 1;
+        case OPT_SUBSET:
+            if (cli_add_frame_filter("eval", &a->filters, value)) return CLI_EXIT_USAGE;
             break;
-        }
         }
     }
     if (!a->model_path) return cli_usage_error("eval", "missing MODEL.gbnet and DATA");
@@ -180,9 +170,7 @@ static void eval_set_free(eval_set *s) {
 }
 
 static int frame_selected(const eval_args *a, const gbnet_frame *f) {
-    for (int k = 0; k < a->n_filters; ++k)
-        if (!gbnet_frame_matches(f, a->filter_key[k], a->filter_pattern[k])) return 0;
-    return 1;
+    return cli_frame_selected(&a->filters, f);
 }
 
 /* Selects frames and maps their elements onto the model. */
@@ -190,7 +178,7 @@ static int prepare(eval_set *s, const eval_args *a, const gbnet_dataset *ds, con
     int n = 0;
     for (int f = 0; f < ds->n_frames; ++f) n += frame_selected(a, &ds->frames[f]);
     if (n == 0)
-        return cli_error("eval", a->n_filters ? "no frame matches the --subset filter(s)" : "the data has no frames");
+        return cli_error("eval", a->filters.n ? "no frame matches the --subset filter(s)" : "the data has no frames");
     s->frames = calloc((size_t)n, sizeof *s->frames);
     s->species = calloc((size_t)n, sizeof *s->species);
     s->forces = calloc((size_t)n, sizeof *s->forces);
@@ -346,7 +334,7 @@ static void print_report(const eval_args *a, const gbnet_model *model, const eva
            gbnet_model_is_tabulated(model) ? "tabulated" : "exact");
     printf("data:       ");
     for (int d = 0; d < a->n_data; ++d) printf(" %s", a->data[d]);
-    for (int k = 0; k < a->n_filters; ++k) printf(" [%s=%s]", a->filter_key[k], a->filter_pattern[k]);
+    for (int k = 0; k < a->filters.n; ++k) printf(" [%s=%s]", a->filters.key[k], a->filters.pattern[k]);
     printf("\n");
     printf("frames:      %d (%lld with energy, %lld with forces, %lld with stress)\n", s->n, with_energy, with_forces,
            with_stress);
