@@ -183,6 +183,41 @@ typedef struct {
 gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *structures,
                             gbnet_result *results);
 
+/* ------------------------------------------- quantized dense layers */
+
+/* Quantized dense layers (`gbnet compress --quantize`, docs/compression.md
+ * "Quantization"): every dense layer of the interaction blocks (in, out1,
+ * out2) and readout1 runs on rounded weights and inputs in float evaluation
+ * (GBNET_FLOAT workspaces), forward and backward. The file keeps the float
+ * weights (gbnet_model_params); double evaluation and training ignore the
+ * record and compute the float model. */
+typedef enum {
+    GBNET_QUANT_NONE = 0,
+    GBNET_QUANT_BF16 = 1, /* weights and layer inputs rounded to bfloat16, float sums */
+    GBNET_QUANT_INT8 = 2  /* int8 weights (scale per output channel) and inputs (calibrated scale per layer) */
+} gbnet_quant_mode;
+/* The model's mode (GBNET_QUANT_NONE when float). */
+gbnet_quant_mode gbnet_model_quantization(const gbnet_model *model);
+/* "none", "bf16", "int8". */
+const char *gbnet_quant_mode_name(gbnet_quant_mode mode);
+/* Sets the quantization. int8 calibrates each layer's input scale on the n
+ * structures (n >= 1): the `percentile` (50 < percentile <= 100) of |input|
+ * over all of them, by the float model (the model's table, if any, is used).
+ * bf16 needs no structures (n may be 0). GBNET_QUANT_NONE removes the record.
+ * Create workspaces afterwards. */
+gbnet_status gbnet_model_quantize(gbnet_model *model, gbnet_quant_mode mode, int n,
+                                  const gbnet_structure *structures, double percentile);
+#define GBNET_DEFAULT_QUANT_PERCENTILE 99.99
+/* Replaces the float weights of the quantized layers by the values those layers
+ * multiply by (bf16-rounded, or int8 times its channel scale) and removes the
+ * record: the float model with the quantized weights, whose forces are the exact
+ * derivative of its energy (measurements: it separates weight from input rounding). */
+gbnet_status gbnet_model_dequantize_weights(gbnet_model *model);
+/* int8: the calibrated input clip (|x| mapped to 127) of dense layer `layer`
+ * (3t + 0/1/2 for block t's in/out1/out2, 3T for readout1); 0 otherwise. */
+double gbnet_model_quant_clip(const gbnet_model *model, int layer);
+
+
 /* ----------------------------------------------- evaluating a given graph */
 
 /* Copies features of owned atoms into their ghost rows (forward) or adds

@@ -100,6 +100,8 @@ typedef struct {
     int have_zbl;                 /* ZBLR: the repulsive core */
     double zbl_inner[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS], zbl_outer[GBNET_MAX_ELEMENTS * GBNET_MAX_ELEMENTS];
     int have_coverage;            /* COVR: what the training data covered */
+    int have_quant;               /* QUNT: quantized dense layers */
+    gb_quant_record quant;
     gbnet_coverage coverage;
     int have_committee;
     const unsigned char *committee; /* CMTE payload: the further members (parse_committee) */
@@ -327,6 +329,37 @@ static gbnet_status parse_coverage(parsed_file *pf, const unsigned char *p, uint
     return GBNET_OK;
 }
 
+/* QUNT: quantized dense layers, u32 mode (1 bf16, 2 int8) | u32 n | f64 clip [n]
+ * (int8: n = 3T+1 input clips, each finite and > 0; bf16: n = 0). */
+static gbnet_status parse_quant(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "QUNT");
+    if (st) return st;
+    if (len < 8) return bad(pf, "QUNT", "payload shorter than 8 bytes");
+    uint32_t mode = get_u32(p), n = get_u32(p + 4), layers = 3u * (uint32_t)pf->hp.n_blocks + 1u;
+    if (mode != GBNET_QUANT_BF16 && mode != GBNET_QUANT_INT8)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section QUNT: unknown mode %u (1: bf16, 2: int8)",
+                       pf->path, mode);
+    uint32_t want = mode == GBNET_QUANT_INT8 ? layers : 0u;
+    if (n != want)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section QUNT: %u activation clips, expected %u for %s",
+                       pf->path, n, want, mode == GBNET_QUANT_INT8 ? "int8 with this model's 3T+1 dense layers" : "bf16");
+    if (len != 8 + 8 * (uint64_t)n)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section QUNT: length %llu, expected %llu", pf->path,
+                       (unsigned long long)len, (unsigned long long)(8 + 8 * (uint64_t)n));
+    memset(&pf->quant, 0, sizeof pf->quant);
+    pf->quant.mode = (int)mode;
+    pf->quant.n_layers = (int)n;
+    for (uint32_t l = 0; l < n; ++l) {
+        double v = get_f64(p + 8 + 8 * l);
+        if (!(isfinite(v) && v > 0 && v < 1e30))
+            return gb_fail(GBNET_ERR_NUMERIC, "potential file '%s': section QUNT: clip of layer %u is %g, expected > 0",
+                           pf->path, l, v);
+        pf->quant.act_clip[l] = v;
+    }
+    pf->have_quant = 1;
+    return GBNET_OK;
+}
+
 /* CMTE: u32 count of further members, u32 reserved 0, then per member a u64
  * length and that many bytes of a complete potential file. Only the framing is
  * checked here; gbnet_committee_load reads the members (gbnet_model_load
@@ -375,6 +408,7 @@ static const section_kind k_sections[] = {
     {{'Z', 'B', 'L', 'R'}, parse_zbl, SEEN(have_zbl)},
     {{'F', 'T', 'A', 'B'}, parse_table, SEEN(have_table)},
     {{'C', 'O', 'V', 'R'}, parse_coverage, SEEN(have_coverage)},
+    {{'Q', 'U', 'N', 'T'}, parse_quant, SEEN(have_quant)},
     {{'P', 'R', 'O', 'V'}, parse_provenance, SEEN(have_provenance)},
     {{'C', 'M', 'T', 'E'}, parse_committee, SEEN(have_committee)},
 };
@@ -496,6 +530,11 @@ static gbnet_status build_model(gbnet_model **out, const parsed_file *pf) {
     }
     gbnet_status st2 = pf->have_zbl ? gbnet_model_set_zbl(m, pf->zbl_inner, pf->zbl_outer) : GBNET_OK;
     if (!st2 && pf->have_coverage) st2 = gbnet_model_set_coverage(m, &pf->coverage);
+    if (!st2 && pf->have_quant) {
+        m->quant = gb_malloc(sizeof *m->quant);
+        if (m->quant) *m->quant = pf->quant;
+        else st2 = GBNET_ERR_NO_MEMORY;
+    }
     if (st2) {
         gbnet_model_free(m);
         return st2;
@@ -700,6 +739,15 @@ static void encode_sections(byte_buffer *b, const gbnet_model *m) {
         put_u32(b, (uint32_t)hp->n_features);
         put_f64s(b, m->table->values, (size_t)count);
         put_f64s(b, m->table->derivs, (size_t)count);
+    }
+
+    if (m->quant) {
+        /* Optional: a reader that does not know it evaluates the float model. */
+        uint32_t n = (uint32_t)m->quant->n_layers;
+        put_section_header(b, "QUNT", FLAG_OPTIONAL, 8 + 8 * (uint64_t)n);
+        put_u32(b, (uint32_t)m->quant->mode);
+        put_u32(b, n);
+        put_f64s(b, m->quant->act_clip, n);
     }
 
     encode_coverage(b, m);

@@ -160,6 +160,7 @@ void gbnet_model_free(gbnet_model *m) {
     table_free(m->table);
     free(m->zbl);
     free(m->coverage);
+    free(m->quant);
     free(m);
 }
 
@@ -192,6 +193,11 @@ gbnet_status gbnet_model_clone(gbnet_model **out, const gbnet_model *m) {
         else st = GBNET_ERR_NO_MEMORY;
     }
     if (!st && m->coverage) st = gbnet_model_set_coverage(c, m->coverage);
+    if (!st && m->quant) {
+        c->quant = gb_malloc(sizeof *c->quant);
+        if (c->quant) memcpy(c->quant, m->quant, sizeof *c->quant);
+        else st = GBNET_ERR_NO_MEMORY;
+    }
     if (st) {
         gbnet_model_free(c);
         *out = NULL;

@@ -30,6 +30,15 @@ typedef struct {
     double *derivs;        /* [T][n_points][F] dW_t/dd at d_p */
 } gb_filter_table;
 
+/* Quantized dense layers (gbnet compress --quantize, section QUNT; quant.h).
+ * Float evaluation uses them; double evaluation and training ignore them. */
+#define GB_QUANT_MAX_LAYERS (3 * GBNET_MAX_BLOCKS + 1)
+typedef struct {
+    int mode;         /* GBNET_QUANT_BF16 or GBNET_QUANT_INT8 */
+    int n_layers;     /* int8: 3T+1 activation scales; bf16: 0 */
+    double act_clip[GB_QUANT_MAX_LAYERS]; /* int8: |x| mapped to 127 at dense layer l's input (> 0) */
+} gb_quant_record;
+
 struct gbnet_model {
     gbnet_hyperparams hp;
     gb_layout layout;
@@ -41,6 +50,7 @@ struct gbnet_model {
     gb_filter_table *table;  /* NULL unless tabulated */
     struct gb_zbl_s *zbl;    /* repulsive core (zbl.h), NULL when off */
     gbnet_coverage *coverage; /* what the training data covered, NULL if unknown */
+    gb_quant_record *quant;   /* quantized dense layers, NULL when float */
 };
 
 /* Computes the layout for hp; returns the total number of parameters. */

@@ -17,6 +17,7 @@
 
 #include "gb_error.h"
 #include "kernels.h"
+#include "quant.h"
 #include "schnet.h"
 
 #include "precision.h"
@@ -77,6 +78,8 @@ struct NET {
     int *in_center; size_t cap_in_center;       /* [E] center of edge in_edges[q] */
     int *in_wrow; size_t cap_in_wrow;           /* [E] its filter row */
     GB_T(buf) in_d;                               /* [E] its length (tabulated inference) */
+    gb_qnet *q;                      /* quantized dense layers (float evaluation; NULL: none) */
+    gb_calib *calib;                 /* records dense-layer inputs while set (quant.h) */
 };
 
 static int GB_T(ensure)(GB_T(buf) *b, size_t n) {
@@ -112,6 +115,14 @@ NET *GB_T(gb_net_create)(const gbnet_model *model) {
         return NULL;
     }
     GB_T(gb_net_load_params)(net, model->params);
+#if GB_NET_QUANT
+    gbnet_status qst;
+    net->q = gb_qnet_create(model, net->w, &qst);
+    if (qst) {
+        GB_T(gb_net_free)(net);
+        return NULL;
+    }
+#endif
     if (model->table) {
         int P = model->table->n_points;
         size_t cells = (size_t)(P - 1) * 4 * net->F, PF = (size_t)P * net->F;
@@ -136,6 +147,9 @@ NET *GB_T(gb_net_create)(const gbnet_model *model) {
 /* defines gb_net_load_params_f32 and gb_net_load_params_f64 */
 void GB_T(gb_net_load_params)(NET *net, const double *params) {
     for (size_t i = 0; i < net->L.total; ++i) net->w[i] = GB_T(gb_normal)(params[i]);
+#if GB_NET_QUANT
+    if (net->q) gb_qnet_load(net->q, net->w);
+#endif
 }
 
 /* defines gb_net_free_f32 and gb_net_free_f64 */
@@ -169,6 +183,9 @@ void GB_T(gb_net_free)(NET *net) {
     free(net->in_wrow);
     GB_T(free_buf)(&net->in_d);
     free(net->lens);
+#if GB_NET_QUANT
+    gb_qnet_free(net->q);
+#endif
     free(net->w);
     free(net->grad);
     free(net);
@@ -184,6 +201,9 @@ size_t GB_T(gb_net_bytes)(const NET *net) {
     for (int t = 0; t < GBNET_MAX_BLOCKS; ++t)
         n += net->W[t].cap + net->dW[t].cap + net->h[t].cap + net->m[t].cap + net->o1[t].cap + net->s1[t].cap;
     for (int t = 0; t <= GBNET_MAX_BLOCKS; ++t) n += net->x[t].cap;
+#if GB_NET_QUANT
+    n += gb_qnet_bytes(net->q) / sizeof(real);
+#endif
     return n * sizeof(real) + (net->cap_edge_center + net->cap_in_offsets + net->cap_in_edges + net->cap_wrow +
                                net->cap_u_offsets + net->cap_u_edges + net->cap_hash_keys + net->cap_hash_vals + net->cap_sort_counts + net->cap_lens +
                                net->cap_in_center + net->cap_in_wrow + net->in_d.cap * sizeof(real));
@@ -191,6 +211,10 @@ size_t GB_T(gb_net_bytes)(const NET *net) {
 
 /* defines gb_net_set_threads_f32 and gb_net_set_threads_f64 */
 void GB_T(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_threads; }
+
+#if GB_NET_QUANT
+void gb_net_set_calibration_f32(NET *net, gb_calib *c) { net->calib = c; }
+#endif
 
 /* defines gb_net_in_edges_f32 and gb_net_in_edges_f64 */
 void GB_T(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **in_edges) {
@@ -526,6 +550,41 @@ static GB_T(cfconv_back_kind) GB_T(cfconv_back_choice)(const NET *net, const GB_
 
 /* --- embedding: x0_i = Emb[species_i]; h0 of each element for the ghosts of block 0 */
 
+/* A dense layer of the forward (layer numbers: quant.h): the quantized kernels in a
+ * float evaluation of a quantized model, else gb_linear(_acc). */
+static void GB_T(dense_forward)(NET *net, int layer, real *Y, const real *X, const real *W, const real *bias,
+                                int rows, int bias_rows, int in, int out, int accumulate) {
+#if GB_NET_QUANT
+    if (net->mode == GB_PASS_EVALUATE) {
+        if (net->calib) gb_calib_record(net->calib, layer, X, rows, in);
+        if (net->q) {
+            gb_qdense_forward(net->q, layer, Y, X, bias, rows, bias_rows, accumulate, net->n_threads);
+            return;
+        }
+    }
+#else
+    (void)net, (void)layer;
+#endif
+    if (accumulate) GB_T(gb_linear_acc)(Y, X, W, bias, rows, bias_rows, in, out);
+    else GB_T(gb_linear)(Y, X, W, bias, rows, bias_rows, in, out);
+}
+
+/* C[rows][in] (= or +=) A[rows][out] W[out][in]: the input gradient of a dense layer,
+ * through the same quantized weights as its forward where that one is quantized. */
+static void GB_T(dense_backward)(NET *net, int layer, real *C, const real *A, const real *W, int rows, int out,
+                                 int in, int accumulate) {
+#if GB_NET_QUANT
+    if (net->q && net->mode == GB_PASS_EVALUATE) {
+        gb_qdense_backward(net->q, layer, C, A, rows, accumulate, net->n_threads);
+        return;
+    }
+#else
+    (void)net, (void)layer;
+#endif
+    if (accumulate) GB_T(gb_gemm_nn_acc)(C, A, W, rows, out, in);
+    else GB_T(gb_gemm_nn)(C, A, W, rows, out, in);
+}
+
 static void GB_T(embedding_forward)(NET *net, const gb_batch *b) {
     int F = net->F;
     const real *w = net->w;
@@ -537,7 +596,7 @@ static void GB_T(embedding_forward)(NET *net, const gb_batch *b) {
      * block 0 from their element (h0 of each element, gathered), later blocks
      * from their owners through the exchange. Dense layers run on owned atoms only. */
     real *h0 = net->obar.p; /* [n_elements][F] scratch, free until the backward */
-    GB_T(gb_linear)(h0, w + L->embedding, w + L->block[0].in_w, NULL, net->n_elements, 0, F, F);
+    GB_T(dense_forward)(net, 0, h0, w + L->embedding, w + L->block[0].in_w, NULL, net->n_elements, 0, F, F, 0);
 }
 
 static void GB_T(embedding_tangent)(NET *net) {
@@ -566,7 +625,7 @@ static void GB_T(block_in_forward)(NET *net, const gb_batch *b, int t) {
         const real *h0 = net->obar.p;
         for (int i = 0; i < net->N; ++i) memcpy(h + (size_t)i * F, h0 + (size_t)b->species[i] * F, F * sizeof(real));
     } else {
-        GB_T(gb_linear)(h, net->x[t].p, net->w + net->L.block[t].in_w, NULL, net->NC, 0, F, F);
+        GB_T(dense_forward)(net, 3 * t, h, net->x[t].p, net->w + net->L.block[t].in_w, NULL, net->NC, 0, F, F, 0);
         if (b->forward_exchange) b->forward_exchange(b->exchange_ctx, h, F, sizeof(real));
     }
 }
@@ -585,7 +644,7 @@ static void GB_T(block_in_backward)(NET *net, const GB_T(sweep) *s, int t) {
     real *hbar = net->hbar.p;
     if (t > 0 && s->b->reverse_exchange) s->b->reverse_exchange(s->b->exchange_ctx, hbar, F, sizeof(real));
     if (s->grad) GB_T(gb_gemm_tn_acc)(net->grad + net->L.block[t].in_w, hbar, net->x[t].p, s->rows, F, F);
-    GB_T(gb_gemm_nn_acc)(net->xbar.p, hbar, net->w + net->L.block[t].in_w, s->rows, F, F);
+    GB_T(dense_backward)(net, 3 * t, net->xbar.p, hbar, net->w + net->L.block[t].in_w, s->rows, F, F, 1);
 }
 
 /* --- continuous-filter convolution: m_i = sum_j h_j W(d_ij) */
@@ -645,10 +704,11 @@ static void GB_T(block_out_forward)(NET *net, int t) {
     const real *w = net->w;
     const gb_layout *L = &net->L;
     real *o1 = net->o1[t].p, *s1 = net->s1[t].p, *xn = net->x[t + 1].p;
-    GB_T(gb_linear)(o1, net->m[t].p, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F, F);
+    GB_T(dense_forward)(net, 3 * t + 1, o1, net->m[t].p, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F,
+                        F, 0);
     GB_T(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
     memcpy(xn, net->x[t].p, (size_t)NC * F * sizeof(real));
-    GB_T(gb_linear_acc)(xn, s1, w + L->block[t].out2_w, w + L->block[t].out2_b, NC, NC, F, F);
+    GB_T(dense_forward)(net, 3 * t + 2, xn, s1, w + L->block[t].out2_w, w + L->block[t].out2_b, NC, NC, F, F, 1);
 }
 
 static void GB_T(block_out_tangent)(NET *net, int t) {
@@ -676,7 +736,7 @@ static void GB_T(block_out_backward)(NET *net, const GB_T(sweep) *s, int t) {
         GB_T(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, s->rows, F, F);
         GB_T(gb_colsum_acc)(gr + L->block[t].out2_b, xbar, NC, F);
     }
-    GB_T(gb_gemm_nn)(obar, xbar, w + L->block[t].out2_w, s->rows, F, F);
+    GB_T(dense_backward)(net, 3 * t + 2, obar, xbar, w + L->block[t].out2_w, s->rows, F, F, 0);
     /* through ssp: obar becomes o1bar (primal and tangent rows) */
     if (s->dual) GB_T(gb_ssp_dual_backward)(obar, obar + s->tan, obar, obar + s->tan, o1, o1 + s->tan, s->tan,
                                             net->n_threads);
@@ -685,7 +745,7 @@ static void GB_T(block_out_backward)(NET *net, const GB_T(sweep) *s, int t) {
         GB_T(gb_gemm_tn_acc)(gr + L->block[t].out1_w, obar, net->m[t].p, s->rows, F, F);
         GB_T(gb_colsum_acc)(gr + L->block[t].out1_b, obar, NC, F);
     }
-    GB_T(gb_gemm_nn)(net->mbar.p, obar, w + L->block[t].out1_w, s->rows, F, F);
+    GB_T(dense_backward)(net, 3 * t + 1, net->mbar.p, obar, w + L->block[t].out1_w, s->rows, F, F, 0);
 }
 
 /* --- readout: eps_i = w_2 . ssp(W_1 x_i + b_1) + b_2 */
@@ -695,7 +755,7 @@ static void GB_T(readout_forward)(NET *net) {
     const real *w = net->w;
     const gb_layout *L = &net->L;
     real *p = net->p.p, *r = net->r.p, *eps = net->eps.p;
-    GB_T(gb_linear)(p, net->x[net->T].p, w + L->readout1_w, w + L->readout1_b, NC, NC, F, R);
+    GB_T(dense_forward)(net, 3 * net->T, p, net->x[net->T].p, w + L->readout1_w, w + L->readout1_b, NC, NC, F, R, 0);
     GB_T(gb_ssp_dual)(r, NULL, p, NULL, (size_t)NC * R, net->n_threads);
     const real *w2 = w + L->readout2_w;
     real b2 = w[L->readout2_b];
@@ -753,7 +813,7 @@ static void GB_T(readout_backward)(NET *net, const GB_T(sweep) *s, const double 
         GB_T(gb_colsum_acc)(gr + L->readout1_b, pbar, NC, R);
     }
     memset(xbar, 0, (size_t)s->rows * F * sizeof(real));
-    GB_T(gb_gemm_nn)(xbar, pbar, w + L->readout1_w, s->rows, R, F);
+    GB_T(dense_backward)(net, 3 * T, xbar, pbar, w + L->readout1_w, s->rows, R, F, 0);
 }
 
 /* --- energies: E_i = sigma eps_i + mu + e_ref[element] */
@@ -794,6 +854,9 @@ gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, do
     if ((st = GB_T(build_index_lists)(net, b))) return st;
     if ((st = GB_T(edge_lengths)(net, b, dual, tabulated))) return st;
     if ((st = GB_T(in_edge_rows)(net, tabulated && !dual))) return st;
+#if GB_NET_QUANT
+    if (net->q && (st = gb_qnet_reserve(net->q, N > net->n_elements ? N : net->n_elements))) return st;
+#endif
     /* exact filter: evaluated once per block and stored for the backward (recomputing it
      * would double the dominant cost); tabulated: interpolated inline in the cfconv kernels */
     for (int t = 0; t < T; ++t) {
