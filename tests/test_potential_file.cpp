@@ -9,6 +9,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <random>
 #include <sstream>
@@ -731,5 +732,102 @@ TEST(PotentialFile, BadRepulsiveCoreAndCoverageSectionsAreRefused) {
         find(s, "COVR")->payload.pop_back();
         EXPECT_EQ(gbnet_model_load(&back.m, write_file(dir + "/bad.gbnet", assemble(s)).c_str()), GBNET_ERR_FORMAT);
         EXPECT_NE(std::string(gbnet_last_error()).find("length"), std::string::npos) << gbnet_last_error();
+    }
+}
+
+namespace {
+
+// A quantization record set through the API (int8 calibrated on two small structures).
+void quantize_small(gbnet_model *m, gbnet_quant_mode mode) {
+    std::vector<int> species = {0, 1, 1, 0};
+    std::vector<double> pos = {0, 0, 0, 1.0, 0, 0, 0, 1.1, 0, 0.2, 0.3, 1.2};
+    gbnet_structure s{};
+    s.n_atoms = 4;
+    s.species = species.data();
+    s.positions = pos.data();
+    ASSERT_EQ(gbnet_model_quantize(m, mode, 1, &s, 100.0), GBNET_OK) << gbnet_last_error();
+}
+
+}  // namespace
+
+// QUNT round trips bitwise for both modes, is optional, and a file without it is the float model.
+TEST(PotentialFile, QuantizationRecordRoundTrip) {
+    std::string dir = temp_dir();
+    gbnet_hyperparams hp = small_hyperparams(6, 2, 5, 3, 4.0, {8, 1});
+    for (gbnet_quant_mode mode : {GBNET_QUANT_BF16, GBNET_QUANT_INT8}) {
+        ModelPtr m;
+        ASSERT_EQ(gbnet_model_create(&m.m, &hp, 3), GBNET_OK);
+        quantize_small(m.m, mode);
+        std::string a = dir + "/q.gbnet", b = dir + "/q2.gbnet";
+        ASSERT_EQ(gbnet_model_save(m.m, a.c_str()), GBNET_OK);
+        ModelPtr back;
+        ASSERT_EQ(gbnet_model_load(&back.m, a.c_str()), GBNET_OK) << gbnet_last_error();
+        EXPECT_EQ(gbnet_model_quantization(back.m), mode);
+        for (int l = 0; l < 3 * hp.n_blocks + 1; ++l)
+            EXPECT_EQ(gbnet_model_quant_clip(back.m, l), gbnet_model_quant_clip(m.m, l));
+        EXPECT_TRUE(same_bits(gbnet_model_params(back.m), gbnet_model_params(m.m), gbnet_model_n_params(m.m)));
+        ASSERT_EQ(gbnet_model_save(back.m, b.c_str()), GBNET_OK);
+        EXPECT_EQ(read_file(a), read_file(b));
+        std::vector<Section> s = split_sections(read_file(a));
+        Section *q = find(s, "QUNT");
+        ASSERT_NE(q, nullptr);
+        EXPECT_EQ(q->flags, 1u);  // optional: an older reader evaluates the float model
+        EXPECT_EQ(q->payload.size(), mode == GBNET_QUANT_INT8 ? 8u + 8u * 7u : 8u);
+        // without the section: the same float model, no record
+        s.erase(s.begin() + (q - s.data()));
+        ModelPtr plain;
+        ASSERT_EQ(gbnet_model_load(&plain.m, write_file(dir + "/plain.gbnet", assemble(s)).c_str()), GBNET_OK);
+        EXPECT_EQ(gbnet_model_quantization(plain.m), GBNET_QUANT_NONE);
+        EXPECT_TRUE(same_bits(gbnet_model_params(plain.m), gbnet_model_params(m.m), gbnet_model_n_params(m.m)));
+        // a clone keeps the record
+        ModelPtr c;
+        ASSERT_EQ(gbnet_model_clone(&c.m, m.m), GBNET_OK);
+        EXPECT_EQ(gbnet_model_quantization(c.m), mode);
+    }
+}
+
+// Bad QUNT payloads behind a valid checksum name the section and the problem.
+TEST(PotentialFile, BadQuantizationRecordsAreRefused) {
+    std::string dir = temp_dir();
+    gbnet_hyperparams hp = small_hyperparams(6, 2, 5, 3, 4.0, {8, 1});
+    ModelPtr m;
+    ASSERT_EQ(gbnet_model_create(&m.m, &hp, 3), GBNET_OK);
+    quantize_small(m.m, GBNET_QUANT_INT8);
+    std::string path = dir + "/q8.gbnet";
+    ASSERT_EQ(gbnet_model_save(m.m, path.c_str()), GBNET_OK);
+    std::vector<Section> good = split_sections(read_file(path));
+    struct Case {
+        std::string name;
+        std::function<void(std::string &)> edit;
+        gbnet_status status;
+        std::string words;
+    };
+    auto set_u32 = [](std::string &p, size_t at, uint32_t v) {
+        std::string b;
+        put_u32(b, v);
+        p.replace(at, 4, b);
+    };
+    auto set_f64 = [](std::string &p, size_t at, double v) {
+        std::string b;
+        put_f64(b, v);
+        p.replace(at, 8, b);
+    };
+    std::vector<Case> cases = {
+        {"mode", [&](std::string &p) { set_u32(p, 0, 3); }, GBNET_ERR_FORMAT, "unknown mode 3"},
+        {"count", [&](std::string &p) { set_u32(p, 4, 6); }, GBNET_ERR_FORMAT, "6 activation clips, expected 7"},
+        {"bf16 with clips", [&](std::string &p) { set_u32(p, 0, 1); }, GBNET_ERR_FORMAT, "expected 0 for bf16"},
+        {"length", [&](std::string &p) { p.pop_back(); }, GBNET_ERR_FORMAT, "length"},
+        {"short", [&](std::string &p) { p.resize(5); }, GBNET_ERR_FORMAT, "shorter than 8"},
+        {"negative", [&](std::string &p) { set_f64(p, 8 + 8 * 2, -1.0); }, GBNET_ERR_NUMERIC, "clip of layer 2"},
+        {"nan", [&](std::string &p) { set_f64(p, 8, std::nan("")); }, GBNET_ERR_NUMERIC, "clip of layer 0"},
+    };
+    for (const Case &c : cases) {
+        std::vector<Section> s = good;
+        c.edit(find(s, "QUNT")->payload);
+        ModelPtr back;
+        EXPECT_EQ(gbnet_model_load(&back.m, write_file(dir + "/bad.gbnet", assemble(s)).c_str()), c.status) << c.name;
+        std::string message = gbnet_last_error();
+        EXPECT_NE(message.find("QUNT"), std::string::npos) << message;
+        EXPECT_NE(message.find(c.words), std::string::npos) << c.name << ": " << message;
     }
 }

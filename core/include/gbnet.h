@@ -207,7 +207,7 @@ const char *gbnet_quant_mode_name(gbnet_quant_mode mode);
  * Create workspaces afterwards. */
 gbnet_status gbnet_model_quantize(gbnet_model *model, gbnet_quant_mode mode, int n,
                                   const gbnet_structure *structures, double percentile);
-#define GBNET_DEFAULT_QUANT_PERCENTILE 99.99
+#define GBNET_DEFAULT_QUANT_PERCENTILE 100.0
 /* Replaces the float weights of the quantized layers by the values those layers
  * multiply by (bf16-rounded, or int8 times its channel scale) and removes the
  * record: the float model with the quantized weights, whose forces are the exact

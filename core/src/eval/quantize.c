@@ -56,7 +56,7 @@ static gbnet_status calibrate(gb_quant_record *rec, const gbnet_model *m, int n,
     for (int l = 0; l < layers && !st; ++l) {
         double clip = gb_calib_quantile(c, l, percentile / 100.0);
         /* a layer whose inputs were all 0 keeps a harmless positive clip */
-        rec->act_clip[l] = clip > 1e-30 ? clip : 1.0;
+        rec->act_clip[l] = clip >= 1e-15 ? clip : 1.0;
     }
     rec->n_layers = layers;
     if (ws) gb_net_set_calibration_f32(ws->net32, NULL);

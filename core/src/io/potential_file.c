@@ -351,8 +351,9 @@ static gbnet_status parse_quant(parsed_file *pf, const unsigned char *p, uint64_
     pf->quant.n_layers = (int)n;
     for (uint32_t l = 0; l < n; ++l) {
         double v = get_f64(p + 8 + 8 * l);
-        if (!(isfinite(v) && v > 0 && v < 1e30))
-            return gb_fail(GBNET_ERR_NUMERIC, "potential file '%s': section QUNT: clip of layer %u is %g, expected > 0",
+        if (!(v >= 1e-15 && v <= 1e30)) /* scales stay normal floats; NaN fails too */
+            return gb_fail(GBNET_ERR_NUMERIC,
+                           "potential file '%s': section QUNT: clip of layer %u is %g, expected 1e-15..1e30",
                            pf->path, l, v);
         pf->quant.act_clip[l] = v;
     }

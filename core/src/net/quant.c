@@ -20,6 +20,11 @@
 #include "gb_error.h"
 #include "model.h"
 
+/* A row or channel whose largest |value| is below this counts as zero: every
+ * scale is then >= GB_QMIN / 127 and a product of two scales stays a normal
+ * float (docs/performance.md "No subnormal numbers"). */
+#define GB_QMIN 1e-15f
+
 /* Rows per parallel block: each output element is computed by one thread in
  * a fixed order whatever the split, so results do not depend on it. */
 #define GB_QROWS 64
@@ -105,7 +110,8 @@ void gb_qgemm_bf16_ref(float *Y, const uint16_t *X, const uint16_t *P, int rows,
             float acc = 0.0f;
             for (int p = 0; p < kp2; ++p) {
                 const uint16_t *bp = b + (size_t)p * 32;
-                /* bf16 x bf16 products are exact in float; one rounding per addition */
+                /* bf16 x bf16 products are exact in float: one rounding per addition,
+                 * whether or not the compiler contracts this into an FMA */
                 acc = gb_qflush(acc + gb_bf16_to_float(x[2 * p + 1]) * gb_bf16_to_float(bp[1]));
                 acc = gb_qflush(acc + gb_bf16_to_float(x[2 * p]) * gb_bf16_to_float(bp[0]));
             }
@@ -125,9 +131,10 @@ void gb_qgemm_s8_ref(float *Y, const uint8_t *X, const int8_t *P, const int32_t 
             int32_t acc = 0;
             for (int p = 0; p < kp4; ++p)
                 for (int s = 0; s < 4; ++s) acc += (int32_t)x[4 * p + s] * (int32_t)b[(size_t)p * 64 + s];
-            float v = (float)(acc - comp[o]) * (row_scale[i] * col_scale[o]);
+            /* one explicit FMA when accumulating, as the kernel (no contraction left to the compiler) */
+            float c = (float)(acc - comp[o]), sc = row_scale[i] * col_scale[o];
             float *y = Y + (size_t)i * n + o;
-            *y = accumulate ? *y + v : v;
+            *y = accumulate ? fmaf(c, sc, *y) : c * sc;
         }
     }
 }
@@ -138,7 +145,7 @@ void gb_qgemm_s8_ref(float *Y, const uint8_t *X, const int8_t *P, const int32_t 
 /* One tile: NR rows x NB blocks of 16 outputs; the k-loop order per output is the
  * reference's. always_inline so NR and NB are constants in each instance. */
 #define GB_TARGET_BF16 __attribute__((target("avx512f,avx512bw,avx512bf16")))
-#define GB_TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni")))
+#define GB_TARGET_VNNI __attribute__((target("avx512f,avx512bw,avx512vnni,fma")))
 
 static inline __attribute__((always_inline)) GB_TARGET_BF16 void
 gb_bf16_tile(float *Y, const uint16_t *X, const uint16_t *P, int i0, int cb0, int kp, int n, int accumulate,
@@ -217,8 +224,8 @@ gb_s8_tile(float *Y, const uint8_t *X, const int8_t *P, const int32_t *comp, con
         for (int r = 0; r < NR; ++r) {
             float *y = Y + (size_t)(i0 + r) * n + o;
             __m512 s = _mm512_mul_ps(_mm512_set1_ps(row_scale[i0 + r]), cs);
-            __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][c], cp)), s);
-            if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, y), v);
+            __m512 cv = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][c], cp));
+            __m512 v = accumulate ? _mm512_fmadd_ps(cv, s, _mm512_maskz_loadu_ps(m, y)) : _mm512_mul_ps(cv, s);
             _mm512_mask_storeu_ps(y, m, v);
         }
     }
@@ -348,7 +355,8 @@ static int gb_qnet_load_layer(gb_qnet *q, int l, const float *W, int out, int in
     for (int o = 0; o < out; ++o) {
         float amax = 0;
         for (int k = 0; k < in; ++k) amax = fmaxf(amax, fabsf(W[(size_t)o * in + k]));
-        /* symmetric per output channel; an all-zero row keeps scale 0 (and weights 0) */
+        /* symmetric per output channel; a (near) zero row gets scale 0 and weights 0 */
+        if (amax < GB_QMIN) amax = 0;
         float s = amax > 0 ? amax / 127.0f : 0.0f, inv = amax > 0 ? 127.0f / amax : 0.0f;
         int32_t sum = 0;
         for (int k = 0; k < in; ++k) {
@@ -475,6 +483,7 @@ static void gb_quantize_rows(gb_qnet *q, const gb_qmat *m, const float *A, int r
         if (m->k_scale) { /* backward: z = a * w_scale, one scale per row from max |z| */
             float amax = 0;
             for (int j = 0; j < k; ++j) amax = fmaxf(amax, fabsf(a[j] * m->k_scale[j]));
+            if (amax < GB_QMIN) amax = 0;
             s = amax > 0 ? amax / 127.0f : 0.0f;
             inv = amax > 0 ? 127.0f / amax : 0.0f;
             for (int j = 0; j < k; ++j) x[j] = gb_q8(a[j] * m->k_scale[j], inv);
@@ -544,6 +553,7 @@ gbnet_status gbnet_model_dequantize_weights(gbnet_model *m) {
         for (int o = 0; o < out; ++o) {
             float amax = 0;
             for (int k = 0; k < in; ++k) amax = fmaxf(amax, fabsf((float)W[(size_t)o * in + k]));
+            if (amax < GB_QMIN) amax = 0;
             float s = amax > 0 ? amax / 127.0f : 0.0f, inv = amax > 0 ? 127.0f / amax : 0.0f;
             for (int k = 0; k < in; ++k) {
                 float w = (float)W[(size_t)o * in + k];

@@ -1,0 +1,263 @@
+// Quantized dense layers (quant.h): bf16 rounding, the AVX512 kernels against
+// their plain-C twins (bitwise), the quantized network against the reference
+// kernels and across thread counts (bitwise), its deviation from the float
+// model, the QUNT section's round trip and errors, and the API's refusals.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+extern "C" {
+#include "gbnet.h"
+#include "model.h"
+#include "quant.h"
+}
+
+namespace {
+
+float bits_to_float(uint32_t u) {
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+TEST(Quant, Bf16RoundsToNearestEvenAndFlushesSubnormals) {
+    EXPECT_EQ(gb_bf16_round(1.0f), 0x3f80);
+    EXPECT_EQ(gb_bf16_round(bits_to_float(0x3f808000u)), 0x3f80);  // tie, even below
+    EXPECT_EQ(gb_bf16_round(bits_to_float(0x3f818000u)), 0x3f82);  // tie, even above
+    EXPECT_EQ(gb_bf16_round(bits_to_float(0x3f808001u)), 0x3f81);  // above the tie
+    EXPECT_EQ(gb_bf16_round(-2.0f), 0xc000);
+    EXPECT_EQ(gb_bf16_round(bits_to_float(0x00400000u)), 0x0000);  // subnormal -> +0
+    EXPECT_EQ(gb_bf16_round(bits_to_float(0x80400000u)), 0x8000);  // -> -0
+    // subnormal inputs flush even where rounding would carry them up to FLT_MIN
+    EXPECT_EQ(gb_bf16_round(bits_to_float(0x007fffffu)), 0x0000);
+    EXPECT_EQ(gb_bf16_to_float(0x3f82), bits_to_float(0x3f820000u));
+}
+
+struct Shape {
+    int rows, n, k;
+};
+const Shape kShapes[] = {{1, 16, 2}, {7, 33, 20}, {64, 128, 128}, {130, 64, 64}, {5, 12, 30}, {9, 128, 96}};
+
+TEST(Quant, Bf16KernelMatchesReferenceBitwise) {
+    if (!gb_cpu_has_avx512_bf16()) GTEST_SKIP() << "no AVX512-BF16 on this CPU";
+    std::mt19937 rng(7);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    for (const Shape &s : kShapes) {
+        int kp = (s.k + 1) / 2 * 2;
+        std::vector<uint16_t> X((size_t)s.rows * kp, 0), M((size_t)s.n * s.k), P(gb_qpack_bf16_size(s.n, s.k));
+        for (int i = 0; i < s.rows; ++i)
+            for (int j = 0; j < s.k; ++j) X[(size_t)i * kp + j] = gb_bf16_round(g(rng) * 3.0f);
+        for (auto &v : M) v = gb_bf16_round(g(rng) * 0.1f);
+        gb_qpack_bf16(P.data(), M.data(), s.n, s.k);
+        for (int acc = 0; acc < 2; ++acc) {
+            std::vector<float> Yr((size_t)s.rows * s.n), Yo;
+            for (auto &v : Yr) v = g(rng);
+            Yo = Yr;
+            gb_qgemm_bf16_ref(Yr.data(), X.data(), P.data(), s.rows, kp, s.n, acc);
+            gb_qgemm_bf16_avx512(Yo.data(), X.data(), P.data(), s.rows, kp, s.n, acc);
+            ASSERT_EQ(0, std::memcmp(Yr.data(), Yo.data(), Yr.size() * 4)) << s.rows << "x" << s.n << "x" << s.k;
+            // and the reference is the product it claims to be (double check, float tolerance)
+            for (int i = 0; i < s.rows; ++i)
+                for (int o = 0; o < s.n; o += 5) {
+                    double d = 0, mag = 0;
+                    for (int j = 0; j < s.k; ++j) {
+                        double t = (double)gb_bf16_to_float(X[(size_t)i * kp + j]) * gb_bf16_to_float(M[(size_t)o * s.k + j]);
+                        d += t;
+                        mag += std::fabs(t);
+                    }
+                    if (!acc) {
+                        EXPECT_NEAR(Yr[(size_t)i * s.n + o], d, 1e-5 * mag + 1e-30);
+                    }
+                }
+        }
+    }
+}
+
+TEST(Quant, Int8KernelMatchesReferenceBitwise) {
+    if (!gb_cpu_has_avx512_vnni()) GTEST_SKIP() << "no AVX512-VNNI on this CPU";
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int> q(-127, 127);
+    std::uniform_real_distribution<float> u(0.001f, 0.1f);
+    for (const Shape &s : kShapes) {
+        int kp = (s.k + 3) / 4 * 4;
+        std::vector<uint8_t> X((size_t)s.rows * kp, 128);
+        std::vector<int8_t> M((size_t)s.n * s.k), P(gb_qpack_s8_size(s.n, s.k));
+        std::vector<int32_t> comp(s.n);
+        std::vector<float> rs(s.rows), cs(s.n);
+        for (int i = 0; i < s.rows; ++i)
+            for (int j = 0; j < s.k; ++j) X[(size_t)i * kp + j] = (uint8_t)(q(rng) + 128);
+        for (int o = 0; o < s.n; ++o) {
+            int sum = 0;
+            for (int j = 0; j < s.k; ++j) sum += (M[(size_t)o * s.k + j] = (int8_t)q(rng));
+            comp[o] = 128 * sum;
+            cs[o] = u(rng);
+        }
+        for (auto &v : rs) v = u(rng);
+        gb_qpack_s8(P.data(), M.data(), s.n, s.k);
+        for (int acc = 0; acc < 2; ++acc) {
+            std::vector<float> Yr((size_t)s.rows * s.n, 0.5f), Yo = Yr;
+            gb_qgemm_s8_ref(Yr.data(), X.data(), P.data(), comp.data(), rs.data(), cs.data(), s.rows, kp, s.n, acc);
+            gb_qgemm_s8_avx512(Yo.data(), X.data(), P.data(), comp.data(), rs.data(), cs.data(), s.rows, kp, s.n, acc);
+            ASSERT_EQ(0, std::memcmp(Yr.data(), Yo.data(), Yr.size() * 4)) << s.rows << "x" << s.n << "x" << s.k;
+            for (int i = 0; i < s.rows && !acc; ++i)
+                for (int o = 0; o < s.n; o += 7) {
+                    long long d = 0;
+                    for (int j = 0; j < s.k; ++j) d += (long long)(X[(size_t)i * kp + j] - 128) * M[(size_t)o * s.k + j];
+                    EXPECT_FLOAT_EQ(Yr[(size_t)i * s.n + o], (float)d * (rs[i] * cs[o]));
+                }
+        }
+    }
+}
+
+struct ModelHolder {
+    gbnet_model *m = nullptr;
+    ~ModelHolder() { gbnet_model_free(m); }
+};
+
+// Small molecules-in-a-box: n structures of 6..13 atoms, two elements.
+struct Structures {
+    std::vector<std::vector<int>> species;
+    std::vector<std::vector<double>> pos;
+    std::vector<gbnet_structure> view;
+    explicit Structures(int n, uint32_t seed) {
+        std::mt19937 rng(seed);
+        std::uniform_real_distribution<double> u(0.0, 3.5);
+        for (int k = 0; k < n; ++k) {
+            int atoms = 6 + k % 8;
+            std::vector<int> sp;
+            std::vector<double> p;
+            while ((int)sp.size() < atoms) {
+                double x[3] = {u(rng), u(rng), u(rng)};
+                bool ok = true;
+                for (size_t a = 0; a < sp.size() && ok; ++a) {
+                    double d2 = 0;
+                    for (int c = 0; c < 3; ++c) d2 += (x[c] - p[3 * a + c]) * (x[c] - p[3 * a + c]);
+                    ok = d2 > 0.8 * 0.8;
+                }
+                if (!ok) continue;
+                sp.push_back((int)sp.size() % 2);
+                p.insert(p.end(), x, x + 3);
+            }
+            species.push_back(sp);
+            pos.push_back(p);
+        }
+        for (int k = 0; k < n; ++k) {
+            gbnet_structure s{};
+            s.n_atoms = (int)species[k].size();
+            s.species = species[k].data();
+            s.positions = pos[k].data();
+            view.push_back(s);
+        }
+    }
+};
+
+struct Eval {
+    std::vector<double> energy, forces;
+};
+
+Eval evaluate(const gbnet_model *m, gbnet_precision prec, int threads, const Structures &s) {
+    gbnet_workspace *ws = nullptr;
+    Eval e;
+    EXPECT_EQ(gbnet_workspace_create(&ws, m, prec), GBNET_OK) << gbnet_last_error();
+    if (!ws) return e;
+    gbnet_workspace_set_threads(ws, threads);
+    for (const gbnet_structure &st : s.view) {
+        std::vector<double> f(3 * (size_t)st.n_atoms);
+        gbnet_result r{};
+        r.forces = f.data();
+        EXPECT_EQ(gbnet_evaluate(ws, 1, &st, &r), GBNET_OK) << gbnet_last_error();
+        e.energy.push_back(r.energy);
+        e.forces.insert(e.forces.end(), f.begin(), f.end());
+    }
+    gbnet_workspace_free(ws);
+    return e;
+}
+
+double max_abs_diff(const std::vector<double> &a, const std::vector<double> &b) {
+    double d = 0;
+    for (size_t i = 0; i < a.size(); ++i) d = std::fmax(d, std::fabs(a[i] - b[i]));
+    return d;
+}
+
+// Sizes with and without padding (F = 20, R = 12 are not multiples of 16 or 4).
+class QuantNet : public ::testing::TestWithParam<std::tuple<int, int>> {};
+
+TEST_P(QuantNet, KernelsMatchReferenceAcrossThreadsAndStayNearFloat) {
+    int mode = std::get<0>(GetParam()), F = std::get<1>(GetParam());
+    gbnet_hyperparams hp = small_hyperparams(F, 3, 16, F == 32 ? 32 : 12, 3.0, {8, 1});
+    ModelHolder fl, qm;
+    fl.m = small_model(hp, 5, 0.2);
+    ASSERT_NE(fl.m, nullptr);
+    ASSERT_EQ(gbnet_model_clone(&qm.m, fl.m), GBNET_OK);
+    Structures cal(12, 3), test(8, 9);
+    ASSERT_EQ(gbnet_model_quantize(qm.m, (gbnet_quant_mode)mode, (int)cal.view.size(), cal.view.data(), 100.0),
+              GBNET_OK)
+        << gbnet_last_error();
+    ASSERT_EQ(gbnet_model_quantization(qm.m), mode);
+
+    Eval fast1 = evaluate(qm.m, GBNET_FLOAT, 1, test), fast2 = evaluate(qm.m, GBNET_FLOAT, 2, test);
+    gb_quant_force_isa(GB_QISA_REF);
+    Eval ref = evaluate(qm.m, GBNET_FLOAT, 1, test);
+    gb_quant_force_isa(-1);
+    ASSERT_FALSE(fast1.energy.empty());
+    EXPECT_EQ(fast1.energy, ref.energy);  // bitwise: same rounding, same order of sums
+    EXPECT_EQ(fast1.forces, ref.forces);
+    EXPECT_EQ(fast1.energy, fast2.energy);
+    EXPECT_EQ(fast1.forces, fast2.forces);
+
+    // near the float model, but not it
+    Eval f32 = evaluate(fl.m, GBNET_FLOAT, 1, test);
+    double de = max_abs_diff(fast1.energy, f32.energy), df = max_abs_diff(fast1.forces, f32.forces);
+    double fscale = 0;
+    for (double v : f32.forces) fscale = std::fmax(fscale, std::fabs(v));
+    EXPECT_GT(de, 0.0);
+    EXPECT_GT(df, 0.0);
+    EXPECT_LT(df, (mode == GBNET_QUANT_BF16 ? 0.03 : 0.1) * fscale) << "force deviation " << df << " of " << fscale;
+
+    // double precision ignores the record: bitwise the float model's
+    Eval d64q = evaluate(qm.m, GBNET_DOUBLE, 1, test), d64 = evaluate(fl.m, GBNET_DOUBLE, 1, test);
+    EXPECT_EQ(d64q.energy, d64.energy);
+    EXPECT_EQ(d64q.forces, d64.forces);
+
+    // the float model with the rounded weights: a different model, near the quantized one
+    ModelHolder wq;
+    ASSERT_EQ(gbnet_model_clone(&wq.m, qm.m), GBNET_OK);
+    ASSERT_EQ(gbnet_model_dequantize_weights(wq.m), GBNET_OK);
+    EXPECT_EQ(gbnet_model_quantization(wq.m), GBNET_QUANT_NONE);
+    Eval w32 = evaluate(wq.m, GBNET_FLOAT, 1, test);
+    EXPECT_GT(max_abs_diff(w32.energy, f32.energy), 0.0);
+    EXPECT_LT(max_abs_diff(fast1.forces, w32.forces), (mode == GBNET_QUANT_BF16 ? 0.03 : 0.1) * fscale);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, QuantNet,
+                         ::testing::Combine(::testing::Values((int)GBNET_QUANT_BF16, (int)GBNET_QUANT_INT8),
+                                            ::testing::Values(32, 20)));
+
+TEST(Quant, ApiRefusesBadRequests) {
+    gbnet_hyperparams hp = small_hyperparams(16, 2, 8, 8, 3.0, {8, 1});
+    ModelHolder m;
+    m.m = small_model(hp, 1);
+    ASSERT_NE(m.m, nullptr);
+    EXPECT_EQ(gbnet_model_quantize(m.m, GBNET_QUANT_INT8, 0, nullptr, 100.0), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("calibration"), std::string::npos) << gbnet_last_error();
+    EXPECT_EQ(gbnet_model_quantize(m.m, (gbnet_quant_mode)7, 0, nullptr, 100.0), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("unknown mode"), std::string::npos) << gbnet_last_error();
+    Structures cal(2, 1);
+    EXPECT_EQ(gbnet_model_quantize(m.m, GBNET_QUANT_INT8, 2, cal.view.data(), 20.0), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(gbnet_model_quantization(m.m), GBNET_QUANT_NONE);  // refused requests change nothing
+    EXPECT_EQ(gbnet_model_dequantize_weights(m.m), GBNET_ERR_INVALID_ARGUMENT);
+    ASSERT_EQ(gbnet_model_quantize(m.m, GBNET_QUANT_INT8, 2, cal.view.data(), 99.0), GBNET_OK);
+    for (int l = 0; l < 3 * hp.n_blocks + 1; ++l) EXPECT_GT(gbnet_model_quant_clip(m.m, l), 0.0) << l;
+    EXPECT_EQ(gbnet_model_quant_clip(m.m, 3 * hp.n_blocks + 1), 0.0);
+    ASSERT_EQ(gbnet_model_quantize(m.m, GBNET_QUANT_NONE, 0, nullptr, 0), GBNET_OK);
+    EXPECT_EQ(gbnet_model_quantization(m.m), GBNET_QUANT_NONE);
+}
+
+}  // namespace
