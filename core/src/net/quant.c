@@ -246,6 +246,42 @@ GB_TARGET_VNNI void gb_qgemm_s8_avx512(float *Y, const uint8_t *X, const int8_t 
         for (; c < nb; ++c) gb_s8_tile(Y, X, P, comp, row_scale, col_scale, i, c, kp, n, accumulate, 1, 1);
     }
 }
+/* The input rounding of the dense layers, vectorized; the same results as the
+ * scalar loops in gb_quantize_rows (VCVTNEPS2BF16 rounds to nearest even and
+ * treats subnormal inputs as 0, like gb_bf16_round; max and products are exact
+ * or rounded once, in the same order). */
+GB_TARGET_BF16 static void gb_round_bf16_avx512(uint16_t *x, const float *a, int k) {
+    int j = 0;
+    for (; j + 16 <= k; j += 16)
+        _mm256_storeu_si256((__m256i *)(x + j), (__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(a + j)));
+    for (; j < k; ++j) x[j] = gb_bf16_round(a[j]);
+}
+
+/* |a * ks| maximum (ks may be NULL: |a|) */
+GB_TARGET_VNNI static float gb_absmax_avx512(const float *a, const float *ks, int k) {
+    __m512 m = _mm512_setzero_ps();
+    for (int j = 0; j < k; j += 16) {
+        __mmask16 mk = k - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - j)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(mk, a + j);
+        if (ks) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mk, ks + j));
+        m = _mm512_max_ps(m, _mm512_abs_ps(v));
+    }
+    return _mm512_reduce_max_ps(m);
+}
+
+GB_TARGET_VNNI static void gb_q8_row_avx512(uint8_t *x, const float *a, const float *ks, float inv, int k) {
+    const __m512 lo = _mm512_set1_ps(-127.0f), hi = _mm512_set1_ps(127.0f), vinv = _mm512_set1_ps(inv);
+    const __m512i off = _mm512_set1_epi32(128);
+    for (int j = 0; j < k; j += 16) {
+        __mmask16 mk = k - j >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << (k - j)) - 1u);
+        __m512 v = _mm512_maskz_loadu_ps(mk, a + j);
+        if (ks) v = _mm512_mul_ps(v, _mm512_maskz_loadu_ps(mk, ks + j));
+        v = _mm512_roundscale_ps(_mm512_mul_ps(v, vinv), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+        _mm512_mask_cvtepi32_storeu_epi8(x + j, mk, _mm512_add_epi32(_mm512_cvtps_epi32(v), off));
+    }
+}
+#define GB_HAVE_VECTOR_QUANTIZE 1
 #else
 void gb_qgemm_bf16_avx512(float *Y, const uint16_t *X, const uint16_t *P, int rows, int kp, int n, int accumulate) {
     gb_qgemm_bf16_ref(Y, X, P, rows, kp, n, accumulate);
@@ -354,7 +390,7 @@ static int gb_qnet_load_layer(gb_qnet *q, int l, const float *W, int out, int in
     }
     for (int o = 0; o < out; ++o) {
         float amax = 0;
-        for (int k = 0; k < in; ++k) amax = fmaxf(amax, fabsf(W[(size_t)o * in + k]));
+        for (int k = 0; k < in; ++k) amax = fabsf(W[(size_t)o * in + k]) > amax ? fabsf(W[(size_t)o * in + k]) : amax;
         /* symmetric per output channel; a (near) zero row gets scale 0 and weights 0 */
         if (amax < GB_QMIN) amax = 0;
         float s = amax > 0 ? amax / 127.0f : 0.0f, inv = amax > 0 ? 127.0f / amax : 0.0f;
@@ -459,37 +495,66 @@ static inline uint8_t gb_q8(float x, float inv_scale) {
     return (uint8_t)((int)r + 128);
 }
 
-/* Quantizes rows [r0, r1) of A [rows][k] into q->xq [rows][kp]; int8 with
- * k_scale (may be NULL) folds a per-index factor in first and gives each row
- * its own scale (dynamic, for the backward) unless fixed_inv > 0. */
+static float gb_absmax(const float *a, const float *ks, int k) {
+    float m = 0;
+    for (int j = 0; j < k; ++j) {
+        float v = fabsf(ks ? a[j] * ks[j] : a[j]);
+        m = v > m ? v : m;
+    }
+    return m;
+}
+
+static void gb_q8_row(uint8_t *x, const float *a, const float *ks, float inv, int k) {
+    for (int j = 0; j < k; ++j) x[j] = gb_q8(ks ? a[j] * ks[j] : a[j], inv);
+}
+
+/* Quantizes rows [r0, r1) of A [rows][k] into q->xq [rows][kp]. int8: the forward
+ * uses the layer's calibrated scale; the backward (m->k_scale set) first folds
+ * the weight scale of each index in and gives each row its own scale from its
+ * largest |value| (gradients have no calibrated range). */
 static void gb_quantize_rows(gb_qnet *q, const gb_qmat *m, const float *A, int r0, int r1, float fixed_scale,
                              float fixed_inv) {
     int k = m->k, kp = m->kp;
+#ifdef GB_HAVE_VECTOR_QUANTIZE
+    int vec = q->isa == GB_QISA_AVX512;
+#else
+    int vec = 0;
+#endif
     if (q->mode == GBNET_QUANT_BF16) {
         uint16_t *X = q->xq;
         for (int i = r0; i < r1; ++i) {
             const float *a = A + (size_t)i * k;
             uint16_t *x = X + (size_t)i * kp;
-            for (int j = 0; j < k; ++j) x[j] = gb_bf16_round(a[j]);
+#ifdef GB_HAVE_VECTOR_QUANTIZE
+            if (vec) gb_round_bf16_avx512(x, a, k);
+            else
+#endif
+                for (int j = 0; j < k; ++j) x[j] = gb_bf16_round(a[j]);
             for (int j = k; j < kp; ++j) x[j] = 0;
         }
         return;
     }
     uint8_t *X = q->xq;
+    const float *ks = m->k_scale;
     for (int i = r0; i < r1; ++i) {
         const float *a = A + (size_t)i * k;
         uint8_t *x = X + (size_t)i * kp;
         float inv = fixed_inv, s = fixed_scale;
-        if (m->k_scale) { /* backward: z = a * w_scale, one scale per row from max |z| */
-            float amax = 0;
-            for (int j = 0; j < k; ++j) amax = fmaxf(amax, fabsf(a[j] * m->k_scale[j]));
+        if (ks) {
+#ifdef GB_HAVE_VECTOR_QUANTIZE
+            float amax = vec ? gb_absmax_avx512(a, ks, k) : gb_absmax(a, ks, k);
+#else
+            float amax = gb_absmax(a, ks, k);
+#endif
             if (amax < GB_QMIN) amax = 0;
             s = amax > 0 ? amax / 127.0f : 0.0f;
             inv = amax > 0 ? 127.0f / amax : 0.0f;
-            for (int j = 0; j < k; ++j) x[j] = gb_q8(a[j] * m->k_scale[j], inv);
-        } else {
-            for (int j = 0; j < k; ++j) x[j] = gb_q8(a[j], inv);
         }
+#ifdef GB_HAVE_VECTOR_QUANTIZE
+        if (vec) gb_q8_row_avx512(x, a, ks, inv, k);
+        else
+#endif
+            gb_q8_row(x, a, ks, inv, k);
         for (int j = k; j < kp; ++j) x[j] = 128;
         q->rs[i] = s;
     }
