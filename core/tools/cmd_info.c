@@ -14,7 +14,8 @@ static const char *const info_help =
     "(F features, T blocks, K radial basis functions, R readout width, rc\n"
     "cutoff), units, energy normalization (scale, shift, per-element reference\n"
     "energies: E_i = scale * eps_i + shift + e_ref[element]), number of\n"
-    "parameters, whether the filters are tabulated, and the provenance.\n"
+    "parameters, whether the filters are tabulated, whether the dense layers are\n"
+    "quantized, and the provenance.\n"
     "\n"
     "Options:\n"
     "  -h, --help   show this help\n";
@@ -54,6 +55,21 @@ static void print_info(const char *path, const gbnet_model *model) {
         printf("filters:         tabulated (%d grid points per block, cubic Hermite)\n", gbnet_model_table_points(model));
     else
         printf("filters:         exact (filter networks evaluated)\n");
+    gbnet_quant_mode qm = gbnet_model_quantization(model);
+    if (qm == GBNET_QUANT_BF16)
+        printf("dense layers:    bf16 (weights and inputs bfloat16, float sums; single precision only)\n");
+    else if (qm == GBNET_QUANT_INT8) {
+        int layers = 3 * hp->n_blocks + 1;
+        double lo = gbnet_model_quant_clip(model, 0), hi = lo;
+        for (int l = 1; l < layers; ++l) {
+            double c = gbnet_model_quant_clip(model, l);
+            lo = c < lo ? c : lo;
+            hi = c > hi ? c : hi;
+        }
+        printf("dense layers:    int8 (weights per output channel, inputs clipped at %.3g..%.3g; single precision "
+               "only)\n", lo, hi);
+    } else
+        printf("dense layers:    float\n");
     print_repulsion(model);
     print_coverage(model);
     const char *provenance = gbnet_model_provenance(model);

@@ -110,6 +110,12 @@ template <class DeviceType> void PairGBNetKokkos<DeviceType>::coeff(int narg, ch
 {
   PairGBNet::coeff(narg, arg);
   copy_model_to_views();
+  // double precision computes the float model: a quantization record is ignored, as in the core
+  if (gbnet_model_quantization(model) != GBNET_QUANT_NONE && comm->me == 0)
+    error->warning(FLERR, "pair gbnet/kk: {} has {} quantized dense layers, which run in single precision "
+                   "only: gbnet/kk (double) ignores them and uses the float weights (pair_style gbnet "
+                   "precision float runs them)", potential_path,
+                   gbnet_quant_mode_name(gbnet_model_quantization(model)));
   if (comm->me == 0)
     utils::logmesg(lmp, "pair gbnet/kk: {} (F={} T={} K={} R={} rc={} A, {}) on Kokkos {}\n", potential_path,
                    n_features, n_blocks, n_rbf, readout_width, cutoff,

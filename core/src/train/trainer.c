@@ -490,6 +490,13 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
             initial = NULL;
             say(t, "init_from: starting from %s (elements %s, its normalization kept)", config->init_from,
                 t->cfg.elements);
+            if (gbnet_model_quantization(t->model) != GBNET_QUANT_NONE) {
+                /* training changes the weights (and so the activation ranges): the record would be stale */
+                say(t, "init_from: %s has %s dense layers; training uses its float weights and writes a float "
+                       "model (quantize it again with gbnet compress --quantize)",
+                    config->init_from, gbnet_quant_mode_name(gbnet_model_quantization(t->model)));
+                gbnet_model_quantize(t->model, GBNET_QUANT_NONE, 0, NULL, 0);
+            }
         } else {
             gbnet_hyperparams hp;
             st = make_hyperparams(&hp, &t->cfg, &t->data);
