@@ -43,8 +43,7 @@ static const char *const compress_help =
     "                       single precision, also against the float model with\n"
     "                       the same rounded weights, and the force MAE against\n"
     "                       the labels of both)\n"
-    "  --subset KEY=PATTERN only frames whose KEY matches PATTERN (wildcards;\n"
-    "                       --check and --calibrate)\n"
+    "  --subset KEY=PATTERN check only frames whose KEY matches PATTERN (wildcards)\n"
     "  --max-frames N       check (and calibrate on) at most N frames (default 50)\n"
     "  -h, --help           show this help\n";
 
@@ -170,7 +169,7 @@ static int quantize_model(gbnet_model *m, gbnet_quant_mode mode, const gbnet_dat
         s->cell = f->has_cell ? f->cell : NULL;
         for (int c = 0; c < 3; ++c) s->pbc[c] = f->pbc[c];
     }
-    if (rc == CLI_EXIT_OK && n == 0) rc = cli_error("compress", "no calibration frames (check --calibrate and --subset)");
+    if (rc == CLI_EXIT_OK && n == 0) rc = cli_error("compress", "no calibration frames in the --calibrate data");
     if (rc == CLI_EXIT_OK) {
         gbnet_status st = gbnet_model_quantize(m, mode, n, structs, percentile);
         if (st) rc = cli_library_error("compress", st);
@@ -285,7 +284,7 @@ int cmd_compress(int argc, char **argv) {
         if (qmode == GBNET_QUANT_INT8 && (st = read_datasets(&cal, calibrations, n_calibrations)))
             rc = cli_library_error("compress", st);
         if (rc == CLI_EXIT_OK)
-            rc = quantize_model(tab, qmode, &cal, subset ? key : NULL, pattern, max_frames, percentile, &calibrated);
+            rc = quantize_model(tab, qmode, &cal, NULL, NULL, max_frames, percentile, &calibrated);
         gbnet_dataset_free(&cal);
         if (rc == CLI_EXIT_OK) {
             if (qmode == GBNET_QUANT_INT8)

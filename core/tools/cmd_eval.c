@@ -489,6 +489,9 @@ int cmd_eval(int argc, char **argv) {
         set.deviations = calloc((size_t)set.n, sizeof *set.deviations);
         if (!set.deviations) rc = cli_error("eval", "out of memory");
     }
+    if (rc == CLI_EXIT_OK && args.precision == GBNET_DOUBLE && gbnet_model_quantization(model) != GBNET_QUANT_NONE)
+        fprintf(stderr, "gbnet eval: note: the model's %s dense layers run with --precision float only; double "
+                        "evaluates the float model\n", gbnet_quant_mode_name(gbnet_model_quantization(model)));
     if (rc == CLI_EXIT_OK) {
         if (n_members > 1) {
             status = gbnet_committee_workspace_create(&ev.cws, committee, args.precision);
