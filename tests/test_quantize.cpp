@@ -50,8 +50,9 @@ TEST(Quant, Bf16KernelMatchesReferenceBitwise) {
     std::mt19937 rng(7);
     std::normal_distribution<float> g(0.0f, 1.0f);
     for (const Shape &s : kShapes) {
-        int kp = (s.k + 1) / 2 * 2;
-        std::vector<uint16_t> X((size_t)s.rows * kp, 0), M((size_t)s.n * s.k), P(gb_qpack_bf16_size(s.n, s.k));
+        int kp = gb_qpack_kp_bf16(s.k);
+        int rp = (s.rows + 15) / 16 * 16;  // AMX reads whole 16-row tiles
+        std::vector<uint16_t> X((size_t)rp * kp, 0), M((size_t)s.n * s.k), P(gb_qpack_bf16_size(s.n, s.k));
         for (int i = 0; i < s.rows; ++i)
             for (int j = 0; j < s.k; ++j) X[(size_t)i * kp + j] = gb_bf16_round(g(rng) * 3.0f);
         for (auto &v : M) v = gb_bf16_round(g(rng) * 0.1f);
@@ -61,8 +62,22 @@ TEST(Quant, Bf16KernelMatchesReferenceBitwise) {
             for (auto &v : Yr) v = g(rng);
             Yo = Yr;
             gb_qgemm_bf16_ref(Yr.data(), X.data(), P.data(), s.rows, kp, s.n, acc);
+            std::vector<float> Ya = Yo;
             gb_qgemm_bf16_avx512(Yo.data(), X.data(), P.data(), s.rows, kp, s.n, acc);
             ASSERT_EQ(0, std::memcmp(Yr.data(), Yo.data(), Yr.size() * 4)) << s.rows << "x" << s.n << "x" << s.k;
+            if (gb_cpu_has_amx_bf16()) {
+                // the tile unit sums in its own undocumented order: float accuracy, not bitwise
+                gb_qgemm_bf16_amx(Ya.data(), X.data(), P.data(), s.rows, kp, s.n, acc);
+                for (int i = 0; i < s.rows; ++i)
+                    for (int o = 0; o < s.n; ++o) {
+                        double mag = std::fabs(acc ? Yo[(size_t)i * s.n + o] : 0.0);
+                        for (int j = 0; j < s.k; ++j)
+                            mag += std::fabs((double)gb_bf16_to_float(X[(size_t)i * kp + j]) *
+                                             gb_bf16_to_float(M[(size_t)o * s.k + j]));
+                        ASSERT_NEAR(Ya[(size_t)i * s.n + o], Yr[(size_t)i * s.n + o], 2e-6 * mag + 1e-30)
+                            << s.rows << "x" << s.n << "x" << s.k << " at " << i << "," << o;
+                    }
+            }
             // and the reference is the product it claims to be (double check, float tolerance)
             for (int i = 0; i < s.rows; ++i)
                 for (int o = 0; o < s.n; o += 5) {
@@ -86,11 +101,12 @@ TEST(Quant, Int8KernelMatchesReferenceBitwise) {
     std::uniform_int_distribution<int> q(-127, 127);
     std::uniform_real_distribution<float> u(0.001f, 0.1f);
     for (const Shape &s : kShapes) {
-        int kp = (s.k + 3) / 4 * 4;
-        std::vector<uint8_t> X((size_t)s.rows * kp, 128);
+        int kp = gb_qpack_kp_s8(s.k);
+        int rp = (s.rows + 15) / 16 * 16;
+        std::vector<uint8_t> X((size_t)rp * kp, 128);
         std::vector<int8_t> M((size_t)s.n * s.k), P(gb_qpack_s8_size(s.n, s.k));
         std::vector<int32_t> comp(s.n);
-        std::vector<float> rs(s.rows), cs(s.n);
+        std::vector<float> rs(rp), cs(s.n);
         for (int i = 0; i < s.rows; ++i)
             for (int j = 0; j < s.k; ++j) X[(size_t)i * kp + j] = (uint8_t)(q(rng) + 128);
         for (int o = 0; o < s.n; ++o) {
@@ -106,6 +122,11 @@ TEST(Quant, Int8KernelMatchesReferenceBitwise) {
             gb_qgemm_s8_ref(Yr.data(), X.data(), P.data(), comp.data(), rs.data(), cs.data(), s.rows, kp, s.n, acc);
             gb_qgemm_s8_avx512(Yo.data(), X.data(), P.data(), comp.data(), rs.data(), cs.data(), s.rows, kp, s.n, acc);
             ASSERT_EQ(0, std::memcmp(Yr.data(), Yo.data(), Yr.size() * 4)) << s.rows << "x" << s.n << "x" << s.k;
+            if (gb_cpu_has_amx_int8()) {  // exact integer sums: bitwise too
+                std::vector<float> Ya((size_t)s.rows * s.n, 0.5f);
+                gb_qgemm_s8_amx(Ya.data(), X.data(), P.data(), comp.data(), rs.data(), cs.data(), s.rows, kp, s.n, acc);
+                ASSERT_EQ(0, std::memcmp(Yr.data(), Ya.data(), Yr.size() * 4)) << "AMX " << s.rows << "x" << s.n;
+            }
             for (int i = 0; i < s.rows && !acc; ++i)
                 for (int o = 0; o < s.n; o += 7) {
                     long long d = 0;
@@ -202,15 +223,27 @@ TEST_P(QuantNet, KernelsMatchReferenceAcrossThreadsAndStayNearFloat) {
         << gbnet_last_error();
     ASSERT_EQ(gbnet_model_quantization(qm.m), mode);
 
+    // the CPUID choice (AMX where present), 1 and 2 threads: bitwise the same
     Eval fast1 = evaluate(qm.m, GBNET_FLOAT, 1, test), fast2 = evaluate(qm.m, GBNET_FLOAT, 2, test);
-    gb_quant_force_isa(GB_QISA_REF);
-    Eval ref = evaluate(qm.m, GBNET_FLOAT, 1, test);
-    gb_quant_force_isa(-1);
     ASSERT_FALSE(fast1.energy.empty());
-    EXPECT_EQ(fast1.energy, ref.energy);  // bitwise: same rounding, same order of sums
-    EXPECT_EQ(fast1.forces, ref.forces);
     EXPECT_EQ(fast1.energy, fast2.energy);
     EXPECT_EQ(fast1.forces, fast2.forces);
+    gb_quant_force_isa(GB_QISA_REF);
+    Eval ref = evaluate(qm.m, GBNET_FLOAT, 1, test);
+    gb_quant_force_isa(GB_QISA_AVX512);
+    Eval avx = evaluate(qm.m, GBNET_FLOAT, 2, test);
+    gb_quant_force_isa(-1);
+    EXPECT_EQ(avx.energy, ref.energy);  // bitwise: same rounding, same order of sums
+    EXPECT_EQ(avx.forces, ref.forces);
+    if (mode == GBNET_QUANT_INT8 || gb_quant_isa(mode) != GB_QISA_AMX) {
+        EXPECT_EQ(fast1.energy, ref.energy);
+        EXPECT_EQ(fast1.forces, ref.forces);
+    } else {  // AMX bf16 sums in its own order: float rounding differences only
+        double fmax = 0;
+        for (double v : ref.forces) fmax = std::fmax(fmax, std::fabs(v));
+        EXPECT_LT(max_abs_diff(fast1.energy, ref.energy), 1e-5 * (1 + std::fabs(ref.energy[0])));
+        EXPECT_LT(max_abs_diff(fast1.forces, ref.forces), 1e-4 * fmax);
+    }
 
     // near the float model, but not it
     Eval f32 = evaluate(fl.m, GBNET_FLOAT, 1, test);

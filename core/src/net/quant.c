@@ -12,6 +12,8 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
 #include <immintrin.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #define GB_QUANT_X86 1
 #else
 #define GB_QUANT_X86 0
@@ -55,28 +57,60 @@ int gb_cpu_has_avx512_vnni(void) {
     if (!gb_avx512_os() || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
     return (c >> 11) & 1u;
 }
+/* AMX tiles: CPUID leaf 7 EDX (22 AMX-BF16, 24 AMX-TILE, 25 AMX-INT8), and Linux
+ * must grant the tile data state to the process (arch_prctl ARCH_REQ_XCOMP_PERM,
+ * asked once; XCR0 bits 17, 18). */
+static int gb_amx_os(void) {
+    static _Atomic int state = -1; /* -1 unknown, 0 no, 1 yes */
+    int st = state;
+    if (st >= 0) return st;
+    unsigned a, b, c, d;
+    st = 0;
+    if (__get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 24) & 1u) && gb_avx512_os()) {
+#ifdef SYS_arch_prctl
+        if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XFEATURE_XTILEDATA */) == 0)
+            st = (gb_xgetbv0() & 0x60000u) == 0x60000u;
+#endif
+    }
+    state = st;
+    return st;
+}
+int gb_cpu_has_amx_bf16(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 22) & 1u) && gb_cpu_has_avx512_bf16() && gb_amx_os();
+}
+int gb_cpu_has_amx_int8(void) {
+    unsigned a, b, c, d;
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((d >> 25) & 1u) && gb_cpu_has_avx512_vnni() && gb_amx_os();
+}
 #else
 int gb_cpu_has_avx512_bf16(void) { return 0; }
 int gb_cpu_has_avx512_vnni(void) { return 0; }
+int gb_cpu_has_amx_bf16(void) { return 0; }
+int gb_cpu_has_amx_int8(void) { return 0; }
 #endif
 
 static _Atomic int g_forced_isa = -1;
 void gb_quant_force_isa(int isa) { g_forced_isa = isa; }
 gb_qisa gb_quant_isa(int mode) {
-    int have = mode == GBNET_QUANT_BF16 ? gb_cpu_has_avx512_bf16() : mode == GBNET_QUANT_INT8 ? gb_cpu_has_avx512_vnni() : 0;
+    int best = GB_QISA_REF;
+    if (mode == GBNET_QUANT_BF16) best = gb_cpu_has_amx_bf16() ? GB_QISA_AMX : gb_cpu_has_avx512_bf16() ? GB_QISA_AVX512 : GB_QISA_REF;
+    if (mode == GBNET_QUANT_INT8) best = gb_cpu_has_amx_int8() ? GB_QISA_AMX : gb_cpu_has_avx512_vnni() ? GB_QISA_AVX512 : GB_QISA_REF;
     int forced = g_forced_isa;
-    if (forced == GB_QISA_REF) return GB_QISA_REF;
-    return have ? GB_QISA_AVX512 : GB_QISA_REF;
+    return (gb_qisa)(forced >= 0 && forced < best ? forced : best);
 }
 
 /* ------------------------------------------------------------ packing */
 
 static int gb_ceil16(int n) { return (n + 15) / 16; }
-size_t gb_qpack_bf16_size(int n, int k) { return (size_t)gb_ceil16(n) * (size_t)((k + 1) / 2) * 32; }
-size_t gb_qpack_s8_size(int n, int k) { return (size_t)gb_ceil16(n) * (size_t)((k + 3) / 4) * 64; }
+/* k padded to whole AMX tiles (64 bytes of a row: 32 bf16 or 64 int8), for every ISA */
+int gb_qpack_kp_bf16(int k) { return (k + 31) / 32 * 32; }
+int gb_qpack_kp_s8(int k) { return (k + 63) / 64 * 64; }
+size_t gb_qpack_bf16_size(int n, int k) { return (size_t)gb_ceil16(n) * (size_t)(gb_qpack_kp_bf16(k) / 2) * 32; }
+size_t gb_qpack_s8_size(int n, int k) { return (size_t)gb_ceil16(n) * (size_t)(gb_qpack_kp_s8(k) / 4) * 64; }
 
 void gb_qpack_bf16(uint16_t *P, const uint16_t *M, int n, int k) {
-    int kp2 = (k + 1) / 2;
+    int kp2 = gb_qpack_kp_bf16(k) / 2;
     for (int cb = 0; cb < gb_ceil16(n); ++cb)
         for (int p = 0; p < kp2; ++p)
             for (int j = 0; j < 16; ++j)
@@ -87,7 +121,7 @@ void gb_qpack_bf16(uint16_t *P, const uint16_t *M, int n, int k) {
 }
 
 void gb_qpack_s8(int8_t *P, const int8_t *M, int n, int k) {
-    int kp4 = (k + 3) / 4;
+    int kp4 = gb_qpack_kp_s8(k) / 4;
     for (int cb = 0; cb < gb_ceil16(n); ++cb)
         for (int p = 0; p < kp4; ++p)
             for (int j = 0; j < 16; ++j)
@@ -246,6 +280,136 @@ GB_TARGET_VNNI void gb_qgemm_s8_avx512(float *Y, const uint8_t *X, const int8_t 
         for (; c < nb; ++c) gb_s8_tile(Y, X, P, comp, row_scale, col_scale, i, c, kp, n, accumulate, 1, 1);
     }
 }
+/* AMX: 16 x 16 output tiles, four side by side (tiles 0-3), the input rows in
+ * tile 4 and each weight block in tile 5, k in chunks of one tile row (64
+ * bytes). X must be readable for rows rounded up to 16 (those results are
+ * dropped). Integer sums are exact, so the int8 result is the reference's. */
+#define GB_TARGET_AMX __attribute__((target("amx-tile,amx-int8,amx-bf16,avx512f,avx512bw,fma")))
+typedef struct {
+    uint8_t palette, start_row, reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} gb_tilecfg;
+
+GB_TARGET_AMX static void gb_amx_config(void) {
+    gb_tilecfg cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.palette = 1;
+    for (int t = 0; t < 6; ++t) {
+        cfg.colsb[t] = 64;
+        cfg.rows[t] = 16;
+    }
+    _tile_loadconfig(&cfg);
+}
+
+GB_TARGET_AMX void gb_qgemm_s8_amx(float *Y, const uint8_t *X, const int8_t *P, const int32_t *comp,
+                                    const float *row_scale, const float *col_scale, int rows, int kp, int n,
+                                    int accumulate) {
+    int nb = gb_ceil16(n), kc = kp / 64, kp4 = kp / 4;
+    int32_t buf[4][16][16] __attribute__((aligned(64)));
+    gb_amx_config();
+    for (int i0 = 0; i0 < rows; i0 += 16) {
+        int rr = rows - i0 < 16 ? rows - i0 : 16;
+        for (int c0 = 0; c0 < nb; c0 += 4) {
+            int nc = nb - c0 < 4 ? nb - c0 : 4;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            const int8_t *pb = P + (size_t)c0 * kp4 * 64;
+            size_t bstep = (size_t)kp4 * 64;
+            for (int kk = 0; kk < kc; ++kk) {
+                _tile_loadd(4, X + (size_t)i0 * kp + (size_t)kk * 64, kp);
+                const int8_t *pk = pb + (size_t)kk * 16 * 64;
+                _tile_loadd(5, pk, 64);
+                _tile_dpbusd(0, 4, 5);
+                if (nc > 1) {
+                    _tile_loadd(5, pk + bstep, 64);
+                    _tile_dpbusd(1, 4, 5);
+                }
+                if (nc > 2) {
+                    _tile_loadd(5, pk + 2 * bstep, 64);
+                    _tile_dpbusd(2, 4, 5);
+                }
+                if (nc > 3) {
+                    _tile_loadd(5, pk + 3 * bstep, 64);
+                    _tile_dpbusd(3, 4, 5);
+                }
+            }
+            _tile_stored(0, buf[0], 64);
+            if (nc > 1) _tile_stored(1, buf[1], 64);
+            if (nc > 2) _tile_stored(2, buf[2], 64);
+            if (nc > 3) _tile_stored(3, buf[3], 64);
+            for (int c = 0; c < nc; ++c) {
+                int o = (c0 + c) * 16, left = n - o;
+                __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+                __m512i cp = _mm512_maskz_loadu_epi32(m, comp + o);
+                __m512 cs = _mm512_maskz_loadu_ps(m, col_scale + o);
+                for (int r = 0; r < rr; ++r) {
+                    float *y = Y + (size_t)(i0 + r) * n + o;
+                    __m512 sc = _mm512_mul_ps(_mm512_set1_ps(row_scale[i0 + r]), cs);
+                    __m512 cv = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_load_si512(buf[c][r]), cp));
+                    __m512 v = accumulate ? _mm512_fmadd_ps(cv, sc, _mm512_maskz_loadu_ps(m, y)) : _mm512_mul_ps(cv, sc);
+                    _mm512_mask_storeu_ps(y, m, v);
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
+GB_TARGET_AMX void gb_qgemm_bf16_amx(float *Y, const uint16_t *X, const uint16_t *P, int rows, int kp, int n,
+                                      int accumulate) {
+    int nb = gb_ceil16(n), kc = kp / 32, kp2 = kp / 2;
+    float buf[4][16][16] __attribute__((aligned(64)));
+    gb_amx_config();
+    for (int i0 = 0; i0 < rows; i0 += 16) {
+        int rr = rows - i0 < 16 ? rows - i0 : 16;
+        for (int c0 = 0; c0 < nb; c0 += 4) {
+            int nc = nb - c0 < 4 ? nb - c0 : 4;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_zero(2);
+            _tile_zero(3);
+            const uint16_t *pb = P + (size_t)c0 * kp2 * 32;
+            size_t bstep = (size_t)kp2 * 32;
+            for (int kk = 0; kk < kc; ++kk) {
+                _tile_loadd(4, X + (size_t)i0 * kp + (size_t)kk * 32, kp * 2);
+                const uint16_t *pk = pb + (size_t)kk * 16 * 32;
+                _tile_loadd(5, pk, 64);
+                _tile_dpbf16ps(0, 4, 5);
+                if (nc > 1) {
+                    _tile_loadd(5, pk + bstep, 64);
+                    _tile_dpbf16ps(1, 4, 5);
+                }
+                if (nc > 2) {
+                    _tile_loadd(5, pk + 2 * bstep, 64);
+                    _tile_dpbf16ps(2, 4, 5);
+                }
+                if (nc > 3) {
+                    _tile_loadd(5, pk + 3 * bstep, 64);
+                    _tile_dpbf16ps(3, 4, 5);
+                }
+            }
+            _tile_stored(0, buf[0], 64);
+            if (nc > 1) _tile_stored(1, buf[1], 64);
+            if (nc > 2) _tile_stored(2, buf[2], 64);
+            if (nc > 3) _tile_stored(3, buf[3], 64);
+            for (int c = 0; c < nc; ++c) {
+                int o = (c0 + c) * 16, left = n - o;
+                __mmask16 m = left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1u);
+                for (int r = 0; r < rr; ++r) {
+                    float *y = Y + (size_t)(i0 + r) * n + o;
+                    __m512 v = _mm512_load_ps(buf[c][r]);
+                    if (accumulate) v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, y), v);
+                    _mm512_mask_storeu_ps(y, m, v);
+                }
+            }
+        }
+    }
+    _tile_release();
+}
+
 /* The input rounding of the dense layers, vectorized; the same results as the
  * scalar loops in gb_quantize_rows (VCVTNEPS2BF16 rounds to nearest even and
  * treats subnormal inputs as 0, like gb_bf16_round; max and products are exact
@@ -285,6 +449,13 @@ GB_TARGET_VNNI static void gb_q8_row_avx512(uint8_t *x, const float *a, const fl
 #else
 void gb_qgemm_bf16_avx512(float *Y, const uint16_t *X, const uint16_t *P, int rows, int kp, int n, int accumulate) {
     gb_qgemm_bf16_ref(Y, X, P, rows, kp, n, accumulate);
+}
+void gb_qgemm_bf16_amx(float *Y, const uint16_t *X, const uint16_t *P, int rows, int kp, int n, int accumulate) {
+    gb_qgemm_bf16_ref(Y, X, P, rows, kp, n, accumulate);
+}
+void gb_qgemm_s8_amx(float *Y, const uint8_t *X, const int8_t *P, const int32_t *comp, const float *row_scale,
+                     const float *col_scale, int rows, int kp, int n, int accumulate) {
+    gb_qgemm_s8_ref(Y, X, P, comp, row_scale, col_scale, rows, kp, n, accumulate);
 }
 void gb_qgemm_s8_avx512(float *Y, const uint8_t *X, const int8_t *P, const int32_t *comp, const float *row_scale,
                         const float *col_scale, int rows, int kp, int n, int accumulate) {
@@ -347,7 +518,7 @@ static void gb_layer_shape(const gbnet_model *m, int l, size_t *off, int *out, i
 static int gb_qmat_alloc(gb_qmat *q, int mode, int n, int k, int backward) {
     q->n = n;
     q->k = k;
-    q->kp = mode == GBNET_QUANT_BF16 ? (k + 1) / 2 * 2 : (k + 3) / 4 * 4;
+    q->kp = mode == GBNET_QUANT_BF16 ? gb_qpack_kp_bf16(k) : gb_qpack_kp_s8(k);
     size_t bytes = mode == GBNET_QUANT_BF16 ? gb_qpack_bf16_size(n, k) * 2 : gb_qpack_s8_size(n, k);
     q->P = gb_malloc(bytes);
     if (mode == GBNET_QUANT_INT8) {
@@ -479,7 +650,8 @@ gbnet_status gb_qnet_reserve(gb_qnet *q, int rows) {
         kmax = q->fwd[l].kp > kmax ? q->fwd[l].kp : kmax;
         kmax = q->bwd[l].kp > kmax ? q->bwd[l].kp : kmax;
     }
-    size_t bytes = (size_t)(rows + 1) * kmax * 2, r = (size_t)rows + 1;
+    /* AMX reads whole 16-row tiles: rows rounded up to 16 must be readable */
+    size_t bytes = (size_t)(rows + 16) * kmax * 2, r = (size_t)rows + 16;
     if (!gb_reserve(&q->xq, &q->cap_xq, bytes)) return GBNET_ERR_NO_MEMORY;
     size_t rbytes = q->cap_rs * sizeof(float);
     if (!gb_reserve((void **)&q->rs, &rbytes, r * sizeof(float))) return GBNET_ERR_NO_MEMORY;
@@ -516,7 +688,7 @@ static void gb_quantize_rows(gb_qnet *q, const gb_qmat *m, const float *A, int r
                              float fixed_inv) {
     int k = m->k, kp = m->kp;
 #ifdef GB_HAVE_VECTOR_QUANTIZE
-    int vec = q->isa == GB_QISA_AVX512;
+    int vec = q->isa >= GB_QISA_AVX512;
 #else
     int vec = 0;
 #endif
@@ -564,11 +736,15 @@ static void gb_qgemm_rows(gb_qnet *q, const gb_qmat *m, float *Y, int r0, int r1
     int rows = r1 - r0, kp = m->kp;
     if (q->mode == GBNET_QUANT_BF16) {
         const uint16_t *X = (const uint16_t *)q->xq + (size_t)r0 * kp;
-        if (q->isa == GB_QISA_AVX512) gb_qgemm_bf16_avx512(Y + (size_t)r0 * m->n, X, m->P, rows, kp, m->n, accumulate);
+        if (q->isa == GB_QISA_AMX) gb_qgemm_bf16_amx(Y + (size_t)r0 * m->n, X, m->P, rows, kp, m->n, accumulate);
+        else if (q->isa == GB_QISA_AVX512) gb_qgemm_bf16_avx512(Y + (size_t)r0 * m->n, X, m->P, rows, kp, m->n, accumulate);
         else gb_qgemm_bf16_ref(Y + (size_t)r0 * m->n, X, m->P, rows, kp, m->n, accumulate);
     } else {
         const uint8_t *X = (const uint8_t *)q->xq + (size_t)r0 * kp;
-        if (q->isa == GB_QISA_AVX512)
+        if (q->isa == GB_QISA_AMX)
+            gb_qgemm_s8_amx(Y + (size_t)r0 * m->n, X, m->P, m->comp, q->rs + r0, m->col_scale, rows, kp, m->n,
+                            accumulate);
+        else if (q->isa == GB_QISA_AVX512)
             gb_qgemm_s8_avx512(Y + (size_t)r0 * m->n, X, m->P, m->comp, q->rs + r0, m->col_scale, rows, kp, m->n,
                                accumulate);
         else

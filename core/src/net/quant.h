@@ -24,12 +24,15 @@
 #include "schnet.h"
 
 /* Which implementation of the quantized GEMMs runs. */
-typedef enum { GB_QISA_REF = 0, GB_QISA_AVX512 = 1 } gb_qisa;
-/* What this CPU and OS support: AVX512-BF16 (bf16) and AVX512-VNNI (int8). */
+typedef enum { GB_QISA_REF = 0, GB_QISA_AVX512 = 1, GB_QISA_AMX = 2 } gb_qisa;
+/* What this CPU and OS support: AVX512-BF16 (bf16) and AVX512-VNNI (int8); AMX
+ * tiles with BF16 / INT8 (asks Linux for the tile state once). */
 int gb_cpu_has_avx512_bf16(void);
 int gb_cpu_has_avx512_vnni(void);
-/* Forces an implementation (tests, benchmarks); -1 restores the CPUID choice.
- * Applies to quantized networks created afterwards. */
+int gb_cpu_has_amx_bf16(void);
+int gb_cpu_has_amx_int8(void);
+/* Caps the implementation (tests, benchmarks): at most isa; -1 restores the
+ * CPUID choice. Applies to quantized networks created afterwards. */
 void gb_quant_force_isa(int isa);
 /* The implementation a network of this mode would use now. */
 gb_qisa gb_quant_isa(int mode);
@@ -49,9 +52,11 @@ static inline float gb_bf16_to_float(uint16_t b) {
 }
 
 /* Packed B of the quantized GEMMs, for a matrix M[n][k] (row n = one output):
- * bf16: [ceil(n/16)][kp/2][16][2] (kp = k rounded up to 2), 16 outputs side by side,
- *       two consecutive k of each; int8: [ceil(n/16)][kp/4][16][4] (kp = k rounded up
- *       to 4). Zero padding beyond n and k. */
+ * bf16: [ceil(n/16)][kp/2][16][2] (kp = gb_qpack_kp_bf16(k)), 16 outputs side by side,
+ *       two consecutive k of each; int8: [ceil(n/16)][kp/4][16][4] (kp = gb_qpack_kp_s8(k)).
+ *       Zero padding beyond n and k; kp covers whole AMX tiles. */
+int gb_qpack_kp_bf16(int k);              /* k rounded up to 32 */
+int gb_qpack_kp_s8(int k);                /* k rounded up to 64 */
 size_t gb_qpack_bf16_size(int n, int k);  /* in uint16 */
 size_t gb_qpack_s8_size(int n, int k);    /* in int8 */
 void gb_qpack_bf16(uint16_t *P, const uint16_t *M, int n, int k);
@@ -63,6 +68,8 @@ void gb_qpack_s8(int8_t *P, const int8_t *M, int n, int k);
  * X [rows][kp] bf16 (kp even, zero-padded), P packed from B [n][k]. */
 void gb_qgemm_bf16_ref(float *Y, const uint16_t *X, const uint16_t *P, int rows, int kp, int n, int accumulate);
 void gb_qgemm_bf16_avx512(float *Y, const uint16_t *X, const uint16_t *P, int rows, int kp, int n, int accumulate);
+/* AMX (TDPBF16PS): X readable for rows rounded up to 16 */
+void gb_qgemm_bf16_amx(float *Y, const uint16_t *X, const uint16_t *P, int rows, int kp, int n, int accumulate);
 /* Y[rows][n] (= or +=) (float)(sum_k X[i][k] B[n][k] - comp[n]) * (row_scale[i] * col_scale[n]):
  * X [rows][kp] uint8 (the int8 value + 128, kp % 4 == 0, padded with 128), P packed from
  * B [n][k] int8, comp [n] = 128 sum_k B[n][k], row_scale [rows], col_scale [n].
@@ -71,6 +78,9 @@ void gb_qgemm_s8_ref(float *Y, const uint8_t *X, const int8_t *P, const int32_t 
                      const float *col_scale, int rows, int kp, int n, int accumulate);
 void gb_qgemm_s8_avx512(float *Y, const uint8_t *X, const int8_t *P, const int32_t *comp, const float *row_scale,
                         const float *col_scale, int rows, int kp, int n, int accumulate);
+/* AMX (TDPBUSD): X readable for rows rounded up to 16 */
+void gb_qgemm_s8_amx(float *Y, const uint8_t *X, const int8_t *P, const int32_t *comp, const float *row_scale,
+                     const float *col_scale, int rows, int kp, int n, int accumulate);
 
 /* The quantized dense layers of one float network. */
 typedef struct gb_qnet gb_qnet;
