@@ -142,16 +142,18 @@ struct ModelHolder {
     ~ModelHolder() { gbnet_model_free(m); }
 };
 
-// Small molecules-in-a-box: n structures of 6..13 atoms, two elements.
+// Random clusters, two elements: n structures of 6..13 atoms, and with big one of
+// 150 atoms first (more than one 64-row block, so threads share the dense layers).
 struct Structures {
     std::vector<std::vector<int>> species;
     std::vector<std::vector<double>> pos;
     std::vector<gbnet_structure> view;
-    explicit Structures(int n, uint32_t seed) {
+    Structures(int n, uint32_t seed, bool big = false) {
         std::mt19937 rng(seed);
-        std::uniform_real_distribution<double> u(0.0, 3.5);
         for (int k = 0; k < n; ++k) {
-            int atoms = 6 + k % 8;
+            bool large = big && k == 0;
+            int atoms = large ? 150 : 6 + k % 8;
+            std::uniform_real_distribution<double> u(0.0, large ? 7.0 : 3.5);
             std::vector<int> sp;
             std::vector<double> p;
             while ((int)sp.size() < atoms) {
@@ -217,7 +219,7 @@ TEST_P(QuantNet, KernelsMatchReferenceAcrossThreadsAndStayNearFloat) {
     fl.m = small_model(hp, 5, 0.2);
     ASSERT_NE(fl.m, nullptr);
     ASSERT_EQ(gbnet_model_clone(&qm.m, fl.m), GBNET_OK);
-    Structures cal(12, 3), test(8, 9);
+    Structures cal(12, 3, true), test(8, 9, true);  // calibrated on clusters like the test ones
     ASSERT_EQ(gbnet_model_quantize(qm.m, (gbnet_quant_mode)mode, (int)cal.view.size(), cal.view.data(), 100.0),
               GBNET_OK)
         << gbnet_last_error();
