@@ -591,6 +591,36 @@ TEST(Cli, ErrorsElementNotInModel) {
     EXPECT_TRUE(contains(init.err, "C (Z=6)")) << init.err;
 }
 
+// compress --quantize: written, shown by info, checked against the float model,
+// noted by a double-precision eval; with --tabulate in the same call.
+TEST(Cli, CompressQuantizes) {
+    std::string dir = temp_dir(), model = dir + "/m.gbnet";
+    ASSERT_EQ(gbnet("init --elements C,H,O " + std::string(kSmallModel) + " -o " + model).rc, 0);
+    std::string data = slice(data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz"), 9, 12, dir + "/eth.xyz");
+    CliRun q8 = gbnet("compress --tabulate --quantize int8 --calibrate " + data + " --check " + data + " " + model + " " +
+                      dir + "/q8.gbnet");
+    ASSERT_EQ(q8.rc, 0) << q8.err;
+    EXPECT_TRUE(contains(q8.out, "quantized 7 dense layers to int8")) << q8.out;
+    EXPECT_TRUE(contains(q8.out, "on 12 frames")) << q8.out;
+    EXPECT_TRUE(contains(q8.out, "deviation from the float model with the same rounded weights")) << q8.out;
+    CliRun info = gbnet("info " + dir + "/q8.gbnet");
+    EXPECT_TRUE(contains(info.out, "dense layers:    int8")) << info.out;
+    EXPECT_TRUE(contains(info.out, "filters:         tabulated")) << info.out;
+    CliRun b16 = gbnet("compress --quantize bf16 " + dir + "/q8.gbnet " + dir + "/b16.gbnet");
+    ASSERT_EQ(b16.rc, 0) << b16.err;
+    info = gbnet("info " + dir + "/b16.gbnet");
+    EXPECT_TRUE(contains(info.out, "dense layers:    bf16")) << info.out;
+    EXPECT_TRUE(contains(info.out, "filters:         exact")) << info.out;  // compress starts from the exact model
+    CliRun ev = gbnet("eval " + dir + "/b16.gbnet " + data);
+    EXPECT_EQ(ev.rc, 0) << ev.err;
+    EXPECT_TRUE(contains(ev.err, "run with --precision float only")) << ev.err;
+    CliRun evf = gbnet("eval --precision float " + dir + "/b16.gbnet " + data);
+    EXPECT_EQ(evf.rc, 0) << evf.err;
+    EXPECT_FALSE(contains(evf.err, "note")) << evf.err;
+    info = gbnet("info " + model);
+    EXPECT_TRUE(contains(info.out, "dense layers:    float")) << info.out;
+}
+
 TEST(Cli, ErrorsBadUsage) {
     std::string dir = temp_dir(), model = dir + "/m.gbnet";
     ASSERT_EQ(gbnet("init --elements O,H " + std::string(kSmallModel) + " -o " + model).rc, 0);
@@ -626,6 +656,12 @@ TEST(Cli, ErrorsBadUsage) {
         {"eval " + model + " x.xyz --batch 0", "--batch must be in 1..1000000, got 0"},
         {"eval " + model + " x.xyz --precision half", "--precision expects 'double' or 'float', got 'half'"},
         {"eval " + model + " x.xyz --subset data_3", "--subset expects KEY=PATTERN"},
+        {"compress " + model + " " + dir + "/x.gbnet", "--tabulate and/or --quantize"},
+        {"compress --quantize fp8 " + model + " " + dir + "/x.gbnet", "--quantize expects bf16 or int8, got 'fp8'"},
+        {"compress --quantize int8 " + model + " " + dir + "/x.gbnet", "--quantize int8 needs --calibrate DATA"},
+        {"compress --quantize bf16 --calibrate a.xyz " + model + " " + dir + "/x.gbnet", "--calibrate is for --quantize int8"},
+        {"compress --quantize int8 --calibrate a.xyz --percentile 40 " + model + " " + dir + "/x.gbnet",
+         "--percentile expects a number in (50, 100], got '40'"},
     };
     for (const Case &c : cases) {
         CliRun r = gbnet(c.args);
