@@ -71,6 +71,12 @@ double max_diff(const std::vector<double> &a, const std::vector<double> &b) {
 
 const int F = 10, R = 6, T = 2, K = 12;
 
+gbnet_status prune(gbnet_model **out, const gbnet_model *m, int features, int readout, int n,
+                   const gbnet_structure *s, gbnet_prune_report *rep, int blocks = 0) {
+    gbnet_prune_spec spec = {features, readout, blocks};
+    return gbnet_model_prune(out, m, &spec, n, s, rep);
+}
+
 gbnet_model *base_model() {
     return small_model(small_hyperparams(F, T, K, R, 4.0, {1, 6, 8}), 77, 1.1, 0.02, {0.1, -0.2, 0.3});
 }
@@ -101,7 +107,7 @@ TEST(Prune, RemovesExactlyTheChannelsThatCannotMatter) {
     Frames fr(m, ethanol_slice(temp_dir(), "e.extxyz", 0, 12), 12);
     gbnet_model *p = nullptr;
     gbnet_prune_report rep{};
-    ASSERT_EQ(gbnet_model_prune(&p, m, F - 2, R - 2, (int)fr.s.size(), fr.s.data(), &rep), GBNET_OK)
+    ASSERT_EQ(prune(&p, m, F - 2, R - 2, (int)fr.s.size(), fr.s.data(), &rep), GBNET_OK)
         << gbnet_last_error();
     EXPECT_EQ(gbnet_model_hyperparams(p)->n_features, F - 2);
     EXPECT_EQ(gbnet_model_hyperparams(p)->readout_width, R - 2);
@@ -123,7 +129,7 @@ TEST(Prune, KeepingEveryChannelGivesTheModelBack) {
     ASSERT_EQ(gbnet_model_tabulate(m, 201), GBNET_OK);
     Frames fr(m, ethanol_slice(temp_dir(), "e.extxyz", 0, 4), 4);
     gbnet_model *p = nullptr;
-    ASSERT_EQ(gbnet_model_prune(&p, m, F, R, (int)fr.s.size(), fr.s.data(), nullptr), GBNET_OK);
+    ASSERT_EQ(prune(&p, m, F, R, (int)fr.s.size(), fr.s.data(), nullptr), GBNET_OK);
     EXPECT_FALSE(gbnet_model_is_tabulated(p)); // a table does not survive pruning
     gbnet_model_untabulate(m);
     ASSERT_EQ(gbnet_model_n_params(p), gbnet_model_n_params(m));
@@ -146,13 +152,40 @@ TEST(Prune, ImportantChannelsAreKept) {
     Frames fr(m, ethanol_slice(temp_dir(), "e.extxyz", 0, 6), 6);
     gbnet_model *p = nullptr;
     gbnet_prune_report rep{};
-    ASSERT_EQ(gbnet_model_prune(&p, m, F - 1, R - 1, (int)fr.s.size(), fr.s.data(), &rep), GBNET_OK);
+    ASSERT_EQ(prune(&p, m, F - 1, R - 1, (int)fr.s.size(), fr.s.data(), &rep), GBNET_OK);
     EXPECT_LT(max_diff(predict(m, fr), predict(p, fr)), 1e-10);
     gbnet_model_free(p);
     // Pruning a second, live channel changes the model.
-    ASSERT_EQ(gbnet_model_prune(&p, m, F - 2, R - 1, (int)fr.s.size(), fr.s.data(), &rep), GBNET_OK);
+    ASSERT_EQ(prune(&p, m, F - 2, R - 1, (int)fr.s.size(), fr.s.data(), &rep), GBNET_OK);
     EXPECT_LT(rep.residual, 1.0);
     EXPECT_GT(max_diff(predict(m, fr), predict(p, fr)), 1e-6);
+    gbnet_model_free(p);
+    gbnet_model_free(m);
+}
+
+TEST(Prune, ABlockWithAConstantUpdateIsTheOneRemoved) {
+    // Block 1 of 3 (0-based) adds a constant to the residual stream (its output
+    // MLP ignores m), so removing it and folding that constant into block 0's
+    // bias leaves the model unchanged; the others have real updates.
+    gbnet_model *m = small_model(small_hyperparams(F, 3, K, R, 4.0, {1, 6, 8}), 78, 1.1, 0.02, {0.1, -0.2, 0.3});
+    ASSERT_NE(m, nullptr);
+    const gb_layout &L = m->layout;
+    for (int i = 0; i < F * F; ++i) m->params[L.block[1].out1_w + i] = 0;
+    Frames fr(m, ethanol_slice(temp_dir(), "e.extxyz", 0, 8), 8);
+    gbnet_model *p = nullptr;
+    gbnet_prune_report rep{};
+    ASSERT_EQ(prune(&p, m, F, R, (int)fr.s.size(), fr.s.data(), &rep, 2), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(gbnet_model_hyperparams(p)->n_blocks, 2);
+    EXPECT_EQ(rep.kept_block[0], 0);
+    EXPECT_EQ(rep.kept_block[1], 2);
+    EXPECT_NEAR(rep.blocks, 1.0, 1e-12);
+    EXPECT_LT(max_diff(predict(m, fr), predict(p, fr)), 1e-10);
+    gbnet_model_free(p);
+    // Block 0 constant instead: its update folds into the embedding.
+    for (int i = 0; i < F * F; ++i) m->params[L.block[0].out1_w + i] = 0;
+    ASSERT_EQ(prune(&p, m, F, R, (int)fr.s.size(), fr.s.data(), &rep, 1), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(rep.kept_block[0], 2);
+    EXPECT_LT(max_diff(predict(m, fr), predict(p, fr)), 1e-10);
     gbnet_model_free(p);
     gbnet_model_free(m);
 }
@@ -162,13 +195,15 @@ TEST(Prune, BadRequestsAreRefused) {
     ASSERT_NE(m, nullptr);
     Frames fr(m, ethanol_slice(temp_dir(), "e.extxyz", 0, 2), 2);
     gbnet_model *p = nullptr;
-    EXPECT_EQ(gbnet_model_prune(&p, m, 0, R, 2, fr.s.data(), nullptr), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(prune(&p, m, -1, R, 2, fr.s.data(), nullptr), GBNET_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(gbnet_last_error()).find("expected 1 to 10"), std::string::npos) << gbnet_last_error();
-    EXPECT_EQ(gbnet_model_prune(&p, m, F + 1, R, 2, fr.s.data(), nullptr), GBNET_ERR_INVALID_ARGUMENT);
-    EXPECT_EQ(gbnet_model_prune(&p, m, F, R + 1, 2, fr.s.data(), nullptr), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(prune(&p, m, F + 1, R, 2, fr.s.data(), nullptr), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(prune(&p, m, F, R + 1, 2, fr.s.data(), nullptr), GBNET_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(gbnet_last_error()).find("readout"), std::string::npos) << gbnet_last_error();
-    EXPECT_EQ(gbnet_model_prune(&p, m, F, R, 0, fr.s.data(), nullptr), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(prune(&p, m, F, R, 0, fr.s.data(), nullptr), GBNET_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(gbnet_last_error()).find("structures"), std::string::npos) << gbnet_last_error();
+    EXPECT_EQ(prune(&p, m, F, R, 2, fr.s.data(), nullptr, T + 1), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("blocks: expected 1 to 2"), std::string::npos) << gbnet_last_error();
     EXPECT_EQ(p, nullptr);
     gbnet_model_free(m);
 }
@@ -189,7 +224,7 @@ TEST(Prune, CommandWritesASmallerTabulatedModelAndRefusesBadOptions) {
     gbnet_model_free(m);
     ASSERT_EQ(run(gbnet + " prune " + model + " " + dir + "/p.gbnet --features 6 --data " + data +
                       " --tabulate --points 101", &out), 0) << out;
-    EXPECT_NE(out.find("kept: features 6 of 10, readout 3 of 6"), std::string::npos) << out;
+    EXPECT_NE(out.find("kept: features 6 of 10, readout 3 of 6, blocks 2 of 2"), std::string::npos) << out;
     gbnet_model *p = nullptr;
     ASSERT_EQ(gbnet_model_load(&p, (dir + "/p.gbnet").c_str()), GBNET_OK);
     EXPECT_EQ(gbnet_model_hyperparams(p)->n_features, 6);
@@ -200,6 +235,9 @@ TEST(Prune, CommandWritesASmallerTabulatedModelAndRefusesBadOptions) {
     EXPECT_NE(out.find("--features"), std::string::npos) << out;
     EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --features 11 --data " + data, &out), 2) << out;
     EXPECT_NE(out.find("expected 1 to 10"), std::string::npos) << out;
+    EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --features 4 --blocks 3 --data " + data, &out), 2)
+        << out;
+    EXPECT_NE(out.find("--blocks 3: the model has 2"), std::string::npos) << out;
     EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --features 4", &out), 2) << out;
     EXPECT_NE(out.find("--data"), std::string::npos) << out;
     EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --features 4 --data " + dir + "/missing.xyz", &out),

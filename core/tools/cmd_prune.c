@@ -22,11 +22,14 @@ static const char *const prune_help =
     "edges) times the norm of the weights that read it; a removed channel's mean\n"
     "is folded into the next bias. Fine-tune OUT afterwards on the training data:\n"
     "  gbnet train CONFIG --set init_from=OUT.gbnet --set features=F --set readout=R\n"
+    "  (and --set blocks=T if blocks were removed)\n"
     "\n"
     "Options:\n"
     "  --features F          channels to keep in every feature space (1..model F)\n"
     "  --readout R           readout neurons to keep (default: the model's R scaled\n"
     "                        by F / model F, at least 1)\n"
+    "  --blocks T            interaction blocks to keep (default: all); the blocks\n"
+    "                        that change the residual stream least are removed\n"
     "  --data DATA           frames to measure importance on (extxyz or DeePMD\n"
     "                        folder; repeatable; the training frames are best)\n"
     "  --subset KEY=PATTERN  only frames whose KEY matches PATTERN (repeatable)\n"
@@ -35,9 +38,9 @@ static const char *const prune_help =
     "  --points N            grid points per block with --tabulate (default 1001)\n"
     "  -h, --help            show this help\n";
 
-enum { OPT_FEATURES, OPT_READOUT, OPT_DATA, OPT_SUBSET, OPT_MAX_FRAMES, OPT_TABULATE, OPT_POINTS, OPT_HELP };
+enum { OPT_FEATURES, OPT_READOUT, OPT_BLOCKS, OPT_DATA, OPT_SUBSET, OPT_MAX_FRAMES, OPT_TABULATE, OPT_POINTS, OPT_HELP };
 static const cli_option prune_options[] = {
-    [OPT_FEATURES] = {"features", 0, 1}, [OPT_READOUT] = {"readout", 0, 1},   [OPT_DATA] = {"data", 0, 1},
+    [OPT_FEATURES] = {"features", 0, 1}, [OPT_READOUT] = {"readout", 0, 1},   [OPT_BLOCKS] = {"blocks", 0, 1}, [OPT_DATA] = {"data", 0, 1},
     [OPT_SUBSET] = {"subset", 0, 1},     [OPT_MAX_FRAMES] = {"max-frames", 0, 1},
     [OPT_TABULATE] = {"tabulate", 0, 0}, [OPT_POINTS] = {"points", 0, 1},     [OPT_HELP] = {"help", 'h', 0}};
 
@@ -46,7 +49,7 @@ static const cli_option prune_options[] = {
 typedef struct {
     const char *in, *out;
     const char *data[PRUNE_MAX_DATA];
-    int n_data, features, readout, max_frames, tabulate, points;
+    int n_data, features, readout, blocks, max_frames, tabulate, points;
     cli_frame_filters filters;
 } prune_args;
 
@@ -67,6 +70,9 @@ static int parse_args(prune_args *a, int argc, char **argv) {
             break;
         case OPT_READOUT:
             if (!cli_parse_int("prune", "--readout", value, 1, 100000, &a->readout)) return CLI_EXIT_USAGE;
+            break;
+        case OPT_BLOCKS:
+            if (!cli_parse_int("prune", "--blocks", value, 1, 100000, &a->blocks)) return CLI_EXIT_USAGE;
             break;
         case OPT_DATA:
             if (a->n_data == PRUNE_MAX_DATA) return cli_usage_error("prune", "at most %d --data inputs", PRUNE_MAX_DATA);
@@ -119,6 +125,12 @@ int cmd_prune(int argc, char **argv) {
         return cli_usage_error("prune", "--readout %d: the model's readout has %d neurons; expected 1 to %d", a.readout,
                                R, R);
     }
+    if (a.blocks > hp->n_blocks) {
+        int T = hp->n_blocks;
+        gbnet_model_free(model);
+        return cli_usage_error("prune", "--blocks %d: the model has %d; expected 1 to %d", a.blocks, T, T);
+    }
+    if (!a.blocks) a.blocks = hp->n_blocks;
     gbnet_dataset ds;
     memset(&ds, 0, sizeof ds);
     for (int d = 0; d < a.n_data && !st; ++d) st = gbnet_dataset_read(&ds, a.data[d]);
@@ -129,14 +141,21 @@ int cmd_prune(int argc, char **argv) {
     if (!rc && cs.n == 0) rc = cli_error("prune", a.filters.n ? "no frame matches the --subset filter(s)" : "no frames");
     gbnet_prune_report rep;
     double t0 = cli_now();
-    if (!rc && (st = gbnet_model_prune(&pruned, model, a.features, a.readout, cs.n, cs.structures, &rep)))
+    gbnet_prune_spec spec = {a.features, a.readout, a.blocks};
+    if (!rc && (st = gbnet_model_prune(&pruned, model, &spec, cs.n, cs.structures, &rep)))
         rc = cli_library_error("prune", st);
     if (!rc && a.tabulate && (st = gbnet_model_tabulate(pruned, a.points))) rc = cli_library_error("prune", st);
     if (!rc) {
         printf("importance measured on %d frames (%d atoms) in %.1f s\n", rep.n_structures, rep.n_atoms,
                cli_now() - t0);
-        printf("kept: features %d of %d, readout %d of %d; parameters %zu of %zu\n", a.features, hp->n_features,
-               a.readout, hp->readout_width, gbnet_model_n_params(pruned), gbnet_model_n_params(model));
+        printf("kept: features %d of %d, readout %d of %d, blocks %d of %d; parameters %zu of %zu\n", a.features,
+               hp->n_features, a.readout, hp->readout_width, a.blocks, hp->n_blocks, gbnet_model_n_params(pruned),
+               gbnet_model_n_params(model));
+        if (a.blocks < hp->n_blocks) {
+            printf("kept blocks:");
+            for (int k = 0; k < a.blocks; ++k) printf(" %d", rep.kept_block[k] + 1);
+            printf(" (of 1..%d; %.1f%% of the blocks' measured updates)\n", hp->n_blocks, 100 * rep.blocks);
+        }
         printf("share of the measured importance kept:\n");
         printf("  residual stream  %5.1f%%\n  cfconv channels  %5.1f%%\n  block hidden     %5.1f%%\n"
                "  filter hidden    %5.1f%%\n  readout hidden   %5.1f%%\n",
@@ -149,9 +168,10 @@ int cmd_prune(int argc, char **argv) {
         size_t n = strlen(old) + strlen(cmdline ? cmdline : "") + 256;
         char *prov = malloc(n);
         if (prov) {
-            snprintf(prov, n, "%s%spruned %s: gbnet %s; F %d -> %d, readout %d -> %d, importance on %d frames%s", old,
-                     old[0] ? "\n" : "", date, cmdline ? cmdline : "prune", hp->n_features, a.features,
-                     hp->readout_width, a.readout, rep.n_structures, a.tabulate ? "; tabulated filters" : "");
+            snprintf(prov, n, "%s%spruned %s: gbnet %s; F %d -> %d, readout %d -> %d, blocks %d -> %d, importance on %d frames%s",
+                     old, old[0] ? "\n" : "", date, cmdline ? cmdline : "prune", hp->n_features, a.features,
+                     hp->readout_width, a.readout, hp->n_blocks, a.blocks, rep.n_structures,
+                     a.tabulate ? "; tabulated filters" : "");
             st = gbnet_model_set_provenance(pruned, prov);
         }
         free(prov);
@@ -159,8 +179,8 @@ int cmd_prune(int argc, char **argv) {
         if (!st) st = gbnet_model_save(pruned, a.out);
         if (st) rc = cli_library_error("prune", st);
         else
-            printf("wrote %s: fine-tune it, e.g.\n  gbnet train CONFIG --set init_from=%s --set features=%d --set readout=%d\n",
-                   a.out, a.out, a.features, a.readout);
+            printf("wrote %s: fine-tune it, e.g.\n  gbnet train CONFIG --set init_from=%s --set features=%d --set readout=%d"
+                   " --set blocks=%d\n", a.out, a.out, a.features, a.readout, a.blocks);
     }
     cli_structures_free(&cs);
     gbnet_dataset_free(&ds);

@@ -29,6 +29,8 @@ typedef struct {
     const gbnet_model *m;
     int F, R, T, K;
     channel_stats x[GBNET_MAX_BLOCKS + 1]; /* residual stream entering block t, t = T the readout */
+    channel_stats update[GBNET_MAX_BLOCKS]; /* block t's update x_{t+1} - x_t */
+    int kept[GBNET_MAX_BLOCKS];             /* kept[t]: block t stays */
     channel_stats space[2 + 3 * GBNET_MAX_BLOCKS];
 } prune_stats;
 
@@ -127,6 +129,18 @@ static gbnet_status measure(prune_stats *ps, const gbnet_model *exact, int n, co
             for (int i = 0; i < rows; ++i)
                 if (!b->atom_graph || b->atom_graph[i] >= 0) stats_add(&ps->x[t], x + (size_t)i * cols, 1, cols);
             if (t == ps->T) break;
+            const double *xn = gb_net_activation_f64(ws->net64, GB_ACT_X, t + 1, &rows, &cols);
+            double *du = malloc((size_t)cols * sizeof(double));
+            if (!du) {
+                st = GBNET_ERR_NO_MEMORY;
+                break;
+            }
+            for (int i = 0; i < rows; ++i)
+                if (!b->atom_graph || b->atom_graph[i] >= 0) {
+                    for (int c = 0; c < cols; ++c) du[c] = xn[(size_t)i * cols + c] - x[(size_t)i * cols + c];
+                    stats_add(&ps->update[t], du, 1, cols);
+                }
+            free(du);
             const double *mm = gb_net_activation_f64(ws->net64, GB_ACT_M, t, &rows, &cols);
             const double *s1 = gb_net_activation_f64(ws->net64, GB_ACT_S1, t, &rows, &cols);
             for (int i = 0; i < rows; ++i)
@@ -135,6 +149,7 @@ static gbnet_status measure(prune_stats *ps, const gbnet_model *exact, int n, co
                     stats_add(&ps->space[SPACE_HIDDEN(t)], s1 + (size_t)i * cols, 1, cols);
                 }
         }
+        if (st) break;
         const double *r = gb_net_activation_f64(ws->net64, GB_ACT_READOUT, 0, &rows, &cols);
         for (int i = 0; i < rows; ++i)
             if (!b->atom_graph || b->atom_graph[i] >= 0) stats_add(&ps->space[SPACE_READOUT(ps->T)], r + (size_t)i * cols, 1, cols);
@@ -156,7 +171,8 @@ static void importance(const prune_stats *ps, int space, double *score) {
         /* x_t is read by block t's W_in (t < T) and by the readout (t = T); no bias there, so the RMS counts */
         for (int c = 0; c < F; ++c) {
             score[c] = stats_rms(&ps->x[T], c) * column_norm(p + L->readout1_w, R, F, c);
-            for (int t = 0; t < T; ++t) score[c] += stats_rms(&ps->x[t], c) * column_norm(p + L->block[t].in_w, F, F, c);
+            for (int t = 0; t < T; ++t)
+                if (ps->kept[t]) score[c] += stats_rms(&ps->x[t], c) * column_norm(p + L->block[t].in_w, F, F, c);
         }
         return;
     }
@@ -217,22 +233,35 @@ static void build(gbnet_model *out, const prune_stats *ps, int *const *keep, int
     const gb_layout *L = &m->layout, *Ln = &out->layout;
     const double *p = m->params;
     double *q = out->params;
-    int F = ps->F, R = ps->R, T = ps->T, K = ps->K;
+    int F = ps->F, R = ps->R, T = ps->T, K = ps->K, n_el = m->hp.n_elements;
     const int *res = keep[SPACE_RESIDUAL];
-    gather(q + Ln->embedding, p + L->embedding, F, NULL, m->hp.n_elements, res, Fn);
+    gather(q + Ln->embedding, p + L->embedding, F, NULL, n_el, res, Fn);
+    int j = -1; /* the new index of the last kept block */
     for (int t = 0; t < T; ++t) {
+        if (!ps->kept[t]) {
+            /* a removed block's mean update goes where the stream was last written:
+             * the previous kept block's output bias, or the embedding */
+            for (int c = 0; c < Fn; ++c) {
+                double mu = stats_mean(&ps->update[t], res[c]);
+                if (j >= 0) q[Ln->block[j].out2_b + c] += mu;
+                else
+                    for (int e = 0; e < n_el; ++e) q[Ln->embedding + (size_t)e * Fn + c] += mu;
+            }
+            continue;
+        }
+        ++j;
         const int *cv = keep[SPACE_CONV(t)], *hd = keep[SPACE_HIDDEN(t)], *fl = keep[SPACE_FILTER(t)];
-        gather(q + Ln->block[t].filter1_w, p + L->block[t].filter1_w, K, fl, Fn, NULL, K);
-        gather(q + Ln->block[t].filter1_b, p + L->block[t].filter1_b, 1, fl, Fn, NULL, 1);
-        gather(q + Ln->block[t].filter2_w, p + L->block[t].filter2_w, F, cv, Fn, fl, Fn);
-        fold_bias(q + Ln->block[t].filter2_b, p + L->block[t].filter2_b, p + L->block[t].filter2_w, F, cv, Fn, fl, Fn,
+        gather(q + Ln->block[j].filter1_w, p + L->block[t].filter1_w, K, fl, Fn, NULL, K);
+        gather(q + Ln->block[j].filter1_b, p + L->block[t].filter1_b, 1, fl, Fn, NULL, 1);
+        gather(q + Ln->block[j].filter2_w, p + L->block[t].filter2_w, F, cv, Fn, fl, Fn);
+        fold_bias(q + Ln->block[j].filter2_b, p + L->block[t].filter2_b, p + L->block[t].filter2_w, F, cv, Fn, fl, Fn,
                   &ps->space[SPACE_FILTER(t)]);
-        gather(q + Ln->block[t].in_w, p + L->block[t].in_w, F, cv, Fn, res, Fn);
-        gather(q + Ln->block[t].out1_w, p + L->block[t].out1_w, F, hd, Fn, cv, Fn);
-        fold_bias(q + Ln->block[t].out1_b, p + L->block[t].out1_b, p + L->block[t].out1_w, F, hd, Fn, cv, Fn,
+        gather(q + Ln->block[j].in_w, p + L->block[t].in_w, F, cv, Fn, res, Fn);
+        gather(q + Ln->block[j].out1_w, p + L->block[t].out1_w, F, hd, Fn, cv, Fn);
+        fold_bias(q + Ln->block[j].out1_b, p + L->block[t].out1_b, p + L->block[t].out1_w, F, hd, Fn, cv, Fn,
                   &ps->space[SPACE_CONV(t)]);
-        gather(q + Ln->block[t].out2_w, p + L->block[t].out2_w, F, res, Fn, hd, Fn);
-        fold_bias(q + Ln->block[t].out2_b, p + L->block[t].out2_b, p + L->block[t].out2_w, F, res, Fn, hd, Fn,
+        gather(q + Ln->block[j].out2_w, p + L->block[t].out2_w, F, res, Fn, hd, Fn);
+        fold_bias(q + Ln->block[j].out2_b, p + L->block[t].out2_b, p + L->block[t].out2_w, F, res, Fn, hd, Fn,
                   &ps->space[SPACE_HIDDEN(t)]);
     }
     const int *ro = keep[SPACE_READOUT(T)];
@@ -244,18 +273,38 @@ static void build(gbnet_model *out, const prune_stats *ps, int *const *keep, int
     for (size_t i = 0; i < Ln->total; ++i) q[i] = gb_normal_f64(q[i]);
 }
 
-gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, int n_features, int readout_width,
-                               int n, const gbnet_structure *structures, gbnet_prune_report *report) {
-    if (!out || !model || n < 0 || (n > 0 && !structures))
+/* The spread of block t's update of the residual stream (what removing it changes). */
+static double block_importance(const prune_stats *ps, int t) {
+    double s = 0;
+    for (int c = 0; c < ps->F; ++c) s += stats_std(&ps->update[t], c) * stats_std(&ps->update[t], c);
+    return sqrt(s);
+}
+
+static gbnet_status check_spec(const gbnet_hyperparams *hp, gbnet_prune_spec *sp) {
+    if (!sp->n_features) sp->n_features = hp->n_features;
+    if (!sp->readout_width) sp->readout_width = hp->readout_width;
+    if (!sp->n_blocks) sp->n_blocks = hp->n_blocks;
+    if (sp->n_features < 1 || sp->n_features > hp->n_features)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "pruning to %d features: expected 1 to %d (the model's F; 0 keeps it)",
+                       sp->n_features, hp->n_features);
+    if (sp->readout_width < 1 || sp->readout_width > hp->readout_width)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "pruning the readout to %d neurons: expected 1 to %d (the model's R)",
+                       sp->readout_width, hp->readout_width);
+    if (sp->n_blocks < 1 || sp->n_blocks > hp->n_blocks)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "pruning to %d blocks: expected 1 to %d (the model's T)", sp->n_blocks,
+                       hp->n_blocks);
+    return GBNET_OK;
+}
+
+gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, const gbnet_prune_spec *spec, int n,
+                               const gbnet_structure *structures, gbnet_prune_report *report) {
+    if (!out || !model || !spec || n < 0 || (n > 0 && !structures))
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_model_prune: invalid arguments");
     *out = NULL;
     const gbnet_hyperparams *hp = &model->hp;
-    if (n_features < 1 || n_features > hp->n_features)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "pruning to %d features: expected 1 to %d (the model's F)", n_features,
-                       hp->n_features);
-    if (readout_width < 1 || readout_width > hp->readout_width)
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "pruning the readout to %d neurons: expected 1 to %d (the model's R)",
-                       readout_width, hp->readout_width);
+    gbnet_prune_spec sp = *spec;
+    gbnet_status st = check_spec(hp, &sp);
+    if (st) return st;
     if (n == 0)
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "pruning needs structures to measure the channels' importance on");
     prune_stats ps;
@@ -264,9 +313,10 @@ gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, int 
     ps.F = hp->n_features, ps.R = hp->readout_width, ps.T = hp->n_blocks, ps.K = hp->n_rbf;
     int T = ps.T, n_spaces = N_SPACES(T), ok = 1;
     for (int t = 0; t <= T; ++t) ok &= stats_alloc(&ps.x[t], ps.F);
+    for (int t = 0; t < T; ++t) ok &= stats_alloc(&ps.update[t], ps.F);
     for (int s = 1; s < n_spaces; ++s) ok &= stats_alloc(&ps.space[s], s == SPACE_READOUT(T) ? ps.R : ps.F);
     gbnet_model *exact = NULL, *pruned = NULL;
-    gbnet_status st = ok ? gbnet_model_clone(&exact, model) : gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for pruning");
+    st = ok ? gbnet_model_clone(&exact, model) : gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for pruning");
     int n_atoms = 0;
     if (!st) {
         gbnet_model_untabulate(exact); /* the exact filter's hidden layer is what shrinks */
@@ -274,13 +324,27 @@ gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, int 
         exact->zbl = NULL;
         st = measure(&ps, exact, n, structures, &n_atoms);
     }
-    int *keep[2 + 3 * GBNET_MAX_BLOCKS] = {0};
-    double *score = malloc((size_t)(ps.F > ps.R ? ps.F : ps.R) * sizeof(double));
     gbnet_prune_report rep;
     memset(&rep, 0, sizeof rep);
+    /* blocks first: the residual stream's importance counts the kept blocks' readers only */
+    double block_score[GBNET_MAX_BLOCKS];
+    int block_keep[GBNET_MAX_BLOCKS];
+    for (int t = 0; !st && t < T; ++t) block_score[t] = block_importance(&ps, t);
+    if (!st) {
+        choose(block_keep, block_score, T, sp.n_blocks);
+        rep.blocks = kept_share(block_score, T, block_keep, sp.n_blocks);
+        for (int k = 0; k < sp.n_blocks; ++k) {
+            ps.kept[block_keep[k]] = 1;
+            rep.kept_block[k] = block_keep[k];
+        }
+    }
+    int *keep[2 + 3 * GBNET_MAX_BLOCKS] = {0};
+    double *score = malloc((size_t)(ps.F > ps.R ? ps.F : ps.R) * sizeof(double));
     if (!st && !score) st = GBNET_ERR_NO_MEMORY;
     for (int s = 0; s < n_spaces && !st; ++s) {
-        int width = s == SPACE_READOUT(T) ? ps.R : ps.F, want = s == SPACE_READOUT(T) ? readout_width : n_features;
+        int width = s == SPACE_READOUT(T) ? ps.R : ps.F, want = s == SPACE_READOUT(T) ? sp.readout_width : sp.n_features;
+        int block = s == SPACE_RESIDUAL || s == SPACE_READOUT(T) ? -1 : (s - 1) / 3;
+        if (block >= 0 && !ps.kept[block]) continue;
         keep[s] = malloc((size_t)want * sizeof(int));
         if (!keep[s]) {
             st = GBNET_ERR_NO_MEMORY;
@@ -291,18 +355,19 @@ gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, int 
         double share = kept_share(score, width, keep[s], want);
         if (s == SPACE_RESIDUAL) rep.residual = share;
         else if (s == SPACE_READOUT(T)) rep.readout = share;
-        else if ((s - 1) % 3 == 0) rep.conv += share / T;
-        else if ((s - 1) % 3 == 1) rep.hidden += share / T;
-        else rep.filter += share / T;
+        else if ((s - 1) % 3 == 0) rep.conv += share / sp.n_blocks;
+        else if ((s - 1) % 3 == 1) rep.hidden += share / sp.n_blocks;
+        else rep.filter += share / sp.n_blocks;
     }
     if (!st) {
         gbnet_hyperparams nhp = *hp;
-        nhp.n_features = n_features;
-        nhp.readout_width = readout_width;
+        nhp.n_features = sp.n_features;
+        nhp.readout_width = sp.readout_width;
+        nhp.n_blocks = sp.n_blocks;
         st = gb_model_alloc(&pruned, &nhp);
     }
     if (!st) {
-        build(pruned, &ps, keep, n_features, readout_width);
+        build(pruned, &ps, keep, sp.n_features, sp.readout_width);
         pruned->energy_scale = model->energy_scale;
         pruned->energy_shift = model->energy_shift;
         memcpy(pruned->e_ref, model->e_ref, sizeof pruned->e_ref);
@@ -320,6 +385,7 @@ gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, int 
     for (int s = 0; s < n_spaces; ++s) free(keep[s]);
     free(score);
     for (int t = 0; t <= T; ++t) stats_free(&ps.x[t]);
+    for (int t = 0; t < T; ++t) stats_free(&ps.update[t]);
     for (int s = 1; s < n_spaces; ++s) stats_free(&ps.space[s]);
     gbnet_model_free(exact);
     if (st) gbnet_model_free(pruned);
