@@ -307,6 +307,46 @@ gbnet_status gbnet_coverage_check(const gbnet_model *model, const gbnet_structur
  * gbnet_model_set_coverage. */
 gbnet_status gbnet_coverage_measure(const gbnet_model *model, int n, const gbnet_structure *structures,
                                     gbnet_coverage *out);
+/* ------------------------------------------- structured pruning (compression) */
+
+/* What to keep when pruning (gbnet_model_prune); 0 keeps the model's own size. */
+typedef struct {
+    int n_features;    /* channels of every feature space, 1..F */
+    int readout_width; /* neurons of the readout's hidden layer, 1..R */
+    int n_blocks;      /* interaction blocks, 1..T */
+} gbnet_prune_spec;
+
+/* What a pruned model kept of the measured importance (gbnet_model_prune):
+ * per kind of channel, the kept share of the summed importance (0..1; for the
+ * per-block kinds the mean over the kept blocks). */
+typedef struct {
+    double residual;  /* the residual stream x (shared by all blocks and the readout) */
+    double conv;      /* the cfconv channels h, m of each block */
+    double hidden;    /* the hidden layer of each block's output MLP */
+    double filter;    /* the hidden layer of each block's filter network */
+    double readout;   /* the readout's hidden layer */
+    double blocks;    /* the blocks' updates of the residual stream */
+    int kept_block[GBNET_MAX_BLOCKS]; /* the original index of each kept block */
+    int n_structures, n_atoms; /* what the importance was measured on */
+} gbnet_prune_report;
+
+/* A smaller ordinary model (docs/compression.md, "Structured pruning"): every
+ * feature space of width F (the residual stream; per block the cfconv
+ * channels, the output MLP's hidden layer and the filter network's hidden
+ * layer) keeps its spec->n_features most important channels, the readout's
+ * hidden layer its spec->readout_width most important neurons, and the model
+ * its spec->n_blocks most important interaction blocks (in their order). A
+ * channel's importance is the spread of its activation over the atoms (or
+ * edges) of the n structures times the norm of the weights that read it; a
+ * block's is the RMS of its update of the residual stream. What a removed
+ * channel or block contributed on average is folded into a bias (or the
+ * embedding) where one follows. Normalization, reference energies, repulsive
+ * core and coverage are kept; a filter table is not (tabulate the result
+ * again). The pruned model needs fine-tuning (train with init_from).
+ * report may be NULL. */
+gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, const gbnet_prune_spec *spec, int n,
+                               const gbnet_structure *structures, gbnet_prune_report *report);
+
 /* ------------------------------------------------------------ committees */
 
 /* A committee: several models with the same elements (in the same order) and

@@ -228,3 +228,38 @@ int cli_frame_selected(const cli_frame_filters *filters, const gbnet_frame *fram
         if (!gbnet_frame_matches(frame, filters->key[k], filters->pattern[k])) return 0;
     return 1;
 }
+
+int cli_structures_from_frames(const char *command, cli_structures *out, const gbnet_dataset *ds,
+                               const cli_frame_filters *filters, const gbnet_model *model, int max_frames) {
+    memset(out, 0, sizeof *out);
+    size_t cap = (size_t)ds->n_frames + 1;
+    out->structures = calloc(cap, sizeof *out->structures);
+    out->species = calloc(cap, sizeof *out->species);
+    out->frame = calloc(cap, sizeof *out->frame);
+    if (!out->structures || !out->species || !out->frame) return cli_error(command, "out of memory");
+    for (int f = 0; f < ds->n_frames && (max_frames <= 0 || out->n < max_frames); ++f) {
+        const gbnet_frame *fr = &ds->frames[f];
+        if (!cli_frame_selected(filters, fr)) continue;
+        int *species = malloc(((size_t)fr->n_atoms + 1) * sizeof(int));
+        if (!species) return cli_error(command, "out of memory");
+        out->species[out->n] = species;
+        if (gbnet_frame_species(species, fr, gbnet_model_hyperparams(model)))
+            return cli_error(command, "%s:%d: %s", fr->source ? fr->source : "?", fr->line, gbnet_last_error());
+        gbnet_structure *s = &out->structures[out->n];
+        s->n_atoms = fr->n_atoms;
+        s->species = species;
+        s->positions = fr->pos;
+        s->cell = fr->has_cell ? fr->cell : NULL;
+        for (int c = 0; c < 3; ++c) s->pbc[c] = fr->has_cell ? fr->pbc[c] : 0;
+        out->frame[out->n++] = f;
+    }
+    return CLI_EXIT_OK;
+}
+
+void cli_structures_free(cli_structures *s) {
+    for (int k = 0; s->species && k <= s->n; ++k) free(s->species[k]); /* [n]: a failed frame's */
+    free(s->species);
+    free(s->structures);
+    free(s->frame);
+    memset(s, 0, sizeof *s);
+}

@@ -79,4 +79,18 @@ typedef struct {
 int cli_add_frame_filter(const char *command, cli_frame_filters *filters, const char *value);
 int cli_frame_selected(const cli_frame_filters *filters, const gbnet_frame *frame);
 
+/* The selected frames of a dataset as structures of a model (gbnet coverage,
+ * gbnet prune): structures point into the dataset's frames, which must outlive them. */
+typedef struct {
+    gbnet_structure *structures; /* [n] */
+    int **species;               /* [n] element indices, owned */
+    int *frame;                  /* [n] index of each structure's frame in the dataset */
+    int n;
+} cli_structures;
+/* At most max_frames (0: all) selected frames, in dataset order; an error naming
+ * the frame's file and line (CLI_EXIT_ERROR) if a frame holds an element the model lacks. */
+int cli_structures_from_frames(const char *command, cli_structures *out, const gbnet_dataset *ds,
+                               const cli_frame_filters *filters, const gbnet_model *model, int max_frames);
+void cli_structures_free(cli_structures *s);
+
 #endif

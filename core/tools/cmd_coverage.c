@@ -106,40 +106,21 @@ int cmd_coverage(int argc, char **argv) {
     gbnet_dataset ds;
     memset(&ds, 0, sizeof ds);
     for (int d = 0; d < a.n_data && !st; ++d) st = gbnet_dataset_read(&ds, a.data[d]);
-    gbnet_structure *structures = NULL;
-    int **species = NULL, n = 0, has_energy = 0, has_forces = 0, has_stress = 0;
+    cli_structures cs;
+    memset(&cs, 0, sizeof cs);
+    int has_energy = 0, has_forces = 0, has_stress = 0;
     if (st) rc = cli_library_error("coverage", st);
-    if (!rc) {
-        structures = calloc((size_t)ds.n_frames + 1, sizeof *structures);
-        species = calloc((size_t)ds.n_frames + 1, sizeof *species);
-        if (!structures || !species) rc = cli_error("coverage", "out of memory");
-    }
-    for (int f = 0; !rc && f < ds.n_frames; ++f) {
-        const gbnet_frame *fr = &ds.frames[f];
-        if (!cli_frame_selected(&a.filters, fr)) continue;
-        species[n] = malloc(((size_t)fr->n_atoms + 1) * sizeof(int));
-        if (!species[n]) {
-            rc = cli_error("coverage", "out of memory");
-            break;
-        }
-        st = gbnet_frame_species(species[n], fr, gbnet_model_hyperparams(model));
-        if (st) {
-            rc = cli_error("coverage", "%s:%d: %s", fr->source ? fr->source : "?", fr->line, gbnet_last_error());
-            break;
-        }
-        gbnet_structure *s = &structures[n++];
-        s->n_atoms = fr->n_atoms;
-        s->species = species[n - 1];
-        s->positions = fr->pos;
-        s->cell = fr->has_cell ? fr->cell : NULL;
-        for (int c = 0; c < 3; ++c) s->pbc[c] = fr->has_cell ? fr->pbc[c] : 0;
+    if (!rc) rc = cli_structures_from_frames("coverage", &cs, &ds, &a.filters, model, 0);
+    for (int k = 0; !rc && k < cs.n; ++k) {
+        const gbnet_frame *fr = &ds.frames[cs.frame[k]];
         has_energy |= fr->has_energy;
         has_forces |= fr->forces != NULL;
         has_stress |= fr->has_virial && fr->has_cell;
     }
+    int n = cs.n;
     if (!rc && n == 0) rc = cli_error("coverage", a.filters.n ? "no frame matches the --subset filter(s)" : "no frames");
     gbnet_coverage c;
-    if (!rc && (st = gbnet_coverage_measure(model, n, structures, &c))) rc = cli_library_error("coverage", st);
+    if (!rc && (st = gbnet_coverage_measure(model, n, cs.structures, &c))) rc = cli_library_error("coverage", st);
     if (!rc) {
         c.trained_energies = has_energy;
         c.trained_forces = has_forces;
@@ -152,9 +133,7 @@ int cmd_coverage(int argc, char **argv) {
         print_record(model, &c);
         printf("written:     %s\n", a.output);
     }
-    for (int k = 0; species && k <= n && k < ds.n_frames; ++k) free(species[k]); /* [n]: a failed frame's */
-    free(species);
-    free(structures);
+    cli_structures_free(&cs);
     gbnet_dataset_free(&ds);
     gbnet_model_free(model);
     return rc;

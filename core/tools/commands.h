@@ -16,6 +16,7 @@ int cmd_train(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
 int cmd_select(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
+int cmd_prune(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
 /* Draws the learning curves of LOG (LOG.png) and, given the arguments of the

@@ -24,6 +24,7 @@ static const command_entry commands[] = {
     {"eval", cmd_eval, "evaluate a model on a dataset and report energy, force and stress errors"},
     {"train", cmd_train, "train a model on extxyz / DeePMD data"},
     {"compress", cmd_compress, "tabulate the filter networks for faster inference"},
+    {"prune", cmd_prune, "structured pruning: a smaller model keeping the most important channels"},
     {"coverage", cmd_coverage, "record in a potential file what its training data covers (for extrapolation warnings)"},
     {"select", cmd_select, "pick trajectory frames whose committee deviation lies between two thresholds"},
     {"plot", cmd_plot, "PNG learning curves of a training log, parity plots of predictions (Python package)"},

@@ -85,4 +85,16 @@ gbnet_status gb_backward_f64(gb_net_f64 *net, const gb_batch *b, const double *e
 void gb_net_in_edges_f32(const gb_net_f32 *net, const int **in_offsets, const int **in_edges);
 void gb_net_in_edges_f64(const gb_net_f64 *net, const int **in_offsets, const int **in_edges);
 
+/* What the last forward computed, for measuring channel importance (gbnet_model_prune):
+ * rows [0, n_centers) of an activation, row-major [rows][cols], valid until the next pass.
+ *   GB_ACT_X       x_t, the residual stream entering block t (t = T: the readout's input)
+ *   GB_ACT_M       m_t, block t's cfconv output
+ *   GB_ACT_S1      ssp(o1_t), block t's hidden layer
+ *   GB_ACT_READOUT ssp(p), the readout's hidden layer (t ignored)
+ *   GB_ACT_LENGTHS the distinct edge lengths the filter ran on, one column (exact
+ *                  models, or any model in GB_PASS_TRAIN; t ignored)                  */
+typedef enum { GB_ACT_X, GB_ACT_M, GB_ACT_S1, GB_ACT_READOUT, GB_ACT_LENGTHS } gb_activation;
+const float *gb_net_activation_f32(const gb_net_f32 *net, gb_activation which, int t, int *rows, int *cols);
+const double *gb_net_activation_f64(const gb_net_f64 *net, gb_activation which, int t, int *rows, int *cols);
+
 #endif

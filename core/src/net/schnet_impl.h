@@ -216,6 +216,20 @@ void GB_T(gb_net_set_threads)(NET *net, int n_threads) { net->n_threads = n_thre
 void gb_net_set_calibration_f32(NET *net, gb_calib *c) { net->calib = c; }
 #endif
 
+/* defines gb_net_activation_f32 and gb_net_activation_f64 */
+const real *GB_T(gb_net_activation)(const NET *net, gb_activation which, int t, int *rows, int *cols) {
+    *rows = net->NC;
+    *cols = net->F;
+    switch (which) {
+    case GB_ACT_X: return net->x[t].p;
+    case GB_ACT_M: return net->m[t].p;
+    case GB_ACT_S1: return net->s1[t].p;
+    case GB_ACT_READOUT: *cols = net->R; return net->r.p;
+    case GB_ACT_LENGTHS: *rows = net->U; *cols = 1; return net->d.p;
+    }
+    return NULL;
+}
+
 /* defines gb_net_in_edges_f32 and gb_net_in_edges_f64 */
 void GB_T(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **in_edges) {
     *in_offsets = net->in_offsets;
