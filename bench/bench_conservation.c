@@ -29,15 +29,19 @@ int main(int argc, char **argv) {
       for (int c = 0; c < 3; ++c) s.pbc[c] = f->pbc[c];
       gbnet_result r = {0}; r.forces = F;
       double E0, E1, W = 0, WL = 0;
-      memcpy(x, f->pos, 24 * n); gbnet_evaluate(ws, 1, &s, &r); E0 = r.energy;
-      for (int i = 0; i < 3 * n; ++i) x[i] = f->pos[i] + d[i]; gbnet_evaluate(ws, 1, &s, &r); E1 = r.energy;
+      memcpy(x, f->pos, 24 * n);
+      gbnet_evaluate(ws, 1, &s, &r);
+      E0 = r.energy;
+      for (int i = 0; i < 3 * n; ++i) x[i] = f->pos[i] + d[i];
+      gbnet_evaluate(ws, 1, &s, &r);
+      E1 = r.energy;
       for (int t = 0; t < steps; ++t) { /* midpoint rule */
         double sm = (t + 0.5) / steps;
         for (int i = 0; i < 3 * n; ++i) x[i] = f->pos[i] + sm * d[i];
         gbnet_evaluate(ws, 1, &s, &r);
         for (int i = 0; i < 3 * n; ++i) W += F[i] * d[i] / steps;
       }
-      /* closed square loop x0 -> +d1 -> +d1+d2 -> +d2 -> x0 (d1 = first half of d's coordinates' pattern, d2 random) */
+      /* closed square loop x0 -> +d1 -> +d1+d2 -> +d2 -> x0 (d2 a second random displacement) */
       double *d2 = malloc(24 * n);
       for (int i = 0; i < 3 * n; ++i) d2[i] = amp * ((rand() / (double)RAND_MAX) * 2 - 1);
       for (int side = 0; side < 4; ++side)
