@@ -200,6 +200,9 @@ typedef enum {
 gbnet_quant_mode gbnet_model_quantization(const gbnet_model *model);
 /* "none", "bf16", "int8". */
 const char *gbnet_quant_mode_name(gbnet_quant_mode mode);
+/* The kernels a quantized model of this mode runs on this CPU: "AMX",
+ * "AVX-512" (AVX512-BF16 / AVX512-VNNI) or "plain C" (chosen by CPUID). */
+const char *gbnet_quant_kernels(gbnet_quant_mode mode);
 /* Sets the quantization. int8 calibrates each layer's input scale on the n
  * structures (n >= 1): the `percentile` (50 < percentile <= 100) of |input|
  * over all of them, by the float model (the model's table, if any, is used).

@@ -26,6 +26,7 @@ static const char *const compress_help =
     "weights and inputs, float sums) or int8 (int8 weights with a scale per output\n"
     "channel, int8 inputs with a scale per layer calibrated on --calibrate data).\n"
     "The float weights are kept; double precision and training ignore it.\n"
+    "Kernels: AMX, AVX-512 (BF16 / VNNI) or plain C, chosen at run time.\n"
     "Compressions always start from IN's exact float model: give all in one call.\n"
     "\n"
     "Options:\n"
@@ -291,6 +292,7 @@ int cmd_compress(int argc, char **argv) {
                 printf("quantized %d dense layers to int8 (input scales: %.4g percentile of |input| on %d frames)\n",
                        3 * hp->n_blocks + 1, percentile, calibrated);
             else printf("quantized %d dense layers to bf16\n", 3 * hp->n_blocks + 1);
+            printf("kernels on this CPU: %s\n", gbnet_quant_kernels(qmode));
         }
     }
 

@@ -57,7 +57,8 @@ static void print_info(const char *path, const gbnet_model *model) {
         printf("filters:         exact (filter networks evaluated)\n");
     gbnet_quant_mode qm = gbnet_model_quantization(model);
     if (qm == GBNET_QUANT_BF16)
-        printf("dense layers:    bf16 (weights and inputs bfloat16, float sums; single precision only)\n");
+        printf("dense layers:    bf16 (weights and inputs bfloat16, float sums; single precision only; %s "
+               "kernels here)\n", gbnet_quant_kernels(qm));
     else if (qm == GBNET_QUANT_INT8) {
         int layers = 3 * hp->n_blocks + 1;
         double lo = gbnet_model_quant_clip(model, 0), hi = lo;
@@ -67,7 +68,7 @@ static void print_info(const char *path, const gbnet_model *model) {
             hi = c > hi ? c : hi;
         }
         printf("dense layers:    int8 (weights per output channel, inputs clipped at %.3g..%.3g; single precision "
-               "only)\n", lo, hi);
+               "only; %s kernels here)\n", lo, hi, gbnet_quant_kernels(qm));
     } else
         printf("dense layers:    float\n");
     print_repulsion(model);

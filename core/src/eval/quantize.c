@@ -22,6 +22,12 @@ const char *gbnet_quant_mode_name(gbnet_quant_mode mode) {
     return mode == GBNET_QUANT_BF16 ? "bf16" : mode == GBNET_QUANT_INT8 ? "int8" : "none";
 }
 
+const char *gbnet_quant_kernels(gbnet_quant_mode mode) {
+    if (mode != GBNET_QUANT_BF16 && mode != GBNET_QUANT_INT8) return "none";
+    gb_qisa isa = gb_quant_isa(mode);
+    return isa == GB_QISA_AMX ? "AMX" : isa == GB_QISA_AVX512 ? "AVX-512" : "plain C";
+}
+
 double gbnet_model_quant_clip(const gbnet_model *m, int layer) {
     if (!m || !m->quant || layer < 0 || layer >= m->quant->n_layers) return 0.0;
     return m->quant->act_clip[layer];
