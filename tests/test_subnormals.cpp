@@ -177,3 +177,31 @@ TEST(Subnormals, NoneInTrainingInEitherPrecisionOnOneOrTwoThreads) {
 }
 
 }  // namespace
+
+namespace {
+
+// Quantized dense layers (docs/compression.md): the shipped water potential in
+// bf16 and in int8 (calibrated on four water frames), float evaluation.
+TEST(Subnormals, NoneInQuantizedEvaluation) {
+    std::vector<std::vector<int>> species(4);
+    std::vector<gbnet_structure> cal;
+    for (int k = 0; k < 4; ++k) {
+        const gbnet_frame &fr = water().ds.frames[k];
+        species[k].assign(fr.n_atoms, 0);
+        for (int i = 0; i < fr.n_atoms; ++i) species[k][i] = fr.z[i] == 8 ? 0 : 1;  // water.gbnet: O, H
+        cal.push_back(gbnet_structure{fr.n_atoms, species[k].data(), fr.pos, fr.cell, {1, 1, 1}});
+    }
+    for (gbnet_quant_mode mode : {GBNET_QUANT_BF16, GBNET_QUANT_INT8}) {
+        gbnet_model *m = nullptr;
+        ASSERT_EQ(gbnet_model_load(&m, source_path("potentials/water.gbnet").c_str()), GBNET_OK) << gbnet_last_error();
+        ASSERT_EQ(gbnet_model_element_of_z(m, 8), 0);
+        gbnet_status st = GBNET_OK;
+        std::string raised = flags_raised_by(1, [&] { st = gbnet_model_quantize(m, mode, 4, cal.data(), 100.0); });
+        ASSERT_EQ(st, GBNET_OK) << gbnet_last_error();
+        EXPECT_EQ(raised, "") << "gbnet_model_quantize " << gbnet_quant_mode_name(mode);
+        for (int nt : {1, 2}) expect_clean_evaluation(m, GBNET_FLOAT, nt, gbnet_quant_mode_name(mode));
+        gbnet_model_free(m);
+    }
+}
+
+}  // namespace
