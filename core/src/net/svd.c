@@ -23,7 +23,8 @@ static double dot(const double *a, const double *b, int n) {
     return s;
 }
 
-int gb_svd_jacobi(double *sigma, double *us, double *vt, const double *W, int m, int n) {
+/* The decomposition for m >= n (each column can become orthogonal to the others). */
+static int jacobi_tall(double *sigma, double *us, double *vt, const double *W, int m, int n) {
     double *at = gb_malloc((size_t)n * m * sizeof(double)); /* [n][m]: columns of W */
     double *v = gb_malloc((size_t)n * n * sizeof(double));  /* [n][n]: columns of V */
     int *order = gb_malloc((size_t)n * sizeof(int));
@@ -79,5 +80,33 @@ int gb_svd_jacobi(double *sigma, double *us, double *vt, const double *W, int m,
         memcpy(vt + (size_t)k * n, v + (size_t)j * n, (size_t)n * sizeof(double));
     }
     free(at), free(v), free(order), free(norm);
+    return sweeps;
+}
+
+/* Wide matrices through the transpose: W^T = sum sigma u' v'^T gives
+ * W = sum sigma v' u'^T; with more columns than rows the extra columns would
+ * only be rotated towards zero without ever meeting the test. */
+int gb_svd_jacobi(double *sigma, double *us, double *vt, const double *W, int m, int n) {
+    if (m >= n) return jacobi_tall(sigma, us, vt, W, m, n);
+    double *wt = gb_malloc((size_t)n * m * sizeof(double));   /* [n][m] */
+    double *us2 = gb_malloc((size_t)m * n * sizeof(double));  /* [m][n]: sigma_k u'_k */
+    double *vt2 = gb_malloc((size_t)m * m * sizeof(double));  /* [m][m]: v'_k */
+    int sweeps = wt && us2 && vt2 ? 0 : -1;
+    if (!sweeps) {
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) wt[(size_t)j * m + i] = W[(size_t)i * n + j];
+        sweeps = jacobi_tall(sigma, us2, vt2, wt, n, m);
+    }
+    if (sweeps >= 0) {
+        memset(us, 0, (size_t)n * m * sizeof(double));
+        memset(vt, 0, (size_t)n * n * sizeof(double));
+        for (int k = 0; k < m; ++k) {
+            double inv = sigma[k] > 0 ? 1.0 / sigma[k] : 0.0;
+            for (int i = 0; i < m; ++i) us[(size_t)k * m + i] = sigma[k] * vt2[(size_t)k * m + i];
+            for (int j = 0; j < n; ++j) vt[(size_t)k * n + j] = us2[(size_t)k * n + j] * inv;
+        }
+        for (int k = m; k < n; ++k) sigma[k] = 0.0; /* rows k >= m of us, vt left zero: rank <= m */
+    }
+    free(wt), free(us2), free(vt2);
     return sweeps;
 }
