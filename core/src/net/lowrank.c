@@ -238,7 +238,7 @@ gbnet_status gbnet_rank_spec_parse(gbnet_rank_spec *spec, const char *text) {
             return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "rank '%s': expected a positive integer or a list of "
                            "in=R, out1=R, out2=R, readout=R separated by commas", text);
         long v = strtol(eq + 1, &end, 10);
-        if (end == eq + 1 || (*end && *end != ',') || v < 0 || v > 1000000)
+        if (end == eq + 1 || (*end && *end != ',') || (*end == ',' && !end[1]) || v < 0 || v > 1000000)
             return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "rank '%s': %s= needs a rank >= 0 (0: full)", text, names[kind]);
         if (kind == GBNET_DENSE_READOUT) r.readout = (int)v;
         else
