@@ -131,7 +131,8 @@ gbnet_status gbnet_model_expand_ranks(gbnet_model **out, const gbnet_model *mode
 /* What gbnet_model_reduce_rank does to each dense layer. A layer with a rank
  * r > 0 in `rank` becomes W ~ A B of rank r (truncated SVD, sqrt(sigma) in
  * both factors); with 0 there, and energy in (0, 1], the smallest r keeping
- * that share of sum sigma^2 (kept full when r would be min(out,in)); with 0
+ * that share of sum sigma^2 (kept full when A and B would not be smaller
+ * than W, i.e. r (out + in) >= out in: the break-even rank); with 0
  * and energy 0 the layer is left as it is. A factored layer is multiplied
  * out first, so ranks can be reduced again. */
 typedef struct {

@@ -202,7 +202,9 @@ gbnet_status gbnet_model_reduce_rank(const gbnet_model *m, const gbnet_rank_spec
                 int n = gbnet_model_singular_values(m, kind, tb, sigma);
                 if (!n) st = GBNET_ERR_NUMERIC;
                 else want = rank_for_energy(sigma, n, spec->energy);
-                if (want >= lim) want = 0; /* no reduction keeps that share: stays full */
+                /* stays full where the factors would not be smaller than W: from the
+                 * break-even rank out in / (out + in) on (64 for 128 x 128) */
+                if (want >= lim || (double)want * (d.out + d.in) >= (double)d.out * d.in) want = 0;
                 *rank_slot(&r, kind, tb) = want;
             } else if (want > 0) {
                 *rank_slot(&r, kind, tb) = want;
