@@ -167,8 +167,8 @@ int cmd_compress(int argc, char **argv) {
         case OPT_SPECTRUM: spectrum = 1; break;
         case OPT_RANK: rank_text = value; break;
         case OPT_ENERGY:
-            if (!cli_parse_double("compress", "--energy", value, 0, 1, &energy)) return CLI_EXIT_USAGE;
-            if (!(energy > 0))
+            if (!cli_parse_double("compress", "--energy", value, -1e300, 1e300, &energy)) return CLI_EXIT_USAGE;
+            if (!(energy > 0 && energy <= 1))
                 return cli_usage_error("compress", "--energy must be in (0, 1] (a share of sum sigma^2), got %s", value);
             break;
         case OPT_POINTS:
@@ -242,6 +242,9 @@ int cmd_compress(int argc, char **argv) {
         cli_format_ranks(ranks, sizeof ranks, tab);
         printf("dense layers: %s\nparameters: %zu -> %zu\n", ranks, gbnet_model_n_params(exact),
                gbnet_model_n_params(tab));
+        if (gbnet_model_n_params(tab) >= gbnet_model_n_params(exact))
+            printf("note: the factors hold more numbers than the full layers (a rank pays off below out*in/(out+in), "
+                   "%d for %d x %d)\n", hp->n_features / 2, hp->n_features, hp->n_features);
     }
 
     char note[512] = "";
