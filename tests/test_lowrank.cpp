@@ -5,8 +5,11 @@
 // the factors.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -646,4 +649,81 @@ TEST_F(LowRankTrain, TrainsFactorsFromRandomInitAndFineTuningKeepsThem) {
     // a rank beyond the layer: the configuration error names the key's line
     EXPECT_EQ(train("rank = in=12\nepochs = 1\n"), GBNET_ERR_INVALID_ARGUMENT);
     EXPECT_NE(std::string(gbnet_last_error()).find("valid: 1..11"), std::string::npos) << gbnet_last_error();
+}
+
+// ------------------------------------------------------------------ the command
+
+namespace {
+
+struct CmdRun {
+    int rc = -1;
+    std::string out, err;
+};
+
+CmdRun gbnet_cmd(const std::string &args) {
+    static int counter = 0;
+    static const std::string dir = temp_dir();
+    std::string out = dir + "/out" + std::to_string(counter), err = dir + "/err" + std::to_string(counter);
+    ++counter;
+    std::string command = std::string(GBNET_BINARY_DIR) + "/gbnet " + args + " >" + out + " 2>" + err + " </dev/null";
+    int status = std::system(command.c_str());
+    CmdRun r;
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(out);
+    r.err = read_file(err);
+    return r;
+}
+
+bool has(const std::string &text, const std::string &needle) { return text.find(needle) != std::string::npos; }
+
+}  // namespace
+
+TEST(LowRank, CompressRankSpectrumInfoAndErrors) {
+    std::string dir = temp_dir();
+    gbnet_model *m = small_model(small_hyperparams(8, 2, 6, 4, 4.0, {1, 6, 8}), 5, 0.5);
+    ASSERT_NE(m, nullptr);
+    std::string in = dir + "/in.gbnet", tab = dir + "/tab.gbnet", out = dir + "/out.gbnet";
+    ASSERT_EQ(gbnet_model_save(m, in.c_str()), GBNET_OK);
+    ASSERT_EQ(gbnet_model_tabulate(m, 64), GBNET_OK);
+    ASSERT_EQ(gbnet_model_save(m, tab.c_str()), GBNET_OK);
+    gbnet_model_free(m);
+    std::string data = ethanol_slice(dir, "check.extxyz", 0, 3);
+
+    CmdRun r = gbnet_cmd("compress --rank 3 --tabulate --points 64 " + in + " " + out + " --check " + data);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(has(r.out, "dense layers: in 3/8, out1 3/8, out2 3/8, readout 3/4")) << r.out;
+    EXPECT_TRUE(has(r.out, "deviation from the exact model on 3 frames")) << r.out;
+    CmdRun info = gbnet_cmd("info " + out);
+    ASSERT_EQ(info.rc, 0) << info.err;
+    EXPECT_TRUE(has(info.out, "dense layers:    in 3/8, out1 3/8, out2 3/8, readout 3/4")) << info.out;
+    EXPECT_TRUE(has(info.out, "filters:         tabulated (64 grid points")) << info.out;
+    EXPECT_TRUE(has(info.out, "dense layers in 3/8, out1 3/8")) << info.out;  // in the provenance
+    EXPECT_TRUE(has(gbnet_cmd("info " + in).out, "dense layers:    full"));
+
+    // a table of the input is kept without --tabulate; --energy picks per layer
+    r = gbnet_cmd("compress --rank out1=2 --energy 0.5 " + tab + " " + out);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(has(r.out, "out1 2/8")) << r.out;
+    info = gbnet_cmd("info " + out);
+    EXPECT_TRUE(has(info.out, "filters:         tabulated (64 grid points")) << info.out;
+
+    r = gbnet_cmd("compress --spectrum " + in);
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(has(r.out, "block 1 out2 (8 values): rank for 90%")) << r.out;
+    EXPECT_TRUE(has(r.out, "readout (4 values)")) << r.out;
+
+    r = gbnet_cmd("compress --rank 8 " + in + " " + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(has(r.err, "rank 8 for block 0's in layer (8 x 8): valid ranks are 1..7")) << r.err;
+    r = gbnet_cmd("compress --rank readout=4 " + in + " " + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(has(r.err, "readout layer (4 x 8): valid ranks are 1..3")) << r.err;
+    for (const char *e : {"0", "1.5", "-0.1"}) {
+        r = gbnet_cmd(std::string("compress --energy ") + e + " " + in + " " + out);
+        EXPECT_EQ(r.rc, 2) << e;
+        EXPECT_TRUE(has(r.err, "--energy must be in (0, 1]")) << r.err;
+    }
+    r = gbnet_cmd("compress --rank 3,4 " + in + " " + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_TRUE(has(r.err, "--rank: rank '3,4'")) << r.err;
 }
