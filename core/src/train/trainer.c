@@ -577,6 +577,11 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
         t->cfg.features, t->cfg.blocks, t->cfg.rbf, t->cfg.readout, t->cfg.cutoff, t->model->layout.total,
         config->precision == GBNET_FLOAT ? "float" : "double", threads, threads > 1 ? "s" : "",
         config->parallel == GB_PARALLEL_PACKS ? "one pack per thread" : "threads inside the kernels");
+    if (gbnet_model_is_factored(t->model)) {
+        const gbnet_ranks *r = &t->model->layout.ranks;
+        say(t, "model: factored dense layers W = A B, ranks of block 0 in %d, out1 %d, out2 %d, readout %d (0: full)",
+            r->in[0], r->out1[0], r->out2[0], r->readout);
+    }
     if (config->parallel == GB_PARALLEL_PACKS && t->n_workers > t->packs_per_step)
         say(t, "warning: %d threads but %d pack%s per step: only %d thread%s busy in training steps (lower "
                "pack_atoms, or parallel = kernels)",
