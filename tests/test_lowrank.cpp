@@ -595,7 +595,7 @@ struct LowRankTrain : ::testing::Test {
         ethanol_slice(dir, "train.extxyz", 0, 24);
         ethanol_slice(dir, "valid.extxyz", 500, 8);
     }
-    gbnet_status train(const std::string &extra) {
+    gbnet_status train(const std::string &extra, const char *resume = nullptr) {
         std::string cfg = "train_data = train.extxyz\nvalid_data = valid.extxyz\n"
                           "features = 12\nblocks = 2\nrbf = 10\nreadout = 6\ncutoff = 4.0\n"
                           "w_energy = 10\nw_forces = 1\nbatch_size = 8\nlr = 0.01\nthreads = 1\nseed = 3\n" +
@@ -611,7 +611,8 @@ struct LowRankTrain : ::testing::Test {
             if (r->epoch > 0) ((LowRankTrain *)ctx)->train_losses.push_back(r->train_loss);
         };
         gbnet_trainer *t = nullptr;
-        if (!st) st = gbnet_trainer_create(&t, c, nullptr, "test", &hooks);
+        std::string resume_path = resume ? dir + "/" + resume : "";
+        if (!st) st = gbnet_trainer_create(&t, c, resume ? resume_path.c_str() : nullptr, "test", &hooks);
         if (!st) st = gbnet_trainer_run(t);
         gbnet_trainer_free(t);
         gbnet_train_config_free(c);
@@ -634,6 +635,14 @@ TEST_F(LowRankTrain, TrainsFactorsFromRandomInitAndFineTuningKeepsThem) {
     EXPECT_EQ(r.out2[1], 4);
     EXPECT_EQ(r.readout, 4);
     gbnet_model_free(m);
+
+    // a resumed run keeps the checkpoint's factors; other ranks in the configuration are refused
+    EXPECT_EQ(train("rank = 3\nepochs = 13\noutput = r4.gbnet\n", "train.ckpt"), GBNET_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(gbnet_last_error()).find("ranks differ from the configuration's (rank = 3)"),
+              std::string::npos) << gbnet_last_error();
+    train_losses.clear();
+    ASSERT_EQ(train("rank = 4\nepochs = 13\noutput = r4.gbnet\n", "train.ckpt"), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(train_losses.size(), 1u);  // epoch 13 only
 
     // fine-tuning keeps the factors; asking for other ranks is refused
     ASSERT_EQ(train("init_from = r4.gbnet\nepochs = 1\noutput = ft.gbnet\ncheckpoint = ft.ckpt\n"), GBNET_OK)
