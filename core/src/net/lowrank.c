@@ -1,6 +1,7 @@
 /* Rank-reduced dense layers: multiplying factors out, truncated SVD, and the
  * rank specification of gbnet compress --rank and the training key `rank`. */
 #include <ctype.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +10,25 @@
 #include "model.h"
 #include "svd.h"
 
-static const gbnet_dense_kind k_block_kinds[3] = {GBNET_DENSE_IN, GBNET_DENSE_OUT1, GBNET_DENSE_OUT2};
+/* Every dense layer of hp: (kind, block) pairs, blocks in order, readout last. */
+typedef struct {
+    gbnet_dense_kind kind;
+    int block;
+} dense_id;
 
-static int *rank_slot(gbnet_ranks *r, gbnet_dense_kind kind, int t) {
-    switch (kind) {
-    case GBNET_DENSE_IN: return &r->in[t];
-    case GBNET_DENSE_OUT1: return &r->out1[t];
-    case GBNET_DENSE_OUT2: return &r->out2[t];
+static int dense_layers(dense_id *ids, const gbnet_hyperparams *hp) {
+    int n = 0;
+    for (int t = 0; t < hp->n_blocks; ++t)
+        for (int k = GBNET_DENSE_IN; k <= GBNET_DENSE_OUT2; ++k) ids[n++] = (dense_id){(gbnet_dense_kind)k, t};
+    ids[n++] = (dense_id){GBNET_DENSE_READOUT, 0};
+    return n;
+}
+
+static int *rank_slot(gbnet_ranks *r, dense_id id) {
+    switch (id.kind) {
+    case GBNET_DENSE_IN: return &r->in[id.block];
+    case GBNET_DENSE_OUT1: return &r->out1[id.block];
+    case GBNET_DENSE_OUT2: return &r->out2[id.block];
     default: return &r->readout;
     }
 }
@@ -36,8 +49,7 @@ static void dense_weight(double *W, const gbnet_model *m, gb_dense d) {
         }
 }
 
-/* Singular values of W [m][n] into sigma [min(m,n)]; factors if us, vt given
- * ([n][m] and [n][n], gb_svd_jacobi), else scratch. */
+/* gb_svd_jacobi with a status: sigma [n], us [n][m], vt [n][n]. */
 static gbnet_status svd_of(double *sigma_all, double *us, double *vt, const double *W, int m, int n) {
     int sweeps = gb_svd_jacobi(sigma_all, us, vt, W, m, n);
     if (sweeps < 0) return gb_fail(GBNET_ERR_NUMERIC, "SVD of a %d x %d layer did not converge (or no memory)", m, n);
@@ -83,11 +95,11 @@ static gbnet_status write_dense(double *p, gb_dense d, const double *W) {
             double sq = sqrt(sigma[k]), inv = sigma[k] > 0 ? 1.0 / sq : 0.0;
             for (int o = 0; o < m; ++o) { /* us row k = sigma_k u_k */
                 double a = us[(size_t)k * m + o] * inv;
-                A[(size_t)o * d.rank + k] = fabs(a) < 2.2250738585072014e-308 ? 0.0 : a;
+                A[(size_t)o * d.rank + k] = fabs(a) < DBL_MIN ? 0.0 : a;
             }
             for (int i = 0; i < n; ++i) {
                 double b = sq * vt[(size_t)k * n + i];
-                B[(size_t)k * n + i] = fabs(b) < 2.2250738585072014e-308 ? 0.0 : b;
+                B[(size_t)k * n + i] = fabs(b) < DBL_MIN ? 0.0 : b;
             }
         }
     }
@@ -129,14 +141,12 @@ static gbnet_status model_with_ranks(gbnet_model **out, const gbnet_model *m, co
     int n_seg = plain_segments(src, &m->layout, &m->hp);
     plain_segments(dst, &L, &m->hp);
     for (int k = 0; !st && k < n_seg; ++k) memcpy(p + dst[k][0], m->params + src[k][0], src[k][1] * sizeof(double));
-    for (int t = 0; !st && t < m->hp.n_blocks + 1; ++t)
-        for (int k = 0; !st && k < 3; ++k) {
-            gbnet_dense_kind kind = t == m->hp.n_blocks ? GBNET_DENSE_READOUT : k_block_kinds[k];
-            if (kind == GBNET_DENSE_READOUT && k > 0) break;
-            int tb = kind == GBNET_DENSE_READOUT ? 0 : t;
-            dense_weight(W, m, gb_layout_dense(&m->layout, &m->hp, kind, tb));
-            st = write_dense(p, gb_layout_dense(&L, &m->hp, kind, tb), W);
-        }
+    dense_id ids[3 * GBNET_MAX_BLOCKS + 1];
+    int n_dense = dense_layers(ids, &m->hp);
+    for (int k = 0; !st && k < n_dense; ++k) {
+        dense_weight(W, m, gb_layout_dense(&m->layout, &m->hp, ids[k].kind, ids[k].block));
+        st = write_dense(p, gb_layout_dense(&L, &m->hp, ids[k].kind, ids[k].block), W);
+    }
     free(W);
     if (st) {
         free(p);
@@ -179,37 +189,32 @@ gbnet_status gbnet_model_reduce_rank(const gbnet_model *m, const gbnet_rank_spec
     double *sigma = gb_malloc((size_t)F * sizeof(double));
     if (!sigma) return GBNET_ERR_NO_MEMORY;
     gbnet_status st = GBNET_OK;
-    for (int t = 0; !st && t <= hp->n_blocks; ++t)
-        for (int k = 0; !st && k < 3; ++k) {
-            gbnet_dense_kind kind = t == hp->n_blocks ? GBNET_DENSE_READOUT : k_block_kinds[k];
-            if (kind == GBNET_DENSE_READOUT && k > 0) break;
-            int tb = kind == GBNET_DENSE_READOUT ? 0 : t;
-            gb_dense d = gb_layout_dense(&m->layout, hp, kind, tb);
-            int lim = d.out < d.in ? d.out : d.in;
-            int want = *rank_slot((gbnet_ranks *)&spec->rank, kind, tb);
-            if (want < 0 || want >= lim) {
-                if (kind == GBNET_DENSE_READOUT)
-                    st = gb_fail(GBNET_ERR_INVALID_ARGUMENT,
-                                 "rank %d for the readout layer (%d x %d): valid ranks are 1..%d", want, d.out, d.in,
-                                 lim - 1);
-                else
-                    st = gb_fail(GBNET_ERR_INVALID_ARGUMENT,
-                                 "rank %d for block %d's %s layer (%d x %d): valid ranks are 1..%d", want, tb,
-                                 gb_dense_name(kind), d.out, d.in, lim - 1);
-                break;
-            }
-            if (want == 0 && spec->energy > 0) {
-                int n = gbnet_model_singular_values(m, kind, tb, sigma);
-                if (!n) st = GBNET_ERR_NUMERIC;
-                else want = rank_for_energy(sigma, n, spec->energy);
-                /* stays full where the factors would not be smaller than W: from the
-                 * break-even rank out in / (out + in) on (64 for 128 x 128) */
-                if (want >= lim || (double)want * (d.out + d.in) >= (double)d.out * d.in) want = 0;
-                *rank_slot(&r, kind, tb) = want;
-            } else if (want > 0) {
-                *rank_slot(&r, kind, tb) = want;
-            }
+    gbnet_ranks asked = spec->rank;
+    dense_id ids[3 * GBNET_MAX_BLOCKS + 1];
+    int n_dense = dense_layers(ids, hp);
+    for (int k = 0; !st && k < n_dense; ++k) {
+        gb_dense d = gb_layout_dense(&m->layout, hp, ids[k].kind, ids[k].block);
+        int lim = d.out < d.in ? d.out : d.in, want = *rank_slot(&asked, ids[k]);
+        if (want < 0 || want >= lim) {
+            if (ids[k].kind == GBNET_DENSE_READOUT)
+                st = gb_fail(GBNET_ERR_INVALID_ARGUMENT, "rank %d for the readout layer (%d x %d): valid ranks are 1..%d",
+                             want, d.out, d.in, lim - 1);
+            else
+                st = gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                             "rank %d for block %d's %s layer (%d x %d): valid ranks are 1..%d", want, ids[k].block,
+                             gb_dense_name(ids[k].kind), d.out, d.in, lim - 1);
+        } else if (want == 0 && spec->energy > 0) {
+            int n = gbnet_model_singular_values(m, ids[k].kind, ids[k].block, sigma);
+            if (!n) st = GBNET_ERR_NUMERIC;
+            else want = rank_for_energy(sigma, n, spec->energy);
+            /* stays full where the factors would not be smaller than W: from the
+             * break-even rank out in / (out + in) on (64 for 128 x 128) */
+            if (want >= lim || (double)want * (d.out + d.in) >= (double)d.out * d.in) want = 0;
+            *rank_slot(&r, ids[k]) = want;
+        } else if (want > 0) {
+            *rank_slot(&r, ids[k]) = want;
         }
+    }
     free(sigma);
     if (st) return st;
     return model_with_ranks(out, m, &r);
@@ -242,9 +247,7 @@ gbnet_status gbnet_rank_spec_parse(gbnet_rank_spec *spec, const char *text) {
         long v = strtol(eq + 1, &end, 10);
         if (end == eq + 1 || (*end && *end != ',') || (*end == ',' && !end[1]) || v < 0 || v > 1000000)
             return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "rank '%s': %s= needs a rank >= 0 (0: full)", text, names[kind]);
-        if (kind == GBNET_DENSE_READOUT) r.readout = (int)v;
-        else
-            for (int t = 0; t < GBNET_MAX_BLOCKS; ++t) *rank_slot(&r, (gbnet_dense_kind)kind, t) = (int)v;
+        for (int t = 0; t < GBNET_MAX_BLOCKS; ++t) *rank_slot(&r, (dense_id){(gbnet_dense_kind)kind, t}) = (int)v;
         p = *end ? end + 1 : end;
     }
     spec->rank = r;
