@@ -50,6 +50,9 @@ static void print_info(const char *path, const gbnet_model *model) {
     for (int e = 0; e < hp->n_elements; ++e)
         printf("  %-3s %.15g\n", gbnet_element_symbol(hp->atomic_numbers[e]), e_ref[e]);
     printf("parameters:      %zu\n", gbnet_model_n_params(model));
+    char ranks[2048];
+    cli_format_ranks(ranks, sizeof ranks, model);
+    printf("dense layers:    %s\n", ranks);
     if (gbnet_model_is_tabulated(model))
         printf("filters:         tabulated (%d grid points per block, cubic Hermite)\n", gbnet_model_table_points(model));
     else
