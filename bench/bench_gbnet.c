@@ -122,15 +122,27 @@ static int build_supercell(supercell *sc, const gbnet_frame *f, const gbnet_mode
  * add of the linear algebra (GEMMs, cfconv gather/scatter products); ssp,
  * exp and other element-wise work is not counted. The filter network is
  * counted once per unordered pair (it depends on d only), the cfconv once per
- * directed edge. Derivation in bench/README.md. */
-static double model_flops(const gbnet_hyperparams *hp, double n_atoms, double n_edges) {
-    double F = hp->n_features, K = hp->n_rbf, T = hp->n_blocks, R = hp->readout_width;
+ * directed edge. Derivation in bench/README.md. A factored dense layer
+ * (W = A B, rank r) costs r (in + out) multiply-adds per row instead of
+ * in out, in the forward and again in the input gradient. */
+static double dense_flops(int rank, double out, double in) { return rank ? 2 * rank * (in + out) : 2 * out * in; }
+
+static double model_flops(const gbnet_model *model, double n_atoms, double n_edges) {
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+    gbnet_ranks rk;
+    gbnet_model_get_ranks(model, &rk);
+    double F = hp->n_features, K = hp->n_rbf, R = hp->readout_width;
     double filter_per_pair = 2 * (2 * K * F + 2 * F * F); /* values + d-derivative rows */
     double cfconv_per_edge = 2 * F + 2 * F + 3 * F;       /* m += h W; hbar += mbar W; dE/dd = mbar.(h dW) */
-    double dense_per_atom = 6 * F * F + 6 * F * F;        /* in, out1, out2: forward and input gradient */
-    double readout_per_atom = 2 * F * R + 2 * R + 2 * R * F + 2 * R;
-    return T * (0.5 * n_edges * filter_per_pair + n_edges * cfconv_per_edge + n_atoms * dense_per_atom) +
-           n_atoms * readout_per_atom;
+    double total = 0;
+    for (int t = 0; t < hp->n_blocks; ++t) {
+        /* in, out1, out2: forward and input gradient */
+        double dense_per_atom = 2 * (dense_flops(rk.in[t], F, F) + dense_flops(rk.out1[t], F, F) +
+                                     dense_flops(rk.out2[t], F, F));
+        total += 0.5 * n_edges * filter_per_pair + n_edges * cfconv_per_edge + n_atoms * dense_per_atom;
+    }
+    double readout_per_atom = 2 * dense_flops(rk.readout, R, F) + 2 * R + 2 * R;
+    return total + n_atoms * readout_per_atom;
 }
 
 static int dump_structure(const char *path, const supercell *sc, const gbnet_result *res, const char *precision) {
@@ -233,7 +245,7 @@ static int run(int argc, char **argv) {
 
     double t_step = median(times, steps), t_min = times[0], t_nl = median(nl_times, steps);
     const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
-    double flops = model_flops(hp, sc.n_atoms, n_edges);
+    double flops = model_flops(model, sc.n_atoms, n_edges);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("RESULT engine=gbnet model=%s tabulated=%d F=%d K=%d T=%d atoms=%d edges=%d threads=%d precision=%s "

@@ -604,13 +604,13 @@ TEST(Cli, CompressQuantizes) {
     EXPECT_TRUE(contains(q8.out, "on 12 frames")) << q8.out;
     EXPECT_TRUE(contains(q8.out, "deviation from the float model with the same rounded weights")) << q8.out;
     CliRun info = gbnet("info " + dir + "/q8.gbnet");
-    EXPECT_TRUE(contains(info.out, "dense layers:    int8")) << info.out;
+    EXPECT_TRUE(contains(info.out, "quantization:    int8")) << info.out;
     EXPECT_TRUE(contains(info.out, "filters:         tabulated")) << info.out;
     CliRun b16 = gbnet("compress --quantize bf16 " + dir + "/q8.gbnet " + dir + "/b16.gbnet");
     ASSERT_EQ(b16.rc, 0) << b16.err;
     info = gbnet("info " + dir + "/b16.gbnet");
-    EXPECT_TRUE(contains(info.out, "dense layers:    bf16")) << info.out;
-    EXPECT_TRUE(contains(info.out, "filters:         exact")) << info.out;  // compress starts from the exact model
+    EXPECT_TRUE(contains(info.out, "quantization:    bf16")) << info.out;
+    EXPECT_TRUE(contains(info.out, "filters:         tabulated")) << info.out;  // IN's table is kept
     CliRun ev = gbnet("eval " + dir + "/b16.gbnet " + data);
     EXPECT_EQ(ev.rc, 0) << ev.err;
     EXPECT_TRUE(contains(ev.err, "run with --precision float only")) << ev.err;
@@ -618,7 +618,7 @@ TEST(Cli, CompressQuantizes) {
     EXPECT_EQ(evf.rc, 0) << evf.err;
     EXPECT_FALSE(contains(evf.err, "note")) << evf.err;
     info = gbnet("info " + model);
-    EXPECT_TRUE(contains(info.out, "dense layers:    float")) << info.out;
+    EXPECT_TRUE(contains(info.out, "quantization:    none")) << info.out;
 }
 
 TEST(Cli, ErrorsBadUsage) {
@@ -656,7 +656,7 @@ TEST(Cli, ErrorsBadUsage) {
         {"eval " + model + " x.xyz --batch 0", "--batch must be in 1..1000000, got 0"},
         {"eval " + model + " x.xyz --precision half", "--precision expects 'double' or 'float', got 'half'"},
         {"eval " + model + " x.xyz --subset data_3", "--subset expects KEY=PATTERN"},
-        {"compress " + model + " " + dir + "/x.gbnet", "--tabulate and/or --quantize"},
+        {"compress " + model + " " + dir + "/x.gbnet", "--quantize bf16|int8"},
         {"compress --quantize fp8 " + model + " " + dir + "/x.gbnet", "--quantize expects bf16 or int8, got 'fp8'"},
         {"compress --quantize int8 " + model + " " + dir + "/x.gbnet", "--quantize int8 needs --calibrate DATA"},
         {"compress --quantize bf16 --calibrate a.xyz " + model + " " + dir + "/x.gbnet", "--calibrate is for --quantize int8"},

@@ -144,6 +144,22 @@ TEST(Prune, KeepingEveryChannelGivesTheModelBack) {
     gbnet_model_free(m);
 }
 
+TEST(Prune, AFactoredModelIsMultipliedOutFirst) {
+    gbnet_model *m = base_model(), *r = nullptr, *p = nullptr;
+    ASSERT_NE(m, nullptr);
+    gbnet_rank_spec spec{};
+    ASSERT_EQ(gbnet_rank_spec_parse(&spec, "4"), GBNET_OK);
+    ASSERT_EQ(gbnet_model_reduce_rank(m, &spec, &r), GBNET_OK) << gbnet_last_error();
+    ASSERT_TRUE(gbnet_model_is_factored(r));
+    Frames fr(m, ethanol_slice(temp_dir(), "e.extxyz", 0, 4), 4);
+    ASSERT_EQ(prune(&p, r, F, R, (int)fr.s.size(), fr.s.data(), nullptr), GBNET_OK) << gbnet_last_error();
+    EXPECT_FALSE(gbnet_model_is_factored(p));
+    EXPECT_LT(max_diff(predict(r, fr), predict(p, fr)), 1e-10);
+    gbnet_model_free(p);
+    gbnet_model_free(r);
+    gbnet_model_free(m);
+}
+
 TEST(Prune, ImportantChannelsAreKept) {
     // A channel with large outgoing weights must survive pruning to one channel less.
     gbnet_model *m = base_model();

@@ -58,8 +58,9 @@ SYSTEMS = {
         config=os.path.join(REPO, "examples", "water", "train.cfg"),
         train=[WATER], train_subset=["subset=data_[012]*"],
         test=[WATER], test_subset=["subset=data_3*"],
-        # as the base was trained: data_3 is the validation set that selects the best epoch
-        finetune=["lr=0.001", "epochs=100000"],
+        # as the base was trained, data_3 is the validation set that selects the best epoch; a decaying
+        # learning rate (the example's plateau schedule at 1e-3 is for a 1-hour run from scratch)
+        finetune=["lr=0.0003", "lr_decay=0.96", "lr_plateau_patience=0", "lr_min=1e-5", "epochs=100000"],
         elements="O H", masses={"O": 15.999, "H": 1.008},
     ),
 }
@@ -101,40 +102,60 @@ def tabulate(src, out):
     run([GBNET, "compress", "--tabulate", src, out])
 
 
-def prune_finetune(system, src, out, features, readout, minutes):
+def finetune(system, start, out, minutes, sets=()):
+    """Trains start (init_from: its architecture and normalization) on the system's
+    training data for `minutes`, then tabulates the best model into out."""
     sysd = SYSTEMS[system]
-    os.makedirs(WORK, exist_ok=True)
     stem = os.path.join(WORK, os.path.basename(out)[:-6])
-    pruned = stem + "_pruned.gbnet"
-    run([GBNET, "prune", src, pruned, "--features", str(features), "--readout", str(readout), "--max-frames", "200"]
-        + sum([["--data", d] for d in sysd["train"]], []) + subset_args(sysd["train_subset"]), log=stem + "_prune.log")
-    sets = ["init_from=" + pruned, "features=%d" % features, "readout=%d" % readout, "threads=1",
-            "time_limit=%g" % minutes, "output=" + stem + "_ft.gbnet", "log=" + stem + "_ft.csv",
-            "checkpoint=" + stem + "_ft.ckpt"] + sysd["finetune"]
+    sets = ["init_from=" + start, "threads=1", "time_limit=%g" % minutes, "output=" + stem + "_ft.gbnet",
+            "log=" + stem + "_ft.csv", "checkpoint=" + stem + "_ft.ckpt"] + list(sets) + sysd["finetune"]
     cmd = [GBNET, "train", sysd["config"]]
-    for s in sets:
-        cmd += ["--set", s]
+    for x in sets:
+        cmd += ["--set", x]
     run(cmd, log=stem + "_ft.log", env={"GBNET_PLOTS": "0"}, cwd=os.path.dirname(sysd["config"]))
     tabulate(stem + "_ft.gbnet", out)
 
 
+def prune_finetune(system, src, out, features, readout, blocks, minutes):
+    sysd = SYSTEMS[system]
+    os.makedirs(WORK, exist_ok=True)
+    stem = os.path.join(WORK, os.path.basename(out)[:-6])
+    pruned = stem + "_pruned.gbnet"
+    run([GBNET, "prune", src, pruned, "--features", str(features), "--readout", str(readout), "--blocks", str(blocks),
+         "--max-frames", "200" if system == "ethanol" else "60"]
+        + sum([["--data", d] for d in sysd["train"]], []) + subset_args(sysd["train_subset"]), log=stem + "_prune.log")
+    finetune(system, pruned, out, minutes, ["features=%d" % features, "readout=%d" % readout, "blocks=%d" % blocks])
+
+
+def rank_finetune(system, src, out, rank, minutes):
+    os.makedirs(WORK, exist_ok=True)
+    stem = os.path.join(WORK, os.path.basename(out)[:-6])
+    reduced = stem + "_reduced.gbnet"
+    run([GBNET, "compress", "--rank", str(rank), src, reduced], log=stem + "_reduce.log")
+    finetune(system, reduced, out, minutes)
+
+
 def variants(system, minutes):
-    """(name, label, technique, builder or None) in table order."""
+    """(name, label, technique, builder) in table order."""
+    exact = model_path(system, "exact")
     v = [
         ("exact", "full, exact filters", "none", lambda o: make_exact(system, o)),
-        ("tab", "full, tabulated", "tabulated filters (the reference row)",
-         lambda o: tabulate(model_path(system, "exact"), o)),
+        ("tab", "full, tabulated", "tabulated filters (the reference row)", lambda o: tabulate(exact, o)),
     ]
     if system == "ethanol":
-        v += [("prune64", "pruned F=64 + fine-tune", "structured pruning (F 128->64, R 64->32), %g min fine-tune" % minutes,
-               lambda o: prune_finetune(system, model_path(system, "exact"), o, 64, 32, minutes)),
-              ("prune48", "pruned F=48 + fine-tune", "structured pruning (F 128->48, R 64->24), %g min fine-tune" % minutes,
-               lambda o: prune_finetune(system, model_path(system, "exact"), o, 48, 24, minutes))]
+        v += [("prune48", "pruned F=48 + fine-tune",
+               "structured pruning F 128->48, R 64->24 (gbnet prune), %g min fine-tune, tabulated" % minutes,
+               lambda o: prune_finetune(system, exact, o, 48, 24, 3, minutes)),
+              ("rank32", "rank 32 + fine-tune",
+               "SVD rank 32 of every dense layer (gbnet compress --rank 32), %g min fine-tune, tabulated" % minutes,
+               lambda o: rank_finetune(system, exact, o, 32, minutes))]
     else:
-        v += [("prune48", "pruned F=48 + fine-tune", "structured pruning (F 64->48, R 32->24), %g min fine-tune" % minutes,
-               lambda o: prune_finetune(system, model_path(system, "exact"), o, 48, 24, minutes)),
-              ("prune32", "pruned F=32 + fine-tune", "structured pruning (F 64->32, R 32->16), %g min fine-tune" % minutes,
-               lambda o: prune_finetune(system, model_path(system, "exact"), o, 32, 16, minutes))]
+        v += [("prune32", "pruned F=32 + fine-tune",
+               "structured pruning F 64->32, R 32->16 (gbnet prune), fine-tune, tabulated",
+               lambda o: prune_finetune(system, exact, o, 32, 16, 3, minutes)),
+              ("prune48t2", "pruned F=48, T=2 + fine-tune",
+               "structured pruning F 64->48, R 32->24, blocks 3->2 (gbnet prune --blocks 2), fine-tune, tabulated",
+               lambda o: prune_finetune(system, exact, o, 48, 24, 2, minutes))]
     return v
 
 
@@ -145,9 +166,19 @@ def info(path):
     def num(key):
         m = re.search(r"^%s:\s+(\S+)" % re.escape(key), text, re.M)
         return float(m.group(1)) if m else None
+    dense = re.search(r"^dense layers:\s*(.*)$", text, re.M)
     return dict(F=int(num("features F")), T=int(num("blocks T")), K=int(num("rbf K")), R=int(num("readout R")),
                 params=int(num("parameters")), tabulated="tabulated" in re.search(r"^filters:.*$", text, re.M).group(0),
-                text=text)
+                dense=dense.group(1).strip() if dense else "full", text=text)
+
+
+def layer_ranks(inf):
+    """{"in": r, "out1": r, "out2": r, "readout": r} from gbnet info's "dense layers" line
+    (0: full; the same rank in every block, as gbnet compress --rank makes them)."""
+    ranks = {"in": 0, "out1": 0, "out2": 0, "readout": 0}
+    for name, r in re.findall(r"\b(in|out1|out2|readout) (\d+)/\d+", inf["dense"]):
+        ranks[name] = int(r)
+    return ranks
 
 
 def flops_per_atom(inf, edges_per_atom):
@@ -163,8 +194,10 @@ def flops_per_atom(inf, edges_per_atom):
     else:
         filt = 0.5 * edges_per_atom * 2 * (2 * K * F + 2 * F * F)
     cfconv = edges_per_atom * (2 * F + 2 * F + 3 * F)
-    dense = 12 * F * F
-    readout = 2 * F * R + 2 * R + 2 * R * F + 2 * R
+    ranks = layer_ranks(inf)
+    # forward and input gradient of each dense layer: 2 x 2 flops per weight, or per factor entry
+    dense = sum(4 * (ranks[k] * 2 * F if ranks[k] else F * F) for k in ("in", "out1", "out2"))
+    readout = (4 * ranks["readout"] * (F + R) if ranks["readout"] else 4 * F * R) + 4 * R
     return T * (filt + cfconv + dense) + readout
 
 

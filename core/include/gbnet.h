@@ -105,6 +105,54 @@ gbnet_status gbnet_model_tabulate(gbnet_model *model, int n_points);
 void gbnet_model_untabulate(gbnet_model *model);
 #define GBNET_DEFAULT_TABLE_POINTS 1001
 
+/* ------------------------------------------- rank-reduced dense layers */
+
+/* Ranks of the dense layers (docs/compression.md): per block the input layer
+ * (in), the two output layers (out1, out2), and the first readout layer. 0:
+ * a full weight W [out][in]; r in 1..min(out,in)-1: W = A B stored as the
+ * factors A [out][r] and B [r][in] (the parameter blob holds A then B where W
+ * would be; docs/potential-format.md section RANK). */
+typedef struct {
+    int in[GBNET_MAX_BLOCKS], out1[GBNET_MAX_BLOCKS], out2[GBNET_MAX_BLOCKS];
+    int readout;
+} gbnet_ranks;
+/* The model's ranks (all 0 for a model without factored layers). */
+void gbnet_model_get_ranks(const gbnet_model *model, gbnet_ranks *ranks);
+/* 1 if any dense layer is factored. */
+int gbnet_model_is_factored(const gbnet_model *model);
+/* Like gbnet_model_create, with the given ranks (NULL: all full); factors
+ * are initialised so that A B has the scale of a full layer's init. */
+gbnet_status gbnet_model_create_ranked(gbnet_model **out, const gbnet_hyperparams *hp, const gbnet_ranks *ranks,
+                                       uint64_t seed);
+/* The same model with every factored layer multiplied out into a full W
+ * (for readers of the plain blob, e.g. pair_style gbnet/kk). */
+gbnet_status gbnet_model_expand_ranks(gbnet_model **out, const gbnet_model *model);
+
+/* What gbnet_model_reduce_rank does to each dense layer. A layer with a rank
+ * r > 0 in `rank` becomes W ~ A B of rank r (truncated SVD, sqrt(sigma) in
+ * both factors); with 0 there, and energy in (0, 1], the smallest r keeping
+ * that share of sum sigma^2 (kept full when A and B would not be smaller
+ * than W, i.e. r (out + in) >= out in: the break-even rank); with 0
+ * and energy 0 the layer is left as it is. A factored layer is multiplied
+ * out first, so ranks can be reduced again. */
+typedef struct {
+    gbnet_ranks rank;
+    double energy;
+} gbnet_rank_spec;
+/* "R" (every dense layer) or "in=R1,out1=R2,out2=R3,readout=R4" (any subset,
+ * the same for every block) into spec->rank; spec->energy is left alone. */
+gbnet_status gbnet_rank_spec_parse(gbnet_rank_spec *spec, const char *text);
+/* A new model with the dense layers reduced (weights, normalization, table,
+ * repulsive core, coverage and provenance copied). A rank out of
+ * 1..min(out,in)-1 or an energy outside [0, 1] is an error naming the layer. */
+gbnet_status gbnet_model_reduce_rank(const gbnet_model *model, const gbnet_rank_spec *spec, gbnet_model **out);
+/* Dense layers by kind, for gbnet_model_singular_values. */
+typedef enum { GBNET_DENSE_IN = 0, GBNET_DENSE_OUT1 = 1, GBNET_DENSE_OUT2 = 2, GBNET_DENSE_READOUT = 3 } gbnet_dense_kind;
+/* Singular values (descending) of one dense layer's W (multiplied out if
+ * factored) into sigma [min(out,in)]; block is ignored for the readout.
+ * Returns min(out,in), or 0 with a message for a bad layer or no memory. */
+int gbnet_model_singular_values(const gbnet_model *model, gbnet_dense_kind kind, int block, double *sigma);
+
 /* ------------------------------------------------- repulsive core (ZBL) */
 
 /* The optional repulsive core (docs/model.md section 7): the ZBL screened
@@ -345,8 +393,8 @@ typedef struct {
  * channel or block contributed on average is folded into a bias (or the
  * embedding) where one follows. Normalization, reference energies, repulsive
  * core and coverage are kept; a filter table is not (tabulate the result
- * again). The pruned model needs fine-tuning (train with init_from).
- * report may be NULL. */
+ * again), and factored layers are multiplied out (reduce the rank again).
+ * The pruned model needs fine-tuning (train with init_from). report may be NULL. */
 gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, const gbnet_prune_spec *spec, int n,
                                const gbnet_structure *structures, gbnet_prune_report *report);
 

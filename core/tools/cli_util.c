@@ -263,3 +263,31 @@ void cli_structures_free(cli_structures *s) {
     free(s->frame);
     memset(s, 0, sizeof *s);
 }
+
+static size_t put_rank(char *out, size_t size, size_t used, const char *sep, const char *name, int r, int lim) {
+    if (used >= size) return used;
+    if (r) return used + (size_t)snprintf(out + used, size - used, "%s%s %d/%d", sep, name, r, lim);
+    return used + (size_t)snprintf(out + used, size - used, "%s%s full", sep, name);
+}
+
+void cli_format_ranks(char *out, size_t size, const gbnet_model *model) {
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+    gbnet_ranks r;
+    gbnet_model_get_ranks(model, &r);
+    if (!gbnet_model_is_factored(model)) {
+        snprintf(out, size, "full");
+        return;
+    }
+    int F = hp->n_features, R = hp->readout_width, same = 1;
+    for (int t = 1; t < hp->n_blocks; ++t)
+        same &= r.in[t] == r.in[0] && r.out1[t] == r.out1[0] && r.out2[t] == r.out2[0];
+    size_t used = 0;
+    out[0] = '\0';
+    for (int t = 0; t < (same ? 1 : hp->n_blocks); ++t) {
+        if (!same && used < size) used += (size_t)snprintf(out + used, size - used, "%sblock %d: ", t ? "; " : "", t);
+        used = put_rank(out, size, used, "", "in", r.in[t], F);
+        used = put_rank(out, size, used, ", ", "out1", r.out1[t], F);
+        used = put_rank(out, size, used, ", ", "out2", r.out2[t], F);
+    }
+    put_rank(out, size, used, same ? ", " : "; ", "readout", r.readout, R < F ? R : F);
+}

@@ -66,6 +66,9 @@ char *cli_join_arguments(int argc, char **argv);
 
 /* Seconds on a monotonic clock. */
 double cli_now(void);
+/* The dense-layer ranks of a model in words: "full", or "in 32/128, out1 32/128,
+ * out2 32/128, readout 16/64" (per block when blocks differ; "full" per layer). */
+void cli_format_ranks(char *out, size_t size, const gbnet_model *model);
 
 /* --subset KEY=PATTERN filters on frame metadata (gbnet eval, gbnet coverage):
  * a frame is selected when it matches all of them (gbnet_frame_matches). */

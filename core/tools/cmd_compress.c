@@ -1,6 +1,7 @@
 /* gbnet compress: tabulate the filter networks (piecewise cubic Hermite in
- * d) and/or quantize the dense layers (bf16, int8), optionally measuring the
- * deviation from the exact model on data. */
+ * d), reduce the rank of the dense layers (truncated SVD) and/or quantize
+ * them (bf16, int8), optionally measuring the deviation from the exact model
+ * on data. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,8 @@
 #include "gbnet.h"
 
 static const char *const compress_help =
-    "Usage: gbnet compress (--tabulate | --quantize MODE | both) IN.gbnet OUT.gbnet [options]\n"
+    "Usage: gbnet compress [--tabulate] [--rank SPEC | --energy E] [--quantize MODE] IN.gbnet OUT.gbnet [options]\n"
+    "       gbnet compress --spectrum IN.gbnet\n"
     "\n"
     "Replaces each interaction block's filter network W_t(d) by cubic Hermite\n"
     "interpolation of its exact values and d-derivatives on a uniform grid in\n"
@@ -21,17 +23,25 @@ static const char *const compress_help =
     "The table is stored in OUT and used automatically by gbnet eval, the\n"
     "library and LAMMPS; the exact weights are kept (training uses them).\n"
     "\n"
-    "--quantize runs the dense layers (in, out1, out2 of every block and readout1)\n"
-    "on rounded weights and inputs in single-precision evaluation: bf16 (bfloat16\n"
-    "weights and inputs, float sums) or int8 (int8 weights with a scale per output\n"
-    "channel, int8 inputs with a scale per layer calibrated on --calibrate data).\n"
-    "The float weights are kept; double precision and training ignore it.\n"
+    "--quantize runs the full dense layers (in, out1, out2 of every block and\n"
+    "readout1) on rounded weights and inputs in single-precision evaluation:\n"
+    "bf16 (bfloat16 weights and inputs, float sums) or int8 (int8 weights with a\n"
+    "scale per output channel, int8 inputs with a scale per layer calibrated on\n"
+    "--calibrate data). The float weights are kept; double precision and\n"
+    "training ignore it; factored (--rank) layers stay float. A quantization of\n"
+    "IN is dropped unless --quantize is given again.\n"
     "Kernels: AMX, AVX-512 (BF16 / VNNI) or plain C, chosen at run time.\n"
-    "Compressions always start from IN's exact float model: give all in one call.\n"
     "\n"
     "Options:\n"
-    "  --tabulate           tabulate the filters\n"
+    "  --tabulate           tabulate the filters (a table of IN is kept without it)\n"
     "  --points N           grid points per block (default 1001; error ~ step^4)\n"
+    "  --rank SPEC          factor dense layers W ~ A B by truncated SVD: R (every\n"
+    "                       dense layer) or in=R,out1=R,out2=R,readout=R (the\n"
+    "                       others as they are); ranks 1..min(out,in)-1\n"
+    "  --energy E           per layer the smallest rank keeping the share E in\n"
+    "                       (0, 1] of sum sigma^2 (layers --rank names excepted)\n"
+    "  --spectrum           print each dense layer's singular values and the\n"
+    "                       ranks that keep 90/99/99.9%% of sum sigma^2\n"
     "  --quantize MODE      bf16 or int8 dense layers\n"
     "  --calibrate DATA     int8: frames whose dense-layer inputs set the scales\n"
     "                       (extxyz or DeePMD folder; repeatable; required)\n"
@@ -48,14 +58,52 @@ static const char *const compress_help =
     "  --max-frames N       check (and calibrate on) at most N frames (default 50)\n"
     "  -h, --help           show this help\n";
 
-enum { OPT_TABULATE, OPT_POINTS, OPT_CHECK, OPT_SUBSET, OPT_MAX_FRAMES, OPT_QUANTIZE, OPT_CALIBRATE, OPT_PERCENTILE,
-       OPT_HELP };
+enum { OPT_TABULATE, OPT_POINTS, OPT_CHECK, OPT_SUBSET, OPT_MAX_FRAMES, OPT_RANK, OPT_ENERGY, OPT_SPECTRUM,
+       OPT_QUANTIZE, OPT_CALIBRATE, OPT_PERCENTILE, OPT_HELP };
 static const cli_option compress_options[] = {
-    [OPT_TABULATE] = {"tabulate", 0, 0},     [OPT_POINTS] = {"points", 0, 1},
-    [OPT_CHECK] = {"check", 0, 1},           [OPT_SUBSET] = {"subset", 0, 1},
-    [OPT_MAX_FRAMES] = {"max-frames", 0, 1}, [OPT_QUANTIZE] = {"quantize", 0, 1},
-    [OPT_CALIBRATE] = {"calibrate", 0, 1},   [OPT_PERCENTILE] = {"percentile", 0, 1},
-    [OPT_HELP] = {"help", 'h', 0}};
+    [OPT_TABULATE] = {"tabulate", 0, 0}, [OPT_POINTS] = {"points", 0, 1},
+    [OPT_CHECK] = {"check", 0, 1},       [OPT_SUBSET] = {"subset", 0, 1},
+    [OPT_MAX_FRAMES] = {"max-frames", 0, 1}, [OPT_RANK] = {"rank", 0, 1},
+    [OPT_ENERGY] = {"energy", 0, 1},     [OPT_SPECTRUM] = {"spectrum", 0, 0},
+    [OPT_QUANTIZE] = {"quantize", 0, 1}, [OPT_CALIBRATE] = {"calibrate", 0, 1},
+    [OPT_PERCENTILE] = {"percentile", 0, 1}, [OPT_HELP] = {"help", 'h', 0}};
+
+/* Smallest rank keeping share e of sum sigma^2 (as gbnet_model_reduce_rank). */
+static int rank_keeping(const double *sigma, int n, double e) {
+    double total = 0, run = 0;
+    for (int k = 0; k < n; ++k) total += sigma[k] * sigma[k];
+    for (int k = 0; k < n; ++k) {
+        run += sigma[k] * sigma[k];
+        if (run >= e * total * (1 - 1e-12)) return k + 1;
+    }
+    return n;
+}
+
+static int print_spectrum(const gbnet_model *m) {
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(m);
+    double *sigma = malloc((size_t)hp->n_features * sizeof(double));
+    if (!sigma) return cli_error("compress", "out of memory");
+    static const char *names[] = {"in", "out1", "out2", "readout"};
+    printf("singular values of the dense layers (descending; factored layers multiplied out)\n");
+    for (int t = 0; t <= hp->n_blocks; ++t)
+        for (int k = 0; k < 3; ++k) {
+            gbnet_dense_kind kind = t == hp->n_blocks ? GBNET_DENSE_READOUT : (gbnet_dense_kind)k;
+            if (kind == GBNET_DENSE_READOUT && k > 0) break;
+            int n = gbnet_model_singular_values(m, kind, t == hp->n_blocks ? 0 : t, sigma);
+            if (!n) {
+                free(sigma);
+                return cli_library_error("compress", GBNET_ERR_NUMERIC);
+            }
+            if (kind == GBNET_DENSE_READOUT) printf("readout");
+            else printf("block %d %s", t, names[k]);
+            printf(" (%d values): rank for 90%% %d, 99%% %d, 99.9%% %d of sum sigma^2\n ", n,
+                   rank_keeping(sigma, n, 0.9), rank_keeping(sigma, n, 0.99), rank_keeping(sigma, n, 0.999));
+            for (int j = 0; j < n; ++j) printf(" %.4g%s", sigma[j], (j + 1) % 10 == 0 && j + 1 < n ? "\n " : "");
+            printf("\n");
+        }
+    free(sigma);
+    return CLI_EXIT_OK;
+}
 
 typedef struct {
     double e_max, e_sq, f_max, f_sq, f_abs;
@@ -182,18 +230,19 @@ static int quantize_model(gbnet_model *m, gbnet_quant_mode mode, const gbnet_dat
     return rc;
 }
 
-static void print_deviation(const char *what, const deviation *dev) {
-    printf("%s on %lld frames:\n", what, dev->n_e);
+static void print_deviation(const char *what, const char *precision, const deviation *dev) {
+    printf("%s on %lld frames (%s precision):\n", what, dev->n_e, precision);
     printf("  energy  max %.3g  RMS %.3g meV/atom\n", 1e3 * dev->e_max, 1e3 * sqrt(dev->e_sq / dev->n_e));
     printf("  forces  max %.3g  RMS %.3g  MAE %.3g meV/A\n", 1e3 * dev->f_max, 1e3 * sqrt(dev->f_sq / dev->n_f),
            1e3 * dev->f_abs / dev->n_f);
 }
 
 int cmd_compress(int argc, char **argv) {
-    const char *in = NULL, *out = NULL, *subset = NULL, *quantize = NULL;
-    const char *checks[16], *calibrations[16];
-    int n_checks = 0, n_calibrations = 0, points = 1001, max_frames = 50, tabulate = 0;
-    double percentile = GBNET_DEFAULT_QUANT_PERCENTILE;
+    const char *in = NULL, *out = NULL, *subset = NULL;
+    const char *checks[16];
+    const char *rank_text = NULL, *quantize = NULL, *calibrations[16];
+    int n_checks = 0, n_calibrations = 0, points = 1001, max_frames = 50, tabulate = 0, spectrum = 0;
+    double energy = 0, percentile = GBNET_DEFAULT_QUANT_PERCENTILE;
     cli_parser parser;
     cli_parser_init(&parser, "compress", argc, argv, compress_options,
                     (int)(sizeof compress_options / sizeof compress_options[0]));
@@ -204,6 +253,13 @@ int cmd_compress(int argc, char **argv) {
         case CLI_BAD: return CLI_EXIT_USAGE;
         case OPT_HELP: fputs(compress_help, stdout); return CLI_EXIT_OK;
         case OPT_TABULATE: tabulate = 1; break;
+        case OPT_SPECTRUM: spectrum = 1; break;
+        case OPT_RANK: rank_text = value; break;
+        case OPT_ENERGY:
+            if (!cli_parse_double("compress", "--energy", value, -1e300, 1e300, &energy)) return CLI_EXIT_USAGE;
+            if (!(energy > 0 && energy <= 1))
+                return cli_usage_error("compress", "--energy must be in (0, 1] (a share of sum sigma^2), got %s", value);
+            break;
         case OPT_POINTS:
             if (!cli_parse_int("compress", "--points", value, 16, 1000000, &points)) return CLI_EXIT_USAGE;
             break;
@@ -213,6 +269,10 @@ int cmd_compress(int argc, char **argv) {
         case OPT_CHECK:
             if (n_checks == 16) return cli_usage_error("compress", "at most 16 --check datasets");
             checks[n_checks++] = value;
+            break;
+        case OPT_SUBSET:
+            if (!strchr(value, '=')) return cli_usage_error("compress", "--subset expects KEY=PATTERN, got '%s'", value);
+            subset = value;
             break;
         case OPT_CALIBRATE:
             if (n_calibrations == 16) return cli_usage_error("compress", "at most 16 --calibrate datasets");
@@ -230,10 +290,6 @@ int cmd_compress(int argc, char **argv) {
                 return cli_usage_error("compress", "--percentile expects a number in (50, 100], got '%s'", value);
             break;
         }
-        case OPT_SUBSET:
-            if (!strchr(value, '=')) return cli_usage_error("compress", "--subset expects KEY=PATTERN, got '%s'", value);
-            subset = value;
-            break;
         case CLI_POSITIONAL:
             if (!in) in = value;
             else if (!out) out = value;
@@ -241,8 +297,21 @@ int cmd_compress(int argc, char **argv) {
             break;
         }
     }
-    if (!tabulate && !quantize)
-        return cli_usage_error("compress", "say what to do: --tabulate and/or --quantize bf16|int8");
+    if (spectrum) {
+        if (!in || out) return cli_usage_error("compress", "--spectrum expects IN.gbnet alone");
+        if (tabulate || rank_text || energy > 0 || n_checks || quantize)
+            return cli_usage_error("compress", "--spectrum only prints; run the compression separately");
+        gbnet_model *m = NULL;
+        gbnet_status st = gbnet_model_load(&m, in);
+        if (st) return cli_library_error("compress", st);
+        int rc = print_spectrum(m);
+        gbnet_model_free(m);
+        return rc;
+    }
+    int reduce = rank_text || energy > 0;
+    if (!tabulate && !reduce && !quantize)
+        return cli_usage_error("compress",
+                               "say what to do: --tabulate, --rank or --energy, --quantize bf16|int8 (or --spectrum)");
     gbnet_quant_mode qmode = !quantize ? GBNET_QUANT_NONE : strcmp(quantize, "int8") ? GBNET_QUANT_BF16 : GBNET_QUANT_INT8;
     if (qmode == GBNET_QUANT_INT8 && n_calibrations == 0)
         return cli_usage_error("compress", "--quantize int8 needs --calibrate DATA (frames that set each layer's input "
@@ -250,23 +319,32 @@ int cmd_compress(int argc, char **argv) {
     if (qmode != GBNET_QUANT_INT8 && n_calibrations > 0)
         return cli_usage_error("compress", "--calibrate is for --quantize int8 only");
     if (!in || !out) return cli_usage_error("compress", "expected IN.gbnet and OUT.gbnet");
-
-    char key[128] = "";
-    const char *pattern = NULL;
-    if (subset) {
-        size_t klen = (size_t)(strchr(subset, '=') - subset);
-        if (klen >= sizeof key) klen = sizeof key - 1;
-        memcpy(key, subset, klen);
-        pattern = strchr(subset, '=') + 1;
-    }
+    gbnet_rank_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.energy = energy;
+    if (rank_text && gbnet_rank_spec_parse(&spec, rank_text))
+        return cli_usage_error("compress", "--rank: %s", gbnet_last_error());
 
     gbnet_model *exact = NULL, *tab = NULL;
     gbnet_status st = gbnet_model_load(&exact, in);
     if (st) return cli_library_error("compress", st);
-    gbnet_model_untabulate(exact);  /* compare against the exact filters even if IN was tabulated */
-    gbnet_model_quantize(exact, GBNET_QUANT_NONE, 0, NULL, 0); /* ... and the float dense layers */
-    st = gbnet_model_clone(&tab, exact);
+    int in_points = gbnet_model_table_points(exact);
+    /* the result: IN reduced (its table kept) and/or (re)tabulated */
+    st = reduce ? gbnet_model_reduce_rank(exact, &spec, &tab) : gbnet_model_clone(&tab, exact);
+    if (st == GBNET_ERR_INVALID_ARGUMENT) {
+        gbnet_model_free(exact);
+        return cli_usage_error("compress", "%s", gbnet_last_error());
+    }
     if (!st && tabulate) st = gbnet_model_tabulate(tab, points);
+    gbnet_model_untabulate(exact);  /* compare against the exact filters even if IN was tabulated */
+    /* ... and the float dense layers; a quantization of IN is redone only on request
+     * (its int8 scales were calibrated for IN's weights) */
+    gbnet_quant_mode in_quant = gbnet_model_quantization(exact);
+    gbnet_model_quantize(exact, GBNET_QUANT_NONE, 0, NULL, 0);
+    if (tab) gbnet_model_quantize(tab, GBNET_QUANT_NONE, 0, NULL, 0);
+    if (!st && in_quant != GBNET_QUANT_NONE && qmode == GBNET_QUANT_NONE)
+        printf("note: IN's %s quantization is dropped (give --quantize again to keep one)\n",
+               gbnet_quant_mode_name(in_quant));
     if (st) {
         gbnet_model_free(exact);
         gbnet_model_free(tab);
@@ -277,6 +355,17 @@ int cmd_compress(int argc, char **argv) {
         printf("tabulated %d blocks x %d features on %d points (step %.5f A, %.2f MB in the file)\n", hp->n_blocks,
                hp->n_features, points, hp->cutoff / (points - 1),
                2.0 * hp->n_blocks * points * hp->n_features * 8 / 1e6);
+    else if (in_points)
+        points = in_points;
+    char ranks[2048] = "";
+    if (reduce) {
+        cli_format_ranks(ranks, sizeof ranks, tab);
+        printf("dense layers: %s\nparameters: %zu -> %zu\n", ranks, gbnet_model_n_params(exact),
+               gbnet_model_n_params(tab));
+        if (gbnet_model_n_params(tab) >= gbnet_model_n_params(exact))
+            printf("note: the factors hold more numbers than the full layers (a rank pays off below out*in/(out+in), "
+                   "%d for %d x %d)\n", hp->n_features / 2, hp->n_features, hp->n_features);
+    }
 
     int rc = CLI_EXIT_OK, calibrated = 0;
     if (qmode != GBNET_QUANT_NONE) {
@@ -292,14 +381,25 @@ int cmd_compress(int argc, char **argv) {
                 printf("quantized %d dense layers to int8 (input scales: %.4g percentile of |input| on %d frames)\n",
                        3 * hp->n_blocks + 1, percentile, calibrated);
             else printf("quantized %d dense layers to bf16\n", 3 * hp->n_blocks + 1);
+            if (reduce) printf("factored (rank-reduced) layers stay float\n");
             printf("kernels on this CPU: %s\n", gbnet_quant_kernels(qmode));
         }
     }
 
-    char note[768] = "";
+    char note[512] = "";
     if (n_checks > 0 && rc == CLI_EXIT_OK) {
         gbnet_dataset ds;
-        if ((st = read_datasets(&ds, checks, n_checks))) rc = cli_library_error("compress", st);
+        memset(&ds, 0, sizeof ds);
+        for (int k = 0; k < n_checks && !st; ++k) st = gbnet_dataset_read(&ds, checks[k]);
+        if (st) rc = cli_library_error("compress", st);
+        char key[128] = "";
+        const char *pattern = NULL;
+        if (subset) {
+            size_t klen = (size_t)(strchr(subset, '=') - subset);
+            if (klen >= sizeof key) klen = sizeof key - 1;
+            memcpy(key, subset, klen);
+            pattern = strchr(subset, '=') + 1;
+        }
         deviation dev;
         memset(&dev, 0, sizeof dev);
         /* quantized layers run in float evaluation only: compare in float there */
@@ -308,9 +408,8 @@ int cmd_compress(int argc, char **argv) {
             rc = check_deviation(exact, tab, prec, &ds, subset ? key : NULL, pattern, max_frames, &dev);
         if (rc == CLI_EXIT_OK && dev.n_e == 0) rc = cli_error("compress", "no frames to check (check --subset)");
         if (rc == CLI_EXIT_OK) {
-            print_deviation(prec == GBNET_FLOAT ? "deviation from the exact float model (single precision)"
-                                                : "deviation from the exact model (double precision)",
-                            &dev);
+            print_deviation(prec == GBNET_FLOAT ? "deviation from the exact float model" : "deviation from the exact model",
+                            prec == GBNET_FLOAT ? "single" : "double", &dev);
             if (dev.n_label)
                 printf("  force MAE against the labels: exact %.4g, compressed %.4g meV/A\n",
                        1e3 * dev.label_abs_a / dev.n_label, 1e3 * dev.label_abs_b / dev.n_label);
@@ -329,7 +428,7 @@ int cmd_compress(int argc, char **argv) {
             if (st) rc = cli_library_error("compress", st);
             else rc = check_deviation(wq, tab, GBNET_FLOAT, &ds, subset ? key : NULL, pattern, max_frames, &dq);
             if (rc == CLI_EXIT_OK)
-                print_deviation("deviation from the float model with the same rounded weights (single precision)", &dq);
+                print_deviation("deviation from the float model with the same rounded weights", "single", &dq);
             gbnet_model_free(wq);
         }
         gbnet_dataset_free(&ds);
@@ -338,16 +437,20 @@ int cmd_compress(int argc, char **argv) {
         const char *old = gbnet_model_provenance(exact);
         char *cmdline = cli_join_arguments(argc, argv);
         time_t now = time(NULL);
-        char date[64], what[128] = "";
+        char date[64];
         strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        if (tabulate) snprintf(what, sizeof what, " %d-point tabulated filters;", points);
-        if (qmode != GBNET_QUANT_NONE)
-            snprintf(what + strlen(what), sizeof what - strlen(what), " %s dense layers;", quantize);
-        size_t n = strlen(old) + strlen(cmdline ? cmdline : "") + sizeof note + sizeof what + 256;
-        char *prov = malloc(n);
+        size_t n = strlen(old) + strlen(cmdline ? cmdline : "") + sizeof note + 256;
+        char *prov = malloc(n + 2200);
         if (prov) {
-            snprintf(prov, n, "%s%scompressed %s: gbnet %s;%s%s", old, old[0] ? "\n" : "", date,
-                     cmdline ? cmdline : "compress", what, note);
+            char what[2200] = "";
+            if (gbnet_model_is_tabulated(tab))
+                snprintf(what, sizeof what, " %d-point tabulated filters;", points);
+            if (reduce)
+                snprintf(what + strlen(what), sizeof what - strlen(what), " dense layers %s;", ranks);
+            if (qmode != GBNET_QUANT_NONE)
+                snprintf(what + strlen(what), sizeof what - strlen(what), " %s dense layers;", quantize);
+            snprintf(prov, n + sizeof what, "%s%scompressed %s: gbnet %s;%s%s",
+                     old, old[0] ? "\n" : "", date, cmdline ? cmdline : "compress", what, note);
             st = gbnet_model_set_provenance(tab, prov);
         }
         free(prov);

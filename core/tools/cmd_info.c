@@ -51,13 +51,16 @@ static void print_info(const char *path, const gbnet_model *model) {
     for (int e = 0; e < hp->n_elements; ++e)
         printf("  %-3s %.15g\n", gbnet_element_symbol(hp->atomic_numbers[e]), e_ref[e]);
     printf("parameters:      %zu\n", gbnet_model_n_params(model));
+    char ranks[2048];
+    cli_format_ranks(ranks, sizeof ranks, model);
+    printf("dense layers:    %s\n", ranks);
     if (gbnet_model_is_tabulated(model))
         printf("filters:         tabulated (%d grid points per block, cubic Hermite)\n", gbnet_model_table_points(model));
     else
         printf("filters:         exact (filter networks evaluated)\n");
     gbnet_quant_mode qm = gbnet_model_quantization(model);
     if (qm == GBNET_QUANT_BF16)
-        printf("dense layers:    bf16 (weights and inputs bfloat16, float sums; single precision only; %s "
+        printf("quantization:    bf16 (weights and inputs bfloat16, float sums; single precision only; %s "
                "kernels here)\n", gbnet_quant_kernels(qm));
     else if (qm == GBNET_QUANT_INT8) {
         int layers = 3 * hp->n_blocks + 1;
@@ -67,10 +70,10 @@ static void print_info(const char *path, const gbnet_model *model) {
             lo = c < lo ? c : lo;
             hi = c > hi ? c : hi;
         }
-        printf("dense layers:    int8 (weights per output channel, inputs clipped at %.3g..%.3g; single precision "
+        printf("quantization:    int8 (weights per output channel, inputs clipped at %.3g..%.3g; single precision "
                "only; %s kernels here)\n", lo, hi, gbnet_quant_kernels(qm));
     } else
-        printf("dense layers:    float\n");
+        printf("quantization:    none\n");
     print_repulsion(model);
     print_coverage(model);
     const char *provenance = gbnet_model_provenance(model);

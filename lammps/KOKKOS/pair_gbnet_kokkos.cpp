@@ -134,8 +134,14 @@ template <class DeviceType> void PairGBNetKokkos<DeviceType>::copy_model_to_view
   n_elements = hp->n_elements;
   const int F = n_features, K = n_rbf, R = readout_width;
 
-  // the blob's tensor order (docs/potential-format.md, PARM)
-  size_t n_params = gbnet_model_n_params(model);
+  // the blob's tensor order (docs/potential-format.md, PARM); factored dense
+  // layers (section RANK) are multiplied out into full weights here, so the
+  // device kernels read the plain layout (docs/pair_gbnet_kokkos.md)
+  gbnet_model *expanded = nullptr;
+  if (gbnet_model_is_factored(model) && gbnet_model_expand_ranks(&expanded, model) != GBNET_OK)
+    error->all(FLERR, "pair gbnet/kk: cannot multiply out the factored dense layers: {}", gbnet_last_error());
+  const gbnet_model *blob_model = expanded ? expanded : model;
+  size_t n_params = gbnet_model_n_params(blob_model);
   if (n_params > (size_t) 0x7fffffff)
     error->all(FLERR, "pair gbnet/kk: {} parameters exceed the int offsets used here", n_params);
   int off = 0;
@@ -163,9 +169,10 @@ template <class DeviceType> void PairGBNetKokkos<DeviceType>::copy_model_to_view
 
   d_params = t_double_1d("gbnet/kk:params", n_params);
   auto h_params = Kokkos::create_mirror_view(d_params);
-  const double *params = gbnet_model_params(model);
+  const double *params = gbnet_model_params(blob_model);
   for (size_t k = 0; k < n_params; k++) h_params(k) = params[k];
   Kokkos::deep_copy(d_params, h_params);
+  gbnet_model_free(expanded);
 
   std::vector<double> e_ref(n_elements);
   gbnet_model_get_normalization(model, &energy_scale, &energy_shift, e_ref.data());

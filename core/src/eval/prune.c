@@ -316,9 +316,12 @@ gbnet_status gbnet_model_prune(gbnet_model **out, const gbnet_model *model, cons
     for (int t = 0; t < T; ++t) ok &= stats_alloc(&ps.update[t], ps.F);
     for (int s = 1; s < n_spaces; ++s) ok &= stats_alloc(&ps.space[s], s == SPACE_READOUT(T) ? ps.R : ps.F);
     gbnet_model *exact = NULL, *pruned = NULL;
-    st = ok ? gbnet_model_clone(&exact, model) : gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for pruning");
+    /* a factored model is multiplied out: channels are rows and columns of full layers */
+    st = !ok ? gb_fail(GBNET_ERR_NO_MEMORY, "out of memory for pruning")
+             : gbnet_model_is_factored(model) ? gbnet_model_expand_ranks(&exact, model) : gbnet_model_clone(&exact, model);
     int n_atoms = 0;
     if (!st) {
+        ps.m = exact;
         gbnet_model_untabulate(exact); /* the exact filter's hidden layer is what shrinks */
         free(exact->zbl);              /* the network's activations do not depend on the core */
         exact->zbl = NULL;

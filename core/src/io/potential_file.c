@@ -103,6 +103,8 @@ typedef struct {
     int have_quant;               /* QUNT: quantized dense layers */
     gb_quant_record quant;
     gbnet_coverage coverage;
+    int have_ranks;               /* RANK: factored dense layers (before PARM, which it sizes) */
+    gbnet_ranks ranks;
     int have_committee;
     const unsigned char *committee; /* CMTE payload: the further members (parse_committee) */
     uint64_t committee_len;
@@ -202,7 +204,7 @@ static gbnet_status parse_params(parsed_file *pf, const unsigned char *p, uint64
     if (len < 8) return bad(pf, "PARM", "payload shorter than its 8-byte count");
     uint64_t n = get_u64(p);
     gb_layout layout;
-    size_t expected = gb_layout_compute(&layout, &pf->hp);
+    size_t expected = gb_layout_compute_ranked(&layout, &pf->hp, &pf->ranks);
     if (n != expected)
         return gb_fail(GBNET_ERR_FORMAT,
                        "potential file '%s': section PARM: %llu parameters, but the hyperparameters need %zu",
@@ -256,6 +258,46 @@ static gbnet_status parse_provenance(parsed_file *pf, const unsigned char *p, ui
     pf->provenance = p;
     pf->provenance_len = len;
     pf->have_provenance = 1;
+    return GBNET_OK;
+}
+
+/* RANK: u32 version (1) | u32 T | u32 in[T] | u32 out1[T] | u32 out2[T] |
+ * u32 readout; 0 = a full layer. Required (a reader without it would read
+ * PARM with the wrong layout) and before PARM. */
+static gbnet_status parse_ranks(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "RANK");
+    if (st) return st;
+    if (pf->have_params) return bad(pf, "RANK", "appears after the PARM section whose layout it gives");
+    if (len < 8) return bad(pf, "RANK", "payload shorter than its 8-byte header");
+    uint32_t version = get_u32(p), T = get_u32(p + 4);
+    if (version != 1)
+        return gb_fail(GBNET_ERR_VERSION, "potential file '%s': section RANK: version %u, this gbnet reads version 1",
+                       pf->path, version);
+    if (T != (uint32_t)pf->hp.n_blocks)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section RANK: ranks for %u blocks, but HYPR has %d",
+                       pf->path, T, pf->hp.n_blocks);
+    if (len != 12 + 12 * (uint64_t)T)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section RANK: length %llu, expected %llu", pf->path,
+                       (unsigned long long)len, (unsigned long long)(12 + 12 * (uint64_t)T));
+    gbnet_ranks r;
+    memset(&r, 0, sizeof r);
+    const unsigned char *q = p + 8;
+    for (uint32_t t = 0; t < T; ++t) {
+        uint32_t v[3] = {get_u32(q + 4 * t), get_u32(q + 4 * (T + t)), get_u32(q + 4 * (2 * T + t))};
+        for (int k = 0; k < 3; ++k)
+            if (v[k] > 4096) return bad(pf, "RANK", "a rank is larger than any layer");
+        r.in[t] = (int)v[0], r.out1[t] = (int)v[1], r.out2[t] = (int)v[2];
+    }
+    uint32_t ro = get_u32(q + 12 * T);
+    if (ro > 4096) return bad(pf, "RANK", "a rank is larger than any layer");
+    r.readout = (int)ro;
+    if (gb_ranks_check(&r, &pf->hp)) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", gbnet_last_error());
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section RANK: %s", pf->path, why);
+    }
+    pf->ranks = r;
+    pf->have_ranks = 1;
     return GBNET_OK;
 }
 
@@ -405,6 +447,7 @@ static const section_kind k_sections[] = {
     {{'E', 'L', 'E', 'M'}, parse_elements, SEEN(have_elements)},
     {{'U', 'N', 'I', 'T'}, parse_units, SEEN(have_units)},
     {{'N', 'O', 'R', 'M'}, parse_norm, SEEN(have_norm)},
+    {{'R', 'A', 'N', 'K'}, parse_ranks, SEEN(have_ranks)},
     {{'P', 'A', 'R', 'M'}, parse_params, SEEN(have_params)},
     {{'Z', 'B', 'L', 'R'}, parse_zbl, SEEN(have_zbl)},
     {{'F', 'T', 'A', 'B'}, parse_table, SEEN(have_table)},
@@ -495,7 +538,7 @@ static gbnet_status parse_sections(parsed_file *pf, const unsigned char *buf, si
 
 static gbnet_status build_model(gbnet_model **out, const parsed_file *pf) {
     gbnet_model *m = NULL;
-    gbnet_status st = gb_model_alloc(&m, &pf->hp);
+    gbnet_status st = gb_model_alloc_ranked(&m, &pf->hp, &pf->ranks);
     if (st) return st;
     for (uint64_t i = 0; i < pf->n_params; ++i) m->params[i] = get_f64(pf->params + 8 * i);
     m->energy_scale = pf->scale;
@@ -724,6 +767,18 @@ static void encode_sections(byte_buffer *b, const gbnet_model *m) {
     put_f64(b, m->energy_scale);
     put_f64(b, m->energy_shift);
     put_f64s(b, m->e_ref, n_el);
+
+    if (gbnet_model_is_factored(m)) { /* only then: files of full models stay as they were */
+        uint32_t T = (uint32_t)hp->n_blocks;
+        const gbnet_ranks *r = &m->layout.ranks;
+        put_section_header(b, "RANK", 0, 12 + 12 * (uint64_t)T);
+        put_u32(b, 1);
+        put_u32(b, T);
+        for (uint32_t t = 0; t < T; ++t) put_u32(b, (uint32_t)r->in[t]);
+        for (uint32_t t = 0; t < T; ++t) put_u32(b, (uint32_t)r->out1[t]);
+        for (uint32_t t = 0; t < T; ++t) put_u32(b, (uint32_t)r->out2[t]);
+        put_u32(b, (uint32_t)r->readout);
+    }
 
     put_section_header(b, "PARM", 0, 8 + 8 * (uint64_t)m->layout.total);
     put_u64(b, m->layout.total);

@@ -62,10 +62,49 @@ gbnet_status gb_hyperparams_check(const gbnet_hyperparams *hp) {
     return GBNET_OK;
 }
 
-size_t gb_layout_compute(gb_layout *L, const gbnet_hyperparams *hp) {
+const char *gb_dense_name(gbnet_dense_kind kind) {
+    static const char *names[] = {"in", "out1", "out2", "readout"};
+    return kind >= GBNET_DENSE_IN && kind <= GBNET_DENSE_READOUT ? names[kind] : "?";
+}
+
+gbnet_status gb_ranks_check(const gbnet_ranks *ranks, const gbnet_hyperparams *hp) {
+    if (!ranks) return GBNET_OK;
+    int F = hp->n_features, R = hp->readout_width;
+    for (int t = 0; t < hp->n_blocks; ++t) {
+        const int r3[3] = {ranks->in[t], ranks->out1[t], ranks->out2[t]};
+        for (int k = 0; k < 3; ++k)
+            if (r3[k] < 0 || r3[k] >= F)
+                return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                               "rank of block %d's %s layer (%d x %d) is %d; valid: 1..%d, or 0 for a full layer", t,
+                               gb_dense_name((gbnet_dense_kind)k), F, F, r3[k], F - 1);
+    }
+    int lim = F < R ? F : R;
+    if (ranks->readout < 0 || ranks->readout >= lim)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                       "rank of the readout layer (%d x %d) is %d; valid: 1..%d, or 0 for a full layer", R, F,
+                       ranks->readout, lim - 1);
+    return GBNET_OK;
+}
+
+/* Room of a dense layer in the blob: W, or A then B (offset of B in *wb). */
+static size_t dense_place(size_t at, size_t *wb, int rank, size_t out, size_t in) {
+    if (!rank) return at + out * in;
+    *wb = at + out * (size_t)rank;
+    return *wb + (size_t)rank * in;
+}
+
+size_t gb_layout_compute(gb_layout *L, const gbnet_hyperparams *hp) { return gb_layout_compute_ranked(L, hp, NULL); }
+
+size_t gb_layout_compute_ranked(gb_layout *L, const gbnet_hyperparams *hp, const gbnet_ranks *ranks) {
     size_t F = (size_t)hp->n_features, K = (size_t)hp->n_rbf, R = (size_t)hp->readout_width;
     size_t at = 0;
     memset(L, 0, sizeof *L);
+    if (ranks) {
+        L->ranks = *ranks;
+        for (int t = hp->n_blocks; t < GBNET_MAX_BLOCKS; ++t) /* unused blocks compare equal */
+            L->ranks.in[t] = L->ranks.out1[t] = L->ranks.out2[t] = 0;
+    }
+    const gbnet_ranks *rk = &L->ranks;
     L->embedding = at;
     at += (size_t)hp->n_elements * F;
     for (int t = 0; t < hp->n_blocks; ++t) {
@@ -73,13 +112,13 @@ size_t gb_layout_compute(gb_layout *L, const gbnet_hyperparams *hp) {
         L->block[t].filter1_b = at; at += F;
         L->block[t].filter2_w = at; at += F * F;
         L->block[t].filter2_b = at; at += F;
-        L->block[t].in_w = at;      at += F * F;
-        L->block[t].out1_w = at;    at += F * F;
+        L->block[t].in_w = at;      at = dense_place(at, &L->block[t].in_wb, rk->in[t], F, F);
+        L->block[t].out1_w = at;    at = dense_place(at, &L->block[t].out1_wb, rk->out1[t], F, F);
         L->block[t].out1_b = at;    at += F;
-        L->block[t].out2_w = at;    at += F * F;
+        L->block[t].out2_w = at;    at = dense_place(at, &L->block[t].out2_wb, rk->out2[t], F, F);
         L->block[t].out2_b = at;    at += F;
     }
-    L->readout1_w = at; at += R * F;
+    L->readout1_w = at; at = dense_place(at, &L->readout1_wb, rk->readout, R, F);
     L->readout1_b = at; at += R;
     L->readout2_w = at; at += R;
     L->readout2_b = at; at += 1;
@@ -88,14 +127,19 @@ size_t gb_layout_compute(gb_layout *L, const gbnet_hyperparams *hp) {
 }
 
 gbnet_status gb_model_alloc(gbnet_model **out, const gbnet_hyperparams *hp) {
+    return gb_model_alloc_ranked(out, hp, NULL);
+}
+
+gbnet_status gb_model_alloc_ranked(gbnet_model **out, const gbnet_hyperparams *hp, const gbnet_ranks *ranks) {
     if (!out) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "output pointer is NULL");
     *out = NULL;
     gbnet_status st = gb_hyperparams_check(hp);
+    if (!st) st = gb_ranks_check(ranks, hp);
     if (st) return st;
     gbnet_model *m = gb_calloc(1, sizeof *m);
     if (!m) return GBNET_ERR_NO_MEMORY;
     m->hp = *hp;
-    gb_layout_compute(&m->layout, hp);
+    gb_layout_compute_ranked(&m->layout, hp, ranks);
     m->params = gb_calloc(m->layout.total, sizeof(double));
     m->provenance = gb_calloc(1, 1);
     if (!m->params || !m->provenance) {
@@ -114,6 +158,19 @@ static void init_uniform(double *w, size_t n, size_t fan_in, gb_rng *rng) {
     for (size_t i = 0; i < n; ++i) w[i] = (2.0 * gb_rng_uniform(rng) - 1.0) * b;
 }
 
+/* A dense layer's init: full as torch.nn.Linear; factored with B ~ U(+-1/sqrt(in))
+ * and A ~ U(+-sqrt(3/r)), so that each entry of A B has the variance 1/(3 in)
+ * of the full init (r (3/r)/3 (1/in)/3). */
+static void init_dense(double *p, gb_dense d, gb_rng *rng) {
+    if (!d.rank) {
+        init_uniform(p + d.w, (size_t)d.out * d.in, (size_t)d.in, rng);
+        return;
+    }
+    double ba = sqrt(3.0 / d.rank);
+    for (size_t i = 0; i < (size_t)d.out * d.rank; ++i) p[d.w + i] = (2.0 * gb_rng_uniform(rng) - 1.0) * ba;
+    init_uniform(p + d.wb, (size_t)d.rank * d.in, (size_t)d.in, rng);
+}
+
 void gb_model_init_params(gbnet_model *m, uint64_t seed) {
     const gbnet_hyperparams *hp = &m->hp;
     const gb_layout *L = &m->layout;
@@ -127,13 +184,13 @@ void gb_model_init_params(gbnet_model *m, uint64_t seed) {
         init_uniform(p + L->block[t].filter1_b, F, K, &rng);
         init_uniform(p + L->block[t].filter2_w, F * F, F, &rng);
         init_uniform(p + L->block[t].filter2_b, F, F, &rng);
-        init_uniform(p + L->block[t].in_w, F * F, F, &rng);
-        init_uniform(p + L->block[t].out1_w, F * F, F, &rng);
+        init_dense(p, gb_layout_dense(L, hp, GBNET_DENSE_IN, t), &rng);
+        init_dense(p, gb_layout_dense(L, hp, GBNET_DENSE_OUT1, t), &rng);
         init_uniform(p + L->block[t].out1_b, F, F, &rng);
-        init_uniform(p + L->block[t].out2_w, F * F, F, &rng);
+        init_dense(p, gb_layout_dense(L, hp, GBNET_DENSE_OUT2, t), &rng);
         init_uniform(p + L->block[t].out2_b, F, F, &rng);
     }
-    init_uniform(p + L->readout1_w, R * F, F, &rng);
+    init_dense(p, gb_layout_dense(L, hp, GBNET_DENSE_READOUT, 0), &rng);
     init_uniform(p + L->readout1_b, R, F, &rng);
     init_uniform(p + L->readout2_w, R, R, &rng);
     p[L->readout2_b] = 0.0;
@@ -144,6 +201,23 @@ gbnet_status gbnet_model_create(gbnet_model **out, const gbnet_hyperparams *hp, 
     if (st) return st;
     gb_model_init_params(*out, seed);
     return GBNET_OK;
+}
+
+gbnet_status gbnet_model_create_ranked(gbnet_model **out, const gbnet_hyperparams *hp, const gbnet_ranks *ranks,
+                                       uint64_t seed) {
+    gbnet_status st = gb_model_alloc_ranked(out, hp, ranks);
+    if (st) return st;
+    gb_model_init_params(*out, seed);
+    return GBNET_OK;
+}
+
+void gbnet_model_get_ranks(const gbnet_model *m, gbnet_ranks *ranks) { *ranks = m->layout.ranks; }
+
+int gbnet_model_is_factored(const gbnet_model *m) {
+    const gbnet_ranks *r = &m->layout.ranks;
+    int any = r->readout != 0;
+    for (int t = 0; t < m->hp.n_blocks; ++t) any |= r->in[t] | r->out1[t] | r->out2[t];
+    return any != 0;
 }
 
 static void table_free(gb_filter_table *t) {
@@ -165,7 +239,7 @@ void gbnet_model_free(gbnet_model *m) {
 }
 
 gbnet_status gbnet_model_clone(gbnet_model **out, const gbnet_model *m) {
-    gbnet_status st = gb_model_alloc(out, &m->hp);
+    gbnet_status st = gb_model_alloc_ranked(out, &m->hp, &m->layout.ranks);
     if (st) return st;
     gbnet_model *c = *out;
     memcpy(c->params, m->params, m->layout.total * sizeof(double));

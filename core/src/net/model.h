@@ -10,16 +10,43 @@
  *   embedding [n_elements][F]
  *   per block t: filter1_w [F][K], filter1_b [F], filter2_w [F][F], filter2_b [F],
  *                in_w [F][F], out1_w [F][F], out1_b [F], out2_w [F][F], out2_b [F]
- *   readout1_w [R][F], readout1_b [R], readout2_w [1][R], readout2_b [1]      */
+ *   readout1_w [R][F], readout1_b [R], readout2_w [1][R], readout2_b [1]
+ * A factored dense layer (ranks.X > 0, gbnet_ranks) holds A [out][r] at X_w
+ * and B [r][in] right after it at X_wb, where the full W would be.          */
 typedef struct {
     size_t embedding;
     struct {
         size_t filter1_w, filter1_b, filter2_w, filter2_b;
         size_t in_w, out1_w, out1_b, out2_w, out2_b;
+        size_t in_wb, out1_wb, out2_wb; /* B factors; 0 for full layers */
     } block[GBNET_MAX_BLOCKS];
     size_t readout1_w, readout1_b, readout2_w, readout2_b;
+    size_t readout1_wb;
+    gbnet_ranks ranks; /* 0: full */
     size_t total;
 } gb_layout;
+
+/* One dense layer Y = X W^T: W (or A) at w, B at wb, rank 0 when full. */
+typedef struct {
+    size_t w, wb;
+    int rank, out, in;
+} gb_dense;
+
+/* The dense layer of a kind (block t; ignored for the readout). */
+static inline gb_dense gb_layout_dense(const gb_layout *L, const gbnet_hyperparams *hp, gbnet_dense_kind kind,
+                                       int t) {
+    gb_dense d;
+    int F = hp->n_features;
+    d.out = d.in = F;
+    switch (kind) {
+    case GBNET_DENSE_IN: d.w = L->block[t].in_w; d.wb = L->block[t].in_wb; d.rank = L->ranks.in[t]; break;
+    case GBNET_DENSE_OUT1: d.w = L->block[t].out1_w; d.wb = L->block[t].out1_wb; d.rank = L->ranks.out1[t]; break;
+    case GBNET_DENSE_OUT2: d.w = L->block[t].out2_w; d.wb = L->block[t].out2_wb; d.rank = L->ranks.out2[t]; break;
+    default:
+        d.w = L->readout1_w; d.wb = L->readout1_wb; d.rank = L->ranks.readout; d.out = hp->readout_width; break;
+    }
+    return d;
+}
 
 /* Tabulated filters (gbnet compress): per block, W(d) and dW/dd on a uniform
  * grid of n_points in [0, rc]; evaluated by cubic Hermite interpolation, so the
@@ -55,6 +82,11 @@ struct gbnet_model {
 
 /* Computes the layout for hp; returns the total number of parameters. */
 size_t gb_layout_compute(gb_layout *layout, const gbnet_hyperparams *hp);
+/* The same with factored dense layers (ranks NULL: all full; checked by gb_ranks_check). */
+size_t gb_layout_compute_ranked(gb_layout *layout, const gbnet_hyperparams *hp, const gbnet_ranks *ranks);
+/* Every rank 0 (full) or in 1..min(out,in)-1; else an error naming the layer
+ * ("rank of block 2 out1 is 200, valid: 1..127, or 0 for full"). */
+gbnet_status gb_ranks_check(const gbnet_ranks *ranks, const gbnet_hyperparams *hp);
 /* Checks hyperparameters; returns GBNET_OK or an error with a message. */
 gbnet_status gb_hyperparams_check(const gbnet_hyperparams *hp);
 /* The size and element-count ranges of gb_hyperparams_check, on values read
@@ -65,6 +97,10 @@ gbnet_status gb_hyperparams_check_sizes(long long n_features, long long n_blocks
 gbnet_status gb_atomic_number_check(int element_index, long long z);
 /* Allocates a model with zeroed parameters for hp (checked). */
 gbnet_status gb_model_alloc(gbnet_model **out, const gbnet_hyperparams *hp);
+/* The same with factored dense layers (ranks NULL: all full; checked). */
+gbnet_status gb_model_alloc_ranked(gbnet_model **out, const gbnet_hyperparams *hp, const gbnet_ranks *ranks);
+/* Name of a dense kind ("in", "out1", "out2", "readout"). */
+const char *gb_dense_name(gbnet_dense_kind kind);
 /* Fills parameters with a deterministic random initialisation. */
 void gb_model_init_params(gbnet_model *m, uint64_t seed);
 

@@ -505,14 +505,27 @@ void gb_qnet_free(gb_qnet *q) {
     free(q);
 }
 
-static void gb_layer_shape(const gbnet_model *m, int l, size_t *off, int *out, int *in) {
-    int T = m->hp.n_blocks, F = m->hp.n_features;
-    *in = F;
-    *out = l == 3 * T ? m->hp.readout_width : F;
-    if (l == 3 * T) *off = m->layout.readout1_w;
-    else if (l % 3 == 0) *off = m->layout.block[l / 3].in_w;
-    else if (l % 3 == 1) *off = m->layout.block[l / 3].out1_w;
-    else *off = m->layout.block[l / 3].out2_w;
+/* Dense layer l (3t + 0/1/2, 3T readout): weight offset, shape; returns its rank
+ * (factored, rank-reduced layers are not quantized: they stay float). */
+static int gb_layer_shape(const gbnet_model *m, int l, size_t *off, int *out, int *in) {
+    int T = m->hp.n_blocks;
+    gbnet_dense_kind kind = l == 3 * T ? GBNET_DENSE_READOUT : (gbnet_dense_kind)(l % 3);
+    gb_dense d = gb_layout_dense(&m->layout, &m->hp, kind, l == 3 * T ? 0 : l / 3);
+    *off = d.w;
+    *out = d.out;
+    *in = d.in;
+    return d.rank;
+}
+
+int gb_quant_layer_of(const gbnet_model *m, size_t w_offset, int rank) {
+    if (rank) return -1;
+    int layers = 3 * m->hp.n_blocks + 1;
+    for (int l = 0; l < layers; ++l) {
+        size_t off;
+        int out, in;
+        if (!gb_layer_shape(m, l, &off, &out, &in) && off == w_offset) return l;
+    }
+    return -1;
 }
 
 static int gb_qmat_alloc(gb_qmat *q, int mode, int n, int k, int backward) {
@@ -594,7 +607,7 @@ void gb_qnet_load(gb_qnet *q, const float *w) {
     for (int l = 0; l < q->n_layers; ++l) {
         size_t off;
         int out, in;
-        gb_layer_shape(q->model, l, &off, &out, &in);
+        if (gb_layer_shape(q->model, l, &off, &out, &in)) continue; /* factored: float */
         gb_qnet_load_layer(q, l, w + off, out, in); /* buffers exist: cannot fail but for scratch */
     }
 }
@@ -616,7 +629,7 @@ gb_qnet *gb_qnet_create(const gbnet_model *model, const float *w, gbnet_status *
     for (int l = 0; l < q->n_layers && ok; ++l) {
         size_t off;
         int out, in;
-        gb_layer_shape(model, l, &off, &out, &in);
+        if (gb_layer_shape(model, l, &off, &out, &in)) continue; /* factored: float */
         ok = gb_qmat_alloc(&q->fwd[l], q->mode, out, in, 0) && gb_qmat_alloc(&q->bwd[l], q->mode, in, out, 1) &&
              gb_qnet_load_layer(q, l, w + off, out, in);
         if (q->mode == GBNET_QUANT_INT8) {
@@ -789,7 +802,7 @@ gbnet_status gbnet_model_dequantize_weights(gbnet_model *m) {
     for (int l = 0; l < layers; ++l) {
         size_t off;
         int out, in;
-        gb_layer_shape(m, l, &off, &out, &in);
+        if (gb_layer_shape(m, l, &off, &out, &in)) continue; /* factored layers stay float */
         double *W = m->params + off;
         for (int o = 0; o < out; ++o) {
             float amax = 0;

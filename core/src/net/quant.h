@@ -82,6 +82,10 @@ void gb_qgemm_s8_avx512(float *Y, const uint8_t *X, const int8_t *P, const int32
 void gb_qgemm_s8_amx(float *Y, const uint8_t *X, const int8_t *P, const int32_t *comp, const float *row_scale,
                      const float *col_scale, int rows, int kp, int n, int accumulate);
 
+/* The dense layer number of the full layer whose weights are at w_offset, or -1
+ * (a factored, rank-reduced layer: those stay float). */
+int gb_quant_layer_of(const gbnet_model *model, size_t w_offset, int rank);
+
 /* The quantized dense layers of one float network. */
 typedef struct gb_qnet gb_qnet;
 /* NULL when the model has no quantization record (or out of memory: *status says). */

@@ -66,6 +66,8 @@ struct NET {
     GB_T(buf) eps;                     /* [nr] */
     GB_T(buf) xbar, hbar, mbar, obar;  /* [nr][F] */
     GB_T(buf) pbar;                    /* [nr][R] */
+    int max_rank;                      /* largest rank of a factored dense layer, 0: none */
+    GB_T(buf) lr_t, lr_tbar;           /* [max(nr, n_elements)][max_rank] X B^T and its adjoint */
     /* index lists */
     int *edge_center; size_t cap_edge_center;   /* [E] */
     /* tabulated filters in this precision (NULL when exact) */
@@ -108,6 +110,11 @@ NET *GB_T(gb_net_create)(const gbnet_model *model) {
     net->rc = (real)model->hp.cutoff;
     net->L = model->layout;
     net->n_threads = 1;
+    for (int t = 0; t < net->T; ++t) {
+        const int r3[3] = {net->L.ranks.in[t], net->L.ranks.out1[t], net->L.ranks.out2[t]};
+        for (int k = 0; k < 3; ++k) net->max_rank = r3[k] > net->max_rank ? r3[k] : net->max_rank;
+    }
+    if (net->L.ranks.readout > net->max_rank) net->max_rank = net->L.ranks.readout;
     net->w = gb_malloc(net->L.total * sizeof(real));
     net->grad = gb_malloc(net->L.total * sizeof(real));
     if (!net->w || !net->grad) {
@@ -157,7 +164,7 @@ void GB_T(gb_net_free)(NET *net) {
     if (!net) return;
     GB_T(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
                       &net->fu, &net->p, &net->r, &net->eps, &net->xbar, &net->hbar, &net->mbar, &net->obar,
-                      &net->pbar};
+                      &net->pbar, &net->lr_t, &net->lr_tbar};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) GB_T(free_buf)(all[i]);
     for (int t = 0; t < GBNET_MAX_BLOCKS; ++t) {
         GB_T(free_buf)(&net->W[t]);
@@ -196,7 +203,7 @@ size_t GB_T(gb_net_bytes)(const NET *net) {
     size_t n = 2 * net->L.total;
     const GB_T(buf) *all[] = {&net->d, &net->fc, &net->dfc, &net->ddot, &net->gd, &net->fa, &net->fs,
                             &net->fu, &net->p, &net->r, &net->eps, &net->xbar, &net->hbar, &net->mbar, &net->obar,
-                            &net->pbar};
+                            &net->pbar, &net->lr_t, &net->lr_tbar};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) n += all[i]->cap;
     for (int t = 0; t < GBNET_MAX_BLOCKS; ++t)
         n += net->W[t].cap + net->dW[t].cap + net->h[t].cap + net->m[t].cap + net->o1[t].cap + net->s1[t].cap;
@@ -255,6 +262,11 @@ static gbnet_status GB_T(reserve)(NET *net, int N, int E, int dual) {
           GB_T(ensure)(&net->xbar, nr * F) & GB_T(ensure)(&net->hbar, nr * F) & GB_T(ensure)(&net->mbar, nr * F) &
           GB_T(ensure)(&net->obar, (nr > (size_t)net->n_elements ? nr : (size_t)net->n_elements) * F) &
           GB_T(ensure)(&net->pbar, nr * R);
+    if (net->max_rank) {
+        size_t lr_rows = nr > (size_t)net->n_elements ? nr : (size_t)net->n_elements;
+        ok &= GB_T(ensure)(&net->lr_t, lr_rows * (size_t)net->max_rank) &
+              GB_T(ensure)(&net->lr_tbar, lr_rows * (size_t)net->max_rank);
+    }
     ok &= GB_T(reserve_ints)(&net->edge_center, &net->cap_edge_center, ne) &
           GB_T(reserve_ints)(&net->in_offsets, &net->cap_in_offsets, (size_t)N + 1) &
           GB_T(reserve_ints)(&net->in_edges, &net->cap_in_edges, ne) & GB_T(reserve_ints)(&net->wrow, &net->cap_wrow, ne) &
@@ -562,42 +574,76 @@ static GB_T(cfconv_back_kind) GB_T(cfconv_back_choice)(const NET *net, const GB_
     return s->dbar_in ? GB_T(CFCONV_BACK_FUSED) : GB_T(CFCONV_BACK_PLAIN);
 }
 
-/* --- embedding: x0_i = Emb[species_i]; h0 of each element for the ghosts of block 0 */
+/* --- dense layers: Y = X W^T, or with W = A B (factored, rank r) the two thin
+ * GEMMs T = X B^T [rows][r] and Y = T A^T, so a layer costs r (in + out)
+ * instead of in out multiply-adds per row. T is scratch (lr_t): the backward
+ * recomputes it rather than keeping one per layer. */
 
-/* A dense layer of the forward (layer numbers: quant.h): the quantized kernels in a
- * float evaluation of a quantized model, else gb_linear(_acc). */
-static void GB_T(dense_forward)(NET *net, int layer, real *Y, const real *X, const real *W, const real *bias,
-                                int rows, int bias_rows, int in, int out, int accumulate) {
+static gb_dense GB_T(dense)(const NET *net, gbnet_dense_kind kind, int t) {
+    return gb_layout_dense(&net->L, &net->model->hp, kind, t);
+}
+
+/* Y [rows][out] = X [rows][in] W^T + bias (rows < bias_rows; bias may be NULL); acc: Y += */
+static void GB_T(dense_forward)(NET *net, gb_dense d, real *Y, const real *X, const real *bias, int rows,
+                                int bias_rows, int acc) {
+    const real *w = net->w;
 #if GB_NET_QUANT
-    if (net->mode == GB_PASS_EVALUATE) {
-        if (net->calib) gb_calib_record(net->calib, layer, X, rows, in);
-        if (net->q) {
-            gb_qdense_forward(net->q, layer, Y, X, bias, rows, bias_rows, accumulate, net->n_threads);
+    /* float evaluation of a quantized model: its full layers run the quantized kernels (quant.h) */
+    if (net->mode == GB_PASS_EVALUATE && (net->q || net->calib)) {
+        int layer = gb_quant_layer_of(net->model, d.w, d.rank);
+        if (layer >= 0 && net->calib) gb_calib_record(net->calib, layer, X, rows, d.in);
+        if (layer >= 0 && net->q) {
+            gb_qdense_forward(net->q, layer, Y, X, bias, rows, bias_rows, acc, net->n_threads);
             return;
         }
     }
-#else
-    (void)net, (void)layer;
 #endif
-    if (accumulate) GB_T(gb_linear_acc)(Y, X, W, bias, rows, bias_rows, in, out);
-    else GB_T(gb_linear)(Y, X, W, bias, rows, bias_rows, in, out);
-}
-
-/* C[rows][in] (= or +=) A[rows][out] W[out][in]: the input gradient of a dense layer,
- * through the same quantized weights as its forward where that one is quantized. */
-static void GB_T(dense_backward)(NET *net, int layer, real *C, const real *A, const real *W, int rows, int out,
-                                 int in, int accumulate) {
-#if GB_NET_QUANT
-    if (net->q && net->mode == GB_PASS_EVALUATE) {
-        gb_qdense_backward(net->q, layer, C, A, rows, accumulate, net->n_threads);
+    if (!d.rank) {
+        if (acc) GB_T(gb_linear_acc)(Y, X, w + d.w, bias, rows, bias_rows, d.in, d.out);
+        else GB_T(gb_linear)(Y, X, w + d.w, bias, rows, bias_rows, d.in, d.out);
         return;
     }
-#else
-    (void)net, (void)layer;
-#endif
-    if (accumulate) GB_T(gb_gemm_nn_acc)(C, A, W, rows, out, in);
-    else GB_T(gb_gemm_nn)(C, A, W, rows, out, in);
+    real *T = net->lr_t.p; /* [rows][r] */
+    GB_T(gb_linear)(T, X, w + d.wb, NULL, rows, 0, d.in, d.rank);
+    if (acc) GB_T(gb_linear_acc)(Y, T, w + d.w, bias, rows, bias_rows, d.rank, d.out);
+    else GB_T(gb_linear)(Y, T, w + d.w, bias, rows, bias_rows, d.rank, d.out);
 }
+
+/* Ybar [rows][out] -> Xbar [rows][in] = Ybar W (acc: +=), and with grad the
+ * weight gradient Ybar^T X; factored: Tbar = Ybar A, dA += Ybar^T T,
+ * dB += Tbar^T X, Xbar = Tbar B. Xbar must not alias Ybar or X. */
+static void GB_T(dense_backward)(NET *net, gb_dense d, int grad, real *Xbar, const real *Ybar, const real *X,
+                                 int rows, int acc) {
+    const real *w = net->w;
+    real *gr = net->grad;
+#if GB_NET_QUANT
+    /* the same quantized weights as the forward (straight through the input rounding) */
+    if (net->q && !grad && net->mode == GB_PASS_EVALUATE) {
+        int layer = gb_quant_layer_of(net->model, d.w, d.rank);
+        if (layer >= 0) {
+            gb_qdense_backward(net->q, layer, Xbar, Ybar, rows, acc, net->n_threads);
+            return;
+        }
+    }
+#endif
+    if (!d.rank) {
+        if (grad) GB_T(gb_gemm_tn_acc)(gr + d.w, Ybar, X, rows, d.out, d.in);
+        if (acc) GB_T(gb_gemm_nn_acc)(Xbar, Ybar, w + d.w, rows, d.out, d.in);
+        else GB_T(gb_gemm_nn)(Xbar, Ybar, w + d.w, rows, d.out, d.in);
+        return;
+    }
+    real *T = net->lr_t.p, *Tbar = net->lr_tbar.p; /* [rows][r] each */
+    GB_T(gb_gemm_nn)(Tbar, Ybar, w + d.w, rows, d.out, d.rank);
+    if (grad) {
+        GB_T(gb_linear)(T, X, w + d.wb, NULL, rows, 0, d.in, d.rank);
+        GB_T(gb_gemm_tn_acc)(gr + d.w, Ybar, T, rows, d.out, d.rank);
+        GB_T(gb_gemm_tn_acc)(gr + d.wb, Tbar, X, rows, d.rank, d.in);
+    }
+    if (acc) GB_T(gb_gemm_nn_acc)(Xbar, Tbar, w + d.wb, rows, d.rank, d.in);
+    else GB_T(gb_gemm_nn)(Xbar, Tbar, w + d.wb, rows, d.rank, d.in);
+}
+
+/* --- embedding: x0_i = Emb[species_i]; h0 of each element for the ghosts of block 0 */
 
 static void GB_T(embedding_forward)(NET *net, const gb_batch *b) {
     int F = net->F;
@@ -610,7 +656,7 @@ static void GB_T(embedding_forward)(NET *net, const gb_batch *b) {
      * block 0 from their element (h0 of each element, gathered), later blocks
      * from their owners through the exchange. Dense layers run on owned atoms only. */
     real *h0 = net->obar.p; /* [n_elements][F] scratch, free until the backward */
-    GB_T(dense_forward)(net, 0, h0, w + L->embedding, w + L->block[0].in_w, NULL, net->n_elements, 0, F, F, 0);
+    GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_IN, 0), h0, w + L->embedding, NULL, net->n_elements, 0, 0);
 }
 
 static void GB_T(embedding_tangent)(NET *net) {
@@ -639,15 +685,15 @@ static void GB_T(block_in_forward)(NET *net, const gb_batch *b, int t) {
         const real *h0 = net->obar.p;
         for (int i = 0; i < net->N; ++i) memcpy(h + (size_t)i * F, h0 + (size_t)b->species[i] * F, F * sizeof(real));
     } else {
-        GB_T(dense_forward)(net, 3 * t, h, net->x[t].p, net->w + net->L.block[t].in_w, NULL, net->NC, 0, F, F, 0);
+        GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_IN, t), h, net->x[t].p, NULL, net->NC, 0, 0);
         if (b->forward_exchange) b->forward_exchange(b->exchange_ctx, h, F, sizeof(real));
     }
 }
 
 static void GB_T(block_in_tangent)(NET *net, int t) {
     size_t tan = (size_t)net->N * net->F;
-    GB_T(gb_linear)(net->h[t].p + tan, net->x[t].p + tan, net->w + net->L.block[t].in_w, NULL, net->N, 0, net->F,
-                    net->F);
+    GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_IN, t), net->h[t].p + tan, net->x[t].p + tan, NULL, net->N,
+                        0, 0);
 }
 
 /* hbar -> W_in gradient and xbar += hbar W_in; ghost rows of hbar go to their
@@ -657,8 +703,7 @@ static void GB_T(block_in_backward)(NET *net, const GB_T(sweep) *s, int t) {
     int F = net->F;
     real *hbar = net->hbar.p;
     if (t > 0 && s->b->reverse_exchange) s->b->reverse_exchange(s->b->exchange_ctx, hbar, F, sizeof(real));
-    if (s->grad) GB_T(gb_gemm_tn_acc)(net->grad + net->L.block[t].in_w, hbar, net->x[t].p, s->rows, F, F);
-    GB_T(dense_backward)(net, 3 * t, net->xbar.p, hbar, net->w + net->L.block[t].in_w, s->rows, F, F, 1);
+    GB_T(dense_backward)(net, GB_T(dense)(net, GBNET_DENSE_IN, t), s->grad, net->xbar.p, hbar, net->x[t].p, s->rows, 1);
 }
 
 /* --- continuous-filter convolution: m_i = sum_j h_j W(d_ij) */
@@ -718,58 +763,48 @@ static void GB_T(block_out_forward)(NET *net, int t) {
     const real *w = net->w;
     const gb_layout *L = &net->L;
     real *o1 = net->o1[t].p, *s1 = net->s1[t].p, *xn = net->x[t + 1].p;
-    GB_T(dense_forward)(net, 3 * t + 1, o1, net->m[t].p, w + L->block[t].out1_w, w + L->block[t].out1_b, NC, NC, F,
-                        F, 0);
+    GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_OUT1, t), o1, net->m[t].p, w + L->block[t].out1_b, NC, NC, 0);
     GB_T(gb_ssp_dual)(s1, NULL, o1, NULL, (size_t)NC * F, net->n_threads);
     memcpy(xn, net->x[t].p, (size_t)NC * F * sizeof(real));
-    GB_T(dense_forward)(net, 3 * t + 2, xn, s1, w + L->block[t].out2_w, w + L->block[t].out2_b, NC, NC, F, F, 1);
+    GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_OUT2, t), xn, s1, w + L->block[t].out2_b, NC, NC, 1);
 }
 
 static void GB_T(block_out_tangent)(NET *net, int t) {
     int N = net->N, F = net->F;
     size_t tan = (size_t)N * F;
-    const real *w = net->w;
-    const gb_layout *L = &net->L;
     real *o1 = net->o1[t].p, *s1 = net->s1[t].p, *xn = net->x[t + 1].p;
-    GB_T(gb_linear)(o1 + tan, net->m[t].p + tan, w + L->block[t].out1_w, NULL, N, 0, F, F);
+    GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_OUT1, t), o1 + tan, net->m[t].p + tan, NULL, N, 0, 0);
     GB_T(gb_ssp_dual)(NULL, s1 + tan, o1, o1 + tan, tan, net->n_threads);
     memcpy(xn + tan, net->x[t].p + tan, tan * sizeof(real));
-    GB_T(gb_linear_acc)(xn + tan, s1 + tan, w + L->block[t].out2_w, NULL, N, 0, F, F);
+    GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_OUT2, t), xn + tan, s1 + tan, NULL, N, 0, 1);
 }
 
 /* xbar (the residual passes it on unchanged) -> mbar, with the MLP's gradients */
 static void GB_T(block_out_backward)(NET *net, const GB_T(sweep) *s, int t) {
     int NC = net->NC, F = net->F;
-    const real *w = net->w;
     real *gr = net->grad;
     const gb_layout *L = &net->L;
     const real *o1 = net->o1[t].p, *s1 = net->s1[t].p;
     real *xbar = net->xbar.p, *obar = net->obar.p;
     /* o2bar = xbar (center rows); s1bar = xbar W_o2 */
-    if (s->grad) {
-        GB_T(gb_gemm_tn_acc)(gr + L->block[t].out2_w, xbar, s1, s->rows, F, F);
-        GB_T(gb_colsum_acc)(gr + L->block[t].out2_b, xbar, NC, F);
-    }
-    GB_T(dense_backward)(net, 3 * t + 2, obar, xbar, w + L->block[t].out2_w, s->rows, F, F, 0);
+    if (s->grad) GB_T(gb_colsum_acc)(gr + L->block[t].out2_b, xbar, NC, F);
+    GB_T(dense_backward)(net, GB_T(dense)(net, GBNET_DENSE_OUT2, t), s->grad, obar, xbar, s1, s->rows, 0);
     /* through ssp: obar becomes o1bar (primal and tangent rows) */
     if (s->dual) GB_T(gb_ssp_dual_backward)(obar, obar + s->tan, obar, obar + s->tan, o1, o1 + s->tan, s->tan,
                                             net->n_threads);
     else GB_T(gb_ssp_backward)(obar, obar, o1, (size_t)NC * F, net->n_threads);
-    if (s->grad) {
-        GB_T(gb_gemm_tn_acc)(gr + L->block[t].out1_w, obar, net->m[t].p, s->rows, F, F);
-        GB_T(gb_colsum_acc)(gr + L->block[t].out1_b, obar, NC, F);
-    }
-    GB_T(dense_backward)(net, 3 * t + 1, net->mbar.p, obar, w + L->block[t].out1_w, s->rows, F, F, 0);
+    if (s->grad) GB_T(gb_colsum_acc)(gr + L->block[t].out1_b, obar, NC, F);
+    GB_T(dense_backward)(net, GB_T(dense)(net, GBNET_DENSE_OUT1, t), s->grad, net->mbar.p, obar, net->m[t].p, s->rows, 0);
 }
 
 /* --- readout: eps_i = w_2 . ssp(W_1 x_i + b_1) + b_2 */
 
 static void GB_T(readout_forward)(NET *net) {
-    int NC = net->NC, F = net->F, R = net->R;
+    int NC = net->NC, R = net->R;
     const real *w = net->w;
     const gb_layout *L = &net->L;
     real *p = net->p.p, *r = net->r.p, *eps = net->eps.p;
-    GB_T(dense_forward)(net, 3 * net->T, p, net->x[net->T].p, w + L->readout1_w, w + L->readout1_b, NC, NC, F, R, 0);
+    GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_READOUT, 0), p, net->x[net->T].p, w + L->readout1_b, NC, NC, 0);
     GB_T(gb_ssp_dual)(r, NULL, p, NULL, (size_t)NC * R, net->n_threads);
     const real *w2 = w + L->readout2_w;
     real b2 = w[L->readout2_b];
@@ -782,7 +817,7 @@ static void GB_T(readout_tangent)(NET *net, double *atom_energy_dot) {
     const real *w = net->w;
     const gb_layout *L = &net->L;
     real *p = net->p.p, *r = net->r.p;
-    GB_T(gb_linear)(p + tanR, net->x[net->T].p + tan, w + L->readout1_w, NULL, N, 0, F, R);
+    GB_T(dense_forward)(net, GB_T(dense)(net, GBNET_DENSE_READOUT, 0), p + tanR, net->x[net->T].p + tan, NULL, N, 0, 0);
     GB_T(gb_ssp_dual)(NULL, r + tanR, p, p + tanR, tanR, net->n_threads);
     const real *w2 = w + L->readout2_w;
     for (int i = 0; i < N; ++i) {
@@ -823,11 +858,10 @@ static void GB_T(readout_backward)(NET *net, const GB_T(sweep) *s, const double 
     }
     if (s->grad) {
         gr[L->readout2_b] += (real)gb2;
-        GB_T(gb_gemm_tn_acc)(gr + L->readout1_w, pbar, net->x[T].p, s->rows, R, F);
         GB_T(gb_colsum_acc)(gr + L->readout1_b, pbar, NC, R);
     }
     memset(xbar, 0, (size_t)s->rows * F * sizeof(real));
-    GB_T(dense_backward)(net, 3 * T, xbar, pbar, w + L->readout1_w, s->rows, R, F, 0);
+    GB_T(dense_backward)(net, GB_T(dense)(net, GBNET_DENSE_READOUT, 0), s->grad, xbar, pbar, net->x[T].p, s->rows, 0);
 }
 
 /* --- energies: E_i = sigma eps_i + mu + e_ref[element] */

@@ -62,7 +62,10 @@ gbnet_status gb_checkpoint_write(const char *path, const gbnet_model *model, con
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "checkpoint: optimizer has %zu parameters, model %zu", opt->n, P);
     byte_buffer b = {0};
     put(&b, MAGIC, sizeof MAGIC);
-    put_u64(&b, GB_CHECKPOINT_VERSION);
+    /* version 3 (ranks after the elements) only for factored models, so other
+     * checkpoints stay readable by older builds */
+    int factored = gbnet_model_is_factored(model);
+    put_u64(&b, factored ? GB_CHECKPOINT_VERSION_RANKS : GB_CHECKPOINT_VERSION);
     /* model */
     put_i64(&b, hp->n_features);
     put_i64(&b, hp->n_blocks);
@@ -71,6 +74,15 @@ gbnet_status gb_checkpoint_write(const char *path, const gbnet_model *model, con
     put_f64(&b, hp->cutoff);
     put_i64(&b, hp->n_elements);
     for (int e = 0; e < hp->n_elements; ++e) put_i64(&b, hp->atomic_numbers[e]);
+    if (factored) {
+        const gbnet_ranks *r = &model->layout.ranks;
+        for (int t = 0; t < hp->n_blocks; ++t) {
+            put_i64(&b, r->in[t]);
+            put_i64(&b, r->out1[t]);
+            put_i64(&b, r->out2[t]);
+        }
+        put_i64(&b, r->readout);
+    }
     put_f64(&b, model->energy_scale);
     put_f64(&b, model->energy_shift);
     for (int e = 0; e < hp->n_elements; ++e) put_f64(&b, model->e_ref[e]);
@@ -184,7 +196,7 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
     }
     reader r = {(const unsigned char *)data, size - trailer, sizeof MAGIC, 0};
     uint64_t version = get_u64(&r);
-    if (version != GB_CHECKPOINT_VERSION && version != 1) {
+    if (version != GB_CHECKPOINT_VERSION && version != GB_CHECKPOINT_VERSION_RANKS && version != 1) {
         free(data);
         return gb_fail(GBNET_ERR_VERSION, "%s: checkpoint version %llu, this gbnet reads version %u", path,
                        (unsigned long long)version, GB_CHECKPOINT_VERSION);
@@ -216,15 +228,27 @@ gbnet_status gb_checkpoint_read(const char *path, gbnet_model **model_out, gb_op
         st = gb_atomic_number_check(e, z);
         hp.atomic_numbers[e] = st ? 0 : (int)z;
     }
+    gbnet_ranks ranks;
+    memset(&ranks, 0, sizeof ranks);
+    if (!st && version == GB_CHECKPOINT_VERSION_RANKS) {
+        for (int t = 0; t < hp.n_blocks; ++t) {
+            int64_t a = get_i64(&r), b = get_i64(&r), c = get_i64(&r);
+            ranks.in[t] = in_range(a, 0, 4096) ? (int)a : -1;
+            ranks.out1[t] = in_range(b, 0, 4096) ? (int)b : -1;
+            ranks.out2[t] = in_range(c, 0, 4096) ? (int)c : -1;
+        }
+        int64_t ro = get_i64(&r);
+        ranks.readout = in_range(ro, 0, 4096) ? (int)ro : -1;
+    }
     gbnet_model *model = NULL;
-    if (st || (!r.failed && gb_hyperparams_check(&hp))) {
+    if (st || (!r.failed && (gb_hyperparams_check(&hp) || gb_ranks_check(&ranks, &hp)))) {
         char why[512];
         snprintf(why, sizeof why, "%s", gbnet_last_error());
         free(data);
         return gb_fail(GBNET_ERR_FORMAT, "%s: checkpoint model header: %s", path, why);
     }
     st = r.failed ? gb_fail(GBNET_ERR_FORMAT, "%s: truncated checkpoint (model header)", path)
-                  : gb_model_alloc(&model, &hp);
+                  : gb_model_alloc_ranked(&model, &hp, &ranks);
     if (st) {
         free(data);
         return st;

@@ -18,6 +18,8 @@
 
 /* 2: adds the EMA weights (version 1 files, without them, are still read) */
 #define GB_CHECKPOINT_VERSION 2u
+/* version 2 plus the ranks of a factored model (written only for those) */
+#define GB_CHECKPOINT_VERSION_RANKS 3u
 
 /* Everything the training loop needs to continue exactly. */
 typedef struct {

@@ -14,6 +14,7 @@
 #include "files.h"
 #include "escape.h"
 #include "gb_error.h"
+#include "model.h"
 
 typedef enum { T_INT, T_U64, T_REAL, T_TEXT, T_PATH, T_PATHS, T_BOOL, T_CHOICE } value_type;
 
@@ -67,6 +68,9 @@ static const key_spec keys[] = {
     NUM("rbf", T_INT, rbf, "50", "", 2, 1024, "K: Gaussian radial basis functions"),
     NUM("readout", T_INT, readout, "64", "", 1, 4096, "hidden width of the readout MLP"),
     NUM("cutoff", T_REAL, cutoff, "5.0", "A", 0.5, 20.0, "rc: neighbor cutoff radius"),
+    STR("rank", T_TEXT, rank, "",
+        "train the dense layers as factors W = A B of this rank from a random init (docs/compression.md): R for "
+        "all, or in=R,out1=R,out2=R,readout=R (others full); empty: full layers; init_from keeps the model's"),
     {{"energy_scale", "energy_std|force_rms", "energy_std", "",
       "sigma: std of per-atom residual energies (energy_std) or RMS force component times 1 A (force_rms)"},
      T_CHOICE, OFF(energy_scale), 0, 0, {"energy_std", "force_rms", NULL}},
@@ -524,6 +528,24 @@ gbnet_status gbnet_train_config_check(const gbnet_train_config *c) {
             snprintf(message, sizeof message, "%s", gbnet_last_error());
             where_set(where, sizeof where, c, "elements");
             return gb_fail(GBNET_ERR_FORMAT, "%selements: %s", where, message);
+        }
+    }
+    if (c->rank[0]) {
+        gbnet_rank_spec spec;
+        memset(&spec, 0, sizeof spec);
+        gbnet_status st = gbnet_rank_spec_parse(&spec, c->rank);
+        gbnet_hyperparams hp;
+        gbnet_hyperparams_default(&hp);
+        hp.n_features = c->features;
+        hp.n_blocks = c->blocks;
+        hp.readout_width = c->readout;
+        /* ranges against the configured sizes; a fine-tuned model's are checked against the model */
+        if (!st && !c->init_from[0]) st = gb_ranks_check(&spec.rank, &hp);
+        if (st) {
+            char message[512];
+            snprintf(message, sizeof message, "%s", gbnet_last_error());
+            where_set(where, sizeof where, c, "rank");
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "%s%s", where, message);
         }
     }
     if (c->zbl_outer > c->cutoff) {

@@ -38,6 +38,7 @@ struct gbnet_train_config {
     char init_from[GB_CFG_TEXT_MAX];   /* potential file to fine-tune, "" = a new model */
     int features, blocks, rbf, readout;
     double cutoff;                     /* A */
+    char rank[GB_CFG_TEXT_MAX];        /* ranks of factored dense layers (gbnet_rank_spec_parse), "" = full */
     gb_energy_scale_mode energy_scale;
     int zbl;                           /* bool: repulsive core (ZBL) under the network */
     double zbl_inner, zbl_outer;       /* A, every element pair; 0: from the shortest trained distance */

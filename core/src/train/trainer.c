@@ -285,6 +285,18 @@ static gbnet_status pack_validation(gbnet_trainer *t) {
     return st;
 }
 
+/* The configuration's dense-layer ranks for T blocks (all 0 without `rank`). */
+static gbnet_status config_ranks(const gbnet_train_config *c, int T, gbnet_ranks *ranks) {
+    gbnet_rank_spec spec;
+    memset(&spec, 0, sizeof spec);
+    gbnet_status st = c->rank[0] ? gbnet_rank_spec_parse(&spec, c->rank) : GBNET_OK;
+    for (int t = T; t < GBNET_MAX_BLOCKS; ++t) spec.rank.in[t] = spec.rank.out1[t] = spec.rank.out2[t] = 0;
+    *ranks = spec.rank;
+    return st;
+}
+
+static int ranks_equal(const gbnet_ranks *a, const gbnet_ranks *b) { return memcmp(a, b, sizeof *a) == 0; }
+
 static int hyperparams_equal(const gbnet_hyperparams *a, const gbnet_hyperparams *b) {
     if (a->n_features != b->n_features || a->n_blocks != b->n_blocks || a->n_rbf != b->n_rbf ||
         a->readout_width != b->readout_width || a->cutoff != b->cutoff || a->n_elements != b->n_elements)
@@ -344,6 +356,14 @@ static gbnet_status resume(gbnet_trainer *t, const char *path) {
                      path, model->hp.n_features, model->hp.n_blocks, model->hp.n_rbf, model->hp.readout_width,
                      model->hp.cutoff, model->hp.n_elements, hp.n_features, hp.n_blocks, hp.n_rbf, hp.readout_width,
                      hp.cutoff, hp.n_elements);
+    gbnet_ranks want, have;
+    if (!st && !t->cfg.init_from[0] && !(st = config_ranks(&t->cfg, model->hp.n_blocks, &want))) {
+        gbnet_model_get_ranks(model, &have);
+        if (!ranks_equal(&want, &have))
+            st = gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                         "%s: the checkpoint's dense-layer ranks differ from the configuration's (rank = %s)", path,
+                         t->cfg.rank[0] ? t->cfg.rank : "full");
+    }
     if (st) {
         gbnet_model_free(model);
         free(old_text);
@@ -384,6 +404,17 @@ static gbnet_status load_initial_model(gbnet_trainer *t, gbnet_model **out) {
                            "a fine-tuned model keeps its architecture)", c->init_from, keys[k].key, keys[k].model,
                            keys[k].key, keys[k].config);
         }
+    if (gbnet_train_config_is_set(c, "rank")) {
+        gbnet_ranks want, have;
+        st = config_ranks(c, hp->n_blocks, &want);
+        gbnet_model_get_ranks(m, &have);
+        if (st || !ranks_equal(&want, &have)) {
+            gbnet_model_free(m);
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                           "init_from = %s: the model's dense-layer ranks differ from rank = %s (remove the key: a "
+                           "fine-tuned model keeps its architecture, factored or not)", c->init_from, c->rank);
+        }
+    }
     char model_elements[4 * GBNET_MAX_ELEMENTS + 8];
     gbnet_format_elements(model_elements, sizeof model_elements, hp);
     if (c->elements[0]) {
@@ -500,7 +531,9 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
         } else {
             gbnet_hyperparams hp;
             st = make_hyperparams(&hp, &t->cfg, &t->data);
-            if (!st) st = gbnet_model_create(&t->model, &hp, gb_member_seed(config));
+            gbnet_ranks ranks;
+            if (!st) st = config_ranks(&t->cfg, hp.n_blocks, &ranks);
+            if (!st) st = gbnet_model_create_ranked(&t->model, &hp, &ranks, gb_member_seed(config));
         }
     }
     gbnet_model_free(initial);
@@ -551,6 +584,11 @@ gbnet_status gbnet_trainer_create(gbnet_trainer **out, const gbnet_train_config 
         t->cfg.features, t->cfg.blocks, t->cfg.rbf, t->cfg.readout, t->cfg.cutoff, t->model->layout.total,
         config->precision == GBNET_FLOAT ? "float" : "double", threads, threads > 1 ? "s" : "",
         config->parallel == GB_PARALLEL_PACKS ? "one pack per thread" : "threads inside the kernels");
+    if (gbnet_model_is_factored(t->model)) {
+        const gbnet_ranks *r = &t->model->layout.ranks;
+        say(t, "model: factored dense layers W = A B, ranks of block 0 in %d, out1 %d, out2 %d, readout %d (0: full)",
+            r->in[0], r->out1[0], r->out2[0], r->readout);
+    }
     if (config->parallel == GB_PARALLEL_PACKS && t->n_workers > t->packs_per_step)
         say(t, "warning: %d threads but %d pack%s per step: only %d thread%s busy in training steps (lower "
                "pack_atoms, or parallel = kernels)",
