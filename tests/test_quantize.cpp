@@ -275,6 +275,44 @@ INSTANTIATE_TEST_SUITE_P(Modes, QuantNet,
                          ::testing::Combine(::testing::Values((int)GBNET_QUANT_BF16, (int)GBNET_QUANT_INT8),
                                             ::testing::Values(32, 20)));
 
+// A rank-reduced model: its factored layers stay float, the full ones are quantized
+// (bitwise the twin at the AVX-512 level, near the float model, not equal to it).
+TEST(Quant, FactoredLayersStayFloat) {
+    gbnet_hyperparams hp = small_hyperparams(32, 2, 16, 16, 3.0, {8, 1});
+    ModelHolder fl, lr, q;
+    fl.m = small_model(hp, 4, 0.2);
+    ASSERT_NE(fl.m, nullptr);
+    gbnet_rank_spec spec{};
+    ASSERT_EQ(gbnet_rank_spec_parse(&spec, "in=8,readout=4"), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_model_reduce_rank(fl.m, &spec, &lr.m), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_model_clone(&q.m, lr.m), GBNET_OK);
+    Structures cal(6, 3, true), test(4, 9, true);
+    ASSERT_EQ(gbnet_model_quantize(q.m, GBNET_QUANT_INT8, (int)cal.view.size(), cal.view.data(), 100.0), GBNET_OK)
+        << gbnet_last_error();
+    for (int t = 0; t < hp.n_blocks; ++t) EXPECT_EQ(gbnet_model_quant_clip(q.m, 3 * t), 1.0) << t;  // nothing recorded
+    EXPECT_NE(gbnet_model_quant_clip(q.m, 1), 1.0);  // out1 of block 0 is full: calibrated
+    Eval fast = evaluate(q.m, GBNET_FLOAT, 2, test);
+    gb_quant_force_isa(GB_QISA_REF);
+    Eval ref = evaluate(q.m, GBNET_FLOAT, 1, test);
+    gb_quant_force_isa(-1);
+    EXPECT_EQ(fast.energy, ref.energy);  // int8: exact sums at every level
+    EXPECT_EQ(fast.forces, ref.forces);
+    Eval f32 = evaluate(lr.m, GBNET_FLOAT, 1, test);
+    double fscale = 0;
+    for (double v : f32.forces) fscale = std::fmax(fscale, std::fabs(v));
+    double df = max_abs_diff(fast.forces, f32.forces);
+    EXPECT_GT(df, 0.0);
+    EXPECT_LT(df, 0.1 * fscale);
+    // the rounded-weights model leaves the factors as they are
+    ModelHolder wq;
+    ASSERT_EQ(gbnet_model_clone(&wq.m, q.m), GBNET_OK);
+    ASSERT_EQ(gbnet_model_dequantize_weights(wq.m), GBNET_OK);
+    gb_dense d = gb_layout_dense(&lr.m->layout, &hp, GBNET_DENSE_IN, 1);
+    ASSERT_GT(d.rank, 0);
+    EXPECT_EQ(0, std::memcmp(gbnet_model_params(wq.m) + d.w, gbnet_model_params(lr.m) + d.w,
+                             (size_t)d.rank * (d.in + d.out) * sizeof(double)));
+}
+
 TEST(Quant, ApiRefusesBadRequests) {
     gbnet_hyperparams hp = small_hyperparams(16, 2, 8, 8, 3.0, {8, 1});
     ModelHolder m;
