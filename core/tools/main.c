@@ -11,6 +11,7 @@
  * their source still links and reports them as unavailable. */
 #pragma weak cmd_train
 #pragma weak cmd_compress
+#pragma weak cmd_distill
 
 typedef struct {
     const char *name;
@@ -24,6 +25,7 @@ static const command_entry commands[] = {
     {"eval", cmd_eval, "evaluate a model on a dataset and report energy, force and stress errors"},
     {"train", cmd_train, "train a model on extxyz / DeePMD data"},
     {"compress", cmd_compress, "tabulate the filter networks for faster inference"},
+    {"distill", cmd_distill, "train a smaller student on a teacher's labels, then fine-tune it on the reference data"},
     {"coverage", cmd_coverage, "record in a potential file what its training data covers (for extrapolation warnings)"},
     {"select", cmd_select, "pick trajectory frames whose committee deviation lies between two thresholds"},
     {"plot", cmd_plot, "PNG learning curves of a training log, parity plots of predictions (Python package)"},
