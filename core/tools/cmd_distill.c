@@ -170,7 +170,7 @@ typedef struct {
 } distill_set;
 
 static void set_free(distill_set *s) {
-    for (int i = 0; i < s->n; ++i) {
+    for (int i = 0; s->frames && i < s->n; ++i) { /* frames is NULL when only counted (--resume) */
         free(s->frames[i].pos);
         free(s->frames[i].forces);
         free(s->frames[i].info);
