@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -99,7 +100,7 @@ struct DistillTest : ::testing::Test {
         ethanol_slice(dir, "train.extxyz", 0, 20);
         ethanol_slice(dir, "valid.extxyz", 600, 10);
         // a random-weight teacher (H C O, larger than the student) with an energy scale like ethanol's forces
-        gbnet_model *teacher = small_model(small_hyperparams(16, 2, 12, 8, 4.0, {1, 6, 8}), 11, 0.5, -2.0);
+        gbnet_model *teacher = small_model(small_hyperparams(16, 2, 12, 8, 4.0, {1, 6, 8}), 11, 5.0, -2.0);
         ASSERT_NE(teacher, nullptr);
         ASSERT_EQ(gbnet_model_save(teacher, (dir + "/teacher.gbnet").c_str()), GBNET_OK);
         gbnet_model_free(teacher);
@@ -160,6 +161,18 @@ TEST_F(DistillTest, SetLabelsAreTheTeachersEvaluation) {
     EXPECT_EQ(kinds[3], 0);
     // 1080 Gaussian components: their RMS is sigma within a few percent
     EXPECT_NEAR(std::sqrt(sum_sq / n_disp), 0.04, 0.004);
+    // the validation frames of phase 1, as they are but with the teacher's labels
+    Dataset valid(dir + "/student.distill.valid.extxyz"), reference(dir + "/valid.extxyz");
+    ASSERT_EQ(valid.ds.n_frames, 10);
+    for (int i = 0; i < 10; ++i) {
+        const gbnet_frame &f = valid.ds.frames[i];
+        Labels l = evaluate(teacher, f);
+        EXPECT_NEAR(f.energy, l.energy, 1e-9 * std::fabs(l.energy)) << "valid frame " << i;
+        for (int k = 0; k < 3 * f.n_atoms; ++k) {
+            EXPECT_EQ(f.pos[k], reference.ds.frames[i].pos[k]);
+            EXPECT_NEAR(f.forces[k], l.forces[k], 1e-9) << "valid frame " << i;
+        }
+    }
     gbnet_model_free(teacher);
 }
 
@@ -267,7 +280,9 @@ TEST_F(DistillTest, StudentIsAnOrdinaryModelCloserToTheTeacher) {
     Dataset valid(dir + "/valid.extxyz");  // frames the student never saw
     double before = force_rms_difference(untrained, teacher, valid.ds);
     double after = force_rms_difference(distilled, teacher, valid.ds);
-    EXPECT_LT(after, 0.5 * before) << "force RMS from the teacher: untrained " << before << ", distilled " << after;
+    std::printf("force RMS difference from the teacher on unseen frames: untrained %.4f, distilled %.4f eV/A\n",
+                before, after);
+    EXPECT_LT(after, 0.1 * before) << "force RMS from the teacher: untrained " << before << ", distilled " << after;
     gbnet_model_free(untrained);
     gbnet_model_free(student);
     gbnet_model_free(distilled);
@@ -303,7 +318,7 @@ TEST_F(DistillTest, BadOptionsNameTheProblem) {
         {"teacher.gbnet nothere.cfg", "nothere.cfg", 1},
         {"teacher.gbnet student.cfg --displacements -1", "--displacements", 2},
         {"teacher.gbnet student.cfg --md-frames -3", "--md-frames", 2},
-        {"teacher.gbnet student.cfg --sigma 0", "--sigma", 2},
+        {"teacher.gbnet student.cfg --sigma 0", "--sigma must be greater than 0", 2},
         {"teacher.gbnet student.cfg --sigma -0.1", "--sigma", 2},
         {"teacher.gbnet student.cfg --strain 0", "--strain", 2},
         {"teacher.gbnet student.cfg --md-timestep 0", "--md-timestep", 2},

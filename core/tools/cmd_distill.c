@@ -360,7 +360,7 @@ static int run_md(gbnet_committee_workspace *cws, const gbnet_hyperparams *hp, c
 
 /* Builds, labels and writes the distillation set from the reference frames. */
 static int build_set(const gbnet_committee *teacher, int threads, const distill_options_t *o, const gbnet_frame *src,
-                     int n_src, const char *path, distill_set *set) {
+                     int n_src, const char *path, distill_set *set, int is_validation) {
     const gbnet_hyperparams *hp = gbnet_model_hyperparams(gbnet_committee_member(teacher, 0));
     gbnet_committee_workspace *cws = NULL;
     gbnet_status s = gbnet_committee_workspace_create(&cws, teacher, GBNET_DOUBLE);
@@ -418,7 +418,11 @@ static int build_set(const gbnet_committee *teacher, int threads, const distill_
         s = gbnet_write_extxyz(path, set->frames, set->n, NULL, NULL, NULL);
         if (s) rc = cli_library_error(CMD, s);
     }
-    if (!rc) {
+    if (!rc && is_validation) {
+        printf("validation set of phase 1: %d structures of valid_data labelled by the teacher, written to %s\n",
+               set->n, path);
+        fflush(stdout);
+    } else if (!rc) {
         printf("distillation set: %d structures labelled by the teacher in %.1f s (%d training frames, %d displaced "
                "by sigma %g A, %d strained by up to %g, %d MD frames), written to %s\n",
                set->n, cli_now() - start, set->n_training, set->n_displaced, o->sigma, set->n_strained, o->strain,
@@ -556,10 +560,11 @@ static int record_provenance(const char *output, const char *teacher_path, int t
     return st ? cli_library_error(CMD, st) : CLI_EXIT_OK;
 }
 
-/* Reads the reference training frames (train_data without exclude_key). */
-static int read_reference(const gbnet_train_config *c, gbnet_dataset *ds, gbnet_frame **frames, int *n) {
+/* Reads the reference frames of key (train_data or valid_data) without exclude_key. */
+static int read_reference(const gbnet_train_config *c, const char *key, gbnet_dataset *ds, gbnet_frame **frames,
+                          int *n) {
     char paths[TEXT_MAX], exclude[TEXT_MAX];
-    key_value(c, "train_data", paths);
+    key_value(c, key, paths);
     key_value(c, "exclude_key", exclude);
     for (char *save = NULL, *word = strtok_r(paths, " \t", &save); word; word = strtok_r(NULL, " \t", &save)) {
         gbnet_status st = gbnet_dataset_read(ds, word);
@@ -572,7 +577,7 @@ static int read_reference(const gbnet_train_config *c, gbnet_dataset *ds, gbnet_
     *n = 0;
     for (int i = 0; i < ds->n_frames; ++i)
         if (!eq || !gbnet_frame_matches(&ds->frames[i], exclude, eq + 1)) (*frames)[(*n)++] = ds->frames[i];
-    if (*n == 0) return cli_error(CMD, "train_data has no frames to distill from");
+    if (*n == 0 && !strcmp(key, "train_data")) return cli_error(CMD, "train_data has no frames to distill from");
     return CLI_EXIT_OK;
 }
 
@@ -598,6 +603,19 @@ static int check_elements(const gbnet_train_config *c, const gbnet_model *teache
 
 /* ------------------------------------------------------------ main */
 
+/* A number in (0, max]: zero and negative values get their own message. */
+static int parse_positive(const char *option, const char *text, double max, const char *unit, double *out) {
+    double v;
+    if (!cli_parse_double(CMD, option, text, -HUGE_VAL, HUGE_VAL, &v)) return 0;
+    if (!(v > 0.0) || v > max) {
+        cli_usage_error(CMD, "%s must be greater than 0 and at most %g%s%s, got %s", option, max, unit[0] ? " " : "",
+                        unit, text);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
 int cmd_distill(int argc, char **argv) {
     const char *positional[2] = {NULL, NULL}, *resume_path = NULL, *set_path_opt = NULL;
     const char *sets[256];
@@ -617,13 +635,13 @@ int cmd_distill(int argc, char **argv) {
             sets[n_sets++] = value;
             break;
         case OPT_DISP: ok = cli_parse_int(CMD, "--displacements", value, 0, 1000, &o.displacements); break;
-        case OPT_SIGMA: ok = cli_parse_double(CMD, "--sigma", value, 1e-9, 2.0, &o.sigma); break;
+        case OPT_SIGMA: ok = parse_positive("--sigma", value, 2.0, "A", &o.sigma); break;
         case OPT_STRAINS: ok = cli_parse_int(CMD, "--strains", value, 0, 1000, &o.strains); break;
-        case OPT_STRAIN: ok = cli_parse_double(CMD, "--strain", value, 1e-9, 0.5, &o.strain); break;
+        case OPT_STRAIN: ok = parse_positive("--strain", value, 0.5, "", &o.strain); break;
         case OPT_MD_FRAMES: ok = cli_parse_int(CMD, "--md-frames", value, 0, 10000000, &o.md_frames); break;
         case OPT_MD_STEPS: ok = cli_parse_int(CMD, "--md-steps", value, 1, 10000000, &o.md_steps); break;
-        case OPT_MD_TEMP: ok = cli_parse_double(CMD, "--md-temperature", value, 1e-9, 1e5, &o.md_temperature); break;
-        case OPT_MD_DT: ok = cli_parse_double(CMD, "--md-timestep", value, 1e-6, 10.0, &o.md_timestep); break;
+        case OPT_MD_TEMP: ok = parse_positive("--md-temperature", value, 1e5, "K", &o.md_temperature); break;
+        case OPT_MD_DT: ok = parse_positive("--md-timestep", value, 10.0, "fs", &o.md_timestep); break;
         case OPT_MD_FRICTION: ok = cli_parse_double(CMD, "--md-friction", value, 0.0, 1e4, &o.md_friction); break;
         case OPT_SEED:
             ok = cli_parse_u64(CMD, "--seed", value, &o.seed);
@@ -631,7 +649,7 @@ int cmd_distill(int argc, char **argv) {
             break;
         case OPT_DEPOCHS: ok = cli_parse_int(CMD, "--distill-epochs", value, 1, 100000000, &o.distill_epochs); break;
         case OPT_FEPOCHS: ok = cli_parse_int(CMD, "--finetune-epochs", value, 1, 100000000, &o.finetune_epochs); break;
-        case OPT_FLR: ok = cli_parse_double(CMD, "--finetune-lr", value, 1e-12, 10.0, &o.finetune_lr); break;
+        case OPT_FLR: ok = parse_positive("--finetune-lr", value, 10.0, "", &o.finetune_lr); break;
         case OPT_WRITE_SET: set_path_opt = value; break;
         case OPT_SET_ONLY: set_only = 1; break;
         case OPT_RESUME: resume_path = value; break;
@@ -656,10 +674,11 @@ int cmd_distill(int argc, char **argv) {
         return CLI_EXIT_ERROR;
     }
     gbnet_train_config *base = NULL, *phase = NULL;
-    gbnet_dataset ds = {0};
-    gbnet_frame *src = NULL;
-    distill_set set = {0};
-    int n_src = 0, rc = load_config(&base, config_path, sets, n_sets);
+    gbnet_dataset ds = {0}, valid_ds = {0};
+    gbnet_frame *src = NULL, *valid_src = NULL;
+    distill_set set = {0}, valid_set = {0};
+    char valid_path[TEXT_MAX + 32];
+    int n_src = 0, n_valid = 0, rc = load_config(&base, config_path, sets, n_sets);
     char output[TEXT_MAX], checkpoint[TEXT_MAX], log[TEXT_MAX], text[TEXT_MAX];
     char set_path[TEXT_MAX + 32], d_output[TEXT_MAX + 32], d_checkpoint[TEXT_MAX + 32], d_log[TEXT_MAX + 32];
     char *joined = cli_join_arguments(argc, argv);
@@ -687,9 +706,16 @@ int cmd_distill(int argc, char **argv) {
         phase_path(d_checkpoint, sizeof d_checkpoint, checkpoint, "distill");
         if (log[0]) phase_path(d_log, sizeof d_log, log, "distill");
         else d_log[0] = '\0';
-        rc = read_reference(base, &ds, &src, &n_src);
+        const char *slash = strrchr(output, '/'), *dot = strrchr(output, '.');
+        if (dot && (!slash || dot > slash + 1))
+            snprintf(valid_path, sizeof valid_path, "%.*s.distill.valid.extxyz", (int)(dot - output), output);
+        else snprintf(valid_path, sizeof valid_path, "%s.distill.valid.extxyz", output);
+        rc = read_reference(base, "train_data", &ds, &src, &n_src);
+        if (!rc && key_value(base, "valid_data", text)[0])
+            rc = read_reference(base, "valid_data", &valid_ds, &valid_src, &n_valid);
     }
     if (!rc) rc = check_elements(base, gbnet_committee_member(teacher, 0), teacher_path, src, n_src);
+    if (!rc) rc = check_elements(base, gbnet_committee_member(teacher, 0), teacher_path, valid_src, n_valid);
     int resume_phase = 0; /* 1: distill, 2: fine-tune */
     if (!rc && resume_path) {
         if (strcmp(resume_path, d_checkpoint) == 0) resume_phase = 1;
@@ -706,7 +732,12 @@ int cmd_distill(int argc, char **argv) {
     fflush(stdout);
     set_signal_handlers(1);
     if (!rc && resume_phase == 0) {
-        rc = build_set(teacher, threads, &o, src, n_src, set_path, &set);
+        rc = build_set(teacher, threads, &o, src, n_src, set_path, &set, 0);
+        if (!rc && n_valid) { /* phase 1 selects the student closest to the teacher: validation by its labels too */
+            distill_options_t plain = o;
+            plain.displacements = plain.strains = plain.md_frames = 0;
+            rc = build_set(teacher, threads, &plain, valid_src, n_valid, valid_path, &valid_set, 1);
+        }
     } else if (!rc) { /* the set written by the interrupted run: count what it holds */
         gbnet_dataset old = {0};
         st = gbnet_read_extxyz(&old, set_path);
@@ -734,6 +765,7 @@ int cmd_distill(int argc, char **argv) {
         if (!rc) rc = set_key(phase, "checkpoint", d_checkpoint);
         if (!rc) rc = set_key(phase, "log", d_log);
         if (!rc) rc = set_key(phase, "exclude_key", ""); /* excluded frames are not in the set */
+        if (!rc && n_valid) rc = set_key(phase, "valid_data", valid_path);
         snprintf(text, sizeof text, "%d", o.distill_epochs);
         if (!rc) rc = set_key(phase, "epochs", text);
         snprintf(text, sizeof text, "%.6g", time_limit * cost1 / (cost1 + cost2));
@@ -783,8 +815,11 @@ int cmd_distill(int argc, char **argv) {
         rc = cmd_eval(n, eval_argv);
     }
     set_free(&set);
+    set_free(&valid_set);
     free(src);
+    free(valid_src);
     gbnet_dataset_free(&ds);
+    gbnet_dataset_free(&valid_ds);
     gbnet_train_config_free(base);
     gbnet_committee_free(teacher);
     return rc;
