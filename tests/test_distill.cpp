@@ -136,7 +136,7 @@ TEST_F(DistillTest, SetLabelsAreTheTeachersEvaluation) {
         if (i < 60) {
             const gbnet_frame &source = train.ds.frames[i / 3];
             ASSERT_EQ(f.n_atoms, source.n_atoms);
-            EXPECT_EQ(kind, i % 3 == 0 ? "reference" : "displaced") << i;
+            EXPECT_EQ(kind, i % 3 == 0 ? "training" : "displaced") << i;
             for (int k = 0; k < 3 * f.n_atoms; ++k) {
                 double d = f.pos[k] - source.pos[k];
                 if (i % 3 == 0) {
@@ -153,7 +153,7 @@ TEST_F(DistillTest, SetLabelsAreTheTeachersEvaluation) {
         } else {
             EXPECT_EQ(kind, "md") << i;
         }
-        kinds[kind == "reference" ? 0 : kind == "displaced" ? 1 : kind == "md" ? 2 : 3]++;
+        kinds[kind == "training" ? 0 : kind == "displaced" ? 1 : kind == "md" ? 2 : 3]++;
     }
     EXPECT_EQ(kinds[0], 20);
     EXPECT_EQ(kinds[1], 40);
@@ -212,7 +212,7 @@ TEST_F(DistillTest, StrainedCellsKeepFractionalCoordinatesAndGetVirials) {
         ASSERT_TRUE(f.has_virial && f.has_cell) << i;
         Labels l = evaluate(teacher, f);
         for (int k = 0; k < 9; ++k) EXPECT_NEAR(f.virial[k], l.virial[k], 1e-9 * (1 + std::fabs(l.virial[k])));
-        EXPECT_STREQ(gbnet_frame_info(&f, "distill"), i % 3 ? "strained" : "reference");
+        EXPECT_STREQ(gbnet_frame_info(&f, "distill"), i % 3 ? "strained" : "training");
         // cell' = cell (1 + e): e = cell^-1 cell' - 1 is symmetric with |e_ab| <= 0.03, and positions follow
         double max_e = 0;
         // solve cell * M = cell' column by column through Cramer's rule
@@ -305,6 +305,29 @@ TEST_F(DistillTest, ResumeContinuesTheInterruptedPhase) {
     EXPECT_EQ(bad.rc, 2);
     EXPECT_TRUE(contains(bad.err, "--resume other.ckpt: expected the distill phase's checkpoint student.distill.ckpt"))
         << bad.err;
+}
+
+TEST_F(DistillTest, SigtermLeavesACheckpointAndSaysHowToResume) {
+    // SIGTERM once phase 1 has finished an epoch, from a shell that waits for the exit code
+    std::string script = "cd " + dir + " || exit 1; (exec " + std::string(GBNET_BINARY_DIR) +
+                         "/gbnet distill teacher.gbnet student.cfg --distill-epochs 100000 >run.out 2>run.err) & p=$!; "
+                         "n=0; while ! grep -q ' 1/100000 ' run.out && [ $n -lt 600 ]; do sleep 0.05; n=$((n+1)); done; "
+                         "kill -TERM $p; wait $p; echo $? >run.rc";
+    ASSERT_EQ(std::system(script.c_str()), 0);
+    EXPECT_EQ(read_file(dir + "/run.rc"), "1\n");
+    std::string err = read_file(dir + "/run.err");
+    EXPECT_TRUE(contains(err, "distill phase interrupted; its checkpoint is student.distill.ckpt: continue with the "
+                              "same command and --resume student.distill.ckpt"))
+        << err;
+    ASSERT_FALSE(read_file(dir + "/student.distill.ckpt").empty());
+    // resumed with a short time limit: phase 1 stops after an epoch, phase 2 runs and writes the student
+    CliRun r = gbnet(dir, "distill teacher.gbnet student.cfg --distill-epochs 100000 --finetune-epochs 1 "
+                          "--set time_limit=0.001 --resume student.distill.ckpt");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "[distill] resuming from student.distill.ckpt")) << r.out;
+    gbnet_model *student = load("student.gbnet");
+    EXPECT_NE(student, nullptr);
+    gbnet_model_free(student);
 }
 
 TEST_F(DistillTest, BadOptionsNameTheProblem) {

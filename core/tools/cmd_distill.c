@@ -371,7 +371,7 @@ static int build_set(const gbnet_committee *teacher, int threads, const distill_
     double start = cli_now();
     for (int i = 0; i < n_src && !rc; ++i) {
         const gbnet_frame *f = &src[i];
-        if (!set_add(set, f, "reference")) rc = cli_error(CMD, "out of memory");
+        if (!set_add(set, f, "training")) rc = cli_error(CMD, "out of memory");
         else set->n_training++;
         for (int c = 0; c < o->displacements && !rc; ++c) {
             if (!set_add(set, f, "displaced")) {
@@ -451,6 +451,13 @@ static void phase_path(char *out, size_t size, const char *path, const char *tag
     const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
     if (dot && (!slash || dot > slash + 1)) snprintf(out, size, "%.*s.%s%s", (int)(dot - path), path, tag, dot);
     else snprintf(out, size, "%s.%s", path, tag);
+}
+
+/* PATH's extension replaced by .SUFFIX: OUTPUT.distill.extxyz, not OUTPUT.gbnet.distill.extxyz. */
+static void beside(char *out, size_t size, const char *path, const char *suffix) {
+    const char *slash = strrchr(path, '/'), *dot = strrchr(path, '.');
+    if (dot && (!slash || dot > slash + 1)) snprintf(out, size, "%.*s.%s", (int)(dot - path), path, suffix);
+    else snprintf(out, size, "%s.%s", path, suffix);
 }
 
 static int load_config(gbnet_train_config **out, const char *path, const char *const *sets, int n_sets) {
@@ -696,20 +703,14 @@ int cmd_distill(int argc, char **argv) {
         if (o.finetune_lr == 0.0) o.finetune_lr = strtod(key_value(base, "lr", text), NULL) / 10.0;
         if (set_path_opt) {
             snprintf(set_path, sizeof set_path, "%s", set_path_opt);
-        } else { /* OUTPUT.distill.extxyz, not OUTPUT.distill.gbnet.extxyz */
-            const char *slash = strrchr(output, '/'), *dot = strrchr(output, '.');
-            if (dot && (!slash || dot > slash + 1))
-                snprintf(set_path, sizeof set_path, "%.*s.distill.extxyz", (int)(dot - output), output);
-            else snprintf(set_path, sizeof set_path, "%s.distill.extxyz", output);
+        } else {
+            beside(set_path, sizeof set_path, output, "distill.extxyz");
         }
         phase_path(d_output, sizeof d_output, output, "distill");
         phase_path(d_checkpoint, sizeof d_checkpoint, checkpoint, "distill");
         if (log[0]) phase_path(d_log, sizeof d_log, log, "distill");
         else d_log[0] = '\0';
-        const char *slash = strrchr(output, '/'), *dot = strrchr(output, '.');
-        if (dot && (!slash || dot > slash + 1))
-            snprintf(valid_path, sizeof valid_path, "%.*s.distill.valid.extxyz", (int)(dot - output), output);
-        else snprintf(valid_path, sizeof valid_path, "%s.distill.valid.extxyz", output);
+        beside(valid_path, sizeof valid_path, output, "distill.valid.extxyz");
         rc = read_reference(base, "train_data", &ds, &src, &n_src);
         if (!rc && key_value(base, "valid_data", text)[0])
             rc = read_reference(base, "valid_data", &valid_ds, &valid_src, &n_valid);
@@ -745,7 +746,7 @@ int cmd_distill(int argc, char **argv) {
         for (int i = 0; !rc && i < old.n_frames; ++i) {
             const char *kind = gbnet_frame_info(&old.frames[i], "distill");
             set.n++;
-            if (kind && !strcmp(kind, "reference")) set.n_training++;
+            if (kind && !strcmp(kind, "training")) set.n_training++;
             else if (kind && !strcmp(kind, "displaced")) set.n_displaced++;
             else if (kind && !strcmp(kind, "strained")) set.n_strained++;
             else if (kind && !strcmp(kind, "md")) set.n_md++;
