@@ -270,6 +270,7 @@ TEST_F(DistillTest, StudentIsAnOrdinaryModelCloserToTheTeacher) {
     std::string provenance = gbnet_model_provenance(student);
     EXPECT_TRUE(contains(provenance, "distilled by gbnet distill from the teacher teacher.gbnet")) << provenance;
     EXPECT_TRUE(contains(provenance, "--distill-epochs 40")) << provenance;
+    EXPECT_TRUE(contains(provenance, "phases: distill 40 epochs on the set, then fine-tune 2 epochs")) << provenance;
 
     // the untrained student: the trainer's initial weights (seed 3) with the distilled normalization
     double scale, shift, e_ref[GBNET_MAX_ELEMENTS];

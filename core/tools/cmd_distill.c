@@ -29,8 +29,9 @@ static const char *const distill_help =
     "     them with random displacements, strained cells (periodic frames) and\n"
     "     MD frames, all labelled by TEACHER (energies, forces, and virials of\n"
     "     periodic frames whose reference has one; a committee file labels\n"
-    "     with its mean). The set is written to --write-set; the student to\n"
-    "     OUTPUT.distill.EXT, log and checkpoint likewise (.distill).\n"
+    "     with its mean). The set is written to --write-set, valid_data with\n"
+    "     the teacher's labels (phase 1's validation) to OUTPUT.distill.valid.extxyz,\n"
+    "     the student to OUTPUT.distill.EXT, log and checkpoint likewise.\n"
     "  2. fine-tune: from that student (init_from, normalization kept) on the\n"
     "     reference labels at a lower learning rate, written to CONFIG's\n"
     "     output, log and checkpoint. Its provenance names the teacher.\n"
@@ -502,8 +503,9 @@ static void print_epoch(void *ctx, const gbnet_epoch_report *r) {
     fflush(stdout);
 }
 
-/* One phase: a trainer on config (from resume_path if given). */
-static int run_phase(const char *phase, gbnet_train_config *config, const char *resume_path, const char *command) {
+/* One phase: a trainer on config (from resume_path if given); *epochs_done: epochs completed. */
+static int run_phase(const char *phase, gbnet_train_config *config, const char *resume_path, const char *command,
+                     int *epochs_done) {
     progress prog = {phase, 0};
     gbnet_train_callbacks hooks = {0};
     hooks.ctx = &prog;
@@ -527,6 +529,7 @@ static int run_phase(const char *phase, gbnet_train_config *config, const char *
     } else {
         gbnet_train_summary sum;
         gbnet_trainer_summary(t, &sum);
+        *epochs_done = sum.epoch;
         printf("[%s] finished: %d epochs; best validation loss %.6g at epoch %d, written to %s\n", phase, sum.epoch,
                sum.best_valid_loss, sum.best_epoch, output);
         fflush(stdout);
@@ -541,6 +544,7 @@ static int run_phase(const char *phase, gbnet_train_config *config, const char *
 /* Prepends what distillation did to the student's provenance. */
 static int record_provenance(const char *output, const char *teacher_path, int teacher_size, const char *set_path,
                              const distill_set *set, const distill_options_t *o, int de, int fe, double flr) {
+    /* de, fe: epochs the phases completed; de < 0 when phase 1 ran in an earlier invocation */
     gbnet_model *m = NULL;
     gbnet_status st = gbnet_model_load(&m, output);
     if (st) return cli_library_error(CMD, st);
@@ -551,15 +555,19 @@ static int record_provenance(const char *output, const char *teacher_path, int t
         gbnet_model_free(m);
         return cli_error(CMD, "out of memory");
     }
+    char md[160] = "", distill_epochs[64] = "an earlier run's";
+    if (set->n_md)
+        snprintf(md, sizeof md, " of %d steps of %g fs at %g K", o->md_steps, o->md_timestep, o->md_temperature);
+    if (de >= 0) snprintf(distill_epochs, sizeof distill_epochs, "%d", de);
     snprintf(text, size,
              "distilled by gbnet distill from the teacher %s (%s)\n"
              "distillation set %s: %d structures (%d training frames, %d displaced by sigma %g A, %d strained by up "
-             "to %g, %d MD frames of %d steps of %g fs at %g K), seed %llu\n"
-             "phases: distill %d epochs on the set, then fine-tune %d epochs at lr %g on the reference labels "
+             "to %g, %d MD frames%s), seed %llu\n"
+             "phases: distill %s epochs on the set, then fine-tune %d epochs at lr %g on the reference labels "
              "(below)\n%s",
              teacher_path, teacher_size > 1 ? "committee mean" : "single model", set_path, set->n, set->n_training,
-             set->n_displaced, o->sigma, set->n_strained, o->strain, set->n_md, o->md_steps, o->md_timestep,
-             o->md_temperature, (unsigned long long)o->seed, de, fe, flr, old);
+             set->n_displaced, o->sigma, set->n_strained, o->strain, set->n_md, md, (unsigned long long)o->seed,
+             distill_epochs, fe, flr, old);
     st = gbnet_model_set_provenance(m, text);
     free(text);
     if (!st) st = gbnet_model_save(m, output);
@@ -757,6 +765,7 @@ int cmd_distill(int argc, char **argv) {
     double time_limit = !rc ? strtod(key_value(base, "time_limit", text), NULL) : 0.0;
     double cost1 = (double)o.distill_epochs * set.n, cost2 = (double)o.finetune_epochs * n_src;
     double phase1_start = cli_now();
+    int distill_done = -1, finetune_done = 0;
     if (!rc && !set_only && resume_phase <= 1) {
         printf("\nphase 1 of 2: distill, %d epochs on %d teacher-labelled structures\n", o.distill_epochs, set.n);
         fflush(stdout);
@@ -771,7 +780,7 @@ int cmd_distill(int argc, char **argv) {
         if (!rc) rc = set_key(phase, "epochs", text);
         snprintf(text, sizeof text, "%.6g", time_limit * cost1 / (cost1 + cost2));
         if (!rc && time_limit > 0) rc = set_key(phase, "time_limit", text);
-        if (!rc) rc = run_phase("distill", phase, resume_phase == 1 ? resume_path : NULL, command);
+        if (!rc) rc = run_phase("distill", phase, resume_phase == 1 ? resume_path : NULL, command, &distill_done);
         gbnet_train_config_free(phase);
         phase = NULL;
     }
@@ -791,10 +800,10 @@ int cmd_distill(int argc, char **argv) {
             snprintf(text, sizeof text, "%.6g", left > floor ? left : floor);
             rc = set_key(phase, "time_limit", text);
         }
-        if (!rc) rc = run_phase("fine-tune", phase, resume_phase == 2 ? resume_path : NULL, command);
+        if (!rc) rc = run_phase("fine-tune", phase, resume_phase == 2 ? resume_path : NULL, command, &finetune_done);
         if (!rc)
             rc = record_provenance(output, teacher_path, gbnet_committee_size(teacher), set_path, &set, &o,
-                                   o.distill_epochs, o.finetune_epochs, o.finetune_lr);
+                                   distill_done, finetune_done, o.finetune_lr);
         gbnet_train_config_free(phase);
         phase = NULL;
     }
