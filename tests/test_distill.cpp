@@ -349,6 +349,7 @@ TEST_F(DistillTest, BadOptionsNameTheProblem) {
         {"teacher.gbnet student.cfg --finetune-epochs 0", "--finetune-epochs", 2},
         {"teacher.gbnet student.cfg --set elements='H C O N'", "elements = H C O N: the teacher teacher.gbnet has no N", 2},
         {"teacher.gbnet student.cfg --set nosuchkey=1", "nosuchkey", 1},
+        {"teacher.gbnet student.cfg --set exclude_key=subset=none", "exclude_key = subset=none matches no frame of train_data", 1},
     };
     for (const Case &c : cases) {
         CliRun r = gbnet(dir, "distill " + c.args);

@@ -479,7 +479,7 @@ static int load_config(gbnet_train_config **out, const char *path, const char *c
 
 typedef struct {
     const char *phase;
-    int header_printed;
+    int header_printed, has_stress;
 } progress;
 
 static void print_message(void *ctx, const char *text) {
@@ -487,26 +487,43 @@ static void print_message(void *ctx, const char *text) {
     fflush(stdout);
 }
 
+/* v with fmt, or "-" of the same width when v is not finite (no such labels). */
+static const char *number(char *out, size_t size, double v, const char *fmt) {
+    int width = snprintf(out, size, fmt, 0.0);
+    if (isfinite(v)) snprintf(out, size, fmt, v);
+    else snprintf(out, size, "%*s", width, "-");
+    return out;
+}
+
+/* The columns of gbnet train's epoch lines, each line tagged with the phase. */
 static void print_epoch(void *ctx, const gbnet_epoch_report *r) {
     progress *p = ctx;
+    const char *s = p->has_stress ? "  trn/val S" : "";
     if (!p->header_printed) {
-        printf("[%s] %9s | %10s %10s | %10s %10s | %9s %8s %8s\n", p->phase, "epoch", "trn E", "trn F", "val E",
-               "val F", "lr", "elapsed", "ETA");
-        printf("[%s] %9s | %10s %10s | %10s %10s |\n", p->phase, "", "meV/atom", "meV/A", "meV/atom", "meV/A");
+        printf("[%s] %11s | %10s %10s | %10s %10s%s | %9s %8s %8s\n", p->phase, "epoch", "trn E", "trn F", "val E",
+               "val F", s, "lr", "elapsed", "ETA");
+        printf("[%s] %11s | %10s %10s | %10s %10s%s |\n", p->phase, "", "meV/atom", "meV/A", "meV/atom", "meV/A",
+               p->has_stress ? "        GPa" : "");
         p->header_printed = 1;
     }
-    char epoch[32];
+    char epoch[32], te[32], tf[32], ve[32], vf[32], ts[32], vs[32], pair[80], stress[96] = "";
     snprintf(epoch, sizeof epoch, "%d/%d", r->epoch, r->n_epochs);
-    printf("[%s] %9s | %10.4f %10.3f | %10.4f %10.3f | %9.3g %7.0fs %7.0fs%s\n", p->phase, epoch, r->train_energy_rmse,
-           r->train_force_rmse, r->valid_energy_rmse, r->valid_force_rmse, r->lr, r->elapsed,
-           isfinite(r->eta) ? r->eta : 0.0, r->improved ? "  *" : "");
+    if (p->has_stress) {
+        snprintf(pair, sizeof pair, "%s/%s", number(ts, sizeof ts, r->train_stress_rmse, "%.3f"),
+                 number(vs, sizeof vs, r->valid_stress_rmse, "%.3f"));
+        snprintf(stress, sizeof stress, " %10s", pair);
+    }
+    printf("[%s] %11s | %s %s | %s %s%s | %9.3g %7.0fs %7.0fs%s\n", p->phase, epoch,
+           number(te, sizeof te, r->train_energy_rmse, "%10.4f"), number(tf, sizeof tf, r->train_force_rmse, "%10.3f"),
+           number(ve, sizeof ve, r->valid_energy_rmse, "%10.4f"), number(vf, sizeof vf, r->valid_force_rmse, "%10.3f"),
+           stress, r->lr, r->elapsed, isfinite(r->eta) ? r->eta : 0.0, r->improved ? "  *" : "");
     fflush(stdout);
 }
 
 /* One phase: a trainer on config (from resume_path if given); *epochs_done: epochs completed. */
 static int run_phase(const char *phase, gbnet_train_config *config, const char *resume_path, const char *command,
                      int *epochs_done) {
-    progress prog = {phase, 0};
+    progress prog = {phase, 0, 0};
     gbnet_train_callbacks hooks = {0};
     hooks.ctx = &prog;
     hooks.message = print_message;
@@ -515,6 +532,9 @@ static int run_phase(const char *phase, gbnet_train_config *config, const char *
     gbnet_trainer *t = NULL;
     gbnet_status st = gbnet_trainer_create(&t, config, resume_path, command, &hooks);
     if (st) return cli_library_error(CMD, st);
+    gbnet_train_summary sum;
+    gbnet_trainer_summary(t, &sum);
+    prog.has_stress = sum.train_has_stress;
     st = gbnet_trainer_run(t);
     char output[TEXT_MAX], checkpoint[TEXT_MAX];
     key_value(config, "output", output);
@@ -527,7 +547,6 @@ static int run_phase(const char *phase, gbnet_train_config *config, const char *
     } else if (st) {
         rc = cli_library_error(CMD, st);
     } else {
-        gbnet_train_summary sum;
         gbnet_trainer_summary(t, &sum);
         *epochs_done = sum.epoch;
         printf("[%s] finished: %d epochs; best validation loss %.6g at epoch %d, written to %s\n", phase, sum.epoch,
@@ -593,6 +612,8 @@ static int read_reference(const gbnet_train_config *c, const char *key, gbnet_da
     for (int i = 0; i < ds->n_frames; ++i)
         if (!eq || !gbnet_frame_matches(&ds->frames[i], exclude, eq + 1)) (*frames)[(*n)++] = ds->frames[i];
     if (*n == 0 && !strcmp(key, "train_data")) return cli_error(CMD, "train_data has no frames to distill from");
+    if (eq && *n == ds->n_frames && !strcmp(key, "train_data")) /* as the trainer would say, but before phase 1 */
+        return cli_error(CMD, "exclude_key = %s=%s matches no frame of train_data", exclude, eq + 1);
     return CLI_EXIT_OK;
 }
 
