@@ -3,7 +3,8 @@
 // own evaluation, its copies are deterministic for a seed (and independent of
 // the thread count), strained cells keep fractional coordinates, the student
 // is an ordinary potential of the requested size that is much closer to the
-// teacher than the untrained student, resume picks the right phase, and bad
+// teacher than the untrained student, a committee labels with its mean,
+// resume picks the right phase, SIGTERM leaves a checkpoint, and bad
 // options give errors naming them.
 #include <gtest/gtest.h>
 
@@ -174,6 +175,30 @@ TEST_F(DistillTest, SetLabelsAreTheTeachersEvaluation) {
         }
     }
     gbnet_model_free(teacher);
+}
+
+TEST_F(DistillTest, CommitteeTeacherLabelsWithItsMean) {
+    gbnet_hyperparams hp = small_hyperparams(16, 2, 12, 8, 4.0, {1, 6, 8});
+    gbnet_model *a = small_model(hp, 21, 5.0, -2.0), *b = small_model(hp, 22, 5.0, -2.0);
+    const gbnet_model *members[2] = {a, b};
+    gbnet_committee *c = nullptr;
+    ASSERT_EQ(gbnet_committee_create(&c, members, 2), GBNET_OK);
+    ASSERT_EQ(gbnet_committee_save(c, (dir + "/committee.gbnet").c_str()), GBNET_OK);
+    gbnet_committee_free(c);
+    CliRun r = gbnet(dir, "distill committee.gbnet student.cfg --set-only --write-set set.extxyz --displacements 1");
+    ASSERT_EQ(r.rc, 0) << r.err;
+    EXPECT_TRUE(contains(r.out, "the mean of its 2 committee members")) << r.out;
+    Dataset set(dir + "/set.extxyz");
+    ASSERT_EQ(set.ds.n_frames, 40);
+    for (int i = 0; i < set.ds.n_frames; i += 7) {
+        const gbnet_frame &f = set.ds.frames[i];
+        Labels la = evaluate(a, f), lb = evaluate(b, f);
+        ASSERT_GT(std::fabs(la.energy - lb.energy), 1e-3);  // the members differ
+        EXPECT_NEAR(f.energy, 0.5 * (la.energy + lb.energy), 1e-9 * std::fabs(la.energy)) << i;
+        for (int k = 0; k < 3 * f.n_atoms; ++k) EXPECT_NEAR(f.forces[k], 0.5 * (la.forces[k] + lb.forces[k]), 1e-9);
+    }
+    gbnet_model_free(a);
+    gbnet_model_free(b);
 }
 
 TEST_F(DistillTest, CopiesAreDeterministicForASeedAndThreadCount) {

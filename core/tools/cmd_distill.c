@@ -754,11 +754,11 @@ int cmd_distill(int argc, char **argv) {
                                   "phase's %s", resume_path, d_checkpoint, checkpoint);
     }
     int threads = !rc ? atoi(key_value(base, "threads", text)) : 0;
-    if (rc) {
-    } else if (gbnet_committee_size(teacher) > 1)
+    if (!rc && gbnet_committee_size(teacher) > 1)
         printf("teacher: %s (labels: the mean of its %d committee members)\n", teacher_path,
                gbnet_committee_size(teacher));
-    else printf("teacher: %s (one model)\n", teacher_path);
+    else if (!rc)
+        printf("teacher: %s (one model)\n", teacher_path);
     fflush(stdout);
     set_signal_handlers(1);
     if (!rc && resume_phase == 0) {
