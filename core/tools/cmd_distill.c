@@ -55,8 +55,8 @@ static const char *const distill_help =
     "  --md-friction G         Langevin friction in 1/ps (default 5)\n"
     "  --seed N                seed of displacements, strains and MD (default: CONFIG's seed)\n"
     "  --distill-epochs N      epochs of phase 1 (default: CONFIG's epochs)\n"
-    "  --finetune-epochs N     epochs of phase 2 (default: a fifth of phase 1's, at least 1)\n"
-    "  --finetune-lr X         learning rate of phase 2 (default: CONFIG's lr / 10)\n"
+    "  --finetune-epochs N     epochs of phase 2 (default: as many as phase 1's)\n"
+    "  --finetune-lr X         learning rate of phase 2 (default: CONFIG's lr x 0.3)\n"
     "  --write-set FILE        the distillation set (extxyz; default OUTPUT.distill.extxyz)\n"
     "  --set-only              write the distillation set and stop\n"
     "  --resume CKPT           continue a phase from its checkpoint\n"
@@ -728,8 +728,9 @@ int cmd_distill(int argc, char **argv) {
         if (!o.seed_set) o.seed = strtoull(key_value(base, "seed", text), NULL, 10);
         int epochs = atoi(key_value(base, "epochs", text));
         if (!o.distill_epochs) o.distill_epochs = epochs;
-        if (!o.finetune_epochs) o.finetune_epochs = o.distill_epochs / 5 > 0 ? o.distill_epochs / 5 : 1;
-        if (o.finetune_lr == 0.0) o.finetune_lr = strtod(key_value(base, "lr", text), NULL) / 10.0;
+        /* defaults from the ethanol measurement (docs/compression.md): a long fine-tune beat a short one */
+        if (!o.finetune_epochs) o.finetune_epochs = o.distill_epochs;
+        if (o.finetune_lr == 0.0) o.finetune_lr = 0.3 * strtod(key_value(base, "lr", text), NULL);
         if (set_path_opt) {
             snprintf(set_path, sizeof set_path, "%s", set_path_opt);
         } else {
