@@ -14,6 +14,7 @@ int cmd_info(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_compress(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 int cmd_select(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
 int cmd_prune(int argc, char **argv);

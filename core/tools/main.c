@@ -11,6 +11,7 @@
  * their source still links and reports them as unavailable. */
 #pragma weak cmd_train
 #pragma weak cmd_compress
+#pragma weak cmd_distill
 
 typedef struct {
     const char *name;
@@ -25,6 +26,7 @@ static const command_entry commands[] = {
     {"train", cmd_train, "train a model on extxyz / DeePMD data"},
     {"compress", cmd_compress, "tabulate the filter networks for faster inference"},
     {"prune", cmd_prune, "structured pruning: a smaller model keeping the most important channels"},
+    {"distill", cmd_distill, "train a smaller student on a teacher's labels, then fine-tune it on the reference data"},
     {"coverage", cmd_coverage, "record in a potential file what its training data covers (for extrapolation warnings)"},
     {"select", cmd_select, "pick trajectory frames whose committee deviation lies between two thresholds"},
     {"plot", cmd_plot, "PNG learning curves of a training log, parity plots of predictions (Python package)"},
