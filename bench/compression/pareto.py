@@ -49,7 +49,8 @@ SYSTEMS = {
         test=[ETHANOL_TEST], test_subset=[],
         # fine-tuning as the base was trained: 5% of the training frames held out for selection
         finetune=["valid_data=", "valid_fraction=0.05", "lr=0.0005", "lr_decay=0.999", "lr_min=1e-5",
-                  "epochs=100000"],
+                  "epochs=5000"],
+        distill=["valid_data=", "valid_fraction=0.05"],
         elements="H C O", masses={"H": 1.008, "C": 12.011, "O": 15.999},
     ),
     "water": dict(
@@ -61,6 +62,7 @@ SYSTEMS = {
         # as the base was trained, data_3 is the validation set that selects the best epoch; a decaying
         # learning rate (the example's plateau schedule at 1e-3 is for a 1-hour run from scratch)
         finetune=["lr=0.0003", "lr_decay=0.96", "lr_plateau_patience=0", "lr_min=1e-5", "epochs=100000"],
+        distill=[],
         elements="O H", masses={"O": 15.999, "H": 1.008},
     ),
 }
@@ -135,6 +137,45 @@ def rank_finetune(system, src, out, rank, minutes):
     finetune(system, reduced, out, minutes)
 
 
+def distill(system, teacher, out, sets, options, minutes):
+    """gbnet distill with the system's training config and the student's keys, then tabulate."""
+    sysd = SYSTEMS[system]
+    os.makedirs(WORK, exist_ok=True)
+    stem = os.path.join(WORK, os.path.basename(out)[:-6])
+    cmd = [GBNET, "distill", teacher, sysd["config"]] + list(options)
+    for x in list(sets) + sysd["distill"] + ["threads=1", "time_limit=%g" % minutes, "output=" + stem + "_st.gbnet",
+                                             "log=" + stem + "_st.csv", "checkpoint=" + stem + "_st.ckpt"]:
+        cmd += ["--set", x]
+    run(cmd, log=stem + "_distill.log", env={"GBNET_PLOTS": "0"}, cwd=os.path.dirname(sysd["config"]))
+    tabulate(stem + "_st.gbnet", out)
+
+
+def quantize(system, src, out, mode):
+    """gbnet compress --tabulate --quantize MODE (int8: calibrated on training frames only;
+    for water the first 160 frames of the file are data_0 and data_1)."""
+    cal = []
+    if mode == "int8":
+        cal = ["--calibrate", SYSTEMS[system]["train"][0], "--max-frames", "200" if system == "ethanol" else "160"]
+    run([GBNET, "compress", "--tabulate", "--quantize", mode] + cal + [src, out])
+
+
+def with_quantized(system, v):
+    """Adds bf16 and int8 twins of the given (tabulated) variants."""
+    out = []
+    for name, label, technique, build in v:
+        out.append((name, label, technique, build))
+        if name in QUANTIZED[system]:
+            for mode in ("bf16", "int8"):
+                out.append((name + "_" + mode, label + " + " + mode,
+                            technique + "; dense layers in %s (gbnet compress --quantize %s%s)" %
+                            (mode, mode, " --calibrate on training frames" if mode == "int8" else ""),
+                            lambda o, n=name, m=mode: quantize(system, model_path(system, n), o, m)))
+    return out
+
+
+QUANTIZED = {"ethanol": ["tab", "prune48"], "water": ["tab", "prune32"]}
+
+
 def variants(system, minutes):
     """(name, label, technique, builder) in table order."""
     exact = model_path(system, "exact")
@@ -148,15 +189,28 @@ def variants(system, minutes):
                lambda o: prune_finetune(system, exact, o, 48, 24, 3, minutes)),
               ("rank32", "rank 32 + fine-tune",
                "SVD rank 32 of every dense layer (gbnet compress --rank 32), %g min fine-tune, tabulated" % minutes,
-               lambda o: rank_finetune(system, exact, o, 32, minutes))]
+               lambda o: rank_finetune(system, exact, o, 32, minutes)),
+              ("distill64", "distilled F=64",
+               "student F=64, R=32 (gbnet distill: 1000 training frames + 1000 displaced by 0.05 A, labelled by the "
+               "full model; then fine-tuned on the reference labels), %g min in all, tabulated" % minutes,
+               lambda o: distill(system, exact, o, ["features=64", "readout=32"],
+                                 ["--displacements", "1", "--distill-epochs", "600", "--finetune-epochs", "600",
+                                  "--finetune-lr", "0.0003"], minutes))]
     else:
         v += [("prune32", "pruned F=32 + fine-tune",
                "structured pruning F 64->32, R 32->16 (gbnet prune), fine-tune, tabulated",
                lambda o: prune_finetune(system, exact, o, 32, 16, 3, minutes)),
               ("prune48t2", "pruned F=48, T=2 + fine-tune",
                "structured pruning F 64->48, R 32->24, blocks 3->2 (gbnet prune --blocks 2), fine-tune, tabulated",
-               lambda o: prune_finetune(system, exact, o, 48, 24, 2, minutes))]
-    return v
+               lambda o: prune_finetune(system, exact, o, 48, 24, 2, minutes)),
+              ("distill48rc5", "distilled F=48, rc=5 Å",
+               "student F=48, R=24, rc 6->5 A (gbnet distill: 400 frames + 400 displaced + 400 strained, labelled "
+               "by the full tabulated model; then fine-tuned on the reference labels), %g min in all, tabulated"
+               % minutes,
+               lambda o: distill(system, model_path(system, "tab"), o, ["features=48", "readout=24", "cutoff=5"],
+                                 ["--displacements", "1", "--strains", "1", "--distill-epochs", "60",
+                                  "--finetune-epochs", "20"], minutes))]
+    return with_quantized(system, v)
 
 
 # ---------------------------------------------------------------- measuring
