@@ -332,6 +332,10 @@ static void report_changed_keys(gbnet_trainer *t, const char *old_text) {
         if (!old_wrapped) return;
         sprintf(old_wrapped, "\n%s", old_text);
         int found = strstr(old_wrapped, needle) != NULL;
+        /* a key newer than the checkpoint, left at an empty default, changes nothing */
+        char key_needle[GB_CFG_TEXT_MAX + 8];
+        snprintf(key_needle, sizeof key_needle, "\n%.*s = ", (int)(eq - line), line);
+        if (!found && eq[3] == '\0' && !strstr(old_wrapped, key_needle)) found = 1;
         free(old_wrapped);
         if (!found && !skip && used < sizeof changed) {
             *strstr(line, " = ") = '\0';
