@@ -159,6 +159,15 @@ def quantize(system, src, out, mode):
     run([GBNET, "compress", "--tabulate", "--quantize", mode] + cal + [src, out])
 
 
+SHORT = {"exact": "exact", "tab": "tab", "prune48": "P48", "prune32": "P32", "prune48t2": "P48/T2", "rank32": "R32",
+         "distill64": "D64", "distill48rc5": "D48/rc5"}
+
+
+def short_label(name):
+    base, _, mode = name.partition("_")
+    return SHORT.get(base, base) + ("+" + mode if mode else "")
+
+
 def with_quantized(system, v):
     """Adds bf16 and int8 twins of the given (tabulated) variants."""
     out = []
@@ -173,7 +182,7 @@ def with_quantized(system, v):
     return out
 
 
-QUANTIZED = {"ethanol": ["tab", "prune48"], "water": ["tab", "prune32"]}
+QUANTIZED = {"ethanol": ["tab", "prune48"], "water": ["tab", "prune32", "prune48t2"]}
 
 
 def variants(system, minutes):
@@ -181,18 +190,18 @@ def variants(system, minutes):
     exact = model_path(system, "exact")
     v = [
         ("exact", "full, exact filters", "none", lambda o: make_exact(system, o)),
-        ("tab", "full, tabulated", "tabulated filters (the reference row)", lambda o: tabulate(exact, o)),
+        ("tab", "full, tabulated", "tabulated filters", lambda o: tabulate(exact, o)),
     ]
     if system == "ethanol":
         v += [("prune48", "pruned F=48 + fine-tune",
-               "structured pruning F 128->48, R 64->24 (gbnet prune), %g min fine-tune, tabulated" % minutes,
+               "structured pruning F 128->48, R 64->24 (gbnet prune), fine-tuned, tabulated",
                lambda o: prune_finetune(system, exact, o, 48, 24, 3, minutes)),
               ("rank32", "rank 32 + fine-tune",
-               "SVD rank 32 of every dense layer (gbnet compress --rank 32), %g min fine-tune, tabulated" % minutes,
+               "SVD rank 32 of every dense layer (gbnet compress --rank 32), fine-tuned, tabulated",
                lambda o: rank_finetune(system, exact, o, 32, minutes)),
               ("distill64", "distilled F=64",
                "student F=64, R=32 (gbnet distill: 1000 training frames + 1000 displaced by 0.05 A, labelled by the "
-               "full model; then fine-tuned on the reference labels), %g min in all, tabulated" % minutes,
+               "full model; then fine-tuned on the reference labels), tabulated",
                lambda o: distill(system, exact, o, ["features=64", "readout=32"],
                                  ["--displacements", "1", "--distill-epochs", "600", "--finetune-epochs", "600",
                                   "--finetune-lr", "0.0003"], minutes))]
@@ -205,8 +214,7 @@ def variants(system, minutes):
                lambda o: prune_finetune(system, exact, o, 48, 24, 2, minutes)),
               ("distill48rc5", "distilled F=48, rc=5 Å",
                "student F=48, R=24, rc 6->5 A (gbnet distill: 400 frames + 400 displaced + 400 strained, labelled "
-               "by the full tabulated model; then fine-tuned on the reference labels), %g min in all, tabulated"
-               % minutes,
+               "by the full tabulated model; then fine-tuned on the reference labels), tabulated",
                lambda o: distill(system, model_path(system, "tab"), o, ["features=48", "readout=24", "cutoff=5"],
                                  ["--displacements", "1", "--strains", "1", "--distill-epochs", "60",
                                   "--finetune-epochs", "20"], minutes))]
@@ -436,8 +444,21 @@ def measure(args):
             rows[system].append(r)
             print("%-8s %-10s core %.2f/%.2f  lammps %.2f/%.2f us/atom/step  F MAE %.2f meV/A" %
                   (system, name, r["core1T"], r["core2T"], r["lmp1T"], r["lmp2T"], r["acc"]["force"][0]), flush=True)
-    with open(os.path.join(WORK, "pareto.json"), "w") as f:
+    _, vendor, _, _ = cpu()
+    with open(os.path.join(HERE, "RESULTS_%s.json" % vendor), "w") as f:
         json.dump(rows, f, indent=1)
+    write_report(rows, args)
+
+
+def report(args):
+    """Rewrites the table and the PNG from the last measurement's RESULTS_<vendor>.json."""
+    _, vendor, _, _ = cpu()
+    with open(os.path.join(HERE, "RESULTS_%s.json" % vendor)) as f:
+        rows = json.load(f)
+    for system, rs in rows.items():  # the descriptions as this script now words them
+        text = {n: (l, t) for n, l, t, _ in variants(system, args.minutes)}
+        for r in rs:
+            r["label"], r["technique"] = text.get(r["name"], (r["label"], r["technique"]))
     write_report(rows, args)
 
 
@@ -479,7 +500,8 @@ def write_report(rows, args):
                        % (r["label"], r["F"], r["R"], r["params"], r["flops_per_atom"], r["ws_bytes_per_atom"],
                           r["core1T"], r["core2T"], r["lmp1T"], r["lmp2T"], sp, r["acc"]["energy"][0],
                           r["acc"]["energy"][1], r["acc"]["force"][0], r["acc"]["force"][1], dm))
-        out += ["", "Variants: " + "; ".join("**%s**: %s" % (r["label"], r["technique"]) for r in rs), ""]
+        out += ["", "Variants (how each committed model was made: models/MADE.md): " +
+                "; ".join("**%s** (%s): %s" % (r["label"], short_label(r["name"]), r["technique"]) for r in rs), ""]
         if ref and "profile" in ref:
             out += ["Where the full tabulated model's step goes (core, 1 thread, `perf record`, share of samples):", "",
                     "| kind of work | share |", "|---|---|"]
@@ -495,15 +517,27 @@ def plot(rows, png, cpu_name):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(rows), figsize=(6.5 * len(rows), 5))
+    fig, axes = plt.subplots(1, len(rows), figsize=(6.5 * len(rows), 5.2))
     if len(rows) == 1:
         axes = [axes]
+    colors = {"exact": "C7", "tab": "C3", "P": "C0", "R": "C2", "D": "C4"}
     for ax, (system, rs) in zip(axes, rows.items()):
         ref = next((r for r in rs if r["name"] == "tab"), None)
-        for r in rs:
-            ax.plot(r["lmp1T"], r["acc"]["force"][0], "o", color="C3" if r["name"] == "tab" else "C0")
-            ax.annotate(r["label"], (r["lmp1T"], r["acc"]["force"][0]), textcoords="offset points", xytext=(5, 4),
-                        fontsize=8)
+        pts = sorted((r["lmp1T"], r["acc"]["force"][0], r) for r in rs)
+        for k, (x, y, r) in enumerate(pts):
+            lab = short_label(r["name"])
+            c = colors.get(lab if lab in colors else lab[0], "C1")
+            marker = "s" if "bf16" in lab else "^" if "int8" in lab else "o"
+            ax.plot(x, y, marker, color=c, ms=7)
+            ax.annotate(lab, (x, y), textcoords="offset points", xytext=(6, 6 if k % 2 == 0 else -11), fontsize=8)
+        # the Pareto front: no variant both faster and more accurate
+        front, best = [], float("inf")
+        for x, y, _ in pts:
+            if y < best:
+                front.append((x, y))
+                best = y
+        ax.step([p[0] for p in front], [p[1] for p in front], where="post", color="k", lw=0.7, alpha=0.5,
+                label="Pareto front")
         if ref:
             ax.axhline(ref["acc"]["force"][0] * 1.1, color="C3", ls="--", lw=0.8, label="full tabulated + 10% force MAE")
             for k, ls in ((2, ":"), (3, "-.")):
@@ -511,8 +545,8 @@ def plot(rows, png, cpu_name):
         ax.set_xscale("log")
         ax.set_xlabel("LAMMPS µs/atom/step, 1 thread (float)")
         ax.set_ylabel("force MAE against DFT (meV/Å)")
-        ax.set_title(system)
-        ax.legend(fontsize=8)
+        ax.set_title("%s   (o float, s bf16, ^ int8; P pruned, R rank, D distilled)" % system, fontsize=9)
+        ax.legend(fontsize=7, loc="upper right")
         ax.grid(alpha=0.3)
     fig.suptitle("gbnet compression: speed against force error (%s)" % cpu_name, fontsize=10)
     fig.tight_layout()
@@ -534,7 +568,7 @@ def make(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["make", "measure"])
+    ap.add_argument("stage", choices=["make", "measure", "report"])
     ap.add_argument("--systems", nargs="+", default=["ethanol", "water"], choices=list(SYSTEMS))
     ap.add_argument("--minutes", type=float, default=float(os.environ.get("PARETO_MINUTES", "25")),
                     help="fine-tuning time per pruned/distilled variant (default 25)")
@@ -542,7 +576,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="shorter timings (a smoke test, not for the table)")
     ap.add_argument("--no-profile", action="store_true", help="skip the perf profile of the reference rows")
     args = ap.parse_args()
-    make(args) if args.stage == "make" else measure(args)
+    {"make": make, "measure": measure, "report": report}[args.stage](args)
 
 
 if __name__ == "__main__":
