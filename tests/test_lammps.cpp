@@ -350,6 +350,31 @@ TEST_F(LammpsTest, FloatPrecisionIsCloseToDouble) {
     EXPECT_LE(max_abs_diff(ad.f, af.f), 1e-3 * max_abs(ad.f));
 }
 
+// A quantized file (gbnet compress --quantize bf16): precision float runs the
+// bf16 dense layers (a different, close result), precision double ignores the
+// record (the same numbers as the float weights' file).
+TEST_F(LammpsTest, QuantizedFileIsQuantizedInFloatOnly) {
+    std::string q = dir + "/bf16.gbnet";
+    std::string cmd = std::string(GBNET_BINARY_DIR) + "/gbnet compress --quantize bf16 " + pot + " " + q + " > " +
+                      dir + "/q.log 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(dir + "/q.log");
+    LmpRun f = run_lammps(lmp_path(), dir, "float", setup() + report("float.dump"), 1, vars_for(pot, 1, "float"));
+    LmpRun fq = run_lammps(lmp_path(), dir, "floatq", setup() + report("floatq.dump"), 1, vars_for(q, 1, "float"));
+    LmpRun d = run_lammps(lmp_path(), dir, "double", setup() + report("double.dump"), 1, vars_for(pot, 1));
+    LmpRun dq = run_lammps(lmp_path(), dir, "doubleq", setup() + report("doubleq.dump"), 1, vars_for(q, 1));
+    for (LmpRun *r : {&f, &fq, &d, &dq}) ASSERT_TRUE(r->ok()) << r->text();
+    EXPECT_EQ(d.values["energy"].at(0), dq.values["energy"].at(0));
+    Atoms ad = read_dump(dir + "/double.dump"), adq = read_dump(dir + "/doubleq.dump");
+    EXPECT_EQ(max_abs_diff(ad.f, adq.f), 0.0);
+    double ef = f.values["energy"].at(0), efq = fq.values["energy"].at(0);
+    Atoms af = read_dump(dir + "/float.dump"), afq = read_dump(dir + "/floatq.dump");
+    EXPECT_NE(ef, efq);
+    // bf16 moves water's energy by about 1 meV/atom (docs/compression.md)
+    EXPECT_LE(std::fabs(ef - efq), 3e-3 * (double)(af.f.size() / 3));
+    EXPECT_GT(max_abs_diff(af.f, afq.f), 0.0);
+    EXPECT_LE(max_abs_diff(af.f, afq.f), 0.05 * max_abs(af.f));
+}
+
 // ------------------------------------------------- pair_style hybrid, NULL types
 
 // A BCC tantalum box, 4x4x4 cells (a = 3.316 A), each atom displaced by up

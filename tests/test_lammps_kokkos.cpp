@@ -181,6 +181,29 @@ TEST_F(LammpsKokkosTest, ExactFilterModelEqualsCpuInCubicAndTriclinicCells) {
     expect_kokkos_equals_cpu("exact_triclinic", water_system(pot, 1), "", 1e-10, "-pk kokkos neigh full");
 }
 
+// Compressed files (docs/compression.md): gbnet/kk multiplies factored dense
+// layers out when it reads them and ignores a quantization record (double
+// precision), as the CPU style in double precision ignores it too.
+TEST_F(LammpsKokkosTest, FactoredAndQuantizedModelsEqualCpu) {
+    gbnet_model *model = small_model(small_hyperparams(16, 3, 12, 8, 4.0, {8, 1}), 2025, 12.0, 0.05, {-4.3, -1.1});
+    ASSERT_NE(model, nullptr);
+    gbnet_rank_spec spec{};
+    ASSERT_EQ(gbnet_rank_spec_parse(&spec, "in=5,out1=6,out2=7,readout=3"), GBNET_OK);
+    gbnet_model *factored = nullptr;
+    ASSERT_EQ(gbnet_model_reduce_rank(model, &spec, &factored), GBNET_OK) << gbnet_last_error();
+    gbnet_model_free(model);
+    ASSERT_TRUE(gbnet_model_is_factored(factored));
+    std::string pot = dir + "/factored.gbnet";
+    ASSERT_EQ(gbnet_model_save(factored, pot.c_str()), GBNET_OK) << gbnet_last_error();
+    expect_kokkos_equals_cpu("factored", water_system(pot, 0));
+    gbnet_model_free(factored);
+    std::string bf16 = dir + "/bf16.gbnet";
+    std::string cmd = std::string(GBNET_BINARY_DIR) + "/gbnet compress --quantize bf16 " +
+                      source_path("potentials/water.gbnet") + " " + bf16 + " > " + dir + "/q.log 2>&1";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(dir + "/q.log");
+    expect_kokkos_equals_cpu("bf16", water_system(bf16, 0));
+}
+
 // 30 steps of NVE with a neighbor-list rebuild every step: the Views that
 // grow and are reused, and atoms changing ranks, give the same trajectory.
 TEST_F(LammpsKokkosTest, ShortMolecularDynamicsMatchesCpu) {
