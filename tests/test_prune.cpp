@@ -260,4 +260,35 @@ TEST(Prune, CommandWritesASmallerTabulatedModelAndRefusesBadOptions) {
               1) << out;
 }
 
+// prune, compress and coverage read one model and write one: given a committee
+// file they would silently drop every member but the first, so they refuse it.
+TEST(Prune, CommandsThatWriteOneModelRefuseACommittee) {
+    std::string dir = temp_dir(), gbnet = std::string(GBNET_BINARY_DIR) + "/gbnet", out;
+    gbnet_model *a = base_model(), *b = small_model(small_hyperparams(F, T, K, R, 4.0, {1, 6, 8}), 78);
+    ASSERT_NE(a, nullptr);
+    ASSERT_NE(b, nullptr);
+    const gbnet_model *members[2] = {a, b};
+    gbnet_committee *c = nullptr;
+    ASSERT_EQ(gbnet_committee_create(&c, members, 2), GBNET_OK) << gbnet_last_error();
+    std::string path = dir + "/committee.gbnet", data = ethanol_slice(dir, "e.extxyz", 0, 4);
+    ASSERT_EQ(gbnet_committee_save(c, path.c_str()), GBNET_OK) << gbnet_last_error();
+    gbnet_committee_free(c);
+    gbnet_model_free(a);
+    gbnet_model_free(b);
+    for (const std::string &cmd : {" prune " + path + " " + dir + "/p.gbnet --features 4 --data " + data,
+                                   " compress --tabulate --check " + data + " " + path + " " + dir + "/t.gbnet",
+                                   " compress --rank 2 " + path + " " + dir + "/r.gbnet",
+                                   " coverage " + path + " " + data + " -o " + dir + "/c.gbnet"}) {
+        EXPECT_EQ(run(gbnet + cmd, &out), 1) << cmd << "\n" << out;
+        EXPECT_NE(out.find("holds a committee of 2 members"), std::string::npos) << cmd << "\n" << out;
+    }
+    // --tabulate alone tabulates every member
+    ASSERT_EQ(run(gbnet + " compress --tabulate --points 101 " + path + " " + dir + "/t.gbnet", &out), 0) << out;
+    gbnet_committee *t = nullptr;
+    ASSERT_EQ(gbnet_committee_load(&t, (dir + "/t.gbnet").c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_committee_size(t), 2);
+    for (int k = 0; k < 2; ++k) EXPECT_EQ(gbnet_model_table_points(gbnet_committee_member(t, k)), 101);
+    gbnet_committee_free(t);
+}
+
 } // namespace

@@ -291,3 +291,12 @@ void cli_format_ranks(char *out, size_t size, const gbnet_model *model) {
     }
     put_rank(out, size, used, same ? ", " : "; ", "readout", r.readout, R < F ? R : F);
 }
+
+int cli_refuse_committee(const char *command, const char *path, const char *why) {
+    gbnet_committee *c = NULL;
+    if (gbnet_committee_load(&c, path) != GBNET_OK) return CLI_EXIT_OK;
+    int n = gbnet_committee_size(c);
+    gbnet_committee_free(c);
+    if (n < 2) return CLI_EXIT_OK;
+    return cli_error(command, "%s holds a committee of %d members: %s", path, n, why);
+}

@@ -96,4 +96,10 @@ int cli_structures_from_frames(const char *command, cli_structures *out, const g
                                const cli_frame_filters *filters, const gbnet_model *model, int max_frames);
 void cli_structures_free(cli_structures *s);
 
+/* CLI_EXIT_ERROR with "PATH holds a committee of N members: WHY" when the file
+ * is a committee (for commands that would read member 0 alone and write it
+ * back as a single model); CLI_EXIT_OK otherwise, also when the file cannot be
+ * read (the command's own loader then reports why). */
+int cli_refuse_committee(const char *command, const char *path, const char *why);
+
 #endif

@@ -237,6 +237,33 @@ static void print_deviation(const char *what, const char *precision, const devia
            1e3 * dev->f_abs / dev->n_f);
 }
 
+/* --tabulate of a committee file: every member tabulated, written as a committee.
+ * Returns -1 when IN is not a committee (or cannot be read: the caller reports it). */
+static int tabulate_committee(const char *in, const char *out, int points) {
+    gbnet_committee *c = NULL;
+    if (gbnet_committee_load(&c, in) != GBNET_OK) return -1;
+    int n = gbnet_committee_size(c);
+    if (n < 2) {
+        gbnet_committee_free(c);
+        return -1;
+    }
+    gbnet_model *members[GBNET_MAX_COMMITTEE] = {0};
+    gbnet_committee *tabulated = NULL;
+    gbnet_status st = GBNET_OK;
+    for (int k = 0; k < n && !st; ++k) {
+        st = gbnet_model_clone(&members[k], gbnet_committee_member(c, k));
+        if (!st) st = gbnet_model_tabulate(members[k], points);
+    }
+    if (!st) st = gbnet_committee_create(&tabulated, (const gbnet_model *const *)members, n);
+    if (!st) st = gbnet_committee_save(tabulated, out);
+    int rc = st ? cli_library_error("compress", st) : CLI_EXIT_OK;
+    if (!st) printf("tabulated the %d members of the committee on %d points per block\nwrote %s\n", n, points, out);
+    for (int k = 0; k < n; ++k) gbnet_model_free(members[k]);
+    gbnet_committee_free(tabulated);
+    gbnet_committee_free(c);
+    return rc;
+}
+
 int cmd_compress(int argc, char **argv) {
     const char *in = NULL, *out = NULL, *subset = NULL;
     const char *checks[16];
@@ -325,6 +352,13 @@ int cmd_compress(int argc, char **argv) {
     if (rank_text && gbnet_rank_spec_parse(&spec, rank_text))
         return cli_usage_error("compress", "--rank: %s", gbnet_last_error());
 
+    if (tabulate && !reduce && !quantize && n_checks == 0) {
+        int rc = tabulate_committee(in, out, points);
+        if (rc >= 0) return rc;
+    }
+    if (cli_refuse_committee("compress", in, "only --tabulate (without --check) handles every member; compress each "
+                                           "member and join the results again (gbnet.make_committee in Python)"))
+        return CLI_EXIT_ERROR;
     gbnet_model *exact = NULL, *tab = NULL;
     gbnet_status st = gbnet_model_load(&exact, in);
     if (st) return cli_library_error("compress", st);

@@ -93,15 +93,9 @@ int cmd_coverage(int argc, char **argv) {
     if (rc < 0) return CLI_EXIT_OK;
     if (rc) return rc;
     gbnet_model *model = NULL;
-    gbnet_committee *committee = NULL;
-    gbnet_status st = gbnet_committee_load(&committee, a.model_path);
-    if (!st && gbnet_committee_size(committee) > 1) {
-        gbnet_committee_free(committee);
-        return cli_error("coverage", "%s holds a committee: record each member's coverage before joining them",
-                         a.model_path);
-    }
-    gbnet_committee_free(committee);
-    if (!st) st = gbnet_model_load(&model, a.model_path);
+    if (cli_refuse_committee("coverage", a.model_path, "record each member's coverage before joining them"))
+        return CLI_EXIT_ERROR;
+    gbnet_status st = gbnet_model_load(&model, a.model_path);
     if (st) return cli_library_error("coverage", st);
     gbnet_dataset ds;
     memset(&ds, 0, sizeof ds);

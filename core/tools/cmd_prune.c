@@ -106,6 +106,9 @@ int cmd_prune(int argc, char **argv) {
     int rc = parse_args(&a, argc, argv);
     if (rc < 0) return CLI_EXIT_OK;
     if (rc) return rc;
+    if (cli_refuse_committee("prune", a.in, "prune a single model (a committee's members would each keep other "
+                                            "channels)"))
+        return CLI_EXIT_ERROR;
     gbnet_model *model = NULL, *pruned = NULL;
     gbnet_status st = gbnet_model_load(&model, a.in);
     if (st) return cli_library_error("prune", st);
