@@ -4,7 +4,6 @@
 // exit codes (0 ok, 1 error, 2 usage) and error messages.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -24,25 +23,7 @@ extern "C" {
 
 namespace {
 
-struct CliRun {
-    int rc = -1;
-    std::string out, err;
-};
-
-// Runs "gbnet ARGS" (ARGS as shell words) capturing stdout, stderr and the exit code.
-CliRun gbnet(const std::string &args) {
-    static int counter = 0;
-    static const std::string dir = temp_dir();
-    std::string out = dir + "/out" + std::to_string(counter), err = dir + "/err" + std::to_string(counter);
-    ++counter;
-    std::string command = std::string(GBNET_BINARY_DIR) + "/gbnet " + args + " >" + out + " 2>" + err + " </dev/null";
-    int status = std::system(command.c_str());
-    CliRun r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_file(out);
-    r.err = read_file(err);
-    return r;
-}
+CliRun gbnet(const std::string &args) { return run_gbnet(args); }
 
 bool contains(const std::string &text, const std::string &needle) { return text.find(needle) != std::string::npos; }
 

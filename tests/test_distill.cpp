@@ -8,7 +8,6 @@
 // options give errors naming them.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdio>
@@ -24,24 +23,7 @@ extern "C" {
 
 namespace {
 
-struct CliRun {
-    int rc = -1;
-    std::string out, err;
-};
-
-CliRun gbnet(const std::string &dir, const std::string &args) {
-    static int counter = 0;
-    std::string out = dir + "/out" + std::to_string(counter), err = dir + "/err" + std::to_string(counter);
-    ++counter;
-    std::string command = "cd " + dir + " && " + std::string(GBNET_BINARY_DIR) + "/gbnet " + args + " >" + out +
-                          " 2>" + err + " </dev/null";
-    int status = std::system(command.c_str());
-    CliRun r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_file(out);
-    r.err = read_file(err);
-    return r;
-}
+CliRun gbnet(const std::string &dir, const std::string &args) { return run_gbnet(args, dir); }
 
 bool contains(const std::string &text, const std::string &needle) { return text.find(needle) != std::string::npos; }
 

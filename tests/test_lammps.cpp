@@ -355,9 +355,8 @@ TEST_F(LammpsTest, FloatPrecisionIsCloseToDouble) {
 // record (the same numbers as the float weights' file).
 TEST_F(LammpsTest, QuantizedFileIsQuantizedInFloatOnly) {
     std::string q = dir + "/bf16.gbnet";
-    std::string cmd = std::string(GBNET_BINARY_DIR) + "/gbnet compress --quantize bf16 " + pot + " " + q + " > " +
-                      dir + "/q.log 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(dir + "/q.log");
+    CliRun quantize = run_gbnet("compress --quantize bf16 " + pot + " " + q);
+    ASSERT_EQ(quantize.rc, 0) << quantize.all();
     LmpRun f = run_lammps(lmp_path(), dir, "float", setup() + report("float.dump"), 1, vars_for(pot, 1, "float"));
     LmpRun fq = run_lammps(lmp_path(), dir, "floatq", setup() + report("floatq.dump"), 1, vars_for(q, 1, "float"));
     LmpRun d = run_lammps(lmp_path(), dir, "double", setup() + report("double.dump"), 1, vars_for(pot, 1));

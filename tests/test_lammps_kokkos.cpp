@@ -198,9 +198,8 @@ TEST_F(LammpsKokkosTest, FactoredAndQuantizedModelsEqualCpu) {
     expect_kokkos_equals_cpu("factored", water_system(pot, 0));
     gbnet_model_free(factored);
     std::string bf16 = dir + "/bf16.gbnet";
-    std::string cmd = std::string(GBNET_BINARY_DIR) + "/gbnet compress --quantize bf16 " +
-                      source_path("potentials/water.gbnet") + " " + bf16 + " > " + dir + "/q.log 2>&1";
-    ASSERT_EQ(std::system(cmd.c_str()), 0) << read_file(dir + "/q.log");
+    CliRun quantize = run_gbnet("compress --quantize bf16 " + source_path("potentials/water.gbnet") + " " + bf16);
+    ASSERT_EQ(quantize.rc, 0) << quantize.all();
     expect_kokkos_equals_cpu("bf16", water_system(bf16, 0));
 }
 

@@ -5,16 +5,15 @@
 // the factors.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "test_graph.h"
 #include "test_util.h"
 
 extern "C" {
@@ -162,61 +161,6 @@ gbnet_model *factored_model(uint64_t seed, const gbnet_ranks &r) {
     return m;
 }
 
-// Brute-force graph of a molecule (all pairs within rc), for the network-level FD tests.
-struct Graph {
-    std::vector<int> species, offsets, neighbor;
-    std::vector<double> vec;
-    gb_batch batch() const {
-        gb_batch b{};
-        b.n_atoms = b.n_centers = (int)species.size();
-        b.n_edges = (int)neighbor.size();
-        b.species = species.data();
-        b.offsets = offsets.data();
-        b.neighbor = neighbor.data();
-        b.vec = vec.data();
-        b.n_graphs = 1;
-        return b;
-    }
-};
-
-Graph brute_graph(const std::vector<double> &pos, const std::vector<int> &species, double rc) {
-    Graph g;
-    int n = (int)species.size();
-    g.species = species;
-    g.offsets.push_back(0);
-    for (int i = 0; i < n; ++i) {
-        for (int j = 0; j < n; ++j) {
-            double v[3], d2 = 0;
-            for (int c = 0; c < 3; ++c) {
-                v[c] = pos[3 * j + c] - pos[3 * i + c];
-                d2 += v[c] * v[c];
-            }
-            if (i == j || d2 >= rc * rc) continue;
-            g.neighbor.push_back(j);
-            g.vec.insert(g.vec.end(), v, v + 3);
-        }
-        g.offsets.push_back((int)g.neighbor.size());
-    }
-    return g;
-}
-
-std::vector<double> molecule(int n, unsigned seed) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<double> u(0.0, 2.4);
-    std::vector<double> pos;
-    while ((int)pos.size() < 3 * n) {
-        double p[3] = {u(rng), u(rng), u(rng)};
-        bool ok = true;
-        for (size_t k = 0; k < pos.size(); k += 3) {
-            double d2 = 0;
-            for (int c = 0; c < 3; ++c) d2 += (p[c] - pos[k + c]) * (p[c] - pos[k + c]);
-            ok &= d2 > 0.8 * 0.8;
-        }
-        if (ok) pos.insert(pos.end(), p, p + 3);
-    }
-    return pos;
-}
-
 // The blob ranges of the factors (A and B of every factored layer), to check
 // that the FD tests do cover them with nonzero gradients.
 std::vector<std::pair<size_t, size_t>> factor_ranges(const gbnet_model *m) {
@@ -335,7 +279,7 @@ TEST(LowRank, ForcesMatchFiniteDifferences) {
     gbnet_model *m = factored_model(7, mixed_ranks());
     ASSERT_NE(m, nullptr);
     std::vector<int> species = {0, 1, 2, 0, 1, 2, 0};
-    std::vector<double> pos = molecule(7, 3);
+    std::vector<double> pos = random_molecule(7, 3, 2.4);
     gb_net_f64 *net = gb_net_create_f64(m);
     Graph g = brute_graph(pos, species, 3.0);
     gb_batch b = g.batch();
@@ -369,7 +313,7 @@ TEST(LowRank, ParameterGradientsMatchFiniteDifferences) {
     gbnet_model *m = factored_model(9, mixed_ranks());
     ASSERT_NE(m, nullptr);
     std::vector<int> species = {0, 1, 2, 1, 0, 2};
-    std::vector<double> pos = molecule(6, 11);
+    std::vector<double> pos = random_molecule(6, 11, 2.4);
     gb_net_f64 *net = gb_net_create_f64(m);
     Graph g = brute_graph(pos, species, 3.0);
     gb_batch b = g.batch();
@@ -697,25 +641,6 @@ TEST_F(LowRankTrain, TrainsFactorsFromRandomInitAndFineTuningKeepsThem) {
 
 namespace {
 
-struct CmdRun {
-    int rc = -1;
-    std::string out, err;
-};
-
-CmdRun gbnet_cmd(const std::string &args) {
-    static int counter = 0;
-    static const std::string dir = temp_dir();
-    std::string out = dir + "/out" + std::to_string(counter), err = dir + "/err" + std::to_string(counter);
-    ++counter;
-    std::string command = std::string(GBNET_BINARY_DIR) + "/gbnet " + args + " >" + out + " 2>" + err + " </dev/null";
-    int status = std::system(command.c_str());
-    CmdRun r;
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = read_file(out);
-    r.err = read_file(err);
-    return r;
-}
-
 bool has(const std::string &text, const std::string &needle) { return text.find(needle) != std::string::npos; }
 
 }  // namespace
@@ -731,41 +656,41 @@ TEST(LowRank, CompressRankSpectrumInfoAndErrors) {
     gbnet_model_free(m);
     std::string data = ethanol_slice(dir, "check.extxyz", 0, 3);
 
-    CmdRun r = gbnet_cmd("compress --rank 3 --tabulate --points 64 " + in + " " + out + " --check " + data);
+    CliRun r = run_gbnet("compress --rank 3 --tabulate --points 64 " + in + " " + out + " --check " + data);
     ASSERT_EQ(r.rc, 0) << r.err;
     EXPECT_TRUE(has(r.out, "dense layers: in 3/8, out1 3/8, out2 3/8, readout 3/4")) << r.out;
     EXPECT_TRUE(has(r.out, "deviation from the exact model on 3 frames")) << r.out;
-    CmdRun info = gbnet_cmd("info " + out);
+    CliRun info = run_gbnet("info " + out);
     ASSERT_EQ(info.rc, 0) << info.err;
     EXPECT_TRUE(has(info.out, "dense layers:    in 3/8, out1 3/8, out2 3/8, readout 3/4")) << info.out;
     EXPECT_TRUE(has(info.out, "filters:         tabulated (64 grid points")) << info.out;
     EXPECT_TRUE(has(info.out, "dense layers in 3/8, out1 3/8")) << info.out;  // in the provenance
-    EXPECT_TRUE(has(gbnet_cmd("info " + in).out, "dense layers:    full"));
+    EXPECT_TRUE(has(run_gbnet("info " + in).out, "dense layers:    full"));
 
     // a table of the input is kept without --tabulate; --energy picks per layer
-    r = gbnet_cmd("compress --rank out1=2 --energy 0.5 " + tab + " " + out);
+    r = run_gbnet("compress --rank out1=2 --energy 0.5 " + tab + " " + out);
     ASSERT_EQ(r.rc, 0) << r.err;
     EXPECT_TRUE(has(r.out, "out1 2/8")) << r.out;
-    info = gbnet_cmd("info " + out);
+    info = run_gbnet("info " + out);
     EXPECT_TRUE(has(info.out, "filters:         tabulated (64 grid points")) << info.out;
 
-    r = gbnet_cmd("compress --spectrum " + in);
+    r = run_gbnet("compress --spectrum " + in);
     ASSERT_EQ(r.rc, 0) << r.err;
     EXPECT_TRUE(has(r.out, "block 1 out2 (8 values): rank for 90%")) << r.out;
     EXPECT_TRUE(has(r.out, "readout (4 values)")) << r.out;
 
-    r = gbnet_cmd("compress --rank 8 " + in + " " + out);
+    r = run_gbnet("compress --rank 8 " + in + " " + out);
     EXPECT_EQ(r.rc, 2);
     EXPECT_TRUE(has(r.err, "rank 8 for block 0's in layer (8 x 8): valid ranks are 1..7")) << r.err;
-    r = gbnet_cmd("compress --rank readout=4 " + in + " " + out);
+    r = run_gbnet("compress --rank readout=4 " + in + " " + out);
     EXPECT_EQ(r.rc, 2);
     EXPECT_TRUE(has(r.err, "readout layer (4 x 8): valid ranks are 1..3")) << r.err;
     for (const char *e : {"0", "1.5", "-0.1"}) {
-        r = gbnet_cmd(std::string("compress --energy ") + e + " " + in + " " + out);
+        r = run_gbnet(std::string("compress --energy ") + e + " " + in + " " + out);
         EXPECT_EQ(r.rc, 2) << e;
         EXPECT_TRUE(has(r.err, "--energy must be in (0, 1]")) << r.err;
     }
-    r = gbnet_cmd("compress --rank 3,4 " + in + " " + out);
+    r = run_gbnet("compress --rank 3,4 " + in + " " + out);
     EXPECT_EQ(r.rc, 2);
     EXPECT_TRUE(has(r.err, "--rank: rank '3,4'")) << r.err;
 }

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -224,21 +223,21 @@ TEST(Prune, BadRequestsAreRefused) {
     gbnet_model_free(m);
 }
 
-int run(const std::string &cmd, std::string *out) {
-    std::string path = temp_dir() + "/out.txt";
-    int rc = std::system((cmd + " > " + path + " 2>&1").c_str());
-    *out = read_file(path);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+// "gbnet ARGS": exit code, both output streams into *out
+int run(const std::string &args, std::string *out) {
+    CliRun r = run_gbnet(args);
+    *out = r.all();
+    return r.rc;
 }
 
 TEST(Prune, CommandWritesASmallerTabulatedModelAndRefusesBadOptions) {
-    std::string dir = temp_dir(), gbnet = std::string(GBNET_BINARY_DIR) + "/gbnet", out;
+    std::string dir = temp_dir(), out;
     gbnet_model *m = base_model();
     ASSERT_NE(m, nullptr);
     std::string model = dir + "/m.gbnet", data = ethanol_slice(dir, "e.extxyz", 0, 8);
     ASSERT_EQ(gbnet_model_save(m, model.c_str()), GBNET_OK);
     gbnet_model_free(m);
-    ASSERT_EQ(run(gbnet + " prune " + model + " " + dir + "/p.gbnet --features 6 --data " + data +
+    ASSERT_EQ(run("prune " + model + " " + dir + "/p.gbnet --features 6 --data " + data +
                       " --tabulate --points 101", &out), 0) << out;
     EXPECT_NE(out.find("kept: features 6 of 10, readout 3 of 6, blocks 2 of 2"), std::string::npos) << out;
     gbnet_model *p = nullptr;
@@ -247,23 +246,23 @@ TEST(Prune, CommandWritesASmallerTabulatedModelAndRefusesBadOptions) {
     EXPECT_EQ(gbnet_model_table_points(p), 101);
     EXPECT_NE(std::string(gbnet_model_provenance(p)).find("pruned"), std::string::npos);
     gbnet_model_free(p);
-    EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --data " + data, &out), 2) << out;
+    EXPECT_EQ(run("prune " + model + " " + dir + "/q.gbnet --data " + data, &out), 2) << out;
     EXPECT_NE(out.find("--features"), std::string::npos) << out;
-    EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --features 11 --data " + data, &out), 2) << out;
+    EXPECT_EQ(run("prune " + model + " " + dir + "/q.gbnet --features 11 --data " + data, &out), 2) << out;
     EXPECT_NE(out.find("expected 1 to 10"), std::string::npos) << out;
-    EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --features 4 --blocks 3 --data " + data, &out), 2)
+    EXPECT_EQ(run("prune " + model + " " + dir + "/q.gbnet --features 4 --blocks 3 --data " + data, &out), 2)
         << out;
     EXPECT_NE(out.find("--blocks 3: the model has 2"), std::string::npos) << out;
-    EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --features 4", &out), 2) << out;
+    EXPECT_EQ(run("prune " + model + " " + dir + "/q.gbnet --features 4", &out), 2) << out;
     EXPECT_NE(out.find("--data"), std::string::npos) << out;
-    EXPECT_EQ(run(gbnet + " prune " + model + " " + dir + "/q.gbnet --features 4 --data " + dir + "/missing.xyz", &out),
+    EXPECT_EQ(run("prune " + model + " " + dir + "/q.gbnet --features 4 --data " + dir + "/missing.xyz", &out),
               1) << out;
 }
 
 // prune, compress and coverage read one model and write one: given a committee
 // file they would silently drop every member but the first, so they refuse it.
 TEST(Prune, CommandsThatWriteOneModelRefuseACommittee) {
-    std::string dir = temp_dir(), gbnet = std::string(GBNET_BINARY_DIR) + "/gbnet", out;
+    std::string dir = temp_dir(), out;
     gbnet_model *a = base_model(), *b = small_model(small_hyperparams(F, T, K, R, 4.0, {1, 6, 8}), 78);
     ASSERT_NE(a, nullptr);
     ASSERT_NE(b, nullptr);
@@ -279,11 +278,11 @@ TEST(Prune, CommandsThatWriteOneModelRefuseACommittee) {
                                    " compress --tabulate --check " + data + " " + path + " " + dir + "/t.gbnet",
                                    " compress --rank 2 " + path + " " + dir + "/r.gbnet",
                                    " coverage " + path + " " + data + " -o " + dir + "/c.gbnet"}) {
-        EXPECT_EQ(run(gbnet + cmd, &out), 1) << cmd << "\n" << out;
+        EXPECT_EQ(run(cmd, &out), 1) << cmd << "\n" << out;
         EXPECT_NE(out.find("holds a committee of 2 members"), std::string::npos) << cmd << "\n" << out;
     }
     // --tabulate alone tabulates every member
-    ASSERT_EQ(run(gbnet + " compress --tabulate --points 101 " + path + " " + dir + "/t.gbnet", &out), 0) << out;
+    ASSERT_EQ(run("compress --tabulate --points 101 " + path + " " + dir + "/t.gbnet", &out), 0) << out;
     gbnet_committee *t = nullptr;
     ASSERT_EQ(gbnet_committee_load(&t, (dir + "/t.gbnet").c_str()), GBNET_OK) << gbnet_last_error();
     ASSERT_EQ(gbnet_committee_size(t), 2);

@@ -9,6 +9,7 @@
 #include <random>
 #include <vector>
 
+#include "test_graph.h"
 #include "test_util.h"
 
 extern "C" {
@@ -21,46 +22,6 @@ extern "C" {
 
 namespace {
 
-struct Graph {
-    std::vector<int> species, offsets, neighbor;
-    std::vector<double> vec;
-    gb_batch batch() const {
-        gb_batch b{};
-        b.n_atoms = b.n_centers = (int)species.size();
-        b.n_edges = (int)neighbor.size();
-        b.species = species.data();
-        b.offsets = offsets.data();
-        b.neighbor = neighbor.data();
-        b.vec = vec.data();
-        b.n_graphs = 1;
-        return b;
-    }
-};
-
-// All pairs within rc of a molecule (no periodicity).
-Graph brute_graph(const std::vector<double> &pos, const std::vector<int> &species, double rc) {
-    Graph g;
-    int n = (int)species.size();
-    g.species = species;
-    g.offsets.push_back(0);
-    for (int i = 0; i < n; ++i) {
-        for (int j = 0; j < n; ++j) {
-            if (i == j) continue;
-            double v[3], d2 = 0;
-            for (int c = 0; c < 3; ++c) {
-                v[c] = pos[3 * j + c] - pos[3 * i + c];
-                d2 += v[c] * v[c];
-            }
-            if (d2 < rc * rc) {
-                g.neighbor.push_back(j);
-                for (int c = 0; c < 3; ++c) g.vec.push_back(v[c]);
-            }
-        }
-        g.offsets.push_back((int)g.neighbor.size());
-    }
-    return g;
-}
-
 struct Fixture {
     gbnet_model *model = nullptr;
     std::vector<double> pos;
@@ -68,20 +29,8 @@ struct Fixture {
     double rc = 3.0;
     Fixture(int n_atoms = 7, unsigned seed = 3) {
         model = small_model(small_hyperparams(6, 3, 5, 4, rc, {1, 6, 8}), 42, 0.7, -0.3, {-13.6, -1025.3, -2035.6});
-        std::mt19937 rng(seed);
-        std::uniform_real_distribution<double> u(0.0, 2.6);
-        while ((int)species.size() < n_atoms) {
-            double p[3] = {u(rng), u(rng), u(rng)};
-            bool ok = true;
-            for (size_t k = 0; k < species.size(); ++k) {
-                double d2 = 0;
-                for (int c = 0; c < 3; ++c) d2 += (p[c] - pos[3 * k + c]) * (p[c] - pos[3 * k + c]);
-                if (d2 < 0.8 * 0.8) ok = false;
-            }
-            if (!ok) continue;
-            for (int c = 0; c < 3; ++c) pos.push_back(p[c]);
-            species.push_back((int)species.size() % 3);
-        }
+        pos = random_molecule(n_atoms, seed, 2.6);
+        for (int i = 0; i < n_atoms; ++i) species.push_back(i % 3);
     }
     ~Fixture() { gbnet_model_free(model); }
 };

@@ -5,7 +5,6 @@
 // gbnet train writes, with the deviations gbnet eval reports.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
 
 #include <algorithm>
 #include <cmath>
@@ -213,15 +212,11 @@ TEST_F(RefineTest, CommitteeMembersDifferInSeedAndBootstrapSample) {
     EXPECT_EQ(plain.losses, m0.losses);
 }
 
-struct CliRun {
-    int rc = -1;
-    std::string out;
-};
+// stdout and stderr together, as the messages checked go to either
 CliRun gbnet_cli(const std::string &dir, const std::string &args) {
-    std::string out = dir + "/cli.out";
-    int status = std::system(("cd '" + dir + "' && " + std::string(GBNET_BINARY_DIR) + "/gbnet " + args + " > " +
-                              out + " 2>&1 </dev/null").c_str());
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, read_file(out)};
+    CliRun r = run_gbnet(args, dir);
+    r.out = r.all();
+    return r;
 }
 
 TEST_F(RefineTest, GbnetTrainWritesACommitteeFileAndEvalReportsDeviations) {

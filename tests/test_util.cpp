@@ -40,6 +40,21 @@ std::string read_file(const std::string &path) {
     return ss.str();
 }
 
+CliRun run_gbnet(const std::string &args, const std::string &dir) {
+    static int counter = 0;
+    static const std::string scratch = temp_dir();
+    std::string out = scratch + "/out" + std::to_string(counter), err = scratch + "/err" + std::to_string(counter);
+    ++counter;
+    std::string command = (dir.empty() ? "" : "cd '" + dir + "' && ") + std::string(GBNET_BINARY_DIR) + "/gbnet " +
+                          args + " >" + out + " 2>" + err + " </dev/null";
+    int status = std::system(command.c_str());
+    CliRun r;
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = read_file(out);
+    r.err = read_file(err);
+    return r;
+}
+
 std::string ethanol_slice(const std::string &dir, const std::string &name, int first, int count) {
     gbnet_dataset ds{};
     EXPECT_EQ(gbnet_read_extxyz(&ds, data_path("rmd17_ethanol/rmd17_ethanol_train.extxyz").c_str()), GBNET_OK);

@@ -23,6 +23,15 @@ std::string write_file(const std::string &path, const std::string &text);
 // The whole file as bytes ("" if it cannot be read).
 std::string read_file(const std::string &path);
 
+// "gbnet ARGS" (ARGS as shell words) run in dir ("": the current directory)
+// with no stdin: its exit code, stdout and stderr.
+struct CliRun {
+    int rc = -1;
+    std::string out, err;
+    std::string all() const { return out + err; } // both streams, for messages that go to either
+};
+CliRun run_gbnet(const std::string &args, const std::string &dir = "");
+
 // Writes frames [first, first+count) of the rMD17 ethanol training file as
 // extxyz to dir/name; returns the path.
 std::string ethanol_slice(const std::string &dir, const std::string &name, int first, int count);
