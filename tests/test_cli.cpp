@@ -93,15 +93,6 @@ std::map<std::string, Row> eval_table(const std::string &out) {
     return rows;
 }
 
-struct Dataset {
-    gbnet_dataset ds = {};
-    explicit Dataset(const std::string &path) {
-        gbnet_status st = gbnet_read_extxyz(&ds, path.c_str());
-        EXPECT_EQ(st, GBNET_OK) << gbnet_last_error();
-    }
-    ~Dataset() { gbnet_dataset_free(&ds); }
-};
-
 struct Stats {
     double sum_abs = 0, sum_sq = 0;
     long long n = 0;
@@ -275,7 +266,7 @@ TEST(Cli, ReferenceEnergiesDependentCompositions) {
     EXPECT_TRUE(contains(init.err, "closest to equal")) << init.err;
     CliRun info = gbnet("info " + model);
     double c = info_reference(info.out, "C"), h = info_reference(info.out, "H"), o = info_reference(info.out, "O");
-    Dataset d(data);
+    ExtxyzFile d(data);
     double mean_energy = 0;
     for (int k = 0; k < d.ds.n_frames; ++k) mean_energy += d.ds.frames[k].energy / d.ds.n_frames;
     EXPECT_NEAR(2 * c + 6 * h + o, mean_energy, 1e-9 * std::fabs(mean_energy));
@@ -310,7 +301,7 @@ TEST(Cli, EvalEthanolMatchesPredictionsAndLibrary) {
     EXPECT_TRUE(contains(eval.out, "atoms:       180")) << eval.out;
     EXPECT_TRUE(contains(eval.out, "atoms/s (double precision, 1 threads, 3 calls)")) << eval.out; // 7 + 7 + 6
 
-    Dataset labels(data), pred(predictions);
+    ExtxyzFile labels(data), pred(predictions);
     ASSERT_EQ(pred.ds.n_frames, 20);
     Stats energy, force, force_of[3];
     const int z_order[3] = {1, 6, 8};
@@ -381,7 +372,7 @@ TEST(Cli, EvalTantalumStress) {
     CliRun eval = gbnet("eval " + model + " " + all + " --subset config_type=Elastic_BCC --subset 'subset=*_1?' " +
                      "--write-predictions " + predictions);
     ASSERT_EQ(eval.rc, 0) << eval.err;
-    Dataset everything(all), pred(predictions);
+    ExtxyzFile everything(all), pred(predictions);
     std::vector<const gbnet_frame *> labels;
     for (int f = 0; f < everything.ds.n_frames; ++f) {
         const gbnet_frame &fr = everything.ds.frames[f];

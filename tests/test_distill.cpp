@@ -27,15 +27,6 @@ CliRun gbnet(const std::string &dir, const std::string &args) { return run_gbnet
 
 bool contains(const std::string &text, const std::string &needle) { return text.find(needle) != std::string::npos; }
 
-struct Dataset {
-    gbnet_dataset ds = {};
-    explicit Dataset(const std::string &path) {
-        gbnet_status st = gbnet_read_extxyz(&ds, path.c_str());
-        EXPECT_EQ(st, GBNET_OK) << gbnet_last_error();
-    }
-    ~Dataset() { gbnet_dataset_free(&ds); }
-};
-
 // Teacher energy, forces and virial of a frame.
 struct Labels {
     double energy = NAN;
@@ -102,7 +93,7 @@ TEST_F(DistillTest, SetLabelsAreTheTeachersEvaluation) {
     CliRun r = gbnet(dir, "distill teacher.gbnet student.cfg --set-only --write-set set.extxyz --displacements 2 "
                           "--sigma 0.04 --md-frames 3 --md-steps 5");
     ASSERT_EQ(r.rc, 0) << r.err;
-    Dataset set(dir + "/set.extxyz"), train(dir + "/train.extxyz");
+    ExtxyzFile set(dir + "/set.extxyz"), train(dir + "/train.extxyz");
     ASSERT_EQ(set.ds.n_frames, 20 * 3 + 3);  // molecules: no strained copies
     gbnet_model *teacher = load("teacher.gbnet");
     ASSERT_NE(teacher, nullptr);
@@ -145,7 +136,7 @@ TEST_F(DistillTest, SetLabelsAreTheTeachersEvaluation) {
     // 1080 Gaussian components: their RMS is sigma within a few percent
     EXPECT_NEAR(std::sqrt(sum_sq / n_disp), 0.04, 0.004);
     // the validation frames of phase 1, as they are but with the teacher's labels
-    Dataset valid(dir + "/student.distill.valid.extxyz"), reference(dir + "/valid.extxyz");
+    ExtxyzFile valid(dir + "/student.distill.valid.extxyz"), reference(dir + "/valid.extxyz");
     ASSERT_EQ(valid.ds.n_frames, 10);
     for (int i = 0; i < 10; ++i) {
         const gbnet_frame &f = valid.ds.frames[i];
@@ -170,7 +161,7 @@ TEST_F(DistillTest, CommitteeTeacherLabelsWithItsMean) {
     CliRun r = gbnet(dir, "distill committee.gbnet student.cfg --set-only --write-set set.extxyz --displacements 1");
     ASSERT_EQ(r.rc, 0) << r.err;
     EXPECT_TRUE(contains(r.out, "the mean of its 2 committee members")) << r.out;
-    Dataset set(dir + "/set.extxyz");
+    ExtxyzFile set(dir + "/set.extxyz");
     ASSERT_EQ(set.ds.n_frames, 40);
     for (int i = 0; i < set.ds.n_frames; i += 7) {
         const gbnet_frame &f = set.ds.frames[i];
@@ -199,7 +190,7 @@ TEST_F(DistillTest, CopiesAreDeterministicForASeedAndThreadCount) {
 
 TEST_F(DistillTest, StrainedCellsKeepFractionalCoordinatesAndGetVirials) {
     // three small periodic tantalum frames with stresses, a Ta teacher
-    Dataset ta(data_path("fitsnap_ta/fitsnap_ta.extxyz"));
+    ExtxyzFile ta(data_path("fitsnap_ta/fitsnap_ta.extxyz"));
     std::vector<gbnet_frame> small;
     for (int i = 0; i < ta.ds.n_frames && small.size() < 3; ++i)
         if (ta.ds.frames[i].has_virial && ta.ds.frames[i].n_atoms <= 16) small.push_back(ta.ds.frames[i]);
@@ -212,7 +203,7 @@ TEST_F(DistillTest, StrainedCellsKeepFractionalCoordinatesAndGetVirials) {
     CliRun r = gbnet(dir, "distill ta_teacher.gbnet ta.cfg --set-only --write-set ta_set.extxyz --displacements 0 "
                           "--strains 2 --strain 0.03");
     ASSERT_EQ(r.rc, 0) << r.err;
-    Dataset set(dir + "/ta_set.extxyz");
+    ExtxyzFile set(dir + "/ta_set.extxyz");
     ASSERT_EQ(set.ds.n_frames, 3 * 3);
     for (int i = 0; i < set.ds.n_frames; ++i) {
         const gbnet_frame &f = set.ds.frames[i], &source = small[i / 3];
@@ -285,7 +276,7 @@ TEST_F(DistillTest, StudentIsAnOrdinaryModelCloserToTheTeacher) {
     gbnet_model *untrained = nullptr;
     ASSERT_EQ(gbnet_model_create(&untrained, gbnet_model_hyperparams(distilled), 3), GBNET_OK);
     ASSERT_EQ(gbnet_model_set_normalization(untrained, scale, shift, e_ref), GBNET_OK);
-    Dataset valid(dir + "/valid.extxyz");  // frames the student never saw
+    ExtxyzFile valid(dir + "/valid.extxyz");  // frames the student never saw
     double before = force_rms_difference(untrained, teacher, valid.ds);
     double after = force_rms_difference(distilled, teacher, valid.ds);
     std::printf("force RMS difference from the teacher on unseen frames: untrained %.4f, distilled %.4f eV/A\n",

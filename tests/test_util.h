@@ -8,9 +8,24 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 extern "C" {
 #include "gbnet.h"
+#include "gbnet_data.h"
 }
+
+// The frames of an extxyz file (a failed read is a test failure), freed with it.
+struct ExtxyzFile {
+    gbnet_dataset ds = {};
+    explicit ExtxyzFile(const std::string &path) {
+        gbnet_status st = gbnet_read_extxyz(&ds, path.c_str());
+        EXPECT_EQ(st, GBNET_OK) << gbnet_last_error();
+    }
+    ~ExtxyzFile() { gbnet_dataset_free(&ds); }
+    ExtxyzFile(const ExtxyzFile &) = delete;
+    ExtxyzFile &operator=(const ExtxyzFile &) = delete;
+};
 
 // Path to a file under ../shared/data (the project's real datasets).
 std::string data_path(const std::string &relative);
