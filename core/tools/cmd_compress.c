@@ -237,16 +237,9 @@ static void print_deviation(const char *what, const char *precision, const devia
            1e3 * dev->f_abs / dev->n_f);
 }
 
-/* --tabulate of a committee file: every member tabulated, written as a committee.
- * Returns -1 when IN is not a committee (or cannot be read: the caller reports it). */
-static int tabulate_committee(const char *in, const char *out, int points) {
-    gbnet_committee *c = NULL;
-    if (gbnet_committee_load(&c, in) != GBNET_OK) return -1;
+/* --tabulate of a committee: every member tabulated, written to out as a committee. */
+static int tabulate_committee(const gbnet_committee *c, const char *out, int points) {
     int n = gbnet_committee_size(c);
-    if (n < 2) {
-        gbnet_committee_free(c);
-        return -1;
-    }
     gbnet_model *members[GBNET_MAX_COMMITTEE] = {0};
     gbnet_committee *tabulated = NULL;
     gbnet_status st = GBNET_OK;
@@ -260,7 +253,6 @@ static int tabulate_committee(const char *in, const char *out, int points) {
     if (!st) printf("tabulated the %d members of the committee on %d points per block\nwrote %s\n", n, points, out);
     for (int k = 0; k < n; ++k) gbnet_model_free(members[k]);
     gbnet_committee_free(tabulated);
-    gbnet_committee_free(c);
     return rc;
 }
 
@@ -352,13 +344,20 @@ int cmd_compress(int argc, char **argv) {
     if (rank_text && gbnet_rank_spec_parse(&spec, rank_text))
         return cli_usage_error("compress", "--rank: %s", gbnet_last_error());
 
-    if (tabulate && !reduce && !quantize && n_checks == 0) {
-        int rc = tabulate_committee(in, out, points);
-        if (rc >= 0) return rc;
+    /* a committee file: --tabulate alone handles every member; anything else would write member 0 alone
+     * (a file that cannot be read is left to gbnet_model_load below, which says why) */
+    gbnet_committee *committee = NULL;
+    if (gbnet_committee_load(&committee, in) == GBNET_OK && gbnet_committee_size(committee) > 1) {
+        int n = gbnet_committee_size(committee);
+        int rc = tabulate && !reduce && !quantize && n_checks == 0
+                     ? tabulate_committee(committee, out, points)
+                     : cli_error("compress", "%s holds a committee of %d members: only --tabulate (without --check) "
+                                             "handles every member; compress each member and join the results again "
+                                             "(gbnet.make_committee in Python)", in, n);
+        gbnet_committee_free(committee);
+        return rc;
     }
-    if (cli_refuse_committee("compress", in, "only --tabulate (without --check) handles every member; compress each "
-                                           "member and join the results again (gbnet.make_committee in Python)"))
-        return CLI_EXIT_ERROR;
+    gbnet_committee_free(committee);
     gbnet_model *exact = NULL, *tab = NULL;
     gbnet_status st = gbnet_model_load(&exact, in);
     if (st) return cli_library_error("compress", st);
