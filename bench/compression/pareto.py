@@ -282,7 +282,7 @@ def gas_extxyz():
     if os.path.exists(path):
         return path
     os.makedirs(WORK, exist_ok=True)
-    frames = read_extxyz(ETHANOL_TEST, 64)
+    frames = [(sym, pos) for sym, pos, _ in read_extxyz(ETHANOL_TEST, 64)]
     a, n = 12.0, 4
     lines = []
     k = 0
@@ -303,6 +303,7 @@ def gas_extxyz():
 
 
 def read_extxyz(path, count, first=0):
+    """Frames [first, first + count) of an extxyz file: (symbols, positions, comment line)."""
     frames = []
     with open(path) as f:
         k = 0
@@ -316,7 +317,7 @@ def read_extxyz(path, count, first=0):
             if k >= first:
                 frames.append(([a[0] for a in atoms], [[float(x) for x in a[1:4]] for a in atoms], comment))
             k += 1
-    return [(s, p) for s, p, _ in frames] if first == 0 else frames
+    return frames
 
 
 def lammps_data(system):
@@ -326,7 +327,7 @@ def lammps_data(system):
         return path
     order = SYSTEMS[system]["elements"].split()
     if system == "ethanol":
-        (sym, pos), = [read_extxyz(gas_extxyz(), 1)[0]]
+        sym, pos, _ = read_extxyz(gas_extxyz(), 1)[0]
         L = [48.0, 48.0, 48.0]
     else:  # frame 320 (data_3's first) replicated 2x2x2, as bench_gbnet --frame 320 --replicate 2
         sym1, pos1, comment = read_extxyz(WATER, 1, first=320)[0]

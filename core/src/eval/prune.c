@@ -101,14 +101,17 @@ static gbnet_status add_filter_stats(prune_stats *ps, const double *d, int n) {
     return GBNET_OK;
 }
 
+/* Whether row i of a pack is an atom of the data (not a masked padding slot). */
+static int data_atom(const gb_batch *b, int i) { return !b->atom_graph || b->atom_graph[i] >= 0; }
+
 static gbnet_status measure(prune_stats *ps, const gbnet_model *exact, int n, const gbnet_structure *structures,
                             int *n_atoms) {
     gbnet_workspace *ws = NULL;
     gbnet_status st = gbnet_workspace_create(&ws, exact, GBNET_DOUBLE);
     if (st) return st;
     int *atoms = gb_malloc(2 * (size_t)n * sizeof(int) + 1);
-    double *ae = NULL, *ge = NULL;
-    if (!atoms) st = GBNET_ERR_NO_MEMORY;
+    double *ae = NULL, *ge = NULL, *du = gb_malloc((size_t)ps->F * sizeof(double)); /* du [F]: one atom's block update */
+    if (!atoms || !du) st = GBNET_ERR_NO_MEMORY;
     if (!st) st = gb_ws_pack_structures(ws, n, structures, atoms, atoms + n);
     *n_atoms = 0;
     for (int k = 0; !st && k < ws->packing.n_packs; ++k) {
@@ -120,43 +123,35 @@ static gbnet_status measure(prune_stats *ps, const gbnet_model *exact, int n, co
         if (!ae || !ge) st = GBNET_ERR_NO_MEMORY;
         if (!st) st = gb_ws_forward(ws, b, 0, ae, ge);
         if (st) break;
-        /* masked (padding) slots are not atoms of the data */
         int rows, cols, real_rows = 0;
-        for (int i = 0; i < b->n_centers; ++i) real_rows += !b->atom_graph || b->atom_graph[i] >= 0;
+        for (int i = 0; i < b->n_centers; ++i) real_rows += data_atom(b, i);
         *n_atoms += real_rows;
         for (int t = 0; t <= ps->T; ++t) {
             const double *x = gb_net_activation_f64(ws->net64, GB_ACT_X, t, &rows, &cols);
             for (int i = 0; i < rows; ++i)
-                if (!b->atom_graph || b->atom_graph[i] >= 0) stats_add(&ps->x[t], x + (size_t)i * cols, 1, cols);
+                if (data_atom(b, i)) stats_add(&ps->x[t], x + (size_t)i * cols, 1, cols);
             if (t == ps->T) break;
             const double *xn = gb_net_activation_f64(ws->net64, GB_ACT_X, t + 1, &rows, &cols);
-            double *du = malloc((size_t)cols * sizeof(double));
-            if (!du) {
-                st = GBNET_ERR_NO_MEMORY;
-                break;
-            }
             for (int i = 0; i < rows; ++i)
-                if (!b->atom_graph || b->atom_graph[i] >= 0) {
+                if (data_atom(b, i)) {
                     for (int c = 0; c < cols; ++c) du[c] = xn[(size_t)i * cols + c] - x[(size_t)i * cols + c];
                     stats_add(&ps->update[t], du, 1, cols);
                 }
-            free(du);
             const double *mm = gb_net_activation_f64(ws->net64, GB_ACT_M, t, &rows, &cols);
             const double *s1 = gb_net_activation_f64(ws->net64, GB_ACT_S1, t, &rows, &cols);
             for (int i = 0; i < rows; ++i)
-                if (!b->atom_graph || b->atom_graph[i] >= 0) {
+                if (data_atom(b, i)) {
                     stats_add(&ps->space[SPACE_CONV(t)], mm + (size_t)i * cols, 1, cols);
                     stats_add(&ps->space[SPACE_HIDDEN(t)], s1 + (size_t)i * cols, 1, cols);
                 }
         }
-        if (st) break;
         const double *r = gb_net_activation_f64(ws->net64, GB_ACT_READOUT, 0, &rows, &cols);
         for (int i = 0; i < rows; ++i)
-            if (!b->atom_graph || b->atom_graph[i] >= 0) stats_add(&ps->space[SPACE_READOUT(ps->T)], r + (size_t)i * cols, 1, cols);
+            if (data_atom(b, i)) stats_add(&ps->space[SPACE_READOUT(ps->T)], r + (size_t)i * cols, 1, cols);
         const double *d = gb_net_activation_f64(ws->net64, GB_ACT_LENGTHS, 0, &rows, &cols);
         st = add_filter_stats(ps, d, rows);
     }
-    free(ae), free(ge), free(atoms);
+    free(ae), free(ge), free(du), free(atoms);
     gbnet_workspace_free(ws);
     return st;
 }
