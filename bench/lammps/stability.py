@@ -14,6 +14,7 @@ O-H radial distribution functions against those of the training frames
 OUT.md (appended to the header stability.sh wrote) and a PNG.
 """
 import fnmatch
+import glob
 import re
 import sys
 
@@ -24,10 +25,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 R_MAX, DR = 6.0, 0.01
+DT_PS = 0.0005  # in.stability's timestep
 
 
-def last_thermo_block(path):
-    """Columns of the last thermo block: step time temp etotal rho atoms cov_close cov_volume."""
+def thermo_blocks(path):
+    """Columns of each thermo block: step time temp etotal rho atoms cov_close cov_volume."""
     blocks, rows, inside = [], None, False
     with open(path) as f:
         for line in f:
@@ -49,20 +51,42 @@ def last_thermo_block(path):
                 rows.append(values)
     if inside and rows:  # a run that stopped early (lost atoms, error): keep what was written
         blocks.append(rows)
-    if not blocks:
-        raise SystemExit(f"stability.py: no thermo block in {path}")
-    return np.array(blocks[-1])
+    return [np.array(b) for b in blocks if b]
+
+
+def production_thermo(run_dir):
+    """The production thermo rows of a run: the last block of log.lammps, then those of the parts
+    resumed from restart files (log.resumeSTEP.lammps, in step order), each step once."""
+    first = thermo_blocks(f"{run_dir}/log.lammps")  # NVT thermalisation, then the production
+    parts = first[1:2] + [b for p in sorted(glob.glob(f"{run_dir}/log.resume*.lammps")) for b in thermo_blocks(p)]
+    if not parts:
+        raise SystemExit(f"stability.py: no production thermo block in {run_dir}")
+    rows = []
+    for part in parts:  # a later part wins over what a stopped part wrote after its restart step
+        rows = [r for r in rows if r[0] < part[0][0]] + list(part)
+    return np.array(rows)
 
 
 def dump_frames(path):
-    """(box lengths [3], types [n], positions [n][3]) per frame of a LAMMPS text dump (orthogonal box)."""
+    """(box lengths [3], types [n], positions [n][3]) per frame of a LAMMPS text dump (orthogonal box),
+    each timestep once: a resumed part appends from its restart step, and wins over the frames a
+    stopped part wrote after it."""
     with open(path) as f:
         lines = f.read().splitlines()
-    k = 0
+    starts, k = {}, 0  # step -> line of its last frame
     while k < len(lines):
         if not lines[k].startswith("ITEM: TIMESTEP"):
             k += 1
             continue
+        step, n = int(lines[k + 1]), int(lines[k + 3])
+        if k + 9 + n > len(lines):  # the last frame of a stopped run, cut short
+            break
+        for s in [s for s in starts if s >= step]:  # appended by a resumed part: drop what it replaces
+            del starts[s]
+        starts[step] = k
+        k += 9 + n
+    for step in sorted(starts):
+        k = starts[step]
         n = int(lines[k + 3])
         box = np.array([[float(x) for x in lines[k + 5 + d].split()[:2]] for d in range(3)])
         cols = lines[k + 8].split()[2:]
@@ -70,7 +94,6 @@ def dump_frames(path):
         t = data[:, cols.index("type")].astype(int)
         x = data[:, [cols.index(c) for c in ("x", "y", "z")]]
         yield box[:, 1] - box[:, 0], t, x
-        k += 9 + n
 
 
 def pair_histogram(lengths, xa, xb, same):
@@ -140,8 +163,9 @@ def main():
     fig, ax = plt.subplots(2, 3, figsize=(15, 8))
     rows = []
     for run_dir, label in runs:
-        th = last_thermo_block(f"{run_dir}/log.lammps")
-        t, temp, etot, rho, atoms = th[:, 1] - th[0, 1], th[:, 2], th[:, 3], th[:, 4], th[:, 5]
+        th = production_thermo(run_dir)
+        # time from the step (0.5 fs): a part resumed from a restart file counts Time from 0 again
+        t, temp, etot, rho, atoms = (th[:, 0] - th[0, 0]) * DT_PS, th[:, 2], th[:, 3], th[:, 4], th[:, 5]
         n = atoms[0]
         rdf = Rdf()
         for lengths, types, x in dump_frames(f"{run_dir}/traj.lammpstrj"):

@@ -13,7 +13,15 @@
 # The full lengths take about 2.5 hours on 2 cores. STAB_SCALE (default 1)
 # multiplies every production length (e.g. 0.05: 50 ps, 5 ps, 5 ps, 5 ps);
 # the RESULTS file states the lengths run. Run it alone on the machine.
-# Environment: STAB_SCALE, STAB_BUILD_DIR (default build), STAB_THREADS (2),
+# STAB_LANES=2 runs the 1 ns run beside the three others (one thread each by
+# default): about 1.6 hours on 2 cores instead of 2.5.
+# A run stopped part-way (Ctrl-C, end of a session) continues from its newest
+# restart file (one per 1/50 of the run) when started again with
+# STAB_RESUME=1 and the same STAB_WORK; the report joins the parts.
+# STAB_ONLY="nve300 ..." runs only those runs (no report); STAB_NICE=1 runs
+# LAMMPS under nice -n 19 (a scavenger beside other work: then the wall times
+# say nothing).
+# Environment: STAB_SCALE, STAB_LANES (1), STAB_WORK, STAB_RESUME, STAB_ONLY, STAB_NICE, STAB_BUILD_DIR (default build), STAB_THREADS (2; 1 with 2 lanes),
 # STAB_OUT (default bench/lammps/STABILITY_<vendor>.md).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,42 +29,72 @@ repo="$(cd "$here/../.." && pwd)"
 pot="$(realpath "${1:-$repo/potentials/water.gbnet}")"
 build="$(realpath "${STAB_BUILD_DIR:-$repo/build}")"
 scale="${STAB_SCALE:-1}"
-threads="${STAB_THREADS:-2}"
+lanes="${STAB_LANES:-1}"
+threads="${STAB_THREADS:-$([[ "$lanes" == 2 ]] && echo 1 || echo 2)}"
 source "$here/../cpu_info.sh"
 out_md="${STAB_OUT:-$here/STABILITY_$(cpu_vendor).md}"
 out_png="${out_md%.md}.png"
 data="$repo/../shared/data/deepmd_water"
 lmp="$build/gbnet-lmp"
 [[ -x "$lmp" ]] || { echo "stability.sh: $lmp not found (build with -DGBNET_LAMMPS=ON)" >&2; exit 1; }
-work="$build/stability-bench"
-rm -rf "$work"
+work="${STAB_WORK:-$build/stability-bench}"
+only="${STAB_ONLY:-}"
+nice="${STAB_NICE:+nice -n 19}"
+[[ -n "${STAB_RESUME:-}" ]] || rm -rf "$work"
 mkdir -p "$work"
 steps() { awk -v ps="$1" -v s="$scale" 'BEGIN { n = int(ps * s * 2000 + 0.5); print (n < 200 ? 200 : n) }'; }
 
 runs=()
 run_one() { # name label rep temp ensemble ps
-    local dir="$work/$1" n
+    local dir="$work/$1" n resume=0 log=log.lammps latest
     n="$(steps "$6")"
+    [[ -n "$only" && " $only " != *" $1 "* ]] && return 0
     mkdir -p "$dir"
+    # resuming: continue from the newest restart file of an earlier, stopped part
+    latest="$(ls "$dir"/restart.*.bin 2>/dev/null | sed 's/.*restart\.\([0-9]*\)\.bin/\1/' | sort -n | tail -n1 || true)"
+    if [[ -n "$latest" ]]; then
+        resume="$latest"
+        log="log.resume$(printf %09d "$latest").lammps"
+        echo "stability.sh: $2: resuming at step $latest of $n" >&2
+    fi
     echo "stability.sh: $2 ($n steps of 0.5 fs)" >&2
     local t0=$SECONDS
-    (cd "$dir" && OMP_NUM_THREADS="$threads" "$lmp" -in "$here/in.stability" -log log.lammps -screen none -nocite \
+    (cd "$dir" && OMP_NUM_THREADS="$threads" $nice "$lmp" -in "$here/in.stability" -log "$log" -screen none -nocite \
         -var pot "$pot" -var data "$data/raw/lammps_start/water.lmp" -var rep "$3" -var temp "$4" \
-        -var ensemble "$5" -var steps "$n" -var dump "$(( n / 200 > 100 ? n / 200 : 100 ))") || true
-    echo "$2: $(( SECONDS - t0 )) s wall" >>"$work/walls.txt"
-    runs+=("$dir:$2")
+        -var ensemble "$5" -var steps "$n" -var dump "$(( n / 200 > 100 ? n / 200 : 100 ))" \
+        -var resume "$resume" -var restart_every "$(( n / 50 > 2000 ? n / 50 : 2000 ))") || true
+    echo "$2: $(( SECONDS - t0 )) s wall${latest:+ (resumed at step $latest)}" >>"$dir/walls.txt"
 }
-run_one nve300 "300 K NVE, 192 atoms, $(awk -v s="$scale" 'BEGIN{print 1000*s}') ps" 1 300.0 nve 1000
-run_one nve300big "300 K NVE, 1536 atoms, $(awk -v s="$scale" 'BEGIN{print 100*s}') ps" 2 300.0 nve 100
-run_one nve400 "400 K NVE, 192 atoms, $(awk -v s="$scale" 'BEGIN{print 100*s}') ps" 1 400.0 nve 100
-run_one npt300 "300 K 1 bar NPT, 192 atoms, $(awk -v s="$scale" 'BEGIN{print 100*s}') ps" 1 300.0 npt 100
+ps_scaled() { awk -v s="$scale" -v p="$1" 'BEGIN{print p*s}'; }
+label_nve300="300 K NVE, 192 atoms, $(ps_scaled 1000) ps"
+label_nve300big="300 K NVE, 1536 atoms, $(ps_scaled 100) ps"
+label_nve400="400 K NVE, 192 atoms, $(ps_scaled 100) ps"
+label_npt300="300 K 1 bar NPT, 192 atoms, $(ps_scaled 100) ps"
+runs=("$work/nve300:$label_nve300" "$work/nve300big:$label_nve300big" "$work/nve400:$label_nve400"
+      "$work/npt300:$label_npt300")
+long_run() { run_one nve300 "$label_nve300" 1 300.0 nve 1000; }
+other_runs() {
+    run_one nve300big "$label_nve300big" 2 300.0 nve 100
+    run_one nve400 "$label_nve400" 1 400.0 nve 100
+    run_one npt300 "$label_npt300" 1 300.0 npt 100
+}
+if [[ "$lanes" == 2 ]]; then # the long run beside the three others, one thread each
+    long_run &
+    other_runs
+    wait
+else
+    long_run
+    other_runs
+fi
+[[ -z "$only" ]] || { echo "stability.sh: ran $only only (STAB_ONLY); no report" >&2; exit 0; }
+cat "$work"/{nve300,nve300big,nve400,npt300}/walls.txt >"$work/walls.txt"
 
 {
     echo "# Stability of long MD: water"
     echo
     echo "Measured $(date -u +%Y-%m-%d) by \`STAB_SCALE=$scale bench/lammps/stability.sh\` on"
     echo "$(lscpu | sed -n 's/^Model name: *//p' | head -n1) ($(getconf _NPROCESSORS_ONLN) CPUs; flags: $(cpu_flags)),"
-    echo "alone on the machine, gbnet-lmp with $threads OpenMP threads, float precision."
+    echo "alone on the machine, gbnet-lmp with $threads OpenMP thread(s) per run, float precision$([[ "$lanes" == 2 ]] && echo "; the 1 ns run beside the three others, which ran one after another")."
     echo
     echo "Potential: \`$(basename "$pot")\` ($("$build/gbnet" info "$pot" | sed -n 's/^training coverage: //p' | head -n1))."
     echo "Each run: 1 ps NVT at its temperature from Maxwell-Boltzmann velocities, then the production"
