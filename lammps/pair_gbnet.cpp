@@ -411,8 +411,15 @@ void PairGBNet::compute(int eflag, int vflag)
   result.forces = forces.data();
   result.atom_virials = vflag_atom ? atom_virials.data() : nullptr;
 
-  if (committee) {
+  // integrating with one member, the others are needed only on the steps
+  // whose deviations are written (out_freq), as in DeePMD-kit
+  bool whole_committee = committee && (committee_output < 0 || out_freq == 0 ||
+                                       update->ntimestep % out_freq == 0);
+  if (whole_committee) {
     evaluate_committee(graph, result);
+  } else if (committee) {
+    if (gbnet_committee_evaluate_graph_member(committee_workspace, committee_output, &graph, &result) != GBNET_OK)
+      error->one(FLERR, "pair gbnet: evaluation failed: {}", gbnet_last_error());
   } else if (gbnet_evaluate_graph(workspace, &graph, &result) != GBNET_OK) {
     error->one(FLERR, "pair gbnet: evaluation failed: {}", gbnet_last_error());
   }
@@ -448,7 +455,7 @@ void PairGBNet::compute(int eflag, int vflag)
       v[4] += w[2];
       v[5] += w[5];
     }
-  if (committee) committee_deviation(graph);
+  if (whole_committee) committee_deviation(graph);
 }
 
 /* ---------------------------------------------------------------------- extrapolation warnings */
@@ -711,8 +718,11 @@ void PairGBNet::load_committee()
   committee = loaded;
   if (comm->me == 0)
     utils::logmesg(lmp, "pair gbnet: {} holds a committee of {} members: forces from {}, model deviation "
-                   "in compute pair gbnet and d_gbnet_devi_f\n", potential_path, gbnet_committee_size(committee),
-                   committee_output < 0 ? std::string("their mean") : "member " + std::to_string(committee_output));
+                   "in compute pair gbnet and d_gbnet_devi_f{}\n", potential_path, gbnet_committee_size(committee),
+                   committee_output < 0 ? std::string("their mean") : "member " + std::to_string(committee_output),
+                   committee_output >= 0 && out_freq > 0
+                       ? fmt::format(" (the other members and the deviations every {} steps)", out_freq)
+                       : std::string(""));
   // the per-atom force deviation as a custom per-atom property (dump custom
   // ... d_gbnet_devi_f), held by a fix property/atom so it follows the atoms
   int flag = -1, cols = -1;

@@ -258,6 +258,54 @@ TEST_F(LammpsCommittee, ChosenMemberIntegratesWithItsOwnForces) {
     EXPECT_NE(bad.text().find("committee_output 3 but potential file"), std::string::npos) << bad.text();
 }
 
+// Integrating with member 2 and out_freq 5, the other members run only on
+// steps 0, 5, 10: the trajectory is member 2's alone, step by step, and the
+// deviations written on those steps are those of a run that evaluates every
+// member on every step (out_freq 1) along the same trajectory.
+TEST_F(LammpsCommittee, ChosenMemberWithOutFreqEvaluatesTheOthersOnlyOnThoseSteps) {
+    gbnet_committee *c = nullptr;
+    ASSERT_EQ(gbnet_committee_load(&c, pot.c_str()), GBNET_OK);
+    std::string single = dir + "/member2.gbnet";
+    ASSERT_EQ(gbnet_model_save(gbnet_committee_member(c, 2), single.c_str()), GBNET_OK);
+    gbnet_committee_free(c);
+    // pe and the compute's max_devi_f on every step (fix print), 10 steps
+    auto every_step = [&](const std::string &p, const std::string &style) {
+        std::string sc = script(p, style, "thermo 1\nfix p all print 1 \"GBNET s$(step) $(pe:%.17g) $(c_dev[4]:%.17g)\"\n", 10);
+        return sc;
+    };
+    LmpRun sparse = run_lammps(dir, "sparse", every_step(pot, "committee_output 2 out_freq 5 out_file sparse.devi"), 1);
+    ASSERT_EQ(sparse.status, 0) << sparse.text();
+    EXPECT_NE(sparse.text().find("forces from member 2, model deviation in compute pair gbnet and d_gbnet_devi_f "
+                                 "(the other members and the deviations every 5 steps)"),
+              std::string::npos)
+        << sparse.text();
+    LmpRun dense = run_lammps(dir, "dense", every_step(pot, "committee_output 2 out_freq 1 out_file dense.devi"), 1);
+    ASSERT_EQ(dense.status, 0) << dense.text();
+    LmpRun alone = run_lammps(dir, "alone", every_step(single, ""), 1);
+    ASSERT_EQ(alone.status, 0) << alone.text();
+    for (int step = 0; step <= 10; ++step) {
+        std::string k = "s" + std::to_string(step);
+        ASSERT_EQ(sparse.values[k].size(), 2u) << k << sparse.text();
+        double e = sparse.values[k][0], e_alone = alone.values[k].at(0), e_dense = dense.values[k].at(0);
+        EXPECT_LE(std::fabs(e - e_alone), 1e-10 * std::fabs(e_alone)) << k;
+        EXPECT_LE(std::fabs(e - e_dense), 1e-10 * std::fabs(e_alone)) << k;
+        // between out_freq steps the compute holds the last computed deviation
+        double held = sparse.values["s" + std::to_string(step - step % 5)][1];
+        EXPECT_EQ(sparse.values[k][1], held) << k;
+        if (step % 5) EXPECT_NE(dense.values[k][1], held) << k;  // (it did change)
+    }
+    std::vector<std::vector<double>> rows = read_devi(dir + "/sparse.devi"), all = read_devi(dir + "/dense.devi");
+    ASSERT_EQ(rows.size(), 3u);
+    ASSERT_EQ(all.size(), 11u);
+    for (size_t r = 0; r < rows.size(); ++r) {
+        ASSERT_EQ(rows[r].size(), 8u);
+        EXPECT_EQ(rows[r][0], 5.0 * r);
+        for (int col = 1; col < 8; ++col)
+            EXPECT_LE(std::fabs(rows[r][col] - all[5 * r][col]), 1e-10 * std::fabs(all[5 * r][col]))
+                << "step " << 5 * r << " column " << col;
+    }
+}
+
 TEST_F(LammpsCommittee, DeviationFileThatCannotBeWrittenIsAnError) {
     LmpRun r = run_lammps(dir, "unwritable", script(pot, "out_freq 1 out_file /nonexistent/dir/model_devi.out", "", 0), 2);
     EXPECT_NE(r.status, 0);

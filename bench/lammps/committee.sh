@@ -16,6 +16,7 @@
 #
 # Environment: CMTEBENCH_BUILD_DIR (default build), CMTEBENCH_MEMBERS (4),
 # CMTEBENCH_REPEATS (5), CMTEBENCH_STEPS (LAMMPS steps per timed run, 20),
+# CMTEBENCH_OUT_FREQ (10: out_freq of the member-0 runs),
 # CMTEBENCH_OUT (default bench/lammps/RESULTS_committee_<vendor>.md).
 set -euo pipefail
 
@@ -26,6 +27,7 @@ build="$(realpath "${CMTEBENCH_BUILD_DIR:-$repo/build}")"
 members="${CMTEBENCH_MEMBERS:-4}"
 repeats="${CMTEBENCH_REPEATS:-5}"
 steps="${CMTEBENCH_STEPS:-20}"
+sparse="${CMTEBENCH_OUT_FREQ:-10}"
 source "$here/../cpu_info.sh"
 out_md="${CMTEBENCH_OUT:-$here/RESULTS_committee_$(cpu_vendor).md}"
 data="$repo/../shared/data/deepmd_water"
@@ -49,9 +51,9 @@ for t in 1 2; do
 done
 
 # one LAMMPS run: the median-free loop time per step of its timed runs
-lammps_step() { # file threads
+lammps_step() { # file threads [pair_style keywords]
     OMP_NUM_THREADS="$2" "$lmp" -in "$here/in.water_speed" -log none -screen none -nocite \
-        -var pot "$1" -var data "$data/raw/lammps_start/water.lmp" -var rep 2 -var precision float \
+        -var pot "$1" -var style "${3:-out_freq 0}" -var data "$data/raw/lammps_start/water.lmp" -var rep 2 -var precision float \
         -var threads "$2" -var warmup 5 -var steps "$steps" -var repeats 1 -log lmp.log >/dev/null
     awk -v s="$steps" '/^Loop time of/ {t=$4} END {printf "%.6g\n", t / s}' lmp.log
 }
@@ -60,6 +62,7 @@ for t in 1 2; do
     for r in $(seq "$repeats"); do
         lmp_times[one_$t]+="$(lammps_step "$pot" "$t") "
         lmp_times[cmte_$t]+="$(lammps_step committee.gbnet "$t") "
+        lmp_times[member_$t]+="$(lammps_step committee.gbnet "$t" "committee_output 0 out_freq $sparse") "
     done
 done
 
@@ -75,7 +78,9 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
     echo "one model against gbnet_committee_evaluate with deviations: neighbor list and packing"
     echo "built once). LAMMPS: gbnet-lmp, \`in.water_speed\`, NVE, $steps timed steps per run, the two"
     echo "files alternately, median of $repeats runs each (neighbor list, graph and exchange shared; the"
-    echo "per-atom force deviations computed every step)."
+    echo "per-atom force deviations computed every step). \"member 0, others every $sparse steps\": the same"
+    echo "committee file with \`committee_output 0 out_freq $sparse\` (DeePMD-kit's way: MD with member 0, the"
+    echo "whole committee and its deviations on every ${sparse}th step), per step averaged over the run."
     echo
     echo "| where | threads | one model µs/atom/step | committee µs/atom/step | ratio |"
     echo "|---|---|---|---|---|"
@@ -87,11 +92,13 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
     for t in 1 2; do
         one="$(tr ' ' '\n' <<<"${lmp_times[one_$t]}" | grep . | median)"
         cm="$(tr ' ' '\n' <<<"${lmp_times[cmte_$t]}" | grep . | median)"
-        awk -v t="$t" -v a="$one" -v b="$cm" 'BEGIN {printf "| LAMMPS | %s | %.3f | %.3f | %.2fx |\n", t, 1e6*a/1536, 1e6*b/1536, b/a}'
+        mb="$(tr ' ' '\n' <<<"${lmp_times[member_$t]}" | grep . | median)"
+        awk -v t="$t" -v a="$one" -v b="$cm" 'BEGIN {printf "| LAMMPS, mean of the members every step | %s | %.3f | %.3f | %.2fx |\n", t, 1e6*a/1536, 1e6*b/1536, b/a}'
+        awk -v t="$t" -v a="$one" -v b="$mb" -v s="$sparse" 'BEGIN {printf "| LAMMPS, member 0, others every %s steps | %s | %.3f | %.3f | %.2fx |\n", s, t, 1e6*a/1536, 1e6*b/1536, b/a}'
     done
     echo
-    echo "Raw LAMMPS seconds per step (one model, committee), per thread count:"
+    echo "Raw LAMMPS seconds per step (one model; committee mean; member 0 with the others every $sparse steps), per thread count:"
     echo
-    for t in 1 2; do echo "- $t thread(s): one ${lmp_times[one_$t]}; committee ${lmp_times[cmte_$t]}"; done
+    for t in 1 2; do echo "- $t thread(s): one ${lmp_times[one_$t]}; mean ${lmp_times[cmte_$t]}; member 0 ${lmp_times[member_$t]}"; done
 } >"$out_md"
 cat "$out_md"

@@ -463,6 +463,12 @@ gbnet_status gbnet_committee_evaluate(gbnet_committee_workspace *cws, int n, con
 gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *graph,
                                             gbnet_graph_result *result, double *member_energies,
                                             double *member_virials, double *member_forces);
+/* Member `member` alone on the graph, as gbnet_evaluate_graph with that
+ * member's workspace (its repulsive core included): for the steps of an MD
+ * that integrates with one member and needs the others only now and then
+ * (DeePMD-kit's out_freq). */
+gbnet_status gbnet_committee_evaluate_graph_member(gbnet_committee_workspace *cws, int member,
+                                                   const gbnet_graph *graph, gbnet_graph_result *result);
 /* gbnet_graph_from_full_list once for the whole committee (the cutoff is shared). */
 gbnet_status gbnet_committee_graph_from_full_list(gbnet_committee_workspace *cws, gbnet_graph *graph,
                                                   const double *positions, const gbnet_full_list *list,

@@ -224,6 +224,22 @@ gbnet_status gbnet_committee_graph_from_full_list(gbnet_committee_workspace *cws
     return gbnet_graph_from_full_list(cws->members[0], graph, positions, list, overlap);
 }
 
+gbnet_status gbnet_committee_evaluate_graph_member(gbnet_committee_workspace *cws, int member, const gbnet_graph *g,
+                                                   gbnet_graph_result *r) {
+    if (!cws || !g || !r)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate_graph_member: NULL argument");
+    if (member < 0 || member >= cws->n_members)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate_graph_member: member %d is not in 0..%d",
+                       member, cws->n_members - 1);
+    gbnet_status st = gbnet_evaluate_graph(cws->members[member], g, r);
+    if (st && cws->n_members > 1) { /* say which member */
+        char why[1024];
+        snprintf(why, sizeof why, "%s", gbnet_last_error());
+        return gb_fail(st, "committee member %d: %s", member, why);
+    }
+    return st;
+}
+
 gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *g,
                                             gbnet_graph_result *r, double *member_energies, double *member_virials,
                                             double *member_forces) {
