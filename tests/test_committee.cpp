@@ -450,3 +450,55 @@ TEST(Committee, DamagedCommitteeSectionIsAFormatError) {
 }
 
 }  // namespace
+
+// gbnet join: single models and committees, in the order given, as one
+// committee file whose members evaluate exactly as the inputs did.
+TEST(Committee, JoinWritesTheInputsInOrderAsOneCommittee) {
+    std::string dir = temp_dir();
+    gbnet_model *a = small_model(small_hyperparams(8, 2, 8, 4, 4.0, {1, 8}), 11);
+    gbnet_model *b = small_model(small_hyperparams(12, 3, 8, 6, 4.0, {1, 8}), 12);
+    gbnet_model *c = small_model(small_hyperparams(8, 1, 6, 4, 4.0, {1, 8}), 13);
+    gbnet_model *wrong = small_model(small_hyperparams(8, 2, 8, 4, 4.5, {1, 8}), 14);
+    ASSERT_EQ(gbnet_model_save(a, (dir + "/a.gbnet").c_str()), GBNET_OK);
+    ASSERT_EQ(gbnet_model_save(wrong, (dir + "/wrong.gbnet").c_str()), GBNET_OK);
+    gbnet_committee *bc = nullptr;
+    const gbnet_model *pair[2] = {b, c};
+    ASSERT_EQ(gbnet_committee_create(&bc, pair, 2), GBNET_OK);
+    ASSERT_EQ(gbnet_committee_save(bc, (dir + "/bc.gbnet").c_str()), GBNET_OK);
+    gbnet_committee_free(bc);
+
+    CliRun r = run_gbnet("join a.gbnet bc.gbnet a.gbnet -o abca.gbnet", dir);
+    ASSERT_EQ(r.rc, 0) << r.all();
+    EXPECT_NE(r.out.find("members 1..2: bc.gbnet (a committee of 2)"), std::string::npos) << r.out;
+    gbnet_committee *joined = nullptr;
+    ASSERT_EQ(gbnet_committee_load(&joined, (dir + "/abca.gbnet").c_str()), GBNET_OK) << gbnet_last_error();
+    ASSERT_EQ(gbnet_committee_size(joined), 4);
+    // a water-like cluster of H and O, evaluated by each input and each member
+    const double x[12] = {0, 0, 0, 0.96, 0, 0, -0.24, 0.93, 0, 2.8, 0.1, 0.2};
+    int species[4] = {1, 0, 0, 1};
+    gbnet_structure s = {4, species, x, nullptr, {0, 0, 0}};
+    auto energy = [&](const gbnet_model *m) {
+        gbnet_workspace *ws = nullptr;
+        EXPECT_EQ(gbnet_workspace_create(&ws, m, GBNET_DOUBLE), GBNET_OK);
+        gbnet_result res{};
+        EXPECT_EQ(gbnet_evaluate(ws, 1, &s, &res), GBNET_OK) << gbnet_last_error();
+        gbnet_workspace_free(ws);
+        return res.energy;
+    };
+    const gbnet_model *expected[4] = {a, b, c, a};
+    for (int m = 0; m < 4; ++m) EXPECT_EQ(energy(gbnet_committee_member(joined, m)), energy(expected[m])) << m;
+    EXPECT_NE(energy(expected[0]), energy(expected[1]));
+    gbnet_committee_free(joined);
+
+    CliRun bad = run_gbnet("join a.gbnet wrong.gbnet -o bad.gbnet", dir);
+    EXPECT_EQ(bad.rc, 1);
+    EXPECT_NE(bad.err.find("committee member 1 has the cutoff 4.5 A but member 0 has 4 A"), std::string::npos) << bad.err;
+    CliRun missing = run_gbnet("join a.gbnet nothere.gbnet -o bad.gbnet", dir);
+    EXPECT_EQ(missing.rc, 1);
+    EXPECT_NE(missing.err.find("nothere.gbnet"), std::string::npos) << missing.err;
+    EXPECT_EQ(run_gbnet("join a.gbnet", dir).rc, 2);
+    gbnet_model_free(a);
+    gbnet_model_free(b);
+    gbnet_model_free(c);
+    gbnet_model_free(wrong);
+}
