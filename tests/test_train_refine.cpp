@@ -10,6 +10,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -346,6 +347,34 @@ TEST_F(RefineTest, SelectPicksFramesBetweenTheThresholdsFromExtxyzAndLammpsDumps
         }
         gbnet_dataset_free(&cand);
     }
+    // --write-deviations: every frame, model_devi.out's layout, the dump's timesteps
+    CliRun all = gbnet_cli(dir, "select c.gbnet water.dump --types O,H" + std::string(thresholds) +
+                                    " --write-deviations all.devi");
+    ASSERT_EQ(all.rc, 0) << all.out;
+    EXPECT_NE(all.out.find("deviations:  4 frames to all.devi"), std::string::npos) << all.out;
+    {
+        std::ifstream in(dir + "/all.devi");
+        std::string header;
+        std::getline(in, header);
+        EXPECT_EQ(header.find("#        step         max_devi_v         min_devi_v         avg_devi_v         "
+                              "max_devi_f         min_devi_f         avg_devi_f             devi_e"),
+                  0u)
+            << header;
+        for (int k = 0; k < n; ++k) {
+            double v[8];
+            for (double &x : v) ASSERT_TRUE(in >> x) << "frame " << k;
+            EXPECT_EQ(v[0], 100.0 * k);
+            EXPECT_NEAR(v[4], core[k], 1e-9 * core[k]) << "frame " << k;
+            EXPECT_GE(v[4], v[6]);  // max >= avg >= min
+            EXPECT_GE(v[6], v[5]);
+        }
+        double extra;
+        EXPECT_FALSE(in >> extra);
+    }
+    CliRun unwritable = gbnet_cli(dir, "select c.gbnet water4.extxyz" + std::string(thresholds) +
+                                           " --write-deviations /nonexistent/dir/x.devi");
+    EXPECT_EQ(unwritable.rc, 1);
+    EXPECT_NE(unwritable.err.find("cannot write '/nonexistent/dir/x.devi'"), std::string::npos) << unwritable.err;
     CliRun capped = gbnet_cli(dir, "select c.gbnet water4.extxyz" + std::string(thresholds) + " -o one.extxyz --max 1");
     EXPECT_NE(capped.out.find("written:     1 candidate frames"), std::string::npos) << capped.out;
 

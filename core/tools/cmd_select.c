@@ -2,6 +2,7 @@
  * between two thresholds, the candidates for new reference calculations
  * (the selection step of DP-GEN's active learning). */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +35,27 @@ static const char *const select_help =
     "                        pbc, and max_devi_f, devi_e, frame, timestep as info)\n"
     "  --max N               write at most N candidates, evenly spaced over the\n"
     "                        trajectory (default: all)\n"
+    "  --write-deviations FILE  every frame's deviations, one line each, in the\n"
+    "                        layout of DeePMD-kit's model_devi.out (what pair_style\n"
+    "                        gbnet out_file writes): step (the dump's timestep, else\n"
+    "                        the frame index), max/min/avg_devi_v,\n"
+    "                        max/min/avg_devi_f, devi_e\n"
     "  --precision P         double (default) or float\n"
     "  --threads N           OpenMP threads (default: OpenMP's default)\n"
     "  -h, --help            show this help\n";
 
-enum { OPT_LOWER, OPT_UPPER, OPT_TYPES, OPT_OUTPUT, OPT_MAX, OPT_PRECISION, OPT_THREADS, OPT_HELP };
+enum { OPT_LOWER, OPT_UPPER, OPT_TYPES, OPT_OUTPUT, OPT_MAX, OPT_PRECISION, OPT_THREADS, OPT_DEVIATIONS, OPT_HELP };
 static const cli_option select_options[] = {
     [OPT_LOWER] = {"lower", 0, 1},         [OPT_UPPER] = {"upper", 0, 1},     [OPT_TYPES] = {"types", 0, 1},
     [OPT_OUTPUT] = {"output", 'o', 1},     [OPT_MAX] = {"max", 0, 1},         [OPT_PRECISION] = {"precision", 0, 1},
-    [OPT_THREADS] = {"threads", 0, 1},     [OPT_HELP] = {"help", 'h', 0},
+    [OPT_THREADS] = {"threads", 0, 1},     [OPT_DEVIATIONS] = {"write-deviations", 0, 1},
+    [OPT_HELP] = {"help", 'h', 0},
 };
 
 #define SELECT_BATCH_ATOMS 4096
 
 typedef struct {
-    const char *committee_path, *trajectory, *output, *types;
+    const char *committee_path, *trajectory, *output, *types, *deviations;
     double lower, upper;
     int have_lower, have_upper;
     int max_written;
@@ -92,6 +99,7 @@ static int parse_args(select_args *a, int argc, char **argv) {
             else if (strcmp(value, "float") == 0) a->precision = GBNET_FLOAT;
             else return cli_usage_error("select", "--precision expects 'double' or 'float', got '%s'", value);
             break;
+        case OPT_DEVIATIONS: a->deviations = value; break;
         case OPT_THREADS:
             if (!cli_parse_int("select", "--threads", value, 0, 4096, &a->threads)) return CLI_EXIT_USAGE;
             break;
@@ -128,6 +136,26 @@ static int looks_like_dump(const char *path) {
     size_t got = fread(head, 1, sizeof head - 1, f);
     fclose(f);
     return got >= 6 && strncmp(head, "ITEM: ", 6) == 0;
+}
+
+/* Every frame's deviations in model_devi.out's layout (pair_gbnet.cpp writes the same). */
+static int write_deviations(const char *path, const gbnet_dataset *ds, const gbnet_committee_deviation *devi) {
+    FILE *f = fopen(path, "w");
+    if (!f) return cli_error("select", "cannot write '%s': %s", path, strerror(errno));
+    fprintf(f, "#%12s %18s %18s %18s %18s %18s %18s %18s\n", "step", "max_devi_v", "min_devi_v", "avg_devi_v",
+            "max_devi_f", "min_devi_f", "avg_devi_f", "devi_e");
+    for (int i = 0; i < ds->n_frames; ++i) {
+        const char *step = gbnet_frame_info(&ds->frames[i], "timestep");
+        const gbnet_committee_deviation *d = &devi[i];
+        char index[16];
+        snprintf(index, sizeof index, "%d", i);
+        fprintf(f, "%13s %18.10e %18.10e %18.10e %18.10e %18.10e %18.10e %18.10e\n", step ? step : index,
+                d->virial_deviation_max, d->virial_deviation_min, d->virial_deviation_mean, d->force_deviation_max,
+                d->force_deviation_min, d->force_deviation_mean, d->energy_deviation);
+    }
+    int failed = ferror(f);
+    if (fclose(f) != 0 || failed) return cli_error("select", "writing '%s' failed", path);
+    return CLI_EXIT_OK;
 }
 
 int cmd_select(int argc, char **argv) {
@@ -221,6 +249,10 @@ int cmd_select(int argc, char **argv) {
         printf("candidates (%g <= max_devi_f < %g):  %d frames (%.1f%%)\n", a.lower, a.upper, candidates,
                n ? 100.0 * candidates / n : 0.0);
         printf("failed     (max_devi_f >= %g):  %d frames (%.1f%%)\n", a.upper, failed, n ? 100.0 * failed / n : 0.0);
+    }
+    if (!rc && a.deviations) {
+        rc = write_deviations(a.deviations, &ds, devi);
+        if (!rc) printf("deviations:  %d frames to %s\n", n, a.deviations);
     }
     if (!rc && a.output) {
         int keep = a.max_written >= 0 && a.max_written < candidates ? a.max_written : candidates;
