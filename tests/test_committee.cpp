@@ -489,6 +489,12 @@ TEST(Committee, JoinWritesTheInputsInOrderAsOneCommittee) {
     for (int m = 0; m < 4; ++m) EXPECT_EQ(energy(gbnet_committee_member(joined, m)), energy(expected[m])) << m;
     EXPECT_NE(energy(expected[0]), energy(expected[1]));
     gbnet_committee_free(joined);
+    CliRun info = run_gbnet("info abca.gbnet", dir);
+    ASSERT_EQ(info.rc, 0) << info.all();
+    EXPECT_NE(info.out.find("committee:       4 members (the lines above describe member 0)\n"
+                            "  member 0       F=8 T=2 K=8 R=4"), std::string::npos) << info.out;
+    EXPECT_NE(info.out.find("  member 1       F=12 T=3 K=8 R=6"), std::string::npos) << info.out;
+    EXPECT_EQ(run_gbnet("info a.gbnet", dir).out.find("committee:"), std::string::npos);
 
     CliRun bad = run_gbnet("join a.gbnet wrong.gbnet -o bad.gbnet", dir);
     EXPECT_EQ(bad.rc, 1);

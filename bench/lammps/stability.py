@@ -11,7 +11,10 @@ coverage check saw atoms closer than trained (c_cov[8] > 0) or the volume
 outside the trained range (c_cov[10] > 0), and the first peaks of the O-O and
 O-H radial distribution functions against those of the training frames
 (SUBSET_GLOB selects them by their `subset` key). Writes a Markdown table to
-OUT.md (appended to the header stability.sh wrote) and a PNG.
+OUT.md (appended to the header stability.sh wrote) and a PNG. With RUN_DIR/devi.out
+(gbnet select --write-deviations of the trajectory with a committee), the committee's max_devi_f
+over the dump frames: its mean and largest value, the share of frames above 0.3 eV/A, and a plot
+over time.
 """
 import fnmatch
 import glob
@@ -26,6 +29,7 @@ import matplotlib.pyplot as plt
 
 R_MAX, DR = 6.0, 0.01
 DT_PS = 0.0005  # in.stability's timestep
+DEVI_TRUST_HI = 0.3  # eV/A: frames above it DP-GEN treats as failed (too far out to trust)
 
 
 def thermo_blocks(path):
@@ -65,6 +69,21 @@ def production_thermo(run_dir):
     for part in parts:  # a later part wins over what a stopped part wrote after its restart step
         rows = [r for r in rows if r[0] < part[0][0]] + list(part)
     return np.array(rows)
+
+
+def committee_deviation(run_dir):
+    """(time ps, max_devi_f eV/A) per dump frame from devi.out (gbnet select --write-deviations of the
+    run's trajectory), each step once (a resumed part's frame wins), or None without the file."""
+    path = f"{run_dir}/devi.out"
+    try:
+        rows = np.loadtxt(path, comments="#", ndmin=2)
+    except OSError:
+        return None
+    by_step = {}
+    for row in rows:
+        by_step[int(row[0])] = row[4]
+    steps = np.array(sorted(by_step))
+    return steps * DT_PS, np.array([by_step[k] for k in steps])
 
 
 def dump_frames(path):
@@ -160,7 +179,8 @@ def main():
     runs = [a.split(":", 1) for a in sys.argv[5:]]
     ref = training_rdf(train_path, pattern)
     ref_peaks = {k: first_peak(*ref.g(k), *PEAKS[k]) for k in PEAKS}
-    fig, ax = plt.subplots(2, 3, figsize=(15, 8))
+    fig, ax = plt.subplots(2, 4, figsize=(20, 8))
+    have_committee = False
     rows = []
     for run_dir, label in runs:
         th = production_thermo(run_dir)
@@ -176,8 +196,17 @@ def main():
         drift = float(np.polyfit(t, e, 1)[0]) if nve and len(t) > 2 else float("nan")
         close = float(np.mean(th[:, 6] > 0)) * 100
         volume = float(np.mean(th[:, 7] > 0)) * 100
+        devi = committee_deviation(run_dir)
+        if devi is not None:
+            have_committee = True
+            ax[1, 3].plot(devi[0], devi[1], label=label, lw=0.8)
+            dmean, dmax = float(np.mean(devi[1])), float(np.max(devi[1]))
+            dshare = float(np.mean(devi[1] > DEVI_TRUST_HI)) * 100
+        else:
+            dmean = dmax = dshare = float("nan")
         rows.append((label, t[-1], temp.mean(), drift, float(np.max(np.abs(e))) if nve else float("nan"), rho[0],
-                     rho[-1], int(atoms[0]), int(atoms[-1]), close, volume, peaks["OO"], peaks["OH"]))
+                     rho[-1], int(atoms[0]), int(atoms[-1]), close, volume, peaks["OO"], peaks["OH"], dmean, dmax,
+                     dshare))
         ax[0, 0].plot(t, temp, label=label, lw=0.8)
         if nve:
             ax[0, 1].plot(t, e, label=label, lw=0.8)
@@ -195,7 +224,12 @@ def main():
     ax[0, 1].set_ylabel("E_total − E(0) (meV/atom), NVE runs")
     ax[0, 2].set_ylabel("density (g/cm³)")
     ax[1, 2].set_ylabel("atoms closer than trained (c_cov[8])")
-    for a in (ax[0, 0], ax[0, 1], ax[0, 2], ax[1, 2]):
+    ax[1, 3].set_ylabel("committee max_devi_f (eV/Å), dump frames")
+    ax[1, 3].axhline(DEVI_TRUST_HI, color="k", ls=":", lw=1)
+    if not have_committee:
+        ax[1, 3].text(0.5, 0.5, "no committee (STAB_COMMITTEE)", ha="center", transform=ax[1, 3].transAxes)
+    ax[0, 3].axis("off")
+    for a in (ax[0, 0], ax[0, 1], ax[0, 2], ax[1, 2], ax[1, 3]):
         a.set_xlabel("time (ps)")
         a.legend(fontsize=7)
     fig.suptitle("gbnet water: stability runs (bench/lammps/stability.sh)")
@@ -206,14 +240,16 @@ def main():
     sci = lambda v: "–" if not np.isfinite(v) else f"{v:+.1e}"
     lines = [
         "| run | time (ps) | mean T (K) | NVE drift (meV/atom/ps) | max abs(E−E0) (meV/atom) | density start → end (g/cm³) "
-        "| atoms start → end | thermo lines with atoms closer than trained | with volume outside | O-O first peak (Å) | O-H first peak (Å) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| training frames ({pattern}) | – | – | – | – | – | – | – | – | {ref_peaks['OO']:.3f} | {ref_peaks['OH']:.3f} |",
+        "| atoms start → end | thermo lines with atoms closer than trained | with volume outside | O-O first peak (Å) | O-H first peak (Å) "
+        f"| committee max_devi_f mean / max (eV/Å) | frames above {DEVI_TRUST_HI} eV/Å |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| training frames ({pattern}) | – | – | – | – | – | – | – | – | {ref_peaks['OO']:.3f} | {ref_peaks['OH']:.3f} | – | – |",
     ]
-    for (label, tt, tm, drift, emax, r0, r1, a0, a1, close, vol, poo, poh) in rows:
+    for (label, tt, tm, drift, emax, r0, r1, a0, a1, close, vol, poo, poh, dmean, dmax, dshare) in rows:
         lines.append(f"| {label} | {tt:.1f} | {tm:.1f} | {sci(drift)} | {fmt(emax, 3)} | {r0:.3f} → {r1:.3f} | "
                      f"{a0} → {a1} | {close:.1f}% | {vol:.1f}% | {poo:.3f} ({poo - ref_peaks['OO']:+.3f}) | "
-                     f"{poh:.3f} ({poh - ref_peaks['OH']:+.3f}) |")
+                     f"{poh:.3f} ({poh - ref_peaks['OH']:+.3f}) | {fmt(dmean, 3)} / {fmt(dmax, 3)} | "
+                     f"{'–' if not np.isfinite(dshare) else f'{dshare:.1f}%'} |")
     with open(out_md, "a") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -21,7 +21,10 @@
 # STAB_ONLY="nve300 ..." runs only those runs (no report); STAB_NICE=1 runs
 # LAMMPS under nice -n 19 (a scavenger beside other work: then the wall times
 # say nothing).
-# Environment: STAB_SCALE, STAB_LANES (1), STAB_WORK, STAB_RESUME, STAB_ONLY, STAB_NICE, STAB_BUILD_DIR (default build), STAB_THREADS (2; 1 with 2 lanes),
+# With a committee (STAB_COMMITTEE, default potentials/water_committee.gbnet
+# when it exists; empty: none), its max_devi_f on every dump frame of each
+# run (gbnet select --write-deviations) goes into the table and the plot.
+# Environment: STAB_SCALE, STAB_LANES (1), STAB_COMMITTEE, STAB_WORK, STAB_RESUME, STAB_ONLY, STAB_NICE, STAB_BUILD_DIR (default build), STAB_THREADS (2; 1 with 2 lanes),
 # STAB_OUT (default bench/lammps/STABILITY_<vendor>.md).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -87,6 +90,20 @@ else
     other_runs
 fi
 [[ -z "$only" ]] || { echo "stability.sh: ran $only only (STAB_ONLY); no report" >&2; exit 0; }
+# the committee's deviation along each trajectory, measured afterwards on the
+# dump frames (the MD itself runs the single potential)
+committee="${STAB_COMMITTEE-$repo/potentials/water_committee.gbnet}"
+if [[ -n "$committee" && -f "$committee" ]]; then
+    for run in "${runs[@]}"; do
+        dir="${run%%:*}"
+        "$build/gbnet" select "$committee" "$dir/traj.lammpstrj" --types O,H --lower 0.15 --upper 0.3 \
+            --write-deviations "$dir/devi.out" --threads "$threads" >"$dir/select.txt" ||
+            echo "stability.sh: gbnet select failed on $dir (see $dir/select.txt)" >&2
+    done
+else
+    committee=""
+fi
+
 cat "$work"/{nve300,nve300big,nve400,npt300}/walls.txt >"$work/walls.txt"
 
 {
@@ -104,6 +121,11 @@ cat "$work"/{nve300,nve300big,nve400,npt300}/walls.txt >"$work/walls.txt"
     echo "Coverage columns: share of thermo lines where compute pair gbnet saw atoms closer than the shortest"
     echo "trained distance of their pair, or the volume per atom outside the trained range."
     echo
+    if [[ -n "$committee" ]]; then
+        echo "Committee deviation: \`$(basename "$committee")\` ($("$build/gbnet" info "$committee" | sed -n 's/^committee: *\([0-9]* members\).*/\1/p' | head -n1)) on every dump"
+        echo "frame of each run, afterwards (\`gbnet select --write-deviations\`; the MD runs the single potential): max_devi_f,"
+        echo "the largest per-atom force deviation of a frame (DeePMD-kit's definition)."
+    fi
     echo "Wall time per run: $(paste -sd ';' "$work/walls.txt")."
     echo
 } >"$out_md"

@@ -148,10 +148,21 @@ int cmd_info(int argc, char **argv) {
         }
     }
     if (!path) return cli_usage_error("info", "missing MODEL.gbnet");
-    gbnet_model *model = NULL;
-    gbnet_status status = gbnet_model_load(&model, path);
+    gbnet_committee *committee = NULL;
+    gbnet_status status = gbnet_committee_load(&committee, path);
     if (status) return cli_library_error("info", status);
-    print_info(path, model);
-    gbnet_model_free(model);
+    print_info(path, gbnet_committee_member(committee, 0));
+    int members = gbnet_committee_size(committee);
+    if (members > 1) {
+        printf("committee:       %d members (the lines above describe member 0)\n", members);
+        for (int m = 0; m < members; ++m) {
+            const gbnet_model *model = gbnet_committee_member(committee, m);
+            const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+            printf("  member %-2d      F=%d T=%d K=%d R=%d, %zu parameters, filters %s\n", m, hp->n_features,
+                   hp->n_blocks, hp->n_rbf, hp->readout_width, gbnet_model_n_params(model),
+                   gbnet_model_is_tabulated(model) ? "tabulated" : "exact");
+        }
+    }
+    gbnet_committee_free(committee);
     return CLI_EXIT_OK;
 }
