@@ -353,7 +353,7 @@ gbnet_status gbnet_coverage_check_graph(const gbnet_model *model, const gbnet_gr
 gbnet_status gbnet_coverage_check(const gbnet_model *model, const gbnet_structure *structure, double distance_margin,
                                   gbnet_coverage_report *report);
 /* The default relative margin of the distance check (rule: docs/model.md). */
-#define GBNET_DEFAULT_DISTANCE_MARGIN 0.05
+#define GBNET_DEFAULT_DISTANCE_MARGIN 0.02
 /* The coverage record of n structures (what gbnet train records of its
  * training frames): the shortest distance of every element pair within the
  * model's cutoff, the range of volume per atom of the cells periodic in all
@@ -422,7 +422,7 @@ gbnet_status gbnet_feature_check_graph(gbnet_workspace *ws, const gbnet_graph *g
 gbnet_status gbnet_feature_check(gbnet_workspace *ws, int n, const gbnet_structure *structures, double margin,
                                  gbnet_feature_report *reports);
 /* The default feature margin m (rule: docs/model.md "Extrapolation checks"). */
-#define GBNET_DEFAULT_FEATURE_MARGIN 0.25
+#define GBNET_DEFAULT_FEATURE_MARGIN 0.35
 
 /* ------------------------------------------- structured pruning (compression) */
 

@@ -298,13 +298,13 @@ gbnet_status gbnet_model_set_coverage(gbnet_model *m, const gbnet_coverage *cove
 }
 
 uint64_t gb_params_hash(const gbnet_model *m) {
-    uint64_t h = 1469598103934665603ull;
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 (as gb_fnv1a64), one value at a time */
     for (size_t k = 0; k < m->layout.total; ++k) {
         uint64_t bits;
         memcpy(&bits, &m->params[k], sizeof bits);
         for (int b = 0; b < 8; ++b) {
             h ^= (bits >> (8 * b)) & 0xffu;
-            h *= 1099511628211ull;
+            h *= 0x100000001b3ull;
         }
     }
     return h;
