@@ -495,8 +495,8 @@ static void print_coverage_report(const gbnet_model *model, const eval_args *arg
     }
     if (c->has_distance) {
         printf("\ncoverage:    %d of %d frames outside the training data (%d with atoms closer than %.3g times the\n"
-               "             shortest trained distance of their pair, %lld such atoms; %d with a volume per atom\n"
-               "             outside the trained range)\n",
+               "             shortest trained distance of their pair, %lld such atoms;\n"
+               "             %d with a volume per atom outside the trained range)\n",
                outside, s->n, close_frames, 1.0 - args->distance_margin, close_atoms, volume_frames);
         if (worst >= 0) {
             const gbnet_frame *f = &s->frames[worst];

@@ -209,6 +209,9 @@ gbnet_status gbnet_model_record_feature_ranges(gbnet_model *model, int n, const 
     record_ctx c = {F, data, data + (size_t)n_el * F, r.atoms};
     gbnet_workspace *ws = NULL;
     gbnet_status st = gbnet_workspace_create(&ws, model, GBNET_DOUBLE);
+    /* one thread: the record's last bits must not depend on the machine (the
+     * same training gives the same file) */
+    if (!st) gbnet_workspace_set_threads(ws, 1);
     if (!st) st = forward_structures(ws, n, structures, visit_record, &c);
     gbnet_workspace_free(ws);
     for (size_t k = 0; !st && k < 2 * (size_t)n_el * F; ++k)
