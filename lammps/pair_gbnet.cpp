@@ -40,11 +40,14 @@ constexpr int EXCHANGE_SLOTS = 64;
 // the coverage counts
 constexpr int DEVIATION_VALUES = 7;
 constexpr int COVERAGE_VALUES = 3;
+constexpr int FEATURE_VALUES = 2;
 }    // namespace
 
 PairGBNet::PairGBNet(LAMMPS *lmp) :
     Pair(lmp), precision(GBNET_DOUBLE), n_threads(0), warn_coverage(1), warn_every(100), warn_max(10),
-    warnings_printed(0), last_warning_step(-1), steps_outside(0), model(nullptr), workspace(nullptr),
+    warn_distance_margin(GBNET_DEFAULT_DISTANCE_MARGIN), warn_feature_margin(GBNET_DEFAULT_FEATURE_MARGIN),
+    warnings_printed(0), last_warning_step(-1), feature_warnings_printed(0), last_feature_warning_step(-1),
+    check_feature_ranges(false), steps_outside(0), model(nullptr), workspace(nullptr),
     workspace_precision(-1), cutoff(0.0), all_types_mapped(true), n_local_nodes(0), n_nodes(0),
     committee(nullptr), committee_workspace(nullptr), committee_workspace_precision(-1), committee_output(-1),
     out_freq(0), deviation_fp(nullptr), last_deviation_step(-1),
@@ -63,10 +66,13 @@ PairGBNet::PairGBNet(LAMMPS *lmp) :
   // compute pair gbnet, a global vector of the last evaluated step:
   // [1..7] the committee's max_devi_v min_devi_v avg_devi_v max_devi_f
   // min_devi_f avg_devi_f devi_e (zeros without a committee), [8] atoms closer
-  // than the shortest trained distance, [9] closest distance / shortest
-  // trained one, [10] 1 if the volume per atom is outside the trained range
-  // ([8..10] zeros without warn_coverage)
-  nextra = DEVIATION_VALUES + COVERAGE_VALUES;
+  // than (1 - warn_distance_margin) times the shortest trained distance, [9]
+  // closest distance / shortest trained one, [10] 1 if the volume per atom is
+  // outside the trained range, [11] atoms whose readout input leaves its
+  // trained range by more than warn_feature_margin, [12] the largest excess
+  // in units of a channel's range ([8..12] zeros without warn_coverage,
+  // [11..12] without a current record of the readout's input ranges)
+  nextra = DEVIATION_VALUES + COVERAGE_VALUES + FEATURE_VALUES;
   pvector = new double[nextra];
   for (int k = 0; k < nextra; k++) pvector[k] = 0.0;
 }
@@ -106,7 +112,8 @@ void PairGBNet::allocate()
 }
 
 /* pair_style gbnet [precision double|float] [threads N] [warn_coverage yes|no]
- *                  [warn_every N] [warn_max N] [out_freq N] [out_file FILE]
+ *                  [warn_every N] [warn_max N] [warn_distance_margin X]
+ *                  [warn_feature_margin Y] [out_freq N] [out_file FILE]
  *                  [committee_output mean|M] */
 void PairGBNet::settings(int narg, char **arg)
 {
@@ -115,6 +122,8 @@ void PairGBNet::settings(int narg, char **arg)
   warn_coverage = 1;
   warn_every = 100;
   warn_max = 10;
+  warn_distance_margin = GBNET_DEFAULT_DISTANCE_MARGIN;
+  warn_feature_margin = GBNET_DEFAULT_FEATURE_MARGIN;
   out_freq = 0;
   out_file = "model_devi.out";
   committee_output = -1;
@@ -147,7 +156,8 @@ void PairGBNet::settings(int narg, char **arg)
       }
     } else if (!parse_coverage_keyword(key, value)) {
       error->all(FLERR, "pair_style gbnet: unknown keyword '{}' (expected precision, threads, "
-                 "warn_coverage, warn_every, warn_max, out_freq, out_file or committee_output)", key);
+                 "warn_coverage, warn_every, warn_max, warn_distance_margin, warn_feature_margin, out_freq, "
+                 "out_file or committee_output)", key);
     }
   }
 }
@@ -260,7 +270,19 @@ void PairGBNet::init_style()
   gbnet_workspace_set_threads(workspace, n_threads);
   warnings_printed = 0;
   last_warning_step = -1;
+  feature_warnings_printed = 0;
+  last_feature_warning_step = -1;
   steps_outside = 0;
+  int stale = 0;
+  // the integrating member's record (its features are the ones computed every step)
+  const gbnet_model *checked = model;
+  if (committee && feature_member() < gbnet_committee_size(committee))
+    checked = gbnet_committee_member(committee, feature_member());
+  check_feature_ranges = warn_coverage && gbnet_model_feature_ranges(checked, &stale) && !stale;
+  if (warn_coverage && stale && comm->me == 0)
+    error->warning(FLERR, "pair gbnet: potential file {}: its record of the readout's input ranges was "
+                   "measured on other weights (the network changed since): not checked; record it again with "
+                   "gbnet coverage", potential_path);
   if (warn_coverage && !gbnet_model_coverage(model) && comm->me == 0 && warned_no_record != potential_path) {
     warned_no_record = potential_path;    // once per potential, not at every run
     error->warning(FLERR, "pair gbnet: potential file {} holds no record of its training data "
@@ -455,6 +477,7 @@ void PairGBNet::compute(int eflag, int vflag)
       v[4] += w[2];
       v[5] += w[5];
     }
+  check_features(graph);
   if (whole_committee) committee_deviation(graph);
 }
 
@@ -473,6 +496,16 @@ bool PairGBNet::parse_coverage_keyword(const std::string &key, const std::string
   } else if (key == "warn_max") {
     warn_max = utils::inumeric(FLERR, value.c_str(), false, lmp);
     if (warn_max < 0) error->all(FLERR, "pair_style gbnet: warn_max must be >= 0 (0: count, never print)");
+  } else if (key == "warn_distance_margin") {
+    warn_distance_margin = utils::numeric(FLERR, value.c_str(), false, lmp);
+    if (!(warn_distance_margin >= 0.0 && warn_distance_margin < 1.0))
+      error->all(FLERR, "pair_style gbnet: warn_distance_margin must be in [0, 1) (a fraction of the shortest "
+                 "trained distance), not {}", value);
+  } else if (key == "warn_feature_margin") {
+    warn_feature_margin = utils::numeric(FLERR, value.c_str(), false, lmp);
+    if (!(warn_feature_margin >= 0.0) || !std::isfinite(warn_feature_margin))
+      error->all(FLERR, "pair_style gbnet: warn_feature_margin must be >= 0 (in units of a channel's "
+                 "trained range), not {}", value);
   } else {
     return false;
   }
@@ -499,7 +532,7 @@ void PairGBNet::check_coverage(const gbnet_graph &graph)
       domain->zperiodic && atom->natoms > 0)
     volume_per_atom = domain->xprd * domain->yprd * domain->zprd / (double) atom->natoms;
   gbnet_coverage_report report;
-  if (gbnet_coverage_check_graph(model, &graph, volume_per_atom, &report) != GBNET_OK)
+  if (gbnet_coverage_check_graph(model, &graph, volume_per_atom, warn_distance_margin, &report) != GBNET_OK)
     error->one(FLERR, "pair gbnet: coverage check failed: {}", gbnet_last_error());
 
   // the closest edge over all ranks, with its element pair
@@ -533,8 +566,9 @@ void PairGBNet::check_coverage(const gbnet_graph &graph)
     std::string pair = std::string(gbnet_element_symbol(hp->atomic_numbers[a])) + "-" +
                        gbnet_element_symbol(hp->atomic_numbers[b]);
     if (shortest > 0.0)
-      what += fmt::format("{} atoms closer than the shortest distance in the training data (closest: {} "
-                          "{:.3f} A, trained >= {:.3f} A)", total[0], pair, closest.ratio * shortest, shortest);
+      what += fmt::format("{} atoms closer than {:.3g} times the shortest distance in the training data "
+                          "(closest: {} {:.3f} A, trained >= {:.3f} A)", total[0], 1.0 - warn_distance_margin,
+                          pair, closest.ratio * shortest, shortest);
     else
       what += fmt::format("{} atoms in {} pairs, which the training data never had within the cutoff",
                           total[0], pair);
@@ -553,6 +587,65 @@ void PairGBNet::check_coverage(const gbnet_graph &graph)
                  warnings_printed, warn_max, warn_every);
   if (warnings_printed == warn_max)
     error->warning(FLERR, "pair gbnet: no more coverage warnings (warn_max {}); compute pair gbnet "
+                   "still counts every step", warn_max);
+}
+
+/* The member whose features are checked: the one that integrates (member 0
+ * for the mean), evaluated on every step. */
+int PairGBNet::feature_member() const
+{
+  return committee && committee_output >= 0 ? committee_output : 0;
+}
+
+/* The owned atoms' readout inputs of this step (the integrating member's with a committee)
+ * against the record of their trained ranges: [11] atoms outside (summed
+ * over ranks), [12] the largest excess (rank 0 gives the maximum over all),
+ * and warnings rate-limited like check_coverage's, with their own count. */
+void PairGBNet::check_features(const gbnet_graph &graph)
+{
+  double *values = pvector + DEVIATION_VALUES + COVERAGE_VALUES;
+  for (int k = 0; k < FEATURE_VALUES; k++) values[k] = 0.0;
+  if (!check_feature_ranges) return;
+  gbnet_feature_report report;
+  gbnet_status status = committee ?
+      gbnet_committee_feature_check_graph(committee_workspace, feature_member(), &graph, warn_feature_margin,
+                                          &report) :
+      gbnet_feature_check_graph(workspace, &graph, warn_feature_margin, &report);
+  if (status != GBNET_OK) error->one(FLERR, "pair gbnet: feature check failed: {}", gbnet_last_error());
+
+  // the largest excess over ranks, with where it is (element, channel, atom tag)
+  struct { double excess; int rank; } mine, largest;
+  mine.excess = report.largest_excess;
+  mine.rank = comm->me;
+  MPI_Allreduce(&mine, &largest, 1, MPI_DOUBLE_INT, MPI_MAXLOC, world);
+  int outside = 0;
+  MPI_Allreduce(&report.atoms_outside, &outside, 1, MPI_INT, MPI_SUM, world);
+  int where[3] = {report.largest_element, report.largest_channel,
+                  report.largest_atom >= 0 ? (int) atom->tag[atom_of(report.largest_atom)] : -1};
+  if (largest.rank != 0) {    // rank 0 prints: the owner of the largest excess sends where it is
+    if (comm->me == largest.rank) MPI_Send(where, 3, MPI_INT, 0, 0, world);
+    else if (comm->me == 0) MPI_Recv(where, 3, MPI_INT, largest.rank, 0, world, MPI_STATUS_IGNORE);
+  }
+  values[0] = report.atoms_outside;
+  values[1] = comm->me == 0 ? largest.excess : 0.0;
+  if (outside == 0) return;
+  bigint step = update->ntimestep;
+  if (comm->me != 0 || feature_warnings_printed >= warn_max) return;
+  if (last_feature_warning_step >= 0 && step - last_feature_warning_step < warn_every) return;
+  last_feature_warning_step = step;
+  feature_warnings_printed++;
+  const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+  std::string element = where[0] >= 0 ? gbnet_element_symbol(hp->atomic_numbers[where[0]]) : "?";
+  std::string what = where[1] < 0 ?
+      fmt::format("atom {} is {}, which the training data never had", where[2], element) :
+      fmt::format("largest: atom {} ({}) channel {}, {:.3g} ranges outside", where[2], element, where[1],
+                  largest.excess);
+  error->warning(FLERR, "pair gbnet: step {}: {} atoms with a readout input outside what potential {} was "
+                 "trained on by more than {:.3g} times the trained range ({}) [warning {} of at most {}, at most "
+                 "one per {} steps]", step, outside, potential_path, warn_feature_margin, what,
+                 feature_warnings_printed, warn_max, warn_every);
+  if (feature_warnings_printed == warn_max)
+    error->warning(FLERR, "pair gbnet: no more feature-range warnings (warn_max {}); compute pair gbnet "
                    "still counts every step", warn_max);
 }
 

@@ -60,6 +60,10 @@ class PairGBNet : public Pair {
   // potential's record of its training data
   bool parse_coverage_keyword(const std::string &key, const std::string &value);
   void check_coverage(const gbnet_graph &graph);
+  // after the evaluation: the owned atoms' readout inputs against the record
+  // of their trained ranges (member 0's with a committee)
+  void check_features(const gbnet_graph &graph);
+  int feature_member() const;
 
   // committees: integrate with the mean, report the model deviation
   // (docs/pair_gbnet.md, "Committees and model deviation")
@@ -81,8 +85,13 @@ class PairGBNet : public Pair {
   int warn_coverage;  // 1: check every step against the training coverage record
   int warn_every;     // steps between two warning lines (the first comes at once)
   int warn_max;       // warning lines printed at most; then one line says they stop
+  double warn_distance_margin;  // too close below (1 - margin) times the shortest trained distance
+  double warn_feature_margin;   // outside beyond margin times a channel's trained range
   int warnings_printed;
   bigint last_warning_step;
+  int feature_warnings_printed;      // the feature check's own rate limit (same warn_every, warn_max)
+  bigint last_feature_warning_step;
+  bool check_feature_ranges;         // the model has a current record of its readout's input ranges
   bigint steps_outside;  // steps on which anything was outside the training data
   std::string warned_no_record;  // potential already warned about having no coverage record
 

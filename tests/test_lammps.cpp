@@ -756,6 +756,15 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     for (int p = 0; p < 2; ++p)
         for (int q = 0; q < 2; ++q) c.shortest_distance[p][q] = 0.99 * shortest[p][q];
     ASSERT_EQ(gbnet_model_set_coverage(model, &c), GBNET_OK);
+    {   // the readout-input ranges of the starting configuration alone
+        int n = (int)start.id.size();
+        std::vector<int> species(n);
+        for (int i = 0; i < n; ++i) species[i] = start.type[i] - 1;
+        double h[9];
+        cell_of(box, h);
+        gbnet_structure s0 = {n, species.data(), start.x.data(), h, {1, 1, 1}};
+        ASSERT_EQ(gbnet_model_record_feature_ranges(model, 1, &s0), GBNET_OK) << gbnet_last_error();
+    }
     std::string core_pot = dir + "/core.gbnet";
     ASSERT_EQ(gbnet_model_save(model, core_pot.c_str()), GBNET_OK);
 
@@ -786,20 +795,23 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     auto coverage_script = [&](double scale) {
         std::ostringstream s;
         s << setup() << "compute cov all pair gbnet\n"
-          << "thermo_style custom step pe c_cov[8] c_cov[9] c_cov[10]\n";  // computed on the step, read after
+          << "thermo_style custom step pe c_cov[8] c_cov[9] c_cov[10] c_cov[11] c_cov[12]\n";  // computed on the step, read after
         if (scale != 1.0) s << "change_box all x scale " << scale << " y scale " << scale << " z scale " << scale
                             << " remap\n";
         s << "run 0\n"
-          << "print \"GBNET coverage $(c_cov[8]:%.17g) $(c_cov[9]:%.17g) $(c_cov[10]:%.17g)\"\n";
+          << "print \"GBNET coverage $(c_cov[8]:%.17g) $(c_cov[9]:%.17g) $(c_cov[10]:%.17g) $(c_cov[11]:%.17g) "
+             "$(c_cov[12]:%.17g)\"\n";
         return s.str();
     };
     LmpRun normal = run_lammps(lmp_path(), dir, "normal", coverage_script(1.0), 2, vars_for(core_pot, 0));
     ASSERT_TRUE(normal.ok()) << normal.text();
     EXPECT_EQ(normal.text().find("WARNING: pair gbnet"), std::string::npos) << normal.text();
-    ASSERT_EQ(normal.values["coverage"].size(), 3u) << normal.text();
+    ASSERT_EQ(normal.values["coverage"].size(), 5u) << normal.text();
     EXPECT_EQ(normal.values["coverage"][0], 0.0);
     EXPECT_GE(normal.values["coverage"][1], 1.0);
     EXPECT_EQ(normal.values["coverage"][2], 0.0);
+    EXPECT_EQ(normal.values["coverage"][3], 0.0);  // the recorded configuration: inside its own ranges
+    EXPECT_LT(normal.values["coverage"][4], 1e-6);
 
     std::vector<double> counts[2];
     for (int ranks : {1, 2}) {
@@ -808,15 +820,18 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
         ASSERT_TRUE(run.ok()) << run.text();
         std::string text = run.log;
         EXPECT_NE(text.find("WARNING: pair gbnet: step 0: outside what potential"), std::string::npos) << text;
-        EXPECT_NE(text.find("atoms closer than the shortest distance in the training data"), std::string::npos)
-            << text;
+        EXPECT_NE(text.find("atoms closer than 0.98 times the shortest distance in the training data"),
+                  std::string::npos) << text;
+        EXPECT_NE(text.find("with a readout input outside what potential"), std::string::npos) << text;
         EXPECT_NE(text.find("below the trained"), std::string::npos) << text;
         EXPECT_NE(text.find("(density higher than any training frame)"), std::string::npos) << text;
         counts[ranks - 1] = run.values["coverage"];
-        ASSERT_EQ(counts[ranks - 1].size(), 3u) << text;
+        ASSERT_EQ(counts[ranks - 1].size(), 5u) << text;
         EXPECT_GT(counts[ranks - 1][0], 0.0);
         EXPECT_LT(counts[ranks - 1][1], 1.0);
         EXPECT_EQ(counts[ranks - 1][2], 1.0);
+        EXPECT_GT(counts[ranks - 1][3], 0.0);
+        EXPECT_GT(counts[ranks - 1][4], GBNET_DEFAULT_FEATURE_MARGIN);
     }
     EXPECT_EQ(counts[0], counts[1]) << "the counts must not depend on the number of ranks";
 
@@ -830,7 +845,11 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
                               vars_for(core_pot, 0));
     ASSERT_TRUE(quiet.ok()) << quiet.text();
     EXPECT_EQ(quiet.text().find("WARNING: pair gbnet"), std::string::npos) << quiet.text();
-    EXPECT_EQ(quiet.values["coverage"], std::vector<double>({0.0, 0.0, 0.0}));
+    EXPECT_EQ(quiet.values["coverage"], std::vector<double>({0.0, 0.0, 0.0, 0.0, 0.0}));
+    LmpRun bad_margin = run_lammps(lmp_path(), dir, "badmargin", with_style("pair_style gbnet warn_feature_margin -1"),
+                                   1, vars_for(core_pot, 0));
+    EXPECT_FALSE(bad_margin.ok());
+    EXPECT_NE(bad_margin.text().find("warn_feature_margin must be >= 0"), std::string::npos) << bad_margin.text();
     LmpRun bad = run_lammps(lmp_path(), dir, "badwarn", with_style("pair_style gbnet warn_every 0"), 1,
                             vars_for(core_pot, 0));
     EXPECT_FALSE(bad.ok());

@@ -292,7 +292,9 @@ TEST_F(LammpsCommittee, ChosenMemberWithOutFreqEvaluatesTheOthersOnlyOnThoseStep
         // between out_freq steps the compute holds the last computed deviation
         double held = sparse.values["s" + std::to_string(step - step % 5)][1];
         EXPECT_EQ(sparse.values[k][1], held) << k;
-        if (step % 5) EXPECT_NE(dense.values[k][1], held) << k;  // (it did change)
+        if (step % 5) {
+            EXPECT_NE(dense.values[k][1], held) << k;  // (it did change)
+        }
     }
     std::vector<std::vector<double>> rows = read_devi(dir + "/sparse.devi"), all = read_devi(dir + "/dense.devi");
     ASSERT_EQ(rows.size(), 3u);

@@ -735,6 +735,163 @@ TEST(PotentialFile, BadRepulsiveCoreAndCoverageSectionsAreRefused) {
     }
 }
 
+// ------------------------------------------------ readout-input ranges
+
+namespace {
+// A record with awkward values (subnormal, huge, negative zero), bound to m's weights.
+void attach_feature_ranges(gbnet_model *m) {
+    int n = m->hp.n_elements, F = m->hp.n_features;
+    std::vector<double> lo(n * F), hi(n * F);
+    for (int k = 0; k < n * F; ++k) {
+        lo[k] = k % 5 == 0 ? -0.0 : -std::sin(0.3 * k) - 1.0 + 4.9e-324;
+        hi[k] = k % 7 == 0 ? 1e300 : std::cos(0.7 * k) + 1.0 + 1e-17;
+    }
+    gbnet_feature_ranges r{};
+    r.n_elements = n;
+    r.n_features = F;
+    for (int e = 0; e < n; ++e) r.atoms[e] = e == 1 ? 0 : 1000000007LL * (e + 1);
+    r.min = lo.data();
+    r.max = hi.data();
+    ASSERT_EQ(gbnet_model_set_feature_ranges(m, &r), GBNET_OK) << gbnet_last_error();
+}
+}  // namespace
+
+// FRNG round trips bitwise, holds the FNV-1a of the PARM values it belongs to,
+// is optional, survives tabulation; a file without it is a model without it.
+TEST(PotentialFile, FeatureRangesRoundTrip) {
+    std::string dir = temp_dir();
+    ModelPtr m;
+    gbnet_hyperparams hp = small_hyperparams(6, 2, 5, 3, 4.0, {8, 1, 73});
+    ASSERT_EQ(gbnet_model_create(&m.m, &hp, 3), GBNET_OK);
+    std::string plain = dir + "/plain.gbnet";
+    ASSERT_EQ(gbnet_model_save(m.m, plain.c_str()), GBNET_OK);
+    attach_feature_ranges(m.m);
+    std::string path = dir + "/frng.gbnet";
+    ASSERT_EQ(gbnet_model_save(m.m, path.c_str()), GBNET_OK) << gbnet_last_error();
+    ModelPtr back;
+    ASSERT_EQ(gbnet_model_load(&back.m, path.c_str()), GBNET_OK) << gbnet_last_error();
+    int stale = -1;
+    const gbnet_feature_ranges *a = gbnet_model_feature_ranges(m.m, nullptr), *b = gbnet_model_feature_ranges(back.m, &stale);
+    ASSERT_NE(b, nullptr);
+    EXPECT_EQ(stale, 0);
+    EXPECT_EQ(b->n_elements, 3);
+    EXPECT_EQ(b->n_features, 6);
+    EXPECT_EQ(std::memcmp(a->atoms, b->atoms, sizeof a->atoms), 0);
+    EXPECT_TRUE(same_bits(a->min, b->min, 18));
+    EXPECT_TRUE(same_bits(a->max, b->max, 18));
+    std::string again = dir + "/again.gbnet";
+    ASSERT_EQ(gbnet_model_save(back.m, again.c_str()), GBNET_OK);
+    EXPECT_EQ(read_file(path), read_file(again));
+    std::vector<Section> s = split_sections(read_file(path));
+    const Section *frng = find(s, "FRNG");
+    ASSERT_NE(frng, nullptr);
+    EXPECT_EQ(frng->flags, 1u);
+    EXPECT_EQ(frng->payload.size(), 16u + 8u * 3 + 16u * 3 * 6);
+    EXPECT_EQ(get_u64(frng->payload, 8), fnv1a64(find(s, "PARM")->payload.substr(8)));
+    // a clone keeps it, and so does a tabulated model (the weights are the same)
+    gbnet_model *clone = nullptr;
+    ASSERT_EQ(gbnet_model_clone(&clone, back.m), GBNET_OK);
+    ASSERT_EQ(gbnet_model_tabulate(clone, 101), GBNET_OK);
+    EXPECT_NE(gbnet_model_feature_ranges(clone, &stale), nullptr);
+    EXPECT_EQ(stale, 0);
+    gbnet_model_free(clone);
+    ModelPtr old;
+    ASSERT_EQ(gbnet_model_load(&old.m, plain.c_str()), GBNET_OK);
+    EXPECT_EQ(gbnet_model_feature_ranges(old.m, &stale), nullptr);
+    EXPECT_EQ(stale, 0);
+}
+
+// Bad FRNG payloads behind a valid checksum name the file, the section and
+// what was expected; a well-formed record of another F or other weights
+// loads as stale.
+TEST(PotentialFile, BadFeatureRangesAreRefusedAndForeignOnesAreStale) {
+    std::string dir = temp_dir();
+    ModelPtr m;
+    gbnet_hyperparams hp = small_hyperparams(6, 2, 5, 3, 4.0, {8, 1});
+    ASSERT_EQ(gbnet_model_create(&m.m, &hp, 3), GBNET_OK);
+    attach_feature_ranges(m.m);
+    std::string path = dir + "/frng.gbnet";
+    ASSERT_EQ(gbnet_model_save(m.m, path.c_str()), GBNET_OK);
+    std::vector<Section> good = split_sections(read_file(path));
+    size_t values = 16 + 8 * 2;  // after the header and the atom counts
+    struct Case {
+        size_t at;
+        double value;
+        std::string words;
+    };
+    std::vector<Case> cases = {
+        {values + 8, 50.0, "channel 1 has min 50"},     // element 0 channel 1: min above max
+        {values + 8 * 12 + 8, std::nan(""), "finite"},  // its max not finite
+        {values + 16, INFINITY, "finite"},
+    };
+    for (const Case &c : cases) {
+        std::vector<Section> s = good;
+        std::string bytes;
+        put_f64(bytes, c.value);
+        find(s, "FRNG")->payload.replace(c.at, 8, bytes);
+        std::string bad_path = write_file(dir + "/bad.gbnet", assemble(s));
+        ModelPtr back;
+        EXPECT_EQ(gbnet_model_load(&back.m, bad_path.c_str()), GBNET_ERR_FORMAT) << c.at;
+        std::string message = gbnet_last_error();
+        EXPECT_NE(message.find("bad.gbnet"), std::string::npos) << message;
+        EXPECT_NE(message.find("FRNG"), std::string::npos) << message;
+        EXPECT_NE(message.find(c.words), std::string::npos) << message;
+    }
+    auto refused = [&](std::vector<Section> s, const std::string &words) {
+        ModelPtr back;
+        EXPECT_EQ(gbnet_model_load(&back.m, write_file(dir + "/bad.gbnet", assemble(s)).c_str()), GBNET_ERR_FORMAT);
+        EXPECT_NE(std::string(gbnet_last_error()).find(words), std::string::npos) << gbnet_last_error();
+    };
+    std::vector<Section> s = good;
+    find(s, "FRNG")->payload[0] = 3;  // 3 elements
+    refused(s, "HYPR has 2");
+    s = good;
+    find(s, "FRNG")->payload.pop_back();
+    refused(s, "expected 224 for 2 elements of 6 channels");
+    s = good;
+    find(s, "FRNG")->payload[4] = 0;  // 0 channels
+    refused(s, "channels, expected 1..");
+    s = good;
+    find(s, "FRNG")->payload.resize(8);
+    refused(s, "shorter");
+    s = good;
+    s.push_back(*find(s, "FRNG"));
+    refused(s, "appears twice");
+
+    // another model's record (F = 5, other weights) in this file: loads, stale, unused
+    ModelPtr small;
+    gbnet_hyperparams hp5 = small_hyperparams(5, 2, 5, 3, 4.0, {8, 1});
+    ASSERT_EQ(gbnet_model_create(&small.m, &hp5, 4), GBNET_OK);
+    attach_feature_ranges(small.m);
+    std::string small_path = dir + "/small.gbnet";
+    ASSERT_EQ(gbnet_model_save(small.m, small_path.c_str()), GBNET_OK);
+    std::vector<Section> small_sections = split_sections(read_file(small_path));
+    for (int other_f : {0, 1}) {
+        s = good;
+        if (other_f) *find(s, "FRNG") = *find(small_sections, "FRNG");
+        else find(s, "FRNG")->payload.replace(8, 8, std::string(8, '\x5a'));  // the hash of other weights
+        ModelPtr back;
+        ASSERT_EQ(gbnet_model_load(&back.m, write_file(dir + "/foreign.gbnet", assemble(s)).c_str()), GBNET_OK)
+            << gbnet_last_error();
+        int stale = 0;
+        const gbnet_feature_ranges *r = gbnet_model_feature_ranges(back.m, &stale);
+        ASSERT_NE(r, nullptr);
+        EXPECT_EQ(stale, 1) << other_f;
+        EXPECT_EQ(r->n_features, other_f ? 5 : 6);
+        gbnet_workspace *ws = nullptr;
+        ASSERT_EQ(gbnet_workspace_create(&ws, back.m, GBNET_DOUBLE), GBNET_OK);
+        std::vector<int> species = {0, 1, 1};
+        std::vector<double> pos = {0, 0, 0, 0.96, 0, 0, -0.24, 0.93, 0};
+        gbnet_structure st{};
+        st.n_atoms = 3;
+        st.species = species.data();
+        st.positions = pos.data();
+        gbnet_feature_report rep{};
+        EXPECT_EQ(gbnet_feature_check(ws, 1, &st, 0.1, &rep), GBNET_ERR_UNSUPPORTED);
+        gbnet_workspace_free(ws);
+    }
+}
+
 namespace {
 
 // A quantization record set through the API (int8 calibrated on two small structures).

@@ -327,8 +327,8 @@ gbnet_status gbnet_graph_from_full_list(gbnet_workspace *ws, gbnet_graph *graph,
 /* How far a structure or graph lies outside the model's coverage record. */
 typedef struct {
     int atoms_checked;        /* owned atoms (graph) or atoms (structure) looked at */
-    int atoms_too_close;      /* of those, atoms with a neighbor closer than the shortest trained
-                                 distance of the pair (or of a pair never seen in training) */
+    int atoms_too_close;      /* of those, atoms with a neighbor closer than (1 - margin) times the
+                                 shortest trained distance of the pair (or of a pair never seen) */
     int pairs_too_close;      /* edges (ordered pairs from the checked atoms) closer than that */
     double closest_ratio;     /* smallest d / shortest trained distance over the edges; below 1:
                                  outside; 0: a pair never seen in training; 1 when no edge */
@@ -340,16 +340,20 @@ typedef struct {
 
 /* Compares the edges of the owned centers of a graph (d < cutoff) with the
  * model's coverage record, and volume_per_atom (A^3; <= 0: not compared,
- * e.g. for molecules) with the trained range. Fails with
- * GBNET_ERR_UNSUPPORTED when the model has no record. Cheap: one pass over
- * the edges, no network. A report of each rank adds up (atoms, pairs) and
- * takes the minimum (closest_ratio) to the global one. */
+ * e.g. for molecules) with the trained range. An edge is too close when
+ * d < (1 - distance_margin) * shortest trained distance (0 <= margin < 1;
+ * GBNET_DEFAULT_DISTANCE_MARGIN, docs/model.md "Extrapolation checks").
+ * Fails with GBNET_ERR_UNSUPPORTED when the model has no record. Cheap: one
+ * pass over the edges, no network. A report of each rank adds up (atoms,
+ * pairs) and takes the minimum (closest_ratio) to the global one. */
 gbnet_status gbnet_coverage_check_graph(const gbnet_model *model, const gbnet_graph *graph, double volume_per_atom,
-                                        gbnet_coverage_report *report);
+                                        double distance_margin, gbnet_coverage_report *report);
 /* The same for a structure (its neighbor list is built here); the volume of
  * a cell periodic in all three directions is compared. */
-gbnet_status gbnet_coverage_check(const gbnet_model *model, const gbnet_structure *structure,
+gbnet_status gbnet_coverage_check(const gbnet_model *model, const gbnet_structure *structure, double distance_margin,
                                   gbnet_coverage_report *report);
+/* The default relative margin of the distance check (rule: docs/model.md). */
+#define GBNET_DEFAULT_DISTANCE_MARGIN 0.02
 /* The coverage record of n structures (what gbnet train records of its
  * training frames): the shortest distance of every element pair within the
  * model's cutoff, the range of volume per atom of the cells periodic in all
@@ -358,6 +362,68 @@ gbnet_status gbnet_coverage_check(const gbnet_model *model, const gbnet_structur
  * gbnet_model_set_coverage. */
 gbnet_status gbnet_coverage_measure(const gbnet_model *model, int n, const gbnet_structure *structures,
                                     gbnet_coverage *out);
+/* ------------------------------------------ what the readout was fitted on */
+
+/* The range of the readout's input over the training atoms (section FRNG):
+ * per element and channel, the smallest and largest value of the atom
+ * features x_T after the last interaction block, which the readout MLP reads.
+ * An atom whose features leave that box asks the readout for something it
+ * was never fitted on, also where no distance is shorter than in training
+ * (a torsion, a bond pattern the data never had). The record belongs to the
+ * weights it was measured with: a model whose network changed since (other
+ * F, pruned, rank-reduced, quantized, retrained) never uses it (it is
+ * "stale"); tabulated filters change x_T by far less than a margin, so
+ * gbnet compress --table keeps it. */
+typedef struct {
+    int n_elements;                       /* the model's */
+    int n_features;                       /* F of the network it was measured on */
+    long long atoms[GBNET_MAX_ELEMENTS];  /* training atoms of each element (0: never in training) */
+    const double *min;                    /* [n_elements][n_features] smallest x_T over those atoms */
+    const double *max;                    /* [n_elements][n_features] largest */
+} gbnet_feature_ranges;
+
+/* The model's record, or NULL if it has none. With stale not NULL, *stale =
+ * 1 when the record was measured on other weights (then the checks refuse
+ * it), else 0; that costs one pass over the weights. */
+const gbnet_feature_ranges *gbnet_model_feature_ranges(const gbnet_model *model, int *stale);
+/* Sets (a copy of) a record, bound to the model's present weights; NULL
+ * removes it. n_elements and n_features must be the model's; min <= max. */
+gbnet_status gbnet_model_set_feature_ranges(gbnet_model *model, const gbnet_feature_ranges *ranges);
+/* Records the ranges over every atom of n structures (n >= 1), evaluated in
+ * double precision by the model's own network (its table, if any), and sets
+ * them (what gbnet train records of its training frames with the saved
+ * weights, and gbnet coverage of given frames). */
+gbnet_status gbnet_model_record_feature_ranges(gbnet_model *model, int n, const gbnet_structure *structures);
+
+/* How far atoms' readout inputs lie outside the record. An atom is outside
+ * when some channel c of its element e leaves [min - m w, max + m w], w =
+ * max - min (floored at 1e-6 (|min| + |max|) + 1e-12, so that a channel
+ * that never varied is not outside by rounding), m the margin; an atom of an
+ * element absent from training is always outside. */
+typedef struct {
+    int atoms_checked;       /* owned atoms (graph) or atoms (structures) looked at */
+    int atoms_outside;       /* of those, atoms outside by more than the margin */
+    double largest_excess;   /* over atoms and channels, the distance outside [min, max] in units of
+                                w (0: all inside; INFINITY: an element never in training) */
+    int largest_atom, largest_element, largest_channel; /* where (atom index in the graph or
+                                structure; channel -1 for an untrained element); -1 if all inside */
+} gbnet_feature_report;
+
+/* Checks the owned atoms of graph against the record of ws's model, from the
+ * features of ws's last gbnet_evaluate_graph, which must have been on this
+ * graph (any precision; no network run here). A report of each rank adds up
+ * (atoms) and takes the maximum (largest_excess) to the global one; the
+ * result does not depend on the thread count. GBNET_ERR_UNSUPPORTED when the
+ * model has no record or a stale one. */
+gbnet_status gbnet_feature_check_graph(gbnet_workspace *ws, const gbnet_graph *graph, double margin,
+                                       gbnet_feature_report *report);
+/* The same for n structures: runs the network forward (no forces) with ws
+ * (its precision) and fills reports[i] for structure i. */
+gbnet_status gbnet_feature_check(gbnet_workspace *ws, int n, const gbnet_structure *structures, double margin,
+                                 gbnet_feature_report *reports);
+/* The default feature margin m (rule: docs/model.md "Extrapolation checks"). */
+#define GBNET_DEFAULT_FEATURE_MARGIN 0.35
+
 /* ------------------------------------------- structured pruning (compression) */
 
 /* What to keep when pruning (gbnet_model_prune); 0 keeps the model's own size. */
@@ -469,6 +535,11 @@ gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, cons
  * (DeePMD-kit's out_freq). */
 gbnet_status gbnet_committee_evaluate_graph_member(gbnet_committee_workspace *cws, int member,
                                                    const gbnet_graph *graph, gbnet_graph_result *result);
+/* gbnet_feature_check_graph with member `member`'s features of its last
+ * evaluation on graph (by gbnet_committee_evaluate_graph, or
+ * gbnet_committee_evaluate_graph_member of that member) and its record. */
+gbnet_status gbnet_committee_feature_check_graph(gbnet_committee_workspace *cws, int member, const gbnet_graph *graph,
+                                                 double margin, gbnet_feature_report *report);
 /* gbnet_graph_from_full_list once for the whole committee (the cutoff is shared). */
 gbnet_status gbnet_committee_graph_from_full_list(gbnet_committee_workspace *cws, gbnet_graph *graph,
                                                   const double *positions, const gbnet_full_list *list,

@@ -17,10 +17,14 @@ static const char *const coverage_help =
     "DeePMD folders) covers, as gbnet train records it: the shortest distance of\n"
     "every element pair within the cutoff, and the range of volume per atom of\n"
     "the cells periodic in all three directions; which labels were fitted is\n"
-    "taken from the labels the frames hold (energies, forces, stresses). Writes\n"
-    "IN with that record as OUT (everything else unchanged; OUT may be IN), and\n"
-    "prints it. gbnet eval then counts frames outside it, and pair_style gbnet\n"
-    "warns in MD when atoms come closer or the density leaves the range.\n"
+    "taken from the labels the frames hold (energies, forces, stresses); and the\n"
+    "range of the readout's input (the atom features after the last interaction\n"
+    "block) per element and channel, by the potential's own network (section\n"
+    "FRNG; recorded again here after the network changed, e.g. by gbnet prune or\n"
+    "compress). Writes IN with those records as OUT (everything else unchanged;\n"
+    "OUT may be IN), and prints them. gbnet eval then counts frames outside them,\n"
+    "and pair_style gbnet warns in MD when atoms come closer, the density leaves\n"
+    "the range or the readout's input leaves its trained range.\n"
     "\n"
     "Options:\n"
     "  -o, --output FILE     the potential file to write (required)\n"
@@ -120,11 +124,18 @@ int cmd_coverage(int argc, char **argv) {
         c.trained_forces = has_forces;
         c.trained_stresses = has_stress;
         st = gbnet_model_set_coverage(model, &c);
+        if (!st) st = gbnet_model_record_feature_ranges(model, n, cs.structures);
         if (!st) st = gbnet_model_save(model, a.output);
         if (st) rc = cli_library_error("coverage", st);
     }
     if (!rc) {
         print_record(model, &c);
+        const gbnet_feature_ranges *r = gbnet_model_feature_ranges(model, NULL);
+        printf("features:   ");
+        for (int e = 0; e < r->n_elements; ++e)
+            printf(" %s %lld atoms%s", gbnet_element_symbol(gbnet_model_hyperparams(model)->atomic_numbers[e]),
+                   r->atoms[e], e + 1 < r->n_elements ? ";" : "");
+        printf(" (readout-input ranges of %d channels)\n", r->n_features);
         printf("written:     %s\n", a.output);
     }
     cli_structures_free(&cs);

@@ -44,6 +44,13 @@ static const char *const eval_help =
     "  --write-deviations FILE    with a committee: one line per frame, DeePMD-kit's\n"
     "                             model_devi.out columns (frame index in place of\n"
     "                             the step) plus the frame's true errors\n"
+    "  --distance-margin X        the coverage check's relative distance margin:\n"
+    "                             too close below (1 - X) times the shortest trained\n"
+    "                             distance (default 0.02)\n"
+    "  --feature-margin Y         the feature check's margin in units of each\n"
+    "                             channel's trained range (default 0.35)\n"
+    "  --write-coverage FILE      one line per frame: both checks' results (closest\n"
+    "                             distance ratio, largest feature excess, flags)\n"
     "  -h, --help                 show this help\n"
     "\n"
     "With a committee file (gbnet train with committee = N) the predictions are\n"
@@ -54,16 +61,25 @@ static const char *const eval_help =
     "\n"
     "With a potential that records its training coverage (gbnet train writes it;\n"
     "gbnet info shows it) a last block counts the frames outside it, as the\n"
-    "LAMMPS pair style's extrapolation warnings do: atoms closer than the\n"
-    "shortest trained distance of their element pair, or a periodic cell's\n"
-    "volume per atom outside the trained range, and names the farthest frame.\n";
+    "LAMMPS pair style's extrapolation warnings do: atoms closer than (1 - X)\n"
+    "times the shortest trained distance of their element pair, or a periodic\n"
+    "cell's volume per atom outside the trained range; and, with a record of the\n"
+    "readout's input ranges, atoms whose features after the last interaction\n"
+    "block leave the trained range of their element by more than Y times it\n"
+    "(member 0's, or --member's, features for a committee); it names the\n"
+    "farthest frame of each check.\n";
 
-enum { OPT_PRECISION, OPT_THREADS, OPT_BATCH, OPT_WRITE, OPT_SUBSET, OPT_MEMBER, OPT_DEVIATIONS, OPT_HELP };
+enum {
+    OPT_PRECISION, OPT_THREADS, OPT_BATCH, OPT_WRITE, OPT_SUBSET, OPT_MEMBER, OPT_DEVIATIONS,
+    OPT_DISTANCE_MARGIN, OPT_FEATURE_MARGIN, OPT_COVERAGE, OPT_HELP
+};
 static const cli_option eval_options[] = {
     [OPT_PRECISION] = {"precision", 0, 1}, [OPT_THREADS] = {"threads", 0, 1},
     [OPT_BATCH] = {"batch", 0, 1},         [OPT_WRITE] = {"write-predictions", 0, 1},
     [OPT_SUBSET] = {"subset", 0, 1},       [OPT_MEMBER] = {"member", 0, 1},
-    [OPT_DEVIATIONS] = {"write-deviations", 0, 1}, [OPT_HELP] = {"help", 'h', 0},
+    [OPT_DEVIATIONS] = {"write-deviations", 0, 1}, [OPT_DISTANCE_MARGIN] = {"distance-margin", 0, 1},
+    [OPT_FEATURE_MARGIN] = {"feature-margin", 0, 1}, [OPT_COVERAGE] = {"write-coverage", 0, 1},
+    [OPT_HELP] = {"help", 'h', 0},
 };
 
 /* Default size of one gbnet_evaluate call in atoms: several packs, so the
@@ -82,6 +98,8 @@ typedef struct {
     cli_frame_filters filters;
     int member;                   /* -1: the committee mean */
     const char *deviations_path;
+    double distance_margin, feature_margin;
+    const char *coverage_path;
 } eval_args;
 
 /* Returns CLI_EXIT_OK to go on, or the exit code to stop with (help printed
@@ -91,6 +109,8 @@ static int parse_args(eval_args *a, int argc, char **argv) {
     a->precision = GBNET_DOUBLE;
     a->batch = 0; /* automatic: see AUTO_BATCH_ATOMS */
     a->member = -1;
+    a->distance_margin = GBNET_DEFAULT_DISTANCE_MARGIN;
+    a->feature_margin = GBNET_DEFAULT_FEATURE_MARGIN;
     cli_parser parser;
     cli_parser_init(&parser, "eval", argc, argv, eval_options, (int)(sizeof eval_options / sizeof eval_options[0]));
     const char *value;
@@ -120,6 +140,20 @@ static int parse_args(eval_args *a, int argc, char **argv) {
             if (!cli_parse_int("eval", "--member", value, 0, GBNET_MAX_COMMITTEE - 1, &a->member)) return CLI_EXIT_USAGE;
             break;
         case OPT_DEVIATIONS: a->deviations_path = value; break;
+        case OPT_COVERAGE: a->coverage_path = value; break;
+        case OPT_DISTANCE_MARGIN:
+        case OPT_FEATURE_MARGIN: {
+            char *end = NULL;
+            double x = strtod(value, &end);
+            int distance = option == OPT_DISTANCE_MARGIN;
+            if (!end || *end || end == value || !(x >= 0.0) || !isfinite(x) || (distance && !(x < 1.0)))
+                return cli_usage_error("eval", "--%s expects a number %s, got '%s'",
+                                       distance ? "distance-margin" : "feature-margin",
+                                       distance ? "in [0, 1)" : ">= 0", value);
+            if (distance) a->distance_margin = x;
+            else a->feature_margin = x;
+            break;
+        }
         case OPT_SUBSET:
             if (cli_add_frame_filter("eval", &a->filters, value)) return CLI_EXIT_USAGE;
             break;
@@ -386,45 +420,135 @@ static void print_committee_report(const eval_args *a, int n_members, const eval
 
 /* DeePMD-kit's model_devi.out columns per frame, then the frame's true errors
  * of the prediction (nan without labels): err_e signed, (E_pred - E_ref)/N. */
-/* Frames outside the model's training coverage record (gbnet_coverage_check,
- * what pair_style gbnet warns about); nothing without a record. */
-static int print_coverage_report(const gbnet_model *model, eval_set *s) {
-    if (!gbnet_model_coverage(model)) {
-        printf("\ncoverage:    %s\n", "the potential holds no record of its training data: not checked");
-        return CLI_EXIT_OK;
-    }
-    int close_frames = 0, volume_frames = 0, outside = 0, worst = -1;
-    long long close_atoms = 0;
-    double worst_ratio = HUGE_VAL;
-    for (int i = 0; i < s->n; ++i) {
-        gbnet_structure st;
-        gbnet_result unused;
-        fill_call(&st, &unused, s, i, 1);
-        gbnet_coverage_report r;
-        gbnet_status status = gbnet_coverage_check(model, &st, &r);
-        if (status) {
+/* Both checks of every frame: the distance check (gbnet_coverage_check, what
+ * pair_style gbnet warns about) and the feature check (gbnet_feature_check
+ * with the model's precision); has_* 0 where the model has no such record. */
+typedef struct {
+    int has_distance, has_features, features_stale;
+    gbnet_coverage_report *distance;  /* [n] */
+    gbnet_feature_report *features;   /* [n] */
+} coverage_results;
+
+static void coverage_results_free(coverage_results *c) {
+    free(c->distance);
+    free(c->features);
+}
+
+static int check_coverage(coverage_results *c, const gbnet_model *model, const eval_args *args, eval_set *s) {
+    memset(c, 0, sizeof *c);
+    c->has_distance = gbnet_model_coverage(model) != NULL;
+    c->has_features = gbnet_model_feature_ranges(model, &c->features_stale) != NULL && !c->features_stale;
+    c->distance = calloc((size_t)s->n + 1, sizeof *c->distance);
+    c->features = calloc((size_t)s->n + 1, sizeof *c->features);
+    gbnet_structure *structures = calloc((size_t)s->n + 1, sizeof *structures);
+    gbnet_result *unused = calloc((size_t)s->n + 1, sizeof *unused);
+    int rc = c->distance && c->features && structures && unused ? CLI_EXIT_OK : cli_error("eval", "out of memory");
+    if (rc == CLI_EXIT_OK) fill_call(structures, unused, s, 0, s->n);
+    for (int i = 0; rc == CLI_EXIT_OK && c->has_distance && i < s->n; ++i)
+        if (gbnet_coverage_check(model, &structures[i], args->distance_margin, &c->distance[i])) {
             const gbnet_frame *f = &s->frames[i];
-            return cli_error("eval", "%s:%d: coverage check failed: %s", f->source ? f->source : "?", f->line,
-                             gbnet_last_error());
+            rc = cli_error("eval", "%s:%d: coverage check failed: %s", f->source ? f->source : "?", f->line,
+                           gbnet_last_error());
         }
-        close_frames += r.atoms_too_close > 0;
-        close_atoms += r.atoms_too_close;
-        volume_frames += r.volume_outside;
-        outside += r.atoms_too_close > 0 || r.volume_outside;
-        if (r.closest_ratio < worst_ratio) {
-            worst_ratio = r.closest_ratio;
+    if (rc == CLI_EXIT_OK && c->has_features) {
+        gbnet_workspace *ws = NULL;
+        gbnet_status st = gbnet_workspace_create(&ws, model, args->precision);
+        if (!st) {
+            gbnet_workspace_set_threads(ws, args->threads);
+            st = gbnet_feature_check(ws, s->n, structures, args->feature_margin, c->features);
+        }
+        gbnet_workspace_free(ws);
+        if (st) rc = cli_error("eval", "feature check failed: %s", gbnet_last_error());
+    }
+    free(structures);
+    free(unused);
+    return rc;
+}
+
+static void print_coverage_report(const gbnet_model *model, const eval_args *args, const eval_set *s,
+                                  const coverage_results *c) {
+    if (!c->has_distance) printf("\ncoverage:    the potential holds no record of its training data: not checked\n");
+    int close_frames = 0, volume_frames = 0, outside = 0, worst = -1;
+    int feature_frames = 0, worst_feature = -1, either = 0;
+    long long close_atoms = 0, feature_atoms = 0;
+    double worst_ratio = HUGE_VAL, worst_excess = -1.0;
+    for (int i = 0; i < s->n; ++i) {
+        const gbnet_coverage_report *r = &c->distance[i];
+        const gbnet_feature_report *q = &c->features[i];
+        int by_distance = c->has_distance && (r->atoms_too_close > 0 || r->volume_outside);
+        int by_features = c->has_features && q->atoms_outside > 0;
+        close_frames += r->atoms_too_close > 0;
+        close_atoms += r->atoms_too_close;
+        volume_frames += r->volume_outside;
+        outside += by_distance;
+        feature_frames += by_features;
+        feature_atoms += q->atoms_outside;
+        either += by_distance || by_features;
+        if (c->has_distance && r->closest_ratio < worst_ratio) {
+            worst_ratio = r->closest_ratio;
             worst = i;
         }
+        if (c->has_features && q->largest_excess > worst_excess) {
+            worst_excess = q->largest_excess;
+            worst_feature = i;
+        }
     }
-    printf("\ncoverage:    %d of %d frames outside the training data (%d with atoms closer than the shortest\n"
-           "             trained distance of their pair, %lld such atoms; %d with a volume per atom outside the\n"
-           "             trained range)\n",
-           outside, s->n, close_frames, close_atoms, volume_frames);
-    if (worst >= 0) {
-        const gbnet_frame *f = &s->frames[worst];
-        printf("closest:     %.3f of the shortest trained distance (0: a pair never trained), frame %d (%s:%d)\n",
-               worst_ratio, worst, f->source ? f->source : "?", f->line);
+    if (c->has_distance) {
+        printf("\ncoverage:    %d of %d frames outside the training data (%d with atoms closer than %.3g times the\n"
+               "             shortest trained distance of their pair, %lld such atoms;\n"
+               "             %d with a volume per atom outside the trained range)\n",
+               outside, s->n, close_frames, 1.0 - args->distance_margin, close_atoms, volume_frames);
+        if (worst >= 0) {
+            const gbnet_frame *f = &s->frames[worst];
+            printf("closest:     %.3f of the shortest trained distance (0: a pair never trained), frame %d (%s:%d)\n",
+                   worst_ratio, worst, f->source ? f->source : "?", f->line);
+        }
     }
+    if (c->features_stale)
+        printf("features:    the readout-input record was measured on other weights (stale): not checked\n");
+    else if (!c->has_features)
+        printf("features:    the potential holds no record of its readout's input ranges: not checked\n");
+    else {
+        const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+        printf("features:    %d of %d frames with atoms outside the readout's trained input range by more than\n"
+               "             %.3g times a channel's range (%lld such atoms)\n",
+               feature_frames, s->n, args->feature_margin, feature_atoms);
+        if (worst_feature >= 0 && worst_excess > 0.0) {
+            const gbnet_feature_report *q = &c->features[worst_feature];
+            const gbnet_frame *f = &s->frames[worst_feature];
+            if (q->largest_channel < 0)
+                printf("farthest:    atom %d (%s, never in training), frame %d (%s:%d)\n", q->largest_atom,
+                       gbnet_element_symbol(hp->atomic_numbers[q->largest_element]), worst_feature,
+                       f->source ? f->source : "?", f->line);
+            else
+                printf("farthest:    %.3f ranges outside, atom %d (%s) channel %d, frame %d (%s:%d)\n", worst_excess,
+                       q->largest_atom, gbnet_element_symbol(hp->atomic_numbers[q->largest_element]),
+                       q->largest_channel, worst_feature, f->source ? f->source : "?", f->line);
+        }
+    }
+    if (c->has_distance && c->has_features)
+        printf("either:      %d of %d frames flagged by the distance or the feature check\n", either, s->n);
+}
+
+/* One line per frame of both checks (nan/-1 where a record is missing). */
+static int write_coverage(const char *path, const eval_set *s, const coverage_results *c) {
+    FILE *f = fopen(path, "w");
+    if (!f) return cli_error("eval", "cannot write '%s': %s", path, strerror(errno));
+    fprintf(f, "# %8s %12s %10s %10s %14s %10s %8s %8s %8s  %s\n", "frame", "closest", "too_close", "volume_out",
+            "feature_excess", "feat_out", "atom", "element", "channel", "source:line");
+    for (int i = 0; i < s->n; ++i) {
+        const gbnet_coverage_report *r = &c->distance[i];
+        const gbnet_feature_report *q = &c->features[i];
+        const gbnet_frame *fr = &s->frames[i];
+        fprintf(f, "  %8d %12.6f %10d %10d %14.6e %10d %8d %8d %8d  %s:%d\n", i,
+                c->has_distance ? r->closest_ratio : NAN, c->has_distance ? r->atoms_too_close : -1,
+                c->has_distance ? r->volume_outside : -1, c->has_features ? q->largest_excess : NAN,
+                c->has_features ? q->atoms_outside : -1, c->has_features ? q->largest_atom : -1,
+                c->has_features ? q->largest_element : -1, c->has_features ? q->largest_channel : -1,
+                fr->source ? fr->source : "?", fr->line);
+    }
+    int failed = ferror(f);
+    if (fclose(f) != 0 || failed) return cli_error("eval", "writing '%s' failed", path);
     return CLI_EXIT_OK;
 }
 
@@ -508,7 +632,10 @@ int cmd_eval(int argc, char **argv) {
     if (rc == CLI_EXIT_OK) rc = evaluate_all(&set, &ev, args.batch, &seconds, &n_calls);
     if (rc == CLI_EXIT_OK) print_report(&args, model, &set, seconds, n_calls);
     if (rc == CLI_EXIT_OK && n_members > 1) print_committee_report(&args, n_members, &set);
-    if (rc == CLI_EXIT_OK) rc = print_coverage_report(model, &set);
+    coverage_results coverage;
+    memset(&coverage, 0, sizeof coverage);
+    if (rc == CLI_EXIT_OK) rc = check_coverage(&coverage, model, &args, &set);
+    if (rc == CLI_EXIT_OK) print_coverage_report(model, &args, &set, &coverage);
     if (rc == CLI_EXIT_OK && args.predictions_path) {
         status = gbnet_write_extxyz(args.predictions_path, set.frames, set.n, set.energy,
                                  (const double *const *)set.forces, set.virial);
@@ -519,6 +646,11 @@ int cmd_eval(int argc, char **argv) {
         rc = write_deviations(args.deviations_path, &set);
         if (rc == CLI_EXIT_OK) printf("deviations:  %s\n", args.deviations_path);
     }
+    if (rc == CLI_EXIT_OK && args.coverage_path) {
+        rc = write_coverage(args.coverage_path, &set, &coverage);
+        if (rc == CLI_EXIT_OK) printf("coverage to: %s\n", args.coverage_path);
+    }
+    coverage_results_free(&coverage);
     gbnet_workspace_free(ev.ws);
     gbnet_committee_workspace_free(ev.cws);
     eval_set_free(&set);

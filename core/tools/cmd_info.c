@@ -1,4 +1,5 @@
 /* gbnet info: what a potential file holds. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -25,6 +26,7 @@ static const cli_option info_options[] = {[OPT_HELP] = {"help", 'h', 0}};
 
 static void print_repulsion(const gbnet_model *model);
 static void print_coverage(const gbnet_model *model);
+static void print_feature_ranges(const gbnet_model *model);
 
 static void print_info(const char *path, const gbnet_model *model) {
     const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
@@ -76,6 +78,7 @@ static void print_info(const char *path, const gbnet_model *model) {
         printf("quantization:    none\n");
     print_repulsion(model);
     print_coverage(model);
+    print_feature_ranges(model);
     const char *provenance = gbnet_model_provenance(model);
     printf("provenance:%s", provenance[0] ? "\n" : " (none)\n");
     /* indent each provenance line so the block is visibly one field */
@@ -129,6 +132,37 @@ static void print_coverage(const gbnet_model *model) {
                 printf("    %-2s-%-2s none within the cutoff\n", gbnet_element_symbol(hp->atomic_numbers[a]),
                        gbnet_element_symbol(hp->atomic_numbers[b]));
         }
+}
+
+/* What the readout was fitted on (section FRNG): per element the atoms and
+ * the spread of the channels' trained ranges. */
+static void print_feature_ranges(const gbnet_model *model) {
+    int stale = 0;
+    const gbnet_feature_ranges *r = gbnet_model_feature_ranges(model, &stale);
+    if (!r) {
+        printf("readout-input ranges: not recorded\n");
+        return;
+    }
+    const gbnet_hyperparams *hp = gbnet_model_hyperparams(model);
+    printf("readout-input ranges: %d elements x %d channels%s\n", r->n_elements, r->n_features,
+           stale ? " (STALE: measured on other weights; not used by the checks)" : "");
+    for (int e = 0; e < r->n_elements; ++e) {
+        const char *symbol = gbnet_element_symbol(hp->atomic_numbers[e]);
+        if (r->atoms[e] == 0) {
+            printf("  %-2s never in training\n", symbol);
+            continue;
+        }
+        double lo = HUGE_VAL, hi = -HUGE_VAL, narrow = HUGE_VAL, wide = 0.0;
+        for (int c = 0; c < r->n_features; ++c) {
+            double a = r->min[(size_t)e * r->n_features + c], b = r->max[(size_t)e * r->n_features + c];
+            lo = a < lo ? a : lo;
+            hi = b > hi ? b : hi;
+            narrow = b - a < narrow ? b - a : narrow;
+            wide = b - a > wide ? b - a : wide;
+        }
+        printf("  %-2s %lld atoms; values %.4g to %.4g; channel ranges %.4g to %.4g wide\n", symbol, r->atoms[e], lo,
+               hi, narrow, wide);
+    }
 }
 
 int cmd_info(int argc, char **argv) {

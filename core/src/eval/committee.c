@@ -285,3 +285,12 @@ gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, cons
     if (member_forces) memcpy(member_forces, cws->forces, 3 * M * N * sizeof(double));
     return GBNET_OK;
 }
+
+gbnet_status gbnet_committee_feature_check_graph(gbnet_committee_workspace *cws, int member, const gbnet_graph *graph,
+                                                 double margin, gbnet_feature_report *report) {
+    if (!cws) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_feature_check_graph: NULL workspace");
+    if (member < 0 || member >= cws->n_members)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_feature_check_graph: member %d is not in 0..%d",
+                       member, cws->n_members - 1);
+    return gbnet_feature_check_graph(cws->members[member], graph, margin, report);
+}

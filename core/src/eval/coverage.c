@@ -16,7 +16,9 @@ static void report_start(gbnet_coverage_report *r) {
 
 /* edges of centers [0, n_centers): offsets [n_centers+1], neighbor, vec [n_edges][3] */
 static void check_edges(const gbnet_coverage *c, int n_centers, const int *species, const int *offsets,
-                        const int *neighbor, const double *vec, gbnet_coverage_report *r) {
+                        const int *neighbor, const double *vec, double margin, gbnet_coverage_report *r) {
+    /* (1e-9: not outside by the last bit of a training frame's own distance) */
+    double limit = (1.0 - margin) * (1.0 - 1e-9);
     r->atoms_checked += n_centers;
     for (int i = 0; i < n_centers; ++i) {
         int close = 0, a = species[i];
@@ -25,7 +27,7 @@ static void check_edges(const gbnet_coverage *c, int n_centers, const int *speci
             double d = sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]);
             double shortest = c->shortest_distance[a][species[neighbor[e]]];
             double ratio = shortest > 0.0 ? d / shortest : 0.0;
-            if (ratio < 1.0 - 1e-9) { /* (not by the last bit of a training frame's own distance) */
+            if (ratio < limit) {
                 r->pairs_too_close++;
                 close = 1;
             }
@@ -49,8 +51,10 @@ static void check_volume(const gbnet_coverage *c, double volume_per_atom, gbnet_
                         volume_per_atom > c->volume_per_atom_max * (1.0 + 1e-4);
 }
 
-static gbnet_status need_record(const gbnet_model *m) {
+static gbnet_status need_record(const gbnet_model *m, double margin) {
     if (!m) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "coverage check: NULL model");
+    if (!(margin >= 0.0 && margin < 1.0))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "coverage check: distance margin %g, expected 0 <= margin < 1", margin);
     if (!m->coverage)
         return gb_fail(GBNET_ERR_UNSUPPORTED,
                        "coverage check: the potential holds no record of its training data (section COVR; written by "
@@ -59,8 +63,8 @@ static gbnet_status need_record(const gbnet_model *m) {
 }
 
 gbnet_status gbnet_coverage_check_graph(const gbnet_model *m, const gbnet_graph *g, double volume_per_atom,
-                                        gbnet_coverage_report *r) {
-    gbnet_status st = need_record(m);
+                                        double margin, gbnet_coverage_report *r) {
+    gbnet_status st = need_record(m, margin);
     if (st) return st;
     if (!g || !r) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_coverage_check_graph: NULL argument");
     report_start(r);
@@ -69,7 +73,7 @@ gbnet_status gbnet_coverage_check_graph(const gbnet_model *m, const gbnet_graph 
             return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "coverage check: atom %d has element index %d, not in the model",
                            i, g->species[i]);
     if (g->n_local > 0) check_edges(m->coverage, g->n_local, g->species, g->edge_offsets, g->edge_neighbor,
-                                    g->edge_vector, r);
+                                    g->edge_vector, margin, r);
     check_volume(m->coverage, volume_per_atom, r);
     return GBNET_OK;
 }
@@ -79,8 +83,9 @@ static double cell_volume(const double *c) {
                 c[2] * (c[3] * c[7] - c[4] * c[6]));
 }
 
-gbnet_status gbnet_coverage_check(const gbnet_model *m, const gbnet_structure *s, gbnet_coverage_report *r) {
-    gbnet_status st = need_record(m);
+gbnet_status gbnet_coverage_check(const gbnet_model *m, const gbnet_structure *s, double margin,
+                                  gbnet_coverage_report *r) {
+    gbnet_status st = need_record(m, margin);
     if (st) return st;
     if (!s || !r || s->n_atoms < 0 || (s->n_atoms > 0 && (!s->species || !s->positions)))
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_coverage_check: invalid arguments");
@@ -94,7 +99,7 @@ gbnet_status gbnet_coverage_check(const gbnet_model *m, const gbnet_structure *s
     gb_neighbor_list nl;
     memset(&nl, 0, sizeof nl);
     st = gb_neighbor_build(&nl, s->positions, s->n_atoms, s->cell, s->pbc, m->hp.cutoff);
-    if (!st) check_edges(m->coverage, s->n_atoms, s->species, nl.offsets, nl.neighbor, nl.vec, r);
+    if (!st) check_edges(m->coverage, s->n_atoms, s->species, nl.offsets, nl.neighbor, nl.vec, margin, r);
     gb_neighbor_free(&nl);
     if (!st && s->cell && s->pbc[0] && s->pbc[1] && s->pbc[2] && s->n_atoms > 0)
         check_volume(m->coverage, cell_volume(s->cell) / s->n_atoms, r);

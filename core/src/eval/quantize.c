@@ -97,5 +97,6 @@ gbnet_status gbnet_model_quantize(gbnet_model *m, gbnet_quant_mode mode, int n, 
     }
     if (!m->quant && !(m->quant = gb_malloc(sizeof *m->quant))) return GBNET_ERR_NO_MEMORY;
     *m->quant = rec;
+    gb_model_set_feature_record(m, NULL, 0); /* float evaluation reads other features now */
     return GBNET_OK;
 }

@@ -26,6 +26,9 @@ struct gbnet_workspace {
     size_t cap_atom_forces, cap_center_virials;
     double *zbl_energy, *zbl_dbar;        /* repulsive core: [n_centers], [n_edges] of a batch */
     size_t cap_zbl_energy, cap_zbl_dbar;
+    /* feature checks: whether the model's record (as last seen) belongs to its weights */
+    const gb_feature_record *features_seen;
+    int features_current;
     /* gbnet_graph_from_full_list */
     int *graph_offsets, *graph_neighbor;
     double *graph_vector;

@@ -103,6 +103,10 @@ typedef struct {
     int have_quant;               /* QUNT: quantized dense layers */
     gb_quant_record quant;
     gbnet_coverage coverage;
+    int have_features;            /* FRNG: the readout's input ranges */
+    gbnet_feature_ranges features;  /* min, max point into the file buffer's copy below */
+    double *features_data;        /* [2][n][F], owned (freed with the parsed file) */
+    uint64_t features_hash;
     int have_ranks;               /* RANK: factored dense layers (before PARM, which it sizes) */
     gbnet_ranks ranks;
     int have_committee;
@@ -371,6 +375,53 @@ static gbnet_status parse_coverage(parsed_file *pf, const unsigned char *p, uint
     return GBNET_OK;
 }
 
+/* FRNG: the readout's input ranges, u32 n | u32 F | u64 hash of the PARM
+ * values they were measured on | u64 atoms [n] | f64 min [n][F] | f64 max
+ * [n][F]. F may differ from HYPR's (a stale record, never used). */
+static gbnet_status parse_features(parsed_file *pf, const unsigned char *p, uint64_t len) {
+    gbnet_status st = need_hyper(pf, "FRNG");
+    if (st) return st;
+    if (len < 16) return bad(pf, "FRNG", "payload shorter than its 16-byte header");
+    uint32_t n = (uint32_t)pf->hp.n_elements, F = get_u32(p + 4);
+    if (get_u32(p) != n)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section FRNG: %u elements, but HYPR has %u", pf->path,
+                       get_u32(p), n);
+    if (F < 1 || F > 65536)
+        return gb_fail(GBNET_ERR_FORMAT, "potential file '%s': section FRNG: %u channels, expected 1..65536", pf->path,
+                       F);
+    uint64_t want = 16 + 8 * (uint64_t)n + 16 * (uint64_t)n * F;
+    if (len != want)
+        return gb_fail(GBNET_ERR_FORMAT,
+                       "potential file '%s': section FRNG: length %llu, expected %llu for %u elements of %u channels",
+                       pf->path, (unsigned long long)len, (unsigned long long)want, n, F);
+    gbnet_feature_ranges *r = &pf->features;
+    memset(r, 0, sizeof *r);
+    r->n_elements = (int)n;
+    r->n_features = (int)F;
+    pf->features_hash = get_u64(p + 8);
+    for (uint32_t e = 0; e < n; ++e) {
+        uint64_t atoms = get_u64(p + 16 + 8 * e);
+        if (atoms > (uint64_t)1 << 62) return bad(pf, "FRNG", "an atom count is beyond 2^62");
+        r->atoms[e] = (long long)atoms;
+    }
+    size_t count = (size_t)n * F;
+    pf->features_data = gb_malloc(2 * count * sizeof(double) + 1);
+    if (!pf->features_data) return GBNET_ERR_NO_MEMORY;
+    const unsigned char *values = p + 16 + 8 * (uint64_t)n;
+    for (size_t k = 0; k < 2 * count; ++k) pf->features_data[k] = get_f64(values + 8 * k);
+    for (size_t k = 0; k < count; ++k) {
+        double lo = pf->features_data[k], hi = pf->features_data[count + k];
+        if (!(isfinite(lo) && isfinite(hi) && lo <= hi))
+            return gb_fail(GBNET_ERR_FORMAT,
+                           "potential file '%s': section FRNG: element %zu channel %zu has min %g, max %g; expected "
+                           "finite min <= max", pf->path, k / F, k % F, lo, hi);
+    }
+    r->min = pf->features_data;
+    r->max = pf->features_data + count;
+    pf->have_features = 1;
+    return GBNET_OK;
+}
+
 /* QUNT: quantized dense layers, u32 mode (1 bf16, 2 int8) | u32 n | f64 clip [n]
  * (int8: n = 3T+1 input clips, each finite and > 0; bf16: n = 0). */
 static gbnet_status parse_quant(parsed_file *pf, const unsigned char *p, uint64_t len) {
@@ -452,6 +503,7 @@ static const section_kind k_sections[] = {
     {{'Z', 'B', 'L', 'R'}, parse_zbl, SEEN(have_zbl)},
     {{'F', 'T', 'A', 'B'}, parse_table, SEEN(have_table)},
     {{'C', 'O', 'V', 'R'}, parse_coverage, SEEN(have_coverage)},
+    {{'F', 'R', 'N', 'G'}, parse_features, SEEN(have_features)},
     {{'Q', 'U', 'N', 'T'}, parse_quant, SEEN(have_quant)},
     {{'P', 'R', 'O', 'V'}, parse_provenance, SEEN(have_provenance)},
     {{'C', 'M', 'T', 'E'}, parse_committee, SEEN(have_committee)},
@@ -574,6 +626,7 @@ static gbnet_status build_model(gbnet_model **out, const parsed_file *pf) {
     }
     gbnet_status st2 = pf->have_zbl ? gbnet_model_set_zbl(m, pf->zbl_inner, pf->zbl_outer) : GBNET_OK;
     if (!st2 && pf->have_coverage) st2 = gbnet_model_set_coverage(m, &pf->coverage);
+    if (!st2 && pf->have_features) st2 = gb_model_set_feature_record(m, &pf->features, pf->features_hash);
     if (!st2 && pf->have_quant) {
         m->quant = gb_malloc(sizeof *m->quant);
         if (m->quant) *m->quant = pf->quant;
@@ -597,6 +650,7 @@ static gbnet_status load_from_bytes(gbnet_model **out, const char *path, const u
     gbnet_status st = check_envelope(path, buf, size);
     if (!st) st = parse_sections(&pf, buf, size);
     if (!st) st = build_model(out, &pf);
+    free(pf.features_data);
     if (!st && committee) {
         *committee = pf.have_committee ? pf.committee : NULL;
         *committee_len = pf.have_committee ? pf.committee_len : 0;
@@ -735,6 +789,21 @@ static void encode_coverage(byte_buffer *b, const gbnet_model *m) {
         for (uint32_t e = 0; e < n; ++e) put_f64(b, c->shortest_distance[a][e]);
 }
 
+/* FRNG (optional: information for warnings). The weight hash is the
+ * record's own, so that a stale record stays stale in the file. */
+static void encode_features(byte_buffer *b, const gbnet_model *m) {
+    if (!m->features) return;
+    const gbnet_feature_ranges *r = &m->features->ranges;
+    uint32_t n = (uint32_t)r->n_elements, F = (uint32_t)r->n_features;
+    put_section_header(b, "FRNG", FLAG_OPTIONAL, 16 + 8 * (uint64_t)n + 16 * (uint64_t)n * F);
+    put_u32(b, n);
+    put_u32(b, F);
+    put_u64(b, m->features->params_hash);
+    for (uint32_t e = 0; e < n; ++e) put_u64(b, (uint64_t)r->atoms[e]);
+    put_f64s(b, r->min, (size_t)n * F);
+    put_f64s(b, r->max, (size_t)n * F);
+}
+
 /* Everything of a model's file before END!. */
 static void encode_sections(byte_buffer *b, const gbnet_model *m) {
     const gbnet_hyperparams *hp = &m->hp;
@@ -807,6 +876,7 @@ static void encode_sections(byte_buffer *b, const gbnet_model *m) {
     }
 
     encode_coverage(b, m);
+    encode_features(b, m);
 
     const char *prov = gbnet_model_provenance(m);
     size_t prov_len = strlen(prov);

@@ -156,6 +156,7 @@ static gbnet_status model_with_ranks(gbnet_model **out, const gbnet_model *m, co
     free(c->params);
     c->params = p;
     c->layout = L;
+    gb_model_set_feature_record(c, NULL, 0); /* measured on the other weights */
     *out = c;
     return GBNET_OK;
 }

@@ -235,6 +235,7 @@ void gbnet_model_free(gbnet_model *m) {
     free(m->zbl);
     free(m->coverage);
     free(m->quant);
+    gbnet_model_set_feature_ranges(m, NULL);
     free(m);
 }
 
@@ -267,6 +268,7 @@ gbnet_status gbnet_model_clone(gbnet_model **out, const gbnet_model *m) {
         else st = GBNET_ERR_NO_MEMORY;
     }
     if (!st && m->coverage) st = gbnet_model_set_coverage(c, m->coverage);
+    if (!st && m->features) st = gb_model_set_feature_record(c, &m->features->ranges, m->features->params_hash);
     if (!st && m->quant) {
         c->quant = gb_malloc(sizeof *c->quant);
         if (c->quant) memcpy(c->quant, m->quant, sizeof *c->quant);
@@ -293,6 +295,84 @@ gbnet_status gbnet_model_set_coverage(gbnet_model *m, const gbnet_coverage *cove
     *c = *coverage;
     m->coverage = c;
     return GBNET_OK;
+}
+
+uint64_t gb_params_hash(const gbnet_model *m) {
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a 64 (as gb_fnv1a64), one value at a time */
+    for (size_t k = 0; k < m->layout.total; ++k) {
+        uint64_t bits;
+        memcpy(&bits, &m->params[k], sizeof bits);
+        for (int b = 0; b < 8; ++b) {
+            h ^= (bits >> (8 * b)) & 0xffu;
+            h *= 0x100000001b3ull;
+        }
+    }
+    return h;
+}
+
+gbnet_status gb_model_set_feature_record(gbnet_model *m, const gbnet_feature_ranges *r, uint64_t params_hash) {
+    if (!m) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "feature ranges: NULL model");
+    if (!r) {
+        if (m->features) free(m->features->data);
+        free(m->features);
+        m->features = NULL;
+        return GBNET_OK;
+    }
+    if (r->n_elements != m->hp.n_elements || r->n_features < 1 || !r->min || !r->max)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                       "feature ranges: %d elements of %d channels, expected the model's %d elements and a positive "
+                       "channel count with min and max given",
+                       r->n_elements, r->n_features, m->hp.n_elements);
+    size_t n = (size_t)r->n_elements * (size_t)r->n_features;
+    for (int e = 0; e < r->n_elements; ++e)
+        if (r->atoms[e] < 0)
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "feature ranges: element %d has %lld atoms", e, r->atoms[e]);
+    for (size_t k = 0; k < n; ++k)
+        if (!(isfinite(r->min[k]) && isfinite(r->max[k]) && r->min[k] <= r->max[k]))
+            return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
+                           "feature ranges: element %zu channel %zu has min %g, max %g; expected finite min <= max",
+                           k / (size_t)r->n_features, k % (size_t)r->n_features, r->min[k], r->max[k]);
+    gb_feature_record *rec = gb_calloc(1, sizeof *rec);
+    double *data = gb_malloc(2 * n * sizeof(double));
+    if (!rec || !data) {
+        free(rec);
+        free(data);
+        return GBNET_ERR_NO_MEMORY;
+    }
+    memcpy(data, r->min, n * sizeof(double));
+    memcpy(data + n, r->max, n * sizeof(double));
+    rec->ranges = *r;
+    rec->ranges.min = data;
+    rec->ranges.max = data + n;
+    rec->params_hash = params_hash;
+    rec->data = data;
+    gb_model_set_feature_record(m, NULL, 0);
+    m->features = rec;
+    return GBNET_OK;
+}
+
+gbnet_status gbnet_model_set_feature_ranges(gbnet_model *m, const gbnet_feature_ranges *r) {
+    if (!m) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_model_set_feature_ranges: NULL model");
+    if (r && r->n_features != m->hp.n_features)
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "feature ranges: %d channels, but the model has F = %d",
+                       r->n_features, m->hp.n_features);
+    return gb_model_set_feature_record(m, r, r ? gb_params_hash(m) : 0);
+}
+
+const gbnet_feature_ranges *gbnet_model_feature_ranges(const gbnet_model *m, int *stale) {
+    if (!m || !m->features) {
+        if (stale) *stale = 0;
+        return NULL;
+    }
+    if (stale) *stale = gb_model_current_features(m) == NULL;
+    return &m->features->ranges;
+}
+
+const gbnet_feature_ranges *gb_model_current_features(const gbnet_model *m) {
+    if (!m->features || m->features->ranges.n_features != m->hp.n_features ||
+        m->features->ranges.n_elements != m->hp.n_elements || m->features->params_hash != gb_params_hash(m))
+        return NULL;
+    return &m->features->ranges;
 }
 
 const gbnet_hyperparams *gbnet_model_hyperparams(const gbnet_model *m) { return &m->hp; }

@@ -66,6 +66,15 @@ typedef struct {
     double act_clip[GB_QUANT_MAX_LAYERS]; /* int8: |x| mapped to 127 at dense layer l's input (> 0) */
 } gb_quant_record;
 
+/* The readout-input ranges (gbnet_feature_ranges, section FRNG) and the
+ * weights they were measured on (gb_params_hash), so that a record outliving
+ * a change of the network is never used. */
+typedef struct {
+    gbnet_feature_ranges ranges; /* min, max point into data */
+    uint64_t params_hash;
+    double *data;                /* [2][n_elements][n_features]: min, then max */
+} gb_feature_record;
+
 struct gbnet_model {
     gbnet_hyperparams hp;
     gb_layout layout;
@@ -78,7 +87,15 @@ struct gbnet_model {
     struct gb_zbl_s *zbl;    /* repulsive core (zbl.h), NULL when off */
     gbnet_coverage *coverage; /* what the training data covered, NULL if unknown */
     gb_quant_record *quant;   /* quantized dense layers, NULL when float */
+    gb_feature_record *features; /* readout-input ranges, NULL if unknown */
 };
+
+/* FNV-1a of the parameter blob's little-endian bytes (what PARM holds). */
+uint64_t gb_params_hash(const gbnet_model *m);
+/* Sets a copy of ranges (checked) with the given weight hash. */
+gbnet_status gb_model_set_feature_record(gbnet_model *m, const gbnet_feature_ranges *ranges, uint64_t params_hash);
+/* The record when it belongs to the model's present weights and size, else NULL. */
+const gbnet_feature_ranges *gb_model_current_features(const gbnet_model *m);
 
 /* Computes the layout for hp; returns the total number of parameters. */
 size_t gb_layout_compute(gb_layout *layout, const gbnet_hyperparams *hp);

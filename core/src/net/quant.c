@@ -798,6 +798,7 @@ void gb_qdense_backward(gb_qnet *q, int layer, float *C, const float *A, int row
 /* The weights the quantized layers multiply by, back in the float blob. */
 gbnet_status gbnet_model_dequantize_weights(gbnet_model *m) {
     if (!m || !m->quant) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dequantize weights: the model is not quantized");
+    gb_model_set_feature_record(m, NULL, 0); /* the weights change */
     int layers = 3 * m->hp.n_blocks + 1;
     for (int l = 0; l < layers; ++l) {
         size_t off;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "files.h"
 #include "gb_error.h"
@@ -102,6 +103,9 @@ static gbnet_status record_coverage_and_repulsion(gbnet_trainer *t) {
     gbnet_coverage coverage;
     gb_train_data_coverage(&t->data, &t->cfg, &coverage);
     gbnet_status st = gbnet_model_set_coverage(t->model, &coverage);
+    /* a readout-input record of an init_from model belongs to its weights, not
+     * to the ones trained here: the end of the run records a new one */
+    if (!st) st = gbnet_model_set_feature_ranges(t->model, NULL);
     if (st) return st;
     if (!t->cfg.zbl) {
         /* a model from init_from (or a checkpoint) that has a core keeps it:
@@ -816,6 +820,31 @@ static gbnet_status save_best(gbnet_trainer *t, const gbnet_epoch_report *r) {
     return st;
 }
 
+/* The readout-input ranges (section FRNG) of the saved model over the
+ * training frames, once at the end of a run: the file holds the best epoch's
+ * weights (the EMA average when on), not the ones trained last, so it is
+ * read back, recorded and written again. Nothing when no epoch was saved. */
+static gbnet_status record_feature_ranges(gbnet_trainer *t) {
+    if (access(t->cfg.output, F_OK) != 0 || t->data.n_train == 0) return GBNET_OK;
+    gbnet_model *saved = NULL;
+    gbnet_status st = gbnet_model_load(&saved, t->cfg.output);
+    gbnet_structure *s = st ? NULL : calloc((size_t)t->data.n_train, sizeof *s);
+    if (!st && !s) st = gb_fail(GBNET_ERR_NO_MEMORY, "out of memory recording the readout-input ranges");
+    for (int k = 0; s && k < t->data.n_train; ++k) {
+        const gbnet_frame *f = t->data.train_samples[k].frame;
+        s[k].n_atoms = f->n_atoms;
+        s[k].species = t->data.train_samples[k].species;
+        s[k].positions = f->pos;
+        s[k].cell = f->has_cell ? f->cell : NULL;
+        for (int c = 0; c < 3; ++c) s[k].pbc[c] = f->has_cell ? f->pbc[c] : 0;
+    }
+    if (!st) st = gbnet_model_record_feature_ranges(saved, t->data.n_train, s);
+    if (!st) st = gbnet_model_save(saved, t->cfg.output);
+    free(s);
+    gbnet_model_free(saved);
+    return st;
+}
+
 static const char *CSV_HEADER =
     "epoch,steps,lr,train_loss,train_energy_rmse_meV_atom,train_force_rmse_meV_A,train_stress_rmse_GPa,"
     "valid_loss,valid_energy_rmse_meV_atom,valid_force_rmse_meV_A,valid_stress_rmse_GPa,"
@@ -1023,7 +1052,8 @@ gbnet_status gbnet_trainer_run(gbnet_trainer *t) {
             say(t, "time limit: stopping after epoch %d (%.1f of %.1f minutes used)", s->epoch,
                 elapsed_total(t) / 60.0, t->cfg.time_limit);
             s->elapsed = elapsed_total(t);
-            return write_checkpoint(t);
+            st = write_checkpoint(t);
+            return st ? st : record_feature_ranges(t);
         }
         double epoch_start = now_seconds();
         st = pack_epoch(t, s->epoch);
@@ -1077,5 +1107,5 @@ gbnet_status gbnet_trainer_run(gbnet_trainer *t) {
         if (st) return st;
         if (stop) break;
     }
-    return GBNET_OK;
+    return record_feature_ranges(t);
 }
