@@ -64,7 +64,7 @@ step "build ($build, with the LAMMPS launcher gbnet-lmp)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DGBNET_LAMMPS=ON >/dev/null
 grep -qw gbnet-lmp <<<"$(cmake --build "$build" --target help)" ||
     die "CMake did not set up gbnet-lmp (see its warning: cmake -S . -B $build -DGBNET_LAMMPS=ON)"
-cmake --build "$build" -j"$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)" --target gbnet gbnet-lmp
+cmake --build "$build" -j"$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)" --target gbnet gbnet-lmp gbnet_shared
 build_abs="$(cd "$build" && pwd)"
 gbnet="$build_abs/gbnet"
 lmp="$build_abs/gbnet-lmp"
@@ -96,7 +96,7 @@ if [ "$siblings" -gt 0 ]; then
     step "gbnet train: $siblings siblings fine-tuned from it, each on its own bootstrap sample ($sibling_minutes min each); gbnet join: a committee of $((siblings + 1))"
     SECONDS=0
     # init_from keeps the model's architecture, normalization and repulsive core
-    "$gbnet" train examples/water/train.cfg --set init_from="$out/water.gbnet" --set features=32 --set readout=16 \
+    GBNET_PLOTS=0 "$gbnet" train examples/water/train.cfg --set init_from="$out/water.gbnet" --set features=32 --set readout=16 \
         --set committee="$siblings" --set committee_bootstrap=true --set seed=2 --set lr=0.001 \
         --set time_limit="$sibling_minutes" --set output="$out/siblings.gbnet" --set log="$out/siblings.csv" \
         --set checkpoint="$out/siblings.ckpt" >"$out/siblings.txt"
