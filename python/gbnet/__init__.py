@@ -9,13 +9,15 @@ A ctypes binding of the installed libgbnet.so (found through GBNET_LIBRARY,
 the install prefix, or a source checkout's build/ folder); docs/python.md.
 """
 from ._lib import GBNetError, GBNetInputError, library_path, version
-from .potential import Potential, Prediction, make_committee
+from .potential import (DEFAULT_DISTANCE_MARGIN, DEFAULT_FEATURE_MARGIN, Coverage, Potential, Prediction,
+                        make_committee)
 from .training import TrainingInterrupted, train
 from .data import read_data, write_data
 
 __version__ = version()
 
-__all__ = ["Potential", "Prediction", "make_committee", "GBNetCalculator", "GBNetError", "GBNetInputError", "TrainingInterrupted",
+__all__ = ["Potential", "Prediction", "Coverage", "make_committee", "DEFAULT_DISTANCE_MARGIN",
+           "DEFAULT_FEATURE_MARGIN", "GBNetCalculator", "GBNetError", "GBNetInputError", "TrainingInterrupted",
            "train", "read_data", "write_data", "library_path", "version"]
 
 

@@ -98,6 +98,20 @@ class CommitteeDeviation(ctypes.Structure):
                 ("member_energies", c_double_p)]
 
 
+class CoverageReport(ctypes.Structure):
+    _fields_ = [("atoms_checked", ctypes.c_int), ("atoms_too_close", ctypes.c_int),
+                ("pairs_too_close", ctypes.c_int), ("closest_ratio", ctypes.c_double),
+                ("closest_atom", ctypes.c_int), ("closest_neighbor", ctypes.c_int),
+                ("volume_checked", ctypes.c_int), ("volume_outside", ctypes.c_int),
+                ("volume_per_atom", ctypes.c_double)]
+
+
+class FeatureReport(ctypes.Structure):
+    _fields_ = [("atoms_checked", ctypes.c_int), ("atoms_outside", ctypes.c_int),
+                ("largest_excess", ctypes.c_double), ("largest_atom", ctypes.c_int),
+                ("largest_element", ctypes.c_int), ("largest_channel", ctypes.c_int)]
+
+
 # ----------------------------------------------------------- gbnet_data.h
 
 class KeyValue(ctypes.Structure):
@@ -154,6 +168,7 @@ class TrainSummary(ctypes.Structure):
 # the structs the ABI test compares with the C compiler's layout: C name -> ctypes class
 STRUCTS = {"gbnet_hyperparams": Hyperparams, "gbnet_structure": Structure, "gbnet_result": Result,
            "gbnet_committee_deviation": CommitteeDeviation,
+           "gbnet_coverage_report": CoverageReport, "gbnet_feature_report": FeatureReport,
            "gbnet_kv": KeyValue, "gbnet_frame": Frame, "gbnet_dataset": Dataset,
            "gbnet_epoch_report": EpochReport, "gbnet_train_callbacks": TrainCallbacks,
            "gbnet_train_summary": TrainSummary}
@@ -193,6 +208,12 @@ _PROTOTYPES = {
     "gbnet_committee_workspace_set_threads": (None, [_vp, ctypes.c_int]),
     "gbnet_committee_evaluate": (_st, [_vp, ctypes.c_int, ctypes.POINTER(Structure), ctypes.POINTER(Result),
                                        ctypes.POINTER(CommitteeDeviation)]),
+    "gbnet_model_coverage": (ctypes.c_void_p, [_vp]),
+    "gbnet_model_feature_ranges": (ctypes.c_void_p, [_vp, c_int_p]),
+    "gbnet_coverage_check": (_st, [_vp, ctypes.POINTER(Structure), ctypes.c_double,
+                                   ctypes.POINTER(CoverageReport)]),
+    "gbnet_feature_check": (_st, [_vp, ctypes.c_int, ctypes.POINTER(Structure), ctypes.c_double,
+                                  ctypes.POINTER(FeatureReport)]),
     "gbnet_atomic_number": (ctypes.c_int, [ctypes.c_char_p]),
     "gbnet_element_symbol": (ctypes.c_char_p, [ctypes.c_int]),
     "gbnet_dataset_read": (_st, [ctypes.POINTER(Dataset), ctypes.c_char_p]),

@@ -23,13 +23,19 @@ class GBNetCalculator(Calculator):
     (pbc=False, no cell) and periodic cells of any shape work; an element the
     model does not know, NaN positions or a periodic direction without a cell
     raise gbnet.GBNetInputError.
+
+    check_coverage=True also runs the extrapolation checks on every new
+    structure (Potential.check_coverage, default margins) and puts the
+    gbnet.Coverage in results["coverage"]: an MD loop can stop or warn when
+    results["coverage"].outside becomes True.
     """
 
     implemented_properties = ["energy", "free_energy", "energies", "forces", "stress"]
     default_parameters = {}
     nolabel = True
 
-    def __init__(self, potential, precision="double", threads=0, **kwargs):
+    def __init__(self, potential, precision="double", threads=0, check_coverage=False, **kwargs):
+        self.check_coverage = bool(check_coverage)
         if isinstance(potential, Potential):
             self.potential = potential
         else:
@@ -58,3 +64,5 @@ class GBNetCalculator(Calculator):
                 "gbnet: stress needs a cell with a volume (this structure has none: pbc=False and no cell)")
         if prediction.deviation is not None:
             self.results["deviation"] = prediction.deviation
+        if self.check_coverage:
+            self.results["coverage"] = self.potential.check_coverage(self.atoms)

@@ -7,9 +7,15 @@ import numpy as np
 from . import _lib
 from ._lib import GBNetError, GBNetInputError, check, lib
 
-__all__ = ["Potential", "Prediction", "make_committee", "structure_arrays"]
+__all__ = ["Potential", "Prediction", "Coverage", "make_committee", "structure_arrays",
+           "DEFAULT_DISTANCE_MARGIN", "DEFAULT_FEATURE_MARGIN"]
 
 _PRECISIONS = {"double": 0, "float": 1}
+
+# gbnet.h's GBNET_DEFAULT_DISTANCE_MARGIN and GBNET_DEFAULT_FEATURE_MARGIN
+# (tests/python/test_abi.py checks them against the header)
+DEFAULT_DISTANCE_MARGIN = 0.02
+DEFAULT_FEATURE_MARGIN = 0.35
 
 
 class Prediction:
@@ -41,6 +47,41 @@ class Prediction:
 
     def __repr__(self):
         return f"Prediction(energy={self.energy!r} eV, {len(self.energies)} atoms)"
+
+
+class Coverage:
+    """How far one structure lies outside what the potential was trained on
+    (docs/model.md "Extrapolation checks"; the checks of `gbnet eval` and
+    `pair_style gbnet`).
+
+    outside:          True when either check below flags the structure
+    distance:         None when the file records no training coverage, else a
+                      dict: "closest_ratio" (smallest d / shortest trained
+                      distance of the pair over the edges; below 1: closer than
+                      in training; 0: a pair never seen), "atoms_too_close" and
+                      "pairs_too_close" (closer than 1 - distance_margin times
+                      it), "closest_pair" (the two atom indices, or None),
+                      "volume_per_atom" (Å^3, None for a cell not periodic in
+                      three directions) and "volume_outside" (bool)
+    features:         None when the file records no readout-input ranges (or a
+                      stale one, measured on other weights), else a dict:
+                      "atoms_outside" (atoms whose readout input leaves the
+                      trained range by more than feature_margin times it),
+                      "largest_excess" (in units of the range; inf for an
+                      element absent from training), "farthest" (atom index,
+                      element symbol, channel) or None when all are inside
+    """
+
+    __slots__ = ("outside", "distance", "features")
+
+    def __init__(self, distance, features):
+        self.distance = distance
+        self.features = features
+        self.outside = bool((distance is not None and (distance["atoms_too_close"] > 0 or distance["volume_outside"]))
+                            or (features is not None and features["atoms_outside"] > 0))
+
+    def __repr__(self):
+        return f"Coverage(outside={self.outside}, distance={self.distance}, features={self.features})"
 
 
 def _cell_volume(cell):
@@ -214,6 +255,25 @@ class Potential:
                                   f"{' '.join(missing)})")
         return np.ascontiguousarray(species, dtype=np.intc)
 
+    def _c_structures(self, structures, single):
+        """The gbnet_structure array of ase.Atoms (checked), and the arrays
+        it points into, [(positions, cell, species)] per structure, which the
+        caller keeps alive for the call."""
+        c_structs = (_lib.Structure * len(structures))()
+        keep = []
+        for k, a in enumerate(structures):
+            where = "structure" if single else f"structure {k}"
+            positions, cell, pbc, numbers = structure_arrays(a, where)
+            species = self.species(numbers, where)
+            keep.append((positions, cell, species))
+            s = c_structs[k]
+            s.n_atoms = len(a)
+            s.species = species.ctypes.data_as(_lib.c_int_p)
+            s.positions = positions.ctypes.data_as(_lib.c_double_p)
+            s.cell = cell.ctypes.data_as(_lib.c_double_p) if cell is not None else None
+            s.pbc[:] = [int(p) for p in pbc]
+        return c_structs, keep
+
     def evaluate(self, atoms):
         """Energy, forces, per-atom energies, virial and stress of one
         ase.Atoms (returns a Prediction) or of a list of them (returns a list;
@@ -225,26 +285,16 @@ class Potential:
         n = len(structures)
         if n == 0:
             return []
-        keep = []
-        c_structs = (_lib.Structure * n)()
+        c_structs, keep = self._c_structures(structures, single)
         c_results = (_lib.Result * n)()
         outputs = []
         for k, a in enumerate(structures):
-            where = "structure" if single else f"structure {k}"
-            positions, cell, pbc, numbers = structure_arrays(a, where)
-            species = self.species(numbers, where)
             forces = np.zeros((len(a), 3), dtype=np.float64)
             energies = np.zeros(len(a), dtype=np.float64)
-            keep.append((positions, cell, species))
-            s = c_structs[k]
-            s.n_atoms = len(a)
-            s.species = species.ctypes.data_as(_lib.c_int_p)
-            s.positions = positions.ctypes.data_as(_lib.c_double_p)
-            s.cell = cell.ctypes.data_as(_lib.c_double_p) if cell is not None else None
-            s.pbc[:] = [int(p) for p in pbc]
+            keep.append((forces, energies))
             c_results[k].forces = forces.ctypes.data_as(_lib.c_double_p)
             c_results[k].atom_energies = energies.ctypes.data_as(_lib.c_double_p)
-            outputs.append((forces, energies, cell))
+            outputs.append((forces, energies, keep[k][1]))
         deviations = None
         if self._cws:
             deviations = (_lib.CommitteeDeviation * n)()
@@ -271,7 +321,7 @@ class Potential:
             deviation = None
             if deviations is not None:
                 d = deviations[k]
-                atom_devi, member_e = keep[n + k]
+                atom_devi, member_e = keep[2 * n + k]
                 deviation = {"energy": d.energy_deviation, "force_max": d.force_deviation_max,
                              "force_min": d.force_deviation_min, "force_mean": d.force_deviation_mean,
                              "virial_max": d.virial_deviation_max, "virial_min": d.virial_deviation_min,
@@ -279,6 +329,60 @@ class Potential:
                              "member_energies": member_e}
             predictions.append(Prediction(float(c_results[k].energy), energies, forces, virial, stress, deviation))
         return predictions[0] if single else predictions
+
+    def check_coverage(self, atoms, distance_margin=DEFAULT_DISTANCE_MARGIN,
+                       feature_margin=DEFAULT_FEATURE_MARGIN):
+        """The extrapolation checks of one ase.Atoms (returns a Coverage) or
+        of a list (a list): distances and volume against the file's training
+        coverage record, and the readout's input against its recorded ranges
+        (one forward pass of the network, in this Potential's precision; of
+        the first member for a committee file). The same numbers as `gbnet
+        eval --write-coverage`."""
+        single = not isinstance(atoms, (list, tuple))
+        structures = [atoms] if single else list(atoms)
+        if self._ws is None:
+            raise GBNetError("this Potential was closed")
+        if not 0 <= distance_margin < 1:
+            raise GBNetInputError(f"distance_margin must be in [0, 1), not {distance_margin!r}")
+        if not feature_margin >= 0:
+            raise GBNetInputError(f"feature_margin must be >= 0, not {feature_margin!r}")
+        n = len(structures)
+        if n == 0:
+            return []
+        c_structs, keep = self._c_structures(structures, single)
+        has_distance = bool(lib.gbnet_model_coverage(self._model))
+        stale = ctypes.c_int(0)
+        has_features = bool(lib.gbnet_model_feature_ranges(self._model, ctypes.byref(stale))) and not stale.value
+        distance_reports = (_lib.CoverageReport * n)()
+        feature_reports = (_lib.FeatureReport * n)()
+        with _lib.call_lock:
+            if has_distance:
+                for k in range(n):
+                    check(lib.gbnet_coverage_check(self._model, ctypes.byref(c_structs[k]), float(distance_margin),
+                                                   ctypes.byref(distance_reports[k])),
+                          f"gbnet: coverage check of structure {k} with {self.path}")
+            if has_features:
+                check(lib.gbnet_feature_check(self._ws, n, c_structs, float(feature_margin), feature_reports),
+                      f"gbnet: feature check with {self.path}")
+        results = []
+        for k in range(n):
+            distance = features = None
+            if has_distance:
+                r = distance_reports[k]
+                distance = {"closest_ratio": r.closest_ratio, "atoms_too_close": r.atoms_too_close,
+                            "pairs_too_close": r.pairs_too_close,
+                            "closest_pair": (r.closest_atom, r.closest_neighbor) if r.closest_atom >= 0 else None,
+                            "volume_per_atom": r.volume_per_atom if r.volume_checked else None,
+                            "volume_outside": bool(r.volume_outside)}
+            if has_features:
+                q = feature_reports[k]
+                farthest = None
+                if q.largest_atom >= 0:
+                    farthest = (q.largest_atom, self.elements[q.largest_element], q.largest_channel)
+                features = {"atoms_outside": q.atoms_outside, "largest_excess": q.largest_excess,
+                            "farthest": farthest}
+            results.append(Coverage(distance, features))
+        return results[0] if single else results
 
     def calculator(self, **kwargs):
         """An ASE calculator over this potential (gbnet.calculator.GBNetCalculator)."""

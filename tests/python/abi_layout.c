@@ -28,6 +28,18 @@ int main(void) {
     FIELD(gbnet_committee_deviation, virial_deviation_max); FIELD(gbnet_committee_deviation, virial_deviation_min);
     FIELD(gbnet_committee_deviation, virial_deviation_mean);
     FIELD(gbnet_committee_deviation, atom_force_deviations); FIELD(gbnet_committee_deviation, member_energies);
+    printf("GBNET_DEFAULT_DISTANCE_MARGIN %.17g\n", GBNET_DEFAULT_DISTANCE_MARGIN);
+    printf("GBNET_DEFAULT_FEATURE_MARGIN %.17g\n", GBNET_DEFAULT_FEATURE_MARGIN);
+    SIZE(gbnet_coverage_report);
+    FIELD(gbnet_coverage_report, atoms_checked); FIELD(gbnet_coverage_report, atoms_too_close);
+    FIELD(gbnet_coverage_report, pairs_too_close); FIELD(gbnet_coverage_report, closest_ratio);
+    FIELD(gbnet_coverage_report, closest_atom); FIELD(gbnet_coverage_report, closest_neighbor);
+    FIELD(gbnet_coverage_report, volume_checked); FIELD(gbnet_coverage_report, volume_outside);
+    FIELD(gbnet_coverage_report, volume_per_atom);
+    SIZE(gbnet_feature_report);
+    FIELD(gbnet_feature_report, atoms_checked); FIELD(gbnet_feature_report, atoms_outside);
+    FIELD(gbnet_feature_report, largest_excess); FIELD(gbnet_feature_report, largest_atom);
+    FIELD(gbnet_feature_report, largest_element); FIELD(gbnet_feature_report, largest_channel);
     SIZE(gbnet_kv);
     FIELD(gbnet_kv, key); FIELD(gbnet_kv, value);
     SIZE(gbnet_frame);

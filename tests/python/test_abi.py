@@ -13,6 +13,10 @@ class AbiLayout(unittest.TestCase):
         out = subprocess.run([os.environ["GBNET_ABI_LAYOUT"]], capture_output=True, text=True, check=True).stdout
         layout = dict(line.rsplit(" ", 1) for line in out.splitlines())
         self.assertEqual(int(layout.pop("sig_atomic_t")), ctypes.sizeof(_lib.SigAtomic))
+        # the margins' defaults the Python package mirrors (gbnet.h #defines)
+        from gbnet import potential
+        self.assertEqual(float(layout.pop("GBNET_DEFAULT_DISTANCE_MARGIN")), potential.DEFAULT_DISTANCE_MARGIN)
+        self.assertEqual(float(layout.pop("GBNET_DEFAULT_FEATURE_MARGIN")), potential.DEFAULT_FEATURE_MARGIN)
         seen = set()
         for c_name, cls in _lib.STRUCTS.items():
             self.assertEqual(int(layout[c_name]), ctypes.sizeof(cls), f"sizeof({c_name})")
