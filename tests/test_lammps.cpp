@@ -731,7 +731,8 @@ void shortest_distances(const Atoms &a, const std::vector<double> &box, double o
 // core (core included) on 1 and 2 ranks; the box as it is gives no coverage
 // warning, the same box compressed by 3% in every direction (volume per atom
 // 8.7% below the trained range, atoms closer than trained) warns with the
-// numbers, and compute pair gbnet counts the same atoms on 1 and 2 ranks.
+// numbers, and compute pair gbnet counts the same atoms on 1 and 2 ranks as
+// the core's gbnet_coverage_check and gbnet_feature_check of that box.
 TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     // the starting configuration, for its distances and volume
     LmpRun ref = run_lammps(lmp_path(), dir, "start", setup() + report("start.dump"), 1, vars_for(pot, 0));
@@ -813,10 +814,13 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
     EXPECT_EQ(normal.values["coverage"][3], 0.0);  // the recorded configuration: inside its own ranges
     EXPECT_LT(normal.values["coverage"][4], 1e-6);
 
-    std::vector<double> counts[2];
+    std::vector<double> counts[2], compressed_box;
     for (int ranks : {1, 2}) {
         std::string tag = "compressed" + std::to_string(ranks);
-        LmpRun run = run_lammps(lmp_path(), dir, tag, coverage_script(0.97), ranks, vars_for(core_pot, 0));
+        std::string positions = "write_dump all custom " + tag + ".dump id type x y z modify sort id format float "
+                                "%.17g\nprint \"GBNET box $(lx:%.17g) $(ly:%.17g) $(lz:%.17g) $(xy:%.17g) "
+                                "$(xz:%.17g) $(yz:%.17g) $(vol:%.17g)\"\n";
+        LmpRun run = run_lammps(lmp_path(), dir, tag, coverage_script(0.97) + positions, ranks, vars_for(core_pot, 0));
         ASSERT_TRUE(run.ok()) << run.text();
         std::string text = run.log;
         EXPECT_NE(text.find("WARNING: pair gbnet: step 0: outside what potential"), std::string::npos) << text;
@@ -826,6 +830,7 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
         EXPECT_NE(text.find("below the trained"), std::string::npos) << text;
         EXPECT_NE(text.find("(density higher than any training frame)"), std::string::npos) << text;
         counts[ranks - 1] = run.values["coverage"];
+        compressed_box = run.values["box"];
         ASSERT_EQ(counts[ranks - 1].size(), 5u) << text;
         EXPECT_GT(counts[ranks - 1][0], 0.0);
         EXPECT_LT(counts[ranks - 1][1], 1.0);
@@ -834,6 +839,30 @@ TEST_F(LammpsTest, RepulsiveCoreAndCoverageWarnings) {
         EXPECT_GT(counts[ranks - 1][4], GBNET_DEFAULT_FEATURE_MARGIN);
     }
     EXPECT_EQ(counts[0], counts[1]) << "the counts must not depend on the number of ranks";
+    {   // and they are the core's checks of the same (compressed) configuration
+        Atoms a = read_dump(dir + "/compressed2.dump");
+        int n = (int)a.id.size();
+        std::vector<int> species(n);
+        for (int i = 0; i < n; ++i) species[i] = a.type[i] - 1;
+        double h[9];
+        ASSERT_EQ(compressed_box.size(), 7u);
+        cell_of(compressed_box, h);
+        gbnet_structure s = {n, species.data(), a.x.data(), h, {1, 1, 1}};
+        gbnet_coverage_report distance{};
+        ASSERT_EQ(gbnet_coverage_check(model, &s, GBNET_DEFAULT_DISTANCE_MARGIN, &distance), GBNET_OK)
+            << gbnet_last_error();
+        gbnet_workspace *ws = nullptr;
+        ASSERT_EQ(gbnet_workspace_create(&ws, model, GBNET_DOUBLE), GBNET_OK);
+        gbnet_feature_report features{};
+        ASSERT_EQ(gbnet_feature_check(ws, 1, &s, GBNET_DEFAULT_FEATURE_MARGIN, &features), GBNET_OK)
+            << gbnet_last_error();
+        gbnet_workspace_free(ws);
+        EXPECT_EQ(counts[1][0], distance.atoms_too_close);
+        EXPECT_NEAR(counts[1][1], distance.closest_ratio, 1e-12);
+        EXPECT_EQ(counts[1][2], distance.volume_outside);
+        EXPECT_EQ(counts[1][3], features.atoms_outside);
+        EXPECT_NEAR(counts[1][4], features.largest_excess, 1e-9 * features.largest_excess);
+    }
 
     // warn_coverage no: quiet, counts zero; a bad keyword value is a clean error
     auto with_style = [&](const std::string &style) {
