@@ -489,6 +489,158 @@ TEST(Cli, CoverageRecordsTheDataAndEvalChecksAgainstIt) {
     EXPECT_TRUE(contains(usage.err, "need -o OUT.gbnet")) << usage.err;
 }
 
+// Energy and forces of structures by a potential file (double precision).
+struct Evaluated {
+    std::vector<double> energy;
+    std::vector<std::vector<double>> forces;
+};
+Evaluated evaluate_file(const std::string &path, const std::vector<gbnet_structure> &s) {
+    gbnet_model *m = nullptr;
+    gbnet_workspace *ws = nullptr;
+    EXPECT_EQ(gbnet_model_load(&m, path.c_str()), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(gbnet_workspace_create(&ws, m, GBNET_DOUBLE), GBNET_OK);
+    Evaluated e;
+    e.forces.resize(s.size());
+    std::vector<gbnet_result> r(s.size());
+    for (size_t k = 0; k < s.size(); ++k) {
+        e.forces[k].resize(3 * (size_t)s[k].n_atoms);
+        r[k] = gbnet_result{};
+        r[k].forces = e.forces[k].data();
+    }
+    EXPECT_EQ(gbnet_evaluate(ws, (int)s.size(), s.data(), r.data()), GBNET_OK) << gbnet_last_error();
+    for (auto &x : r) e.energy.push_back(x.energy);
+    gbnet_workspace_free(ws);
+    gbnet_model_free(m);
+    return e;
+}
+
+// gbnet zbl puts a repulsive core under a potential trained without one, at
+// the radii where its training data ends: energies and forces of training
+// frames are unchanged, a pair pushed closer gains exactly the ZBL pair
+// energy, --remove gives back the original file byte for byte, a committee
+// gets it on every member, and bad requests are refused with reasons.
+TEST(Cli, ZblAddsACoreBelowTheTrainingData) {
+    std::string dir = temp_dir(), bare = dir + "/bare.gbnet", cored = dir + "/cored.gbnet";
+    std::string shipped = source_path("potentials/water.gbnet");
+    CliRun strip = gbnet("zbl " + shipped + " --remove -o " + bare);
+    ASSERT_EQ(strip.rc, 0) << strip.err;
+    CliRun add = gbnet("zbl " + bare + " -o " + cored);
+    ASSERT_EQ(add.rc, 0) << add.err;
+    EXPECT_FALSE(contains(add.out, "training energies change")) << add.out;
+    EXPECT_EQ(gbnet("zbl " + cored + " --remove -o " + dir + "/again.gbnet").rc, 0);
+    EXPECT_EQ(read_file(dir + "/again.gbnet"), read_file(bare));
+
+    // radii: the coverage record's shortest distances, inner 0.75 of them
+    gbnet_model *m = nullptr;
+    ASSERT_EQ(gbnet_model_load(&m, cored.c_str()), GBNET_OK);
+    const gbnet_coverage *c = gbnet_model_coverage(m);
+    ASSERT_NE(c, nullptr);
+    double inner[4], outer[4];
+    ASSERT_EQ(gbnet_model_zbl(m, inner, outer), 1);
+    for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 2; ++b) {
+            EXPECT_EQ(outer[a * 2 + b], c->shortest_distance[a][b]);
+            EXPECT_DOUBLE_EQ(inner[a * 2 + b], 0.75 * c->shortest_distance[a][b]);
+        }
+    double oo_inner = inner[0], oo_outer = outer[0];
+    gbnet_model_free(m);
+
+    // training frames (the shortest distances came from them): unchanged
+    gbnet_dataset water{};
+    ASSERT_EQ(gbnet_read_extxyz(&water, data_path("deepmd_water/deepmd_water.extxyz").c_str()), GBNET_OK);
+    std::vector<gbnet_structure> s;
+    std::vector<std::vector<int>> species(4);
+    for (int k = 0; k < 4; ++k) {
+        const gbnet_frame *f = &water.frames[k * 40];
+        for (int i = 0; i < f->n_atoms; ++i) species[k].push_back(f->z[i] == 8 ? 0 : 1);
+        s.push_back(gbnet_structure{f->n_atoms, species[k].data(), f->pos, f->cell, {1, 1, 1}});
+    }
+    // and a copy of frame 0 with two oxygens pushed to 1.5 A: inside the core
+    const gbnet_frame *f0 = &water.frames[0];
+    std::vector<double> pushed(f0->pos, f0->pos + 3 * f0->n_atoms);
+    int o1 = -1, o2 = -1;
+    for (int i = 0; i < f0->n_atoms && o2 < 0; ++i)
+        if (f0->z[i] == 8) (o1 < 0 ? o1 : o2) = i;
+    double d0[3], len = 0;
+    for (int x = 0; x < 3; ++x) {
+        d0[x] = pushed[3 * o2 + x] - pushed[3 * o1 + x];
+        len += d0[x] * d0[x];
+    }
+    len = std::sqrt(len);
+    for (int x = 0; x < 3; ++x) pushed[3 * o2 + x] = pushed[3 * o1 + x] + d0[x] / len * 1.5;
+    s.push_back(gbnet_structure{f0->n_atoms, species[0].data(), pushed.data(), f0->cell, {1, 1, 1}});
+    Evaluated e_bare = evaluate_file(bare, s), e_cored = evaluate_file(cored, s);
+    for (int k = 0; k < 4; ++k) {
+        EXPECT_EQ(e_cored.energy[k], e_bare.energy[k]) << "training frame " << k * 40;
+        for (size_t i = 0; i < e_bare.forces[k].size(); ++i) ASSERT_EQ(e_cored.forces[k][i], e_bare.forces[k][i]);
+    }
+    // the energy gained is the switched ZBL energy of every pair inside a
+    // core radius (the pushed pair, and any the push brought close), summed
+    // here over minimum images of the cubic cell
+    for (int x = 0; x < 9; ++x) ASSERT_EQ(f0->cell[x] != 0.0, x % 4 == 0) << "cubic cell expected";
+    double extra = 0.0;
+    int inside_pairs = 0;
+    for (int i = 0; i < f0->n_atoms; ++i)
+        for (int j = i + 1; j < f0->n_atoms; ++j) {
+            double r2 = 0.0;
+            for (int x = 0; x < 3; ++x) {
+                double L = f0->cell[4 * x], d = pushed[3 * j + x] - pushed[3 * i + x];
+                d -= L * std::nearbyint(d / L);
+                r2 += d * d;
+            }
+            int a = species[0][i], b = species[0][j];
+            double r = std::sqrt(r2);
+            if (r >= outer[a * 2 + b]) continue;
+            ++inside_pairs;
+            extra += gbnet_zbl_pair_energy(f0->z[i], f0->z[j], r, inner[a * 2 + b], outer[a * 2 + b], nullptr);
+        }
+    EXPECT_GE(inside_pairs, 1);
+    EXPECT_GT(extra, gbnet_zbl_pair_energy(8, 8, 1.5, oo_inner, oo_outer, nullptr) - 1e-12);
+    EXPECT_NEAR(e_cored.energy[4] - e_bare.energy[4], extra, 1e-9 * std::fabs(extra));
+    gbnet_dataset_free(&water);
+
+    // a committee: every member gets its core
+    CliRun com = gbnet("zbl " + source_path("potentials/water_committee.gbnet") + " --remove -o " + dir + "/c0.gbnet");
+    ASSERT_EQ(com.rc, 0) << com.err;
+    ASSERT_EQ(gbnet("zbl " + dir + "/c0.gbnet -o " + dir + "/c1.gbnet").rc, 0);
+    gbnet_committee *cm = nullptr;
+    ASSERT_EQ(gbnet_committee_load(&cm, (dir + "/c1.gbnet").c_str()), GBNET_OK);
+    EXPECT_EQ(gbnet_committee_size(cm), 4);
+    for (int k = 0; k < gbnet_committee_size(cm); ++k)
+        EXPECT_EQ(gbnet_model_zbl(gbnet_committee_member(cm, k), nullptr, nullptr), 1) << "member " << k;
+    gbnet_committee_free(cm);
+
+    // radii given: inside the data is said; bad ones refused
+    CliRun inside = gbnet("zbl " + bare + " --outer O-O=2.5 --inner H-O=0.5 -o " + dir + "/x.gbnet");
+    ASSERT_EQ(inside.rc, 0) << inside.err;
+    EXPECT_TRUE(contains(inside.out, "O -O  1.8750 - 2.5000 A")) << inside.out;
+    EXPECT_TRUE(contains(inside.out, "O -H  0.5000 - ")) << inside.out;
+    EXPECT_TRUE(contains(inside.out, "the core acts inside the data, training energies change")) << inside.out;
+    CliRun again = gbnet("zbl " + cored + " -o " + dir + "/x.gbnet");
+    EXPECT_EQ(again.rc, 1);
+    EXPECT_TRUE(contains(again.err, "already has a repulsive core")) << again.err;
+    EXPECT_EQ(gbnet("zbl " + cored + " --replace --outer H-H=1.2 -o " + dir + "/x.gbnet").rc, 0);
+    CliRun element = gbnet("zbl " + bare + " --outer O-C=2 -o " + dir + "/x.gbnet");
+    EXPECT_EQ(element.rc, 2);
+    EXPECT_TRUE(contains(element.err, "C is not an element of the potential (it has O H)")) << element.err;
+    CliRun order = gbnet("zbl " + bare + " --inner O-O=2.4 -o " + dir + "/x.gbnet");
+    EXPECT_EQ(order.rc, 2);
+    EXPECT_TRUE(contains(order.err, "O-O: the inner radius 2.4 A must be below the outer radius")) << order.err;
+    CliRun far = gbnet("zbl " + bare + " --outer H-H=7 -o " + dir + "/x.gbnet");
+    EXPECT_EQ(far.rc, 2);
+    EXPECT_TRUE(contains(far.err, "beyond the cutoff")) << far.err;
+    CliRun form = gbnet("zbl " + bare + " --outer OO2 -o " + dir + "/x.gbnet");
+    EXPECT_EQ(form.rc, 2);
+    EXPECT_TRUE(contains(form.err, "expected A-B=RADIUS")) << form.err;
+    std::string fresh = dir + "/fresh.gbnet";
+    ASSERT_EQ(gbnet("init --elements O,H " + std::string(kSmallModel) + " -o " + fresh).rc, 0);
+    CliRun unrecorded = gbnet("zbl " + fresh + " -o " + dir + "/x.gbnet");
+    EXPECT_EQ(unrecorded.rc, 1);
+    EXPECT_TRUE(contains(unrecorded.err, "no coverage record")) << unrecorded.err;
+    EXPECT_EQ(gbnet("zbl " + fresh + " --outer O-O=2 --outer O-H=0.8 --outer H-H=1.2 -o " + dir + "/x.gbnet").rc, 0);
+    EXPECT_EQ(gbnet("zbl " + bare).rc, 2);
+}
+
 // ------------------------------------------------------------ errors
 
 TEST(Cli, ErrorsMissingFiles) {

@@ -18,13 +18,14 @@
 # A run stopped part-way (Ctrl-C, end of a session) continues from its newest
 # restart file (one per 1/50 of the run) when started again with
 # STAB_RESUME=1 and the same STAB_WORK; the report joins the parts.
-# STAB_ONLY="nve300 ..." runs only those runs (no report); STAB_NICE=1 runs
+# STAB_ONLY="nve300 ..." runs only those runs (no report); STAB_REPORT_ONLY=1
+# runs nothing and reports on the runs that STAB_WORK holds; STAB_NICE=1 runs
 # LAMMPS under nice -n 19 (a scavenger beside other work: then the wall times
 # say nothing).
 # With a committee (STAB_COMMITTEE, default potentials/water_committee.gbnet
 # when it exists; empty: none), its max_devi_f on every dump frame of each
 # run (gbnet select --write-deviations) goes into the table and the plot.
-# Environment: STAB_SCALE, STAB_LANES (1), STAB_COMMITTEE, STAB_WORK, STAB_RESUME, STAB_ONLY, STAB_NICE, STAB_BUILD_DIR (default build), STAB_THREADS (2; 1 with 2 lanes),
+# Environment: STAB_SCALE, STAB_LANES (1), STAB_COMMITTEE, STAB_WORK, STAB_RESUME, STAB_ONLY, STAB_REPORT_ONLY, STAB_NICE, STAB_BUILD_DIR (default build), STAB_THREADS (2; 1 with 2 lanes),
 # STAB_OUT (default bench/lammps/STABILITY_<vendor>.md).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -43,7 +44,8 @@ lmp="$build/gbnet-lmp"
 work="${STAB_WORK:-$build/stability-bench}"
 only="${STAB_ONLY:-}"
 nice="${STAB_NICE:+nice -n 19}"
-[[ -n "${STAB_RESUME:-}" ]] || rm -rf "$work"
+report_only="${STAB_REPORT_ONLY:-}"
+[[ -n "${STAB_RESUME:-}" || -n "$report_only" ]] || rm -rf "$work"
 mkdir -p "$work"
 steps() { awk -v ps="$1" -v s="$scale" 'BEGIN { n = int(ps * s * 2000 + 0.5); print (n < 200 ? 200 : n) }'; }
 
@@ -81,7 +83,12 @@ other_runs() {
     run_one nve400 "$label_nve400" 1 400.0 nve 100
     run_one npt300 "$label_npt300" 1 300.0 npt 100
 }
-if [[ "$lanes" == 2 ]]; then # the long run beside the three others, one thread each
+if [[ -n "$report_only" ]]; then # the runs STAB_WORK holds, as they are
+    kept=()
+    for run in "${runs[@]}"; do [[ -f "${run%%:*}/log.lammps" ]] && kept+=("$run"); done
+    runs=("${kept[@]}")
+    [[ ${#runs[@]} -gt 0 ]] || { echo "stability.sh: no runs in $work" >&2; exit 1; }
+elif [[ "$lanes" == 2 ]]; then # the long run beside the three others, one thread each
     long_run &
     other_runs
     wait
@@ -104,7 +111,7 @@ else
     committee=""
 fi
 
-cat "$work"/{nve300,nve300big,nve400,npt300}/walls.txt >"$work/walls.txt"
+for run in "${runs[@]}"; do cat "${run%%:*}/walls.txt"; done >"$work/walls.txt"
 
 {
     echo "# Stability of long MD: water"

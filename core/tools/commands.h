@@ -18,6 +18,7 @@ int cmd_distill(int argc, char **argv);
 int cmd_select(int argc, char **argv);
 int cmd_coverage(int argc, char **argv);
 int cmd_join(int argc, char **argv);
+int cmd_zbl(int argc, char **argv);
 int cmd_prune(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 

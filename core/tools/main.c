@@ -28,6 +28,7 @@ static const command_entry commands[] = {
     {"prune", cmd_prune, "structured pruning: a smaller model keeping the most important channels"},
     {"distill", cmd_distill, "train a smaller student on a teacher's labels, then fine-tune it on the reference data"},
     {"coverage", cmd_coverage, "record in a potential file what its training data covers (for extrapolation warnings)"},
+    {"zbl", cmd_zbl, "add a repulsive core below the training data's shortest distances to a trained potential"},
     {"join", cmd_join, "join potential files (models or committees) into one committee file"},
     {"select", cmd_select, "pick trajectory frames whose committee deviation lies between two thresholds"},
     {"plot", cmd_plot, "PNG learning curves of a training log, parity plots of predictions (Python package)"},
