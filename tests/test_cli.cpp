@@ -616,27 +616,22 @@ TEST(Cli, ZblAddsACoreBelowTheTrainingData) {
     EXPECT_TRUE(contains(inside.out, "O -O  1.8750 - 2.5000 A")) << inside.out;
     EXPECT_TRUE(contains(inside.out, "O -H  0.5000 - ")) << inside.out;
     EXPECT_TRUE(contains(inside.out, "the core acts inside the data, training energies change")) << inside.out;
-    CliRun again = gbnet("zbl " + cored + " -o " + dir + "/x.gbnet");
-    EXPECT_EQ(again.rc, 1);
-    EXPECT_TRUE(contains(again.err, "already has a repulsive core")) << again.err;
+    // each refused with its exit code and a message saying why
+    auto refused = [&](const std::string &args, int rc, const std::string &why) {
+        CliRun r = gbnet("zbl " + args + " -o " + dir + "/x.gbnet");
+        EXPECT_EQ(r.rc, rc) << args;
+        EXPECT_TRUE(contains(r.err, why)) << args << ": " << r.err;
+    };
+    refused(cored, 1, "already has a repulsive core");
     EXPECT_EQ(gbnet("zbl " + cored + " --replace --outer H-H=1.2 -o " + dir + "/x.gbnet").rc, 0);
-    CliRun element = gbnet("zbl " + bare + " --outer O-C=2 -o " + dir + "/x.gbnet");
-    EXPECT_EQ(element.rc, 2);
-    EXPECT_TRUE(contains(element.err, "C is not an element of the potential (it has O H)")) << element.err;
-    CliRun order = gbnet("zbl " + bare + " --inner O-O=2.4 -o " + dir + "/x.gbnet");
-    EXPECT_EQ(order.rc, 2);
-    EXPECT_TRUE(contains(order.err, "O-O: the inner radius 2.4 A must be below the outer radius")) << order.err;
-    CliRun far = gbnet("zbl " + bare + " --outer H-H=7 -o " + dir + "/x.gbnet");
-    EXPECT_EQ(far.rc, 2);
-    EXPECT_TRUE(contains(far.err, "beyond the cutoff")) << far.err;
-    CliRun form = gbnet("zbl " + bare + " --outer OO2 -o " + dir + "/x.gbnet");
-    EXPECT_EQ(form.rc, 2);
-    EXPECT_TRUE(contains(form.err, "expected A-B=RADIUS")) << form.err;
+    refused(bare + " --outer O-C=2", 2, "C is not an element of the potential (it has O H)");
+    refused(bare + " --inner O-O=2.4", 2, "O-O: the inner radius 2.4 A must be below the outer radius");
+    refused(bare + " --outer H-H=7", 2, "beyond the cutoff");
+    refused(bare + " --outer OO2", 2, "expected A-B=RADIUS");
+    refused(bare + " --remove --outer O-O=2", 2, "--remove takes no --outer or --inner");
     std::string fresh = dir + "/fresh.gbnet";
     ASSERT_EQ(gbnet("init --elements O,H " + std::string(kSmallModel) + " -o " + fresh).rc, 0);
-    CliRun unrecorded = gbnet("zbl " + fresh + " -o " + dir + "/x.gbnet");
-    EXPECT_EQ(unrecorded.rc, 1);
-    EXPECT_TRUE(contains(unrecorded.err, "no coverage record")) << unrecorded.err;
+    refused(fresh, 1, "no coverage record");
     EXPECT_EQ(gbnet("zbl " + fresh + " --outer O-O=2 --outer O-H=0.8 --outer H-H=1.2 -o " + dir + "/x.gbnet").rc, 0);
     EXPECT_EQ(gbnet("zbl " + bare).rc, 2);
 }

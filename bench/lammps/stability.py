@@ -174,6 +174,22 @@ def training_rdf(path, pattern):
     return rdf
 
 
+def first_failure(label, t, temp, rho, atoms):
+    """When the run first left physical sense, in words ("none" if it never did): the
+    temperature above 1.5 times the label's target, an atom lost, or (NPT) the density
+    more than 10% from where it started."""
+    target = float(label.split(" K")[0].split()[-1])
+    checks = [(temp > 1.5 * target, lambda k: f"T {temp[k]:.0f} K at {t[k]:.1f} ps"),
+              (atoms < atoms[0], lambda k: f"{int(atoms[0] - atoms[k])} atoms lost at {t[k]:.1f} ps")]
+    if "NPT" in label:
+        checks.append((np.abs(rho / rho[0] - 1) > 0.10, lambda k: f"density {rho[k]:.3f} g/cm³ at {t[k]:.1f} ps"))
+    found = [(int(np.argmax(bad)), say) for bad, say in checks if bad.any()]
+    if not found:
+        return "none"
+    k, say = min(found, key=lambda f: f[0])
+    return say(k)
+
+
 def main():
     out_md, out_png, train_path, pattern = sys.argv[1:5]
     runs = [a.split(":", 1) for a in sys.argv[5:]]
@@ -196,6 +212,7 @@ def main():
         drift = float(np.polyfit(t, e, 1)[0]) if nve and len(t) > 2 else float("nan")
         close = float(np.mean(th[:, 6] > 0)) * 100
         volume = float(np.mean(th[:, 7] > 0)) * 100
+        failure = first_failure(label, t, temp, rho, atoms)
         devi = committee_deviation(run_dir)
         if devi is not None:
             have_committee = True
@@ -206,7 +223,7 @@ def main():
             dmean = dmax = dshare = float("nan")
         rows.append((label, t[-1], temp.mean(), drift, float(np.max(np.abs(e))) if nve else float("nan"), rho[0],
                      rho[-1], int(atoms[0]), int(atoms[-1]), close, volume, peaks["OO"], peaks["OH"], dmean, dmax,
-                     dshare))
+                     dshare, failure))
         ax[0, 0].plot(t, temp, label=label, lw=0.8)
         if nve:
             ax[0, 1].plot(t, e, label=label, lw=0.8)
@@ -220,6 +237,13 @@ def main():
         ax[1, j].set_ylabel(f"g(r), {kind[0]}-{kind[1]}")
         ax[1, j].legend(fontsize=7)
     ax[1, 1].set_ylim(0, 4)
+    # a run that exploded reaches millions of K: a log scale keeps the stable ones readable
+    if ax[0, 0].get_ylim()[1] > 2000:
+        ax[0, 0].set_yscale("log")
+    if ax[1, 3].get_ylim()[1] > 5:
+        ax[1, 3].set_yscale("log")
+    if max(abs(v) for v in ax[0, 1].get_ylim()) > 100:
+        ax[0, 1].set_yscale("symlog", linthresh=1.0)
     ax[0, 0].set_ylabel("temperature (K)")
     ax[0, 1].set_ylabel("E_total − E(0) (meV/atom), NVE runs")
     ax[0, 2].set_ylabel("density (g/cm³)")
@@ -241,15 +265,15 @@ def main():
     lines = [
         "| run | time (ps) | mean T (K) | NVE drift (meV/atom/ps) | max abs(E−E0) (meV/atom) | density start → end (g/cm³) "
         "| atoms start → end | thermo lines with atoms closer than trained | with volume outside | O-O first peak (Å) | O-H first peak (Å) "
-        f"| committee max_devi_f mean / max (eV/Å) | frames above {DEVI_TRUST_HI} eV/Å |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| training frames ({pattern}) | – | – | – | – | – | – | – | – | {ref_peaks['OO']:.3f} | {ref_peaks['OH']:.3f} | – | – |",
+        f"| committee max_devi_f mean / max (eV/Å) | frames above {DEVI_TRUST_HI} eV/Å | first failure |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| training frames ({pattern}) | – | – | – | – | – | – | – | – | {ref_peaks['OO']:.3f} | {ref_peaks['OH']:.3f} | – | – | – |",
     ]
-    for (label, tt, tm, drift, emax, r0, r1, a0, a1, close, vol, poo, poh, dmean, dmax, dshare) in rows:
+    for (label, tt, tm, drift, emax, r0, r1, a0, a1, close, vol, poo, poh, dmean, dmax, dshare, failure) in rows:
         lines.append(f"| {label} | {tt:.1f} | {tm:.1f} | {sci(drift)} | {fmt(emax, 3)} | {r0:.3f} → {r1:.3f} | "
                      f"{a0} → {a1} | {close:.1f}% | {vol:.1f}% | {poo:.3f} ({poo - ref_peaks['OO']:+.3f}) | "
                      f"{poh:.3f} ({poh - ref_peaks['OH']:+.3f}) | {fmt(dmean, 3)} / {fmt(dmax, 3)} | "
-                     f"{'–' if not np.isfinite(dshare) else f'{dshare:.1f}%'} |")
+                     f"{'–' if not np.isfinite(dshare) else f'{dshare:.1f}%'} | {failure} |")
     with open(out_md, "a") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

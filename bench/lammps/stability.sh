@@ -97,6 +97,8 @@ else
     other_runs
 fi
 [[ -z "$only" ]] || { echo "stability.sh: ran $only only (STAB_ONLY); no report" >&2; exit 0; }
+# STAB_NOTE (environment): a paragraph put under the report's first lines, e.g. how
+# the runs of a STAB_REPORT_ONLY report were made.
 # the committee's deviation along each trajectory, measured afterwards on the
 # dump frames (the MD itself runs the single potential)
 committee="${STAB_COMMITTEE-$repo/potentials/water_committee.gbnet}"
@@ -118,7 +120,14 @@ for run in "${runs[@]}"; do cat "${run%%:*}/walls.txt"; done >"$work/walls.txt"
     echo
     echo "Measured $(date -u +%Y-%m-%d) by \`STAB_SCALE=$scale bench/lammps/stability.sh\` on"
     echo "$(lscpu | sed -n 's/^Model name: *//p' | head -n1) ($(getconf _NPROCESSORS_ONLN) CPUs; flags: $(cpu_flags)),"
-    echo "alone on the machine, gbnet-lmp with $threads OpenMP thread(s) per run, float precision$([[ "$lanes" == 2 ]] && echo "; the 1 ns run beside the three others, which ran one after another")."
+    if [[ -n "$report_only" ]]; then
+        echo "reported from the runs \`$(realpath --relative-to="$repo" "$work" 2>/dev/null || echo "$work")\` holds (STAB_REPORT_ONLY; how each ran: its walls.txt and log), float precision."
+    elif [[ -n "$nice" ]]; then
+        echo "under \`nice -n 19\` beside other work (the wall times say nothing), gbnet-lmp with $threads OpenMP thread(s) per run, float precision."
+    else
+        echo "alone on the machine, gbnet-lmp with $threads OpenMP thread(s) per run, float precision$([[ "$lanes" == 2 ]] && echo "; the 1 ns run beside the three others, which ran one after another")."
+    fi
+    [[ -z "${STAB_NOTE:-}" ]] || { echo; echo "$STAB_NOTE"; }
     echo
     echo "Potential: \`$(basename "$pot")\` ($("$build/gbnet" info "$pot" | sed -n 's/^training coverage: //p' | head -n1))."
     echo "Each run: 1 ps NVT at its temperature from Maxwell-Boltzmann velocities, then the production"
