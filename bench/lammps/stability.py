@@ -14,7 +14,8 @@ O-H radial distribution functions against those of the training frames
 OUT.md (appended to the header stability.sh wrote) and a PNG. With RUN_DIR/devi.out
 (gbnet select --write-deviations of the trajectory with a committee), the committee's max_devi_f
 over the dump frames: its mean and largest value, the share of frames above 0.3 eV/A, and a plot
-over time.
+over time. Water ions on every dump frame (water_ions.py: an O with other than 2 nearest H; the
+training data have none): a plot over time and the time of the first.
 """
 import fnmatch
 import glob
@@ -22,6 +23,9 @@ import re
 import sys
 
 import numpy as np
+
+sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
+from water_ions import ions  # noqa: E402  (beside this file)
 
 import matplotlib
 matplotlib.use("Agg")
@@ -87,7 +91,7 @@ def committee_deviation(run_dir):
 
 
 def dump_frames(path):
-    """(box lengths [3], types [n], positions [n][3]) per frame of a LAMMPS text dump (orthogonal box),
+    """(step, box lengths [3], types [n], positions [n][3]) per frame of a LAMMPS text dump (orthogonal box),
     each timestep once: a resumed part appends from its restart step, and wins over the frames a
     stopped part wrote after it."""
     with open(path) as f:
@@ -112,7 +116,7 @@ def dump_frames(path):
         data = np.array([[float(x) for x in lines[k + 9 + i].split()] for i in range(n)])
         t = data[:, cols.index("type")].astype(int)
         x = data[:, [cols.index(c) for c in ("x", "y", "z")]]
-        yield box[:, 1] - box[:, 0], t, x
+        yield step, box[:, 1] - box[:, 0], t, x
 
 
 def pair_histogram(lengths, xa, xb, same):
@@ -204,8 +208,13 @@ def main():
         t, temp, etot, rho, atoms = (th[:, 0] - th[0, 0]) * DT_PS, th[:, 2], th[:, 3], th[:, 4], th[:, 5]
         n = atoms[0]
         rdf = Rdf()
-        for lengths, types, x in dump_frames(f"{run_dir}/traj.lammpstrj"):
+        ion_t, ion_n = [], []  # water ions (an O with other than 2 nearest H) per dump frame
+        for step, lengths, types, x in dump_frames(f"{run_dir}/traj.lammpstrj"):
             rdf.add(lengths, types == 1, x)
+            ion_t.append(step * DT_PS - th[0, 0] * DT_PS)
+            ion_n.append(len(ions(lengths, types == 1, x)[0]))
+        ion_t, ion_n = np.array(ion_t), np.array(ion_n)
+        first_ion = f"{ion_t[np.argmax(ion_n > 0)]:.1f} ps" if np.any(ion_n > 0) else "none"
         peaks = {k: first_peak(*rdf.g(k), *PEAKS[k]) for k in PEAKS}
         e = (etot - etot[0]) / n * 1000.0
         nve = "NVE" in label
@@ -223,7 +232,7 @@ def main():
             dmean = dmax = dshare = float("nan")
         rows.append((label, t[-1], temp.mean(), drift, float(np.max(np.abs(e))) if nve else float("nan"), rho[0],
                      rho[-1], int(atoms[0]), int(atoms[-1]), close, volume, peaks["OO"], peaks["OH"], dmean, dmax,
-                     dshare, failure))
+                     dshare, first_ion, failure))
         ax[0, 0].plot(t, temp, label=label, lw=0.8)
         if nve:
             ax[0, 1].plot(t, e, label=label, lw=0.8)
@@ -231,6 +240,7 @@ def main():
         for j, kind in enumerate(("OO", "OH")):
             ax[1, j].plot(*rdf.g(kind), label=label, lw=0.8)
         ax[1, 2].plot(t, th[:, 6], label=label, lw=0.8)
+        ax[0, 3].plot(ion_t, ion_n, label=label, lw=0.8)
     for j, kind in enumerate(("OO", "OH")):
         ax[1, j].plot(*ref.g(kind), "k--", lw=1.2, label="training frames (DFT)")
         ax[1, j].set_xlabel("r (Å)")
@@ -252,8 +262,11 @@ def main():
     ax[1, 3].axhline(DEVI_TRUST_HI, color="k", ls=":", lw=1)
     if not have_committee:
         ax[1, 3].text(0.5, 0.5, "no committee (STAB_COMMITTEE)", ha="center", transform=ax[1, 3].transAxes)
-    ax[0, 3].axis("off")
-    for a in (ax[0, 0], ax[0, 1], ax[0, 2], ax[1, 2], ax[1, 3]):
+    ax[0, 3].set_ylabel("ions: O with other than 2 nearest H, dump frames")
+    if ax[0, 3].get_ylim()[1] > 50:
+        ax[0, 3].set_yscale("symlog", linthresh=1.0)
+    ax[0, 3].set_ylim(bottom=0)
+    for a in (ax[0, 0], ax[0, 1], ax[0, 2], ax[0, 3], ax[1, 2], ax[1, 3]):
         a.set_xlabel("time (ps)")
         a.legend(fontsize=7)
     fig.suptitle("gbnet water: stability runs (bench/lammps/stability.sh)")
@@ -265,15 +278,15 @@ def main():
     lines = [
         "| run | time (ps) | mean T (K) | NVE drift (meV/atom/ps) | max abs(E−E0) (meV/atom) | density start → end (g/cm³) "
         "| atoms start → end | thermo lines with atoms closer than trained | with volume outside | O-O first peak (Å) | O-H first peak (Å) "
-        f"| committee max_devi_f mean / max (eV/Å) | frames above {DEVI_TRUST_HI} eV/Å | first failure |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-        f"| training frames ({pattern}) | – | – | – | – | – | – | – | – | {ref_peaks['OO']:.3f} | {ref_peaks['OH']:.3f} | – | – | – |",
+        f"| committee max_devi_f mean / max (eV/Å) | frames above {DEVI_TRUST_HI} eV/Å | first ion | first failure |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| training frames ({pattern}) | – | – | – | – | – | – | – | – | {ref_peaks['OO']:.3f} | {ref_peaks['OH']:.3f} | – | – | none | – |",
     ]
-    for (label, tt, tm, drift, emax, r0, r1, a0, a1, close, vol, poo, poh, dmean, dmax, dshare, failure) in rows:
+    for (label, tt, tm, drift, emax, r0, r1, a0, a1, close, vol, poo, poh, dmean, dmax, dshare, first_ion, failure) in rows:
         lines.append(f"| {label} | {tt:.1f} | {tm:.1f} | {sci(drift)} | {fmt(emax, 3)} | {r0:.3f} → {r1:.3f} | "
                      f"{a0} → {a1} | {close:.1f}% | {vol:.1f}% | {poo:.3f} ({poo - ref_peaks['OO']:+.3f}) | "
                      f"{poh:.3f} ({poh - ref_peaks['OH']:+.3f}) | {fmt(dmean, 3)} / {fmt(dmax, 3)} | "
-                     f"{'–' if not np.isfinite(dshare) else f'{dshare:.1f}%'} | {failure} |")
+                     f"{'–' if not np.isfinite(dshare) else f'{dshare:.1f}%'} | {first_ion} | {failure} |")
     with open(out_md, "a") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
