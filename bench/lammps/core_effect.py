@@ -39,7 +39,7 @@ def main():
     symbols = a.types.split(",")
     pots = [gbnet.Potential(a.with_core), gbnet.Potential(a.without_core)]
     de, df, same, n = [], [], 0, 0
-    for k, (step, lengths, types, x) in enumerate(dump_frames(a.traj)):
+    for k, (step, lengths, _, types, x) in enumerate(dump_frames(a.traj)):
         if k % a.every:
             continue
         atoms = Atoms([symbols[t - 1] for t in types], positions=x, cell=np.diag(lengths), pbc=True)

@@ -91,7 +91,7 @@ def committee_deviation(run_dir):
 
 
 def dump_frames(path):
-    """(step, box lengths [3], types [n], positions [n][3]) per frame of a LAMMPS text dump (orthogonal box),
+    """(step, box lengths [3], atom ids [n], types [n], positions [n][3]) per frame of a LAMMPS text dump (orthogonal box),
     each timestep once: a resumed part appends from its restart step, and wins over the frames a
     stopped part wrote after it."""
     with open(path) as f:
@@ -114,9 +114,10 @@ def dump_frames(path):
         box = np.array([[float(x) for x in lines[k + 5 + d].split()[:2]] for d in range(3)])
         cols = lines[k + 8].split()[2:]
         data = np.array([[float(x) for x in lines[k + 9 + i].split()] for i in range(n)])
+        ids = data[:, cols.index("id")].astype(int)
         t = data[:, cols.index("type")].astype(int)
         x = data[:, [cols.index(c) for c in ("x", "y", "z")]]
-        yield step, box[:, 1] - box[:, 0], t, x
+        yield step, box[:, 1] - box[:, 0], ids, t, x
 
 
 def pair_histogram(lengths, xa, xb, same):
@@ -209,7 +210,7 @@ def main():
         n = atoms[0]
         rdf = Rdf()
         ion_t, ion_n = [], []  # water ions (an O with other than 2 nearest H) per dump frame
-        for step, lengths, types, x in dump_frames(f"{run_dir}/traj.lammpstrj"):
+        for step, lengths, _, types, x in dump_frames(f"{run_dir}/traj.lammpstrj"):
             rdf.add(lengths, types == 1, x)
             ion_t.append(step * DT_PS - th[0, 0] * DT_PS)
             ion_n.append(len(ions(lengths, types == 1, x)[0]))

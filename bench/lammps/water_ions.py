@@ -12,31 +12,12 @@ has no ions, so an ion in an MD of a model trained on it is chemistry the model
 never learned (bench/lammps/stability-runs/README.md).
 """
 import argparse
+import os
 import sys
 
 import numpy as np
 
-
-def dump_frames(path):
-    """Yields (step, box lengths [3], rows [n][5]: id type x y z) per frame."""
-    with open(path) as f:
-        while True:
-            line = f.readline()
-            if not line:
-                return
-            if not line.startswith("ITEM: TIMESTEP"):
-                continue
-            step = int(f.readline())
-            f.readline()
-            n = int(f.readline())
-            f.readline()
-            box = np.array([[float(v) for v in f.readline().split()[:2]] for _ in range(3)])
-            columns = f.readline().split()[2:]
-            want = [columns.index(c) for c in ("id", "type", "x", "y", "z")]
-            rows = np.array([f.readline().split() for _ in range(n)], float)
-            if len(rows) < n:
-                sys.exit(f"water_ions.py: {path}: frame at step {step} is cut short ({len(rows)} of {n} atoms)")
-            yield step, box[:, 1] - box[:, 0], rows[:, want]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def min_image_distances(a, b, lengths):
@@ -76,13 +57,14 @@ def main():
     first_ion = first_collapse = None
     k = 0
     print("# step  ions (O id: H count)  closest O-O (ids, A)  longest O-H bond (A)")
-    for step, lengths, rows in dump_frames(a.traj):
+    from stability import dump_frames  # here, not at the top: stability.py imports ions from this file
+
+    for step, lengths, ids, kind, x in dump_frames(a.traj):
         if step < a.lo or (a.hi is not None and step > a.hi):
             continue
         k += 1
         if (k - 1) % a.every:
             continue
-        ids, kind, x = rows[:, 0].astype(int), rows[:, 1].astype(int), rows[:, 2:5]
         if not np.any(kind == t_o) or not np.any(kind == t_h):
             print(f"{step}  no O or no H left")
             continue
