@@ -19,13 +19,14 @@ training data have none): a plot over time and the time of the first.
 """
 import fnmatch
 import glob
+import os
 import re
 import sys
 
 import numpy as np
 
-sys.path.insert(0, __import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-from water_ions import ions  # noqa: E402  (beside this file)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from water_ions import ions, min_image_distances  # noqa: E402  (beside this file)
 
 import matplotlib
 matplotlib.use("Agg")
@@ -122,9 +123,7 @@ def dump_frames(path):
 
 def pair_histogram(lengths, xa, xb, same):
     """Histogram of minimum-image distances between xa and xb below R_MAX (orthorhombic cell)."""
-    d = xa[:, None, :] - xb[None, :, :]
-    d -= lengths * np.round(d / lengths)
-    r = np.sqrt((d ** 2).sum(axis=2))
+    r = min_image_distances(xa, xb, lengths)
     if same:
         r = r[np.triu_indices(len(xa), 1)]
     return np.histogram(r[(r > 0) & (r < R_MAX)], bins=np.arange(0.0, R_MAX + DR / 2, DR))[0]
