@@ -433,12 +433,14 @@ void PairGBNet::compute(int eflag, int vflag)
   result.forces = forces.data();
   result.atom_virials = vflag_atom ? atom_virials.data() : nullptr;
 
-  // integrating with one member, the others are needed only on the steps
-  // whose deviations are written (out_freq), as in DeePMD-kit
-  bool whole_committee = committee && (committee_output < 0 || out_freq == 0 ||
-                                       update->ntimestep % out_freq == 0);
+  // deviations are computed on every out_freq-th step (every step with
+  // out_freq 0), as in DeePMD-kit; integrating with one member, the others
+  // run only on those steps, and integrating with the mean on the others,
+  // no member's own forces are needed (the core assembles the mean's once)
+  bool deviation_step = committee && (out_freq == 0 || update->ntimestep % out_freq == 0);
+  bool whole_committee = committee && (committee_output < 0 || deviation_step);
   if (whole_committee) {
-    evaluate_committee(graph, result);
+    evaluate_committee(graph, result, deviation_step);
   } else if (committee) {
     if (gbnet_committee_evaluate_graph_member(committee_workspace, committee_output, &graph, &result) != GBNET_OK)
       error->one(FLERR, "pair gbnet: evaluation failed: {}", gbnet_last_error());
@@ -478,7 +480,7 @@ void PairGBNet::compute(int eflag, int vflag)
       v[5] += w[5];
     }
   check_features(graph);
-  if (whole_committee) committee_deviation(graph);
+  if (deviation_step) committee_deviation(graph);
 }
 
 /* ---------------------------------------------------------------------- extrapolation warnings */
@@ -813,9 +815,10 @@ void PairGBNet::load_committee()
     utils::logmesg(lmp, "pair gbnet: {} holds a committee of {} members: forces from {}, model deviation "
                    "in compute pair gbnet and d_gbnet_devi_f{}\n", potential_path, gbnet_committee_size(committee),
                    committee_output < 0 ? std::string("their mean") : "member " + std::to_string(committee_output),
-                   committee_output >= 0 && out_freq > 0
+                   out_freq == 0 ? std::string(" (every step)")
+                   : committee_output >= 0
                        ? fmt::format(" (the other members and the deviations every {} steps)", out_freq)
-                       : std::string(""));
+                       : fmt::format(" (the deviations every {} steps)", out_freq));
   // the per-atom force deviation as a custom per-atom property (dump custom
   // ... d_gbnet_devi_f), held by a fix property/atom so it follows the atoms
   int flag = -1, cols = -1;
@@ -845,15 +848,18 @@ void PairGBNet::ensure_committee_workspace()
 }
 
 /* Every member on the graph built once (build_graph); result gets the mean
- * (or the chosen member), the members' own results stay for the deviation. */
-void PairGBNet::evaluate_committee(gbnet_graph &graph, gbnet_graph_result &result)
+ * (or the chosen member). with_members: the members' own energies, virials
+ * and forces stay for the deviation; without, the core assembles the mean's
+ * forces once from the members' mean edge gradients. */
+void PairGBNet::evaluate_committee(gbnet_graph &graph, gbnet_graph_result &result, bool with_members)
 {
   int members = gbnet_committee_size(committee);
   member_energies.resize(members);
   member_virials.resize(9 * (size_t) members);
-  member_forces.resize(3 * (size_t) members * (n_nodes > 0 ? n_nodes : 1));
+  member_forces.resize(with_members ? 3 * (size_t) members * (n_nodes > 0 ? n_nodes : 1) : 0);
   if (gbnet_committee_evaluate_graph(committee_workspace, &graph, &result, member_energies.data(),
-                                     member_virials.data(), member_forces.data()) != GBNET_OK)
+                                     with_members ? member_virials.data() : nullptr,
+                                     with_members ? member_forces.data() : nullptr) != GBNET_OK)
     error->one(FLERR, "pair gbnet: evaluation of the committee failed: {}", gbnet_last_error());
 }
 

@@ -70,7 +70,7 @@ class PairGBNet : public Pair {
   void load_committee();
   void release_committee();
   void ensure_committee_workspace();
-  void evaluate_committee(gbnet_graph &graph, gbnet_graph_result &result);
+  void evaluate_committee(gbnet_graph &graph, gbnet_graph_result &result, bool with_members);
   void committee_deviation(const gbnet_graph &graph);
   void open_deviation_file();
   void write_deviation();

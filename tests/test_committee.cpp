@@ -4,6 +4,7 @@
 // chosen-member output, graphs, and 1 vs 2 threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -245,23 +246,31 @@ TEST_F(CommitteeTest, OneAndTwoThreadsAgreeBitwise) {
     gbnet_committee_workspace_free(b);
 }
 
+// A molecule's full neighbor list (every other atom), for graphs without ghosts.
+struct MoleculeList {
+    std::vector<std::vector<int>> entries;
+    std::vector<int> centers, counts;
+    std::vector<const int *> firsts;
+    gbnet_full_list list{};
+    explicit MoleculeList(int n) : entries(n), centers(n), counts(n), firsts(n) {
+        for (int i = 0; i < n; ++i) {
+            for (int j = 0; j < n; ++j)
+                if (j != i) entries[i].push_back(j);
+            centers[i] = i;
+            counts[i] = (int)entries[i].size();
+            firsts[i] = entries[i].data();
+        }
+        list = gbnet_full_list{n, centers.data(), counts.data(), firsts.data(), ~0};
+    }
+};
+
 TEST_F(CommitteeTest, GraphEvaluationEqualsMembersOnTheSameGraph) {
     const int M = (int)members.size();
     // an ethanol molecule as a graph without ghosts, edges from a full list
     const gbnet_structure &s = input.views[1];
     int n = s.n_atoms;
-    std::vector<std::vector<int>> entries(n);
-    for (int i = 0; i < n; ++i)
-        for (int j = 0; j < n; ++j)
-            if (j != i) entries[i].push_back(j);
-    std::vector<int> centers(n), counts(n);
-    std::vector<const int *> firsts(n);
-    for (int i = 0; i < n; ++i) {
-        centers[i] = i;
-        counts[i] = (int)entries[i].size();
-        firsts[i] = entries[i].data();
-    }
-    gbnet_full_list list{n, centers.data(), counts.data(), firsts.data(), ~0};
+    MoleculeList ml(n);
+    const gbnet_full_list &list = ml.list;
     gbnet_committee_workspace *cws = nullptr;
     ASSERT_EQ(gbnet_committee_workspace_create(&cws, committee, GBNET_DOUBLE), GBNET_OK);
     gbnet_graph g{};
@@ -300,6 +309,139 @@ TEST_F(CommitteeTest, GraphEvaluationEqualsMembersOnTheSameGraph) {
     CommitteeOut o = evaluate_committee(cws, input, M);
     for (int i = 0; i < n; ++i) EXPECT_NEAR(dev[i], o.atom_dev[1][i], 1e-12 * (1 + dev[i]));
     gbnet_committee_workspace_free(cws);
+}
+
+// Without member forces or virials the mean's forces are assembled once from
+// the members' mean dE/dd (committee_mean_graph): the same energies, forces,
+// atom energies and virials as the mean of the members' own, up to rounding,
+// with no core, one core shared by all members (evaluated once), and
+// different cores (each member's own).
+TEST(Committee, MeanFromTheMeanEdgeGradientsEqualsTheMeanOfTheMembers) {
+    for (int cores = 0; cores < 3; ++cores) {
+        SCOPED_TRACE(cores == 0 ? "no core" : cores == 1 ? "one core shared" : "different cores");
+        std::vector<gbnet_model *> ms = make_members();
+        const int M = (int)ms.size();
+        for (int m = 0; m < M && cores > 0; ++m) {
+            double o = cores == 2 ? 1.4 + 0.1 * m : 1.6;
+            std::vector<double> inner(9, 0.6), outer(9, o);
+            ASSERT_EQ(gbnet_model_set_zbl(ms[m], inner.data(), outer.data()), GBNET_OK) << gbnet_last_error();
+        }
+        std::vector<const gbnet_model *> c(ms.begin(), ms.end());
+        gbnet_committee *committee = nullptr;
+        ASSERT_EQ(gbnet_committee_create(&committee, c.data(), M), GBNET_OK) << gbnet_last_error();
+        Input in = make_input(ms[0]);
+        const gbnet_structure &s = in.views[1];  // ethanol
+        int n = s.n_atoms;
+        MoleculeList ml(n);
+        gbnet_committee_workspace *cws = nullptr;
+        ASSERT_EQ(gbnet_committee_workspace_create(&cws, committee, GBNET_DOUBLE), GBNET_OK);
+        gbnet_graph g{};
+        g.n_local = g.n_total = n;
+        g.species = s.species;
+        ASSERT_EQ(gbnet_committee_graph_from_full_list(cws, &g, s.positions, &ml.list, nullptr), GBNET_OK);
+        struct Run {
+            std::vector<double> f, ae, av, me;
+            gbnet_graph_result r{};
+        } full, mean;
+        for (Run *run : {&full, &mean}) {
+            run->f.assign(3 * n, 0.0);
+            run->ae.assign(n, 0.0);
+            run->av.assign(9 * n, 0.0);
+            run->me.assign(M, 0.0);
+            run->r.forces = run->f.data();
+            run->r.atom_energies = run->ae.data();
+            run->r.atom_virials = run->av.data();
+        }
+        std::vector<double> mforces(3 * (size_t)M * n), mvir(9 * M);
+        ASSERT_EQ(gbnet_committee_evaluate_graph(cws, &g, &full.r, full.me.data(), mvir.data(), mforces.data()),
+                  GBNET_OK) << gbnet_last_error();
+        ASSERT_EQ(gbnet_committee_evaluate_graph(cws, &g, &mean.r, mean.me.data(), nullptr, nullptr), GBNET_OK)
+            << gbnet_last_error();
+        double fscale = 0;
+        for (double v : full.f) fscale = std::max(fscale, std::fabs(v));
+        ASSERT_GT(fscale, 1e-3);
+        for (int m = 0; m < M; ++m) EXPECT_EQ(mean.me[m], full.me[m]) << "member " << m;
+        EXPECT_NEAR(mean.r.energy, full.r.energy, 1e-12 * std::fabs(full.r.energy));
+        for (int k = 0; k < 9; ++k) EXPECT_NEAR(mean.r.virial[k], full.r.virial[k], 1e-12 * (1 + fscale)) << k;
+        for (int k = 0; k < 3 * n; ++k) EXPECT_NEAR(mean.f[k], full.f[k], 1e-12 * (1 + fscale)) << k;
+        for (int i = 0; i < n; ++i) EXPECT_NEAR(mean.ae[i], full.ae[i], 1e-12 * (1 + std::fabs(full.ae[i]))) << i;
+        for (int k = 0; k < 9 * n; ++k) EXPECT_NEAR(mean.av[k], full.av[k], 1e-12 * (1 + fscale)) << k;
+        // and the mean of the members' own forces is what both give
+        for (int k = 0; k < 3 * n; ++k) {
+            double sum = 0;
+            for (int m = 0; m < M; ++m) sum += mforces[3 * (size_t)m * n + k];
+            EXPECT_NEAR(mean.f[k], sum / M, 1e-12 * (1 + fscale)) << k;
+        }
+        gbnet_committee_workspace_free(cws);
+        gbnet_committee_free(committee);
+        for (auto *m : ms) gbnet_model_free(m);
+    }
+}
+
+// Tabulated members on one grid read member 0's in-edge lists, edge lengths
+// and table cells (gb_ws_share_graph) instead of building their own: each
+// member's energy, virial and forces are bitwise those of the member alone,
+// on a graph and on packed structures, and the members allocate no graph
+// arrays of their own (the workspace is smaller than with a member on
+// another grid, which builds its own).
+TEST(Committee, TabulatedMembersShareTheGraphAndGiveTheirOwnResults) {
+    size_t bytes[2] = {0, 0};
+    for (int grids = 0; grids < 2; ++grids) {
+        SCOPED_TRACE(grids == 0 ? "one grid" : "member 1 on another grid");
+        std::vector<gbnet_model *> ms = make_members();
+        const int M = (int)ms.size();
+        for (int m = 0; m < M; ++m)
+            ASSERT_EQ(gbnet_model_tabulate(ms[m], grids == 1 && m == 1 ? 301 : 201), GBNET_OK) << gbnet_last_error();
+        std::vector<const gbnet_model *> c(ms.begin(), ms.end());
+        gbnet_committee *committee = nullptr;
+        ASSERT_EQ(gbnet_committee_create(&committee, c.data(), M), GBNET_OK) << gbnet_last_error();
+        Input in = make_input(ms[0]);
+        const gbnet_structure &s = in.views[1];  // ethanol
+        int n = s.n_atoms;
+        MoleculeList ml(n);
+        gbnet_committee_workspace *cws = nullptr;
+        ASSERT_EQ(gbnet_committee_workspace_create(&cws, committee, GBNET_FLOAT), GBNET_OK);
+        gbnet_graph g{};
+        g.n_local = g.n_total = n;
+        g.species = s.species;
+        ASSERT_EQ(gbnet_committee_graph_from_full_list(cws, &g, s.positions, &ml.list, nullptr), GBNET_OK);
+        std::vector<double> f(3 * n), mforces(3 * (size_t)M * n), menergies(M), mvir(9 * M);
+        gbnet_graph_result r{};
+        r.forces = f.data();
+        ASSERT_EQ(gbnet_committee_evaluate_graph(cws, &g, &r, menergies.data(), mvir.data(), mforces.data()), GBNET_OK)
+            << gbnet_last_error();
+        std::vector<gbnet_result> res(in.views.size());
+        std::vector<gbnet_committee_deviation> dev(in.views.size());
+        std::vector<std::vector<double>> member_e(in.views.size(), std::vector<double>(M));
+        for (size_t k = 0; k < in.views.size(); ++k) dev[k].member_energies = member_e[k].data();
+        ASSERT_EQ(gbnet_committee_evaluate(cws, (int)in.views.size(), in.views.data(), res.data(), dev.data()),
+                  GBNET_OK) << gbnet_last_error();
+        for (int m = 0; m < M; ++m) {
+            SCOPED_TRACE("member " + std::to_string(m));
+            gbnet_workspace *ws = nullptr;
+            ASSERT_EQ(gbnet_workspace_create(&ws, ms[m], GBNET_FLOAT), GBNET_OK);
+            gbnet_graph gm{};
+            gm.n_local = gm.n_total = n;
+            gm.species = s.species;
+            ASSERT_EQ(gbnet_graph_from_full_list(ws, &gm, s.positions, &ml.list, nullptr), GBNET_OK);
+            std::vector<double> fm(3 * n);
+            gbnet_graph_result rm{};
+            rm.forces = fm.data();
+            ASSERT_EQ(gbnet_evaluate_graph(ws, &gm, &rm), GBNET_OK);
+            EXPECT_EQ(menergies[m], rm.energy);
+            EXPECT_EQ(0, memcmp(&mvir[9 * m], rm.virial, sizeof rm.virial));
+            EXPECT_EQ(0, memcmp(&mforces[3 * (size_t)m * n], fm.data(), fm.size() * sizeof(double)));
+            std::vector<gbnet_result> alone(in.views.size());
+            ASSERT_EQ(gbnet_evaluate(ws, (int)in.views.size(), in.views.data(), alone.data()), GBNET_OK);
+            for (size_t k = 0; k < in.views.size(); ++k) EXPECT_EQ(member_e[k][m], alone[k].energy) << "structure " << k;
+            gbnet_workspace_free(ws);
+        }
+        bytes[grids] = gbnet_committee_workspace_bytes(cws);
+        gbnet_committee_workspace_free(cws);
+        gbnet_committee_free(committee);
+        for (auto *m : ms) gbnet_model_free(m);
+    }
+    EXPECT_LT(bytes[0], bytes[1]) << "members on member 0's grid build no graph arrays of their own";
 }
 
 TEST_F(CommitteeTest, FileRoundTripAndMemberZeroForSingleModelReaders) {

@@ -31,7 +31,7 @@ PICK(gb_gemm_nn_acc) PICK(gb_colsum_acc) PICK(gb_dot) PICK(gb_ssp_dual) PICK(gb_
 PICK(gb_ssp_dual_backward) PICK(gb_gaussian_rbf) PICK(gb_cosine_cutoff) PICK(gb_cfconv) PICK(gb_cfconv_tangent)
 PICK(gb_cfconv_backward) PICK(gb_cfconv_backward_dual) PICK(gb_filter_grad_dual) PICK(gb_edge_dbar_acc)
 PICK(gb_table_build) PICK(gb_table_eval) PICK(gb_cfconv_backward_fused) PICK(gb_cfconv_table)
-PICK(gb_cfconv_backward_table)
+PICK(gb_cfconv_backward_table) PICK(gb_table_cells)
 #undef PICK
 inline gb_table_f32 make_table(float, const float *coef, int P, double step, double rc) {
     return {coef, P, (float)step, (float)rc};
@@ -401,17 +401,22 @@ template <class T> void table_rows() {
     auto d = random_vector<T>(g.E, 51, 0.5, 4.2);  // some beyond the cutoff: zero filter
     std::vector<T> Wrows((size_t)g.E * F), dWrows((size_t)g.E * F), in_d(g.E);
     for (int e = 0; e < g.E; ++e) gb_table_eval(T{})(&Wrows[e * F], &dWrows[e * F], &tab, d[e], F);
-    for (int q = 0; q < g.E; ++q) in_d[q] = d[g.in_edges[q]];
+    for (int q = 0; q < g.E; ++q) in_d[q] = d[g.wrow[g.in_edges[q]]];
+    std::vector<T> de(g.E), cell_u(g.E), in_u(g.E);  // each edge's length and table position
+    std::vector<int> cell(g.E), in_cell(g.E);
+    for (int e = 0; e < g.E; ++e) de[e] = d[g.wrow[e]];
+    gb_table_cells(T{})(cell.data(), cell_u.data(), &tab, de.data(), g.E, 3);
+    gb_table_cells(T{})(in_cell.data(), in_u.data(), &tab, in_d.data(), g.E, 1);
     auto h = random_vector<T>((size_t)g.N * F, 52), mbar = random_vector<T>((size_t)g.NC * F, 53);
     for (int nt : {1, 3}) {
         std::vector<T> m1((size_t)g.NC * F), m2((size_t)g.NC * F), hb1((size_t)g.N * F), hb2((size_t)g.N * F);
         std::vector<double> db1(g.E, 0.0), db2(g.E, 0.0);
-        gb_cfconv_table(T{})(m1.data(), h.data(), &tab, d.data(), g.wrow.data(), g.offsets.data(), g.neighbor.data(),
-                             g.NC, F, nt);
+        gb_cfconv_table(T{})(m1.data(), h.data(), &tab, cell.data(), cell_u.data(), g.offsets.data(),
+                             g.neighbor.data(), g.NC, F, nt);
         gb_cfconv(T{})(m2.data(), h.data(), Wrows.data(), g.wrow.data(), g.offsets.data(), g.neighbor.data(), g.NC, F,
                        nt);
-        gb_cfconv_backward_table(T{})(hb1.data(), db1.data(), mbar.data(), h.data(), &tab, in_d.data(),
-                                      g.in_center.data(), g.in_offsets.data(), g.N, F, nt);
+        gb_cfconv_backward_table(T{})(hb1.data(), db1.data(), mbar.data(), h.data(), &tab, in_cell.data(),
+                                      in_u.data(), g.in_center.data(), g.in_offsets.data(), g.N, F, nt);
         gb_cfconv_backward_fused(T{})(hb2.data(), db2.data(), mbar.data(), h.data(), Wrows.data(), dWrows.data(),
                                       g.in_wrow.data(), g.in_center.data(), g.in_offsets.data(), g.N, F, nt);
         EXPECT_LT(max_rel_diff(m1, m2), tol) << "gb_cfconv_table vs gb_table_eval + gb_cfconv, " << nt << "T";

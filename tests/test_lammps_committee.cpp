@@ -106,6 +106,32 @@ Snapshot first_snapshot(const std::string &path) {
     return s;
 }
 
+// Positions of the first or last snapshot of a dump "id x y z" (sorted by id).
+std::vector<double> snapshot_positions(const std::string &path, bool last) {
+    std::vector<double> x;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.rfind("ITEM: ATOMS", 0) != 0) continue;
+        if (!x.empty() && !last) break;
+        x.clear();
+        std::streampos at = in.tellg();
+        while (std::getline(in, line) && line.rfind("ITEM:", 0) != 0) {
+            std::istringstream f(line);
+            int id;
+            double p[3];
+            f >> id >> p[0] >> p[1] >> p[2];
+            x.insert(x.end(), p, p + 3);
+            at = in.tellg();
+        }
+        in.clear();
+        in.seekg(at);
+    }
+    return x;
+}
+std::vector<double> first_positions(const std::string &path) { return snapshot_positions(path, false); }
+std::vector<double> last_positions(const std::string &path) { return snapshot_positions(path, true); }
+
 class LammpsCommittee : public ::testing::Test {
   protected:
     void SetUp() override {
@@ -305,6 +331,59 @@ TEST_F(LammpsCommittee, ChosenMemberWithOutFreqEvaluatesTheOthersOnlyOnThoseStep
         for (int col = 1; col < 8; ++col)
             EXPECT_LE(std::fabs(rows[r][col] - all[5 * r][col]), 1e-10 * std::fabs(all[5 * r][col]))
                 << "step " << 5 * r << " column " << col;
+    }
+}
+
+// Integrating with the mean and out_freq 5, the deviations are computed on
+// steps 0, 5, 10 only, and on the steps between the mean's forces come from
+// the members' mean edge gradients (no member's own forces): the trajectory
+// is that of out_freq 1, where every step takes the mean of the members' own
+// forces, to rounding; on 1 and 2 ranks.
+TEST_F(LammpsCommittee, MeanWithOutFreqComputesTheDeviationsOnlyOnThoseSteps) {
+    auto every_step = [&](const std::string &style) {
+        return script(pot, style, "thermo 1\nfix p all print 1 \"GBNET s$(step) $(pe:%.17g) $(c_dev[4]:%.17g)\"\n"
+                      "dump x all custom 10 x.dump id x y z\ndump_modify x sort id format float %.17g\n", 10);
+    };
+    for (int ranks : {1, 2}) {
+        SCOPED_TRACE(std::to_string(ranks) + " rank(s)");
+        std::string tag = "r" + std::to_string(ranks);
+        LmpRun sparse = run_lammps(dir, "sparse" + tag, every_step("out_freq 5 out_file sparse.devi"), ranks);
+        ASSERT_EQ(sparse.status, 0) << sparse.text();
+        EXPECT_NE(sparse.text().find("forces from their mean, model deviation in compute pair gbnet and "
+                                     "d_gbnet_devi_f (the deviations every 5 steps)"),
+                  std::string::npos)
+            << sparse.text();
+        rename((dir + "/x.dump").c_str(), (dir + "/sparse.dump").c_str());
+        LmpRun dense = run_lammps(dir, "dense" + tag, every_step("out_freq 1 out_file dense.devi"), ranks);
+        ASSERT_EQ(dense.status, 0) << dense.text();
+        for (int step = 0; step <= 10; ++step) {
+            std::string k = "s" + std::to_string(step);
+            ASSERT_EQ(sparse.values[k].size(), 2u) << k << sparse.text();
+            double e = sparse.values[k][0], e_dense = dense.values[k].at(0);
+            EXPECT_LE(std::fabs(e - e_dense), 1e-10 * std::fabs(e_dense)) << k;
+            double held = sparse.values["s" + std::to_string(step - step % 5)][1];
+            EXPECT_EQ(sparse.values[k][1], held) << k;
+            if (step % 5) {
+                EXPECT_NE(dense.values[k][1], held) << k;
+            }
+        }
+        // positions after 10 steps: the forces between were the same
+        std::vector<double> a = last_positions(dir + "/sparse.dump"), b = last_positions(dir + "/x.dump");
+        ASSERT_EQ(a.size(), 3u * 192);
+        ASSERT_EQ(a.size(), b.size());
+        double worst = 0, moved = 0;
+        for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+        std::vector<double> start = first_positions(dir + "/x.dump");
+        for (size_t i = 0; i < a.size(); ++i) moved = std::max(moved, std::fabs(a[i] - start[i]));
+        EXPECT_GT(moved, 1e-4);
+        EXPECT_LE(worst, 1e-10);
+        std::vector<std::vector<double>> rows = read_devi(dir + "/sparse.devi"), all = read_devi(dir + "/dense.devi");
+        ASSERT_EQ(rows.size(), 3u);
+        ASSERT_EQ(all.size(), 11u);
+        for (size_t r = 0; r < rows.size(); ++r)
+            for (int col = 1; col < 8; ++col)
+                EXPECT_LE(std::fabs(rows[r][col] - all[5 * r][col]), 1e-10 * std::fabs(all[5 * r][col]))
+                    << "step " << 5 * r << " column " << col;
     }
 }
 

@@ -158,7 +158,11 @@ TEST(Tabulate, FusedKernelsMatchTheirReferenceTwins) {
     for (int e = 0; e < E; ++e) gb_table_eval_f64(&W[e * F], &dW[e * F], &tab, d[e], F);
     std::vector<double> m1(N * F), m2(N * F), hb1(N * F), hb2(N * F), hb3(N * F), db1(E, 0.0), db2(E, 0.0), db3(E, 0.0);
     gb_cfconv_f64(m1.data(), h.data(), W.data(), wrow.data(), offsets.data(), neighbor.data(), N, F, 1);
-    gb_cfconv_table_f64(m2.data(), h.data(), &tab, d.data(), wrow.data(), offsets.data(), neighbor.data(), N, F, 2);
+    std::vector<double> de(E), cell_u(E), in_u(E);  // each edge's length, its table position
+    std::vector<int> cell(E), in_cell(E);
+    for (int e = 0; e < E; ++e) de[e] = d[wrow[e]];
+    gb_table_cells_f64(cell.data(), cell_u.data(), &tab, de.data(), E, 2);
+    gb_cfconv_table_f64(m2.data(), h.data(), &tab, cell.data(), cell_u.data(), offsets.data(), neighbor.data(), N, F, 2);
     for (int k = 0; k < N * F; ++k) EXPECT_NEAR(m1[k], m2[k], 1e-14);
     gb_cfconv_backward_f64(hb1.data(), mbar.data(), W.data(), wrow.data(), center.data(), in_off.data(), in_e.data(), N,
                            F, 1);
@@ -174,8 +178,9 @@ TEST(Tabulate, FusedKernelsMatchTheirReferenceTwins) {
     }
     gb_cfconv_backward_fused_f64(hb2.data(), in2.data(), mbar.data(), h.data(), W.data(), dW.data(), in_wrow.data(),
                                  in_center.data(), in_off.data(), N, F, 2);
-    gb_cfconv_backward_table_f64(hb3.data(), in3.data(), mbar.data(), h.data(), &tab, in_d.data(), in_center.data(),
-                                 in_off.data(), N, F, 2);
+    gb_table_cells_f64(in_cell.data(), in_u.data(), &tab, in_d.data(), E, 1);
+    gb_cfconv_backward_table_f64(hb3.data(), in3.data(), mbar.data(), h.data(), &tab, in_cell.data(), in_u.data(),
+                                 in_center.data(), in_off.data(), N, F, 2);
     for (int q = 0; q < E; ++q) {
         db2[in_e[q]] = in2[q];
         db3[in_e[q]] = in3[q];

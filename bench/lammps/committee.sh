@@ -11,12 +11,17 @@
 # same positions, interleaved step by step). LAMMPS: gbnet-lmp with
 # in.water_speed, the single file and the committee file alternately,
 # CMTEBENCH_REPEATS times each; the median "Loop time" per step is reported.
+# The committee runs three ways: integrating with the mean and computing the
+# deviations every step (out_freq 1); with the mean and the deviations every
+# CMTEBENCH_OUT_FREQ steps (on the steps between no member's own forces are
+# needed: the core assembles the mean's once from the members' mean edge
+# gradients); with member 0 and the others every CMTEBENCH_OUT_FREQ steps.
 # Water boxes: the 192-atom DeePMD box replicated 2x2x2 (1536 atoms), float
-# precision, 1 and 2 threads. About 4 minutes on 2 cores; run it alone.
+# precision, 1 and 2 threads. About 7 minutes on 2 cores; run it alone.
 #
 # Environment: CMTEBENCH_BUILD_DIR (default build), CMTEBENCH_MEMBERS (4),
-# CMTEBENCH_REPEATS (5), CMTEBENCH_STEPS (LAMMPS steps per timed run, 20),
-# CMTEBENCH_OUT_FREQ (10: out_freq of the member-0 runs),
+# CMTEBENCH_REPEATS (9), CMTEBENCH_STEPS (LAMMPS steps per timed run, 40),
+# CMTEBENCH_OUT_FREQ (10: out_freq of the sparse runs),
 # CMTEBENCH_OUT (default bench/lammps/RESULTS_committee_<vendor>.md).
 set -euo pipefail
 
@@ -25,8 +30,8 @@ repo="$(cd "$here/../.." && pwd)"
 pot="$(realpath "${1:-$repo/potentials/water.gbnet}")"
 build="$(realpath "${CMTEBENCH_BUILD_DIR:-$repo/build}")"
 members="${CMTEBENCH_MEMBERS:-4}"
-repeats="${CMTEBENCH_REPEATS:-5}"
-steps="${CMTEBENCH_STEPS:-20}"
+repeats="${CMTEBENCH_REPEATS:-9}"
+steps="${CMTEBENCH_STEPS:-40}"
 sparse="${CMTEBENCH_OUT_FREQ:-10}"
 source "$here/../cpu_info.sh"
 out_md="${CMTEBENCH_OUT:-$here/RESULTS_committee_$(cpu_vendor).md}"
@@ -61,7 +66,8 @@ declare -A lmp_times
 for t in 1 2; do
     for r in $(seq "$repeats"); do
         lmp_times[one_$t]+="$(lammps_step "$pot" "$t") "
-        lmp_times[cmte_$t]+="$(lammps_step committee.gbnet "$t") "
+        lmp_times[cmte_$t]+="$(lammps_step committee.gbnet "$t" "out_freq 1") "
+        lmp_times[sparse_$t]+="$(lammps_step committee.gbnet "$t" "out_freq $sparse") "
         lmp_times[member_$t]+="$(lammps_step committee.gbnet "$t" "committee_output 0 out_freq $sparse") "
     done
 done
@@ -77,10 +83,13 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
     echo "the same whatever its weights). Core: median of 11 interleaved steps (gbnet_evaluate of"
     echo "one model against gbnet_committee_evaluate with deviations: neighbor list and packing"
     echo "built once). LAMMPS: gbnet-lmp, \`in.water_speed\`, NVE, $steps timed steps per run, the two"
-    echo "files alternately, median of $repeats runs each (neighbor list, graph and exchange shared; the"
-    echo "per-atom force deviations computed every step). \"member 0, others every $sparse steps\": the same"
-    echo "committee file with \`committee_output 0 out_freq $sparse\` (DeePMD-kit's way: MD with member 0, the"
-    echo "whole committee and its deviations on every ${sparse}th step), per step averaged over the run."
+    echo "files alternately, median of $repeats runs each (neighbor list, graph, in-edge lists, edge lengths"
+    echo "and table cells built once for all members). \"mean, deviations every step\": \`out_freq 1\`, every"
+    echo "member's own forces and the per-atom deviations on every step. \"mean, deviations every $sparse steps\":"
+    echo "\`out_freq $sparse\`, every member on every step, and on the steps between deviations the mean's forces"
+    echo "assembled once from the members' mean edge gradients. \"member 0, others every $sparse steps\":"
+    echo "\`committee_output 0 out_freq $sparse\` (DeePMD-kit's way: MD with member 0, the whole committee and"
+    echo "its deviations on every ${sparse}th step). Per step averaged over the run."
     echo
     echo "| where | threads | one model µs/atom/step | committee µs/atom/step | ratio |"
     echo "|---|---|---|---|---|"
@@ -92,13 +101,15 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
     for t in 1 2; do
         one="$(tr ' ' '\n' <<<"${lmp_times[one_$t]}" | grep . | median)"
         cm="$(tr ' ' '\n' <<<"${lmp_times[cmte_$t]}" | grep . | median)"
+        sp="$(tr ' ' '\n' <<<"${lmp_times[sparse_$t]}" | grep . | median)"
         mb="$(tr ' ' '\n' <<<"${lmp_times[member_$t]}" | grep . | median)"
-        awk -v t="$t" -v a="$one" -v b="$cm" 'BEGIN {printf "| LAMMPS, mean of the members every step | %s | %.3f | %.3f | %.2fx |\n", t, 1e6*a/1536, 1e6*b/1536, b/a}'
+        awk -v t="$t" -v a="$one" -v b="$cm" 'BEGIN {printf "| LAMMPS, mean, deviations every step | %s | %.3f | %.3f | %.2fx |\n", t, 1e6*a/1536, 1e6*b/1536, b/a}'
+        awk -v t="$t" -v a="$one" -v b="$sp" -v s="$sparse" 'BEGIN {printf "| LAMMPS, mean, deviations every %s steps | %s | %.3f | %.3f | %.2fx |\n", s, t, 1e6*a/1536, 1e6*b/1536, b/a}'
         awk -v t="$t" -v a="$one" -v b="$mb" -v s="$sparse" 'BEGIN {printf "| LAMMPS, member 0, others every %s steps | %s | %.3f | %.3f | %.2fx |\n", s, t, 1e6*a/1536, 1e6*b/1536, b/a}'
     done
     echo
-    echo "Raw LAMMPS seconds per step (one model; committee mean; member 0 with the others every $sparse steps), per thread count:"
+    echo "Raw LAMMPS seconds per step, in run order (one model; mean with deviations every step; mean with deviations every $sparse steps; member 0 with the others every $sparse steps), per thread count:"
     echo
-    for t in 1 2; do echo "- $t thread(s): one ${lmp_times[one_$t]}; mean ${lmp_times[cmte_$t]}; member 0 ${lmp_times[member_$t]}"; done
+    for t in 1 2; do echo "- $t thread(s): one ${lmp_times[one_$t]}; mean ${lmp_times[cmte_$t]}; mean, sparse deviations ${lmp_times[sparse_$t]}; member 0 ${lmp_times[member_$t]}"; done
 } >"$out_md"
 cat "$out_md"

@@ -525,7 +525,12 @@ gbnet_status gbnet_committee_evaluate(gbnet_committee_workspace *cws, int n, con
  * member_forces [M][n_total][3] (each NULL to skip) receive every member's own
  * (ghost rows of the forces included: an MD code sums them into their owners
  * before computing deviations, see gbnet_committee_force_deviations). The
- * graph may come from gbnet_committee_graph_from_full_list. */
+ * graph may come from gbnet_committee_graph_from_full_list. With the mean as
+ * output and neither member_virials nor member_forces asked for, the forces
+ * and virials are assembled once from the members' mean dE/dd over the edges
+ * (they are linear in it): the same values to rounding, for the MD steps
+ * that compute no deviation. Members with tabulated filters on one grid
+ * share the graph's in-edge lists, edge lengths and table cells. */
 gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *graph,
                                             gbnet_graph_result *result, double *member_energies,
                                             double *member_virials, double *member_forces);

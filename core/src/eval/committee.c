@@ -1,4 +1,6 @@
-/* Committee evaluation: one neighbor list, packing and graph for all members;
+/* Committee evaluation: one neighbor list, packing and graph for all members,
+ * and one set of the graph's in-edge lists, edge lengths and table cells
+ * (built by member 0's forward, read by the others: gb_ws_share_graph);
  * every pack (or graph) runs through each member's network in member order,
  * and the mean and the spread are formed in that fixed order, so results do
  * not depend on the thread count. */
@@ -7,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "batch.h"
 #include "committee.h"
+#include "forces.h"
 #include "gb_error.h"
 #include "model.h"
 #include "workspace.h"
+#include "zbl.h"
 
 struct gbnet_committee_workspace {
     const gbnet_committee *committee;
@@ -23,7 +28,10 @@ struct gbnet_committee_workspace {
     double *virials;               /* [M][9] */
     double *atom_virials;          /* [M][n_atoms][9] (graphs, when asked) */
     double *deviation_rows;        /* [n_atoms] per-atom force deviations of a pack */
-    size_t cap_energies, cap_atom_energies, cap_forces, cap_virials, cap_atom_virials, cap_deviation_rows;
+    double *mean_dbar;             /* [n_edges] the members' mean dE/dd of a graph's edges */
+    size_t cap_energies, cap_atom_energies, cap_forces, cap_virials, cap_atom_virials, cap_deviation_rows,
+        cap_mean_dbar;
+    int shared_core;               /* every member has member 0's repulsive core (or none) */
 };
 
 static gbnet_status grow(double **p, size_t *cap, size_t n) {
@@ -39,6 +47,11 @@ gbnet_status gbnet_committee_workspace_create(gbnet_committee_workspace **out, c
     cws->committee = c;
     cws->n_members = c->n_members;
     cws->output = -1;
+    cws->shared_core = 1;
+    for (int m = 1; m < c->n_members; ++m) {
+        const gb_zbl *z0 = c->members[0]->zbl, *zm = c->members[m]->zbl;
+        if ((z0 == NULL) != (zm == NULL) || (z0 && memcmp(z0, zm, sizeof *z0))) cws->shared_core = 0;
+    }
     cws->members = gb_calloc((size_t)c->n_members, sizeof *cws->members);
     if (!cws->members) {
         free(cws);
@@ -65,6 +78,7 @@ void gbnet_committee_workspace_free(gbnet_committee_workspace *cws) {
     free(cws->virials);
     free(cws->atom_virials);
     free(cws->deviation_rows);
+    free(cws->mean_dbar);
     free(cws);
 }
 
@@ -74,7 +88,7 @@ void gbnet_committee_workspace_set_threads(gbnet_committee_workspace *cws, int n
 
 size_t gbnet_committee_workspace_bytes(const gbnet_committee_workspace *cws) {
     size_t n = cws->cap_energies + cws->cap_atom_energies + cws->cap_forces + cws->cap_virials +
-               cws->cap_atom_virials + cws->cap_deviation_rows;
+               cws->cap_atom_virials + cws->cap_deviation_rows + cws->cap_mean_dbar;
     for (int m = 0; m < cws->n_members; ++m) n += gbnet_workspace_bytes(cws->members[m]);
     return n;
 }
@@ -182,6 +196,7 @@ gbnet_status gbnet_committee_evaluate(gbnet_committee_workspace *cws, int n, con
         if ((st = grow(&cws->deviation_rows, &cws->cap_deviation_rows, A))) break;
         for (int m = 0; m < M && !st; ++m) {
             gbnet_workspace *ws = cws->members[m];
+            if (m > 0) gb_ws_share_graph(ws, lead);
             if ((st = gb_ws_evaluate_batch(ws, b))) break;
             memcpy(cws->energies + m * G, ws->graph_energy, G * sizeof(double));
             memcpy(cws->atom_energies + m * A, ws->atom_energy, A * sizeof(double));
@@ -240,6 +255,78 @@ gbnet_status gbnet_committee_evaluate_graph_member(gbnet_committee_workspace *cw
     return st;
 }
 
+/* The committee mean on a graph when no member's own forces or virial are
+ * asked for: every member runs forward and backward, the edges' dE/dd are
+ * averaged in member order, and forces and virials (linear in dE/dd) are
+ * assembled once from that mean. A core shared by all members is evaluated
+ * once and added to the mean. Needs n_local > 0 (a rank without atoms takes
+ * the per-member path, which makes the same exchanges in the same order). */
+static gbnet_status committee_mean_graph(gbnet_committee_workspace *cws, const gbnet_graph *g,
+                                         gbnet_graph_result *r, double *member_energies) {
+    const int M = cws->n_members;
+    gbnet_workspace *lead = cws->members[0];
+    gb_batch b;
+    gb_graph_batch(&b, g);
+    size_t N = (size_t)b.n_atoms, L = (size_t)b.n_centers, E = (size_t)b.n_edges;
+    gbnet_status st = gb_batch_check(&b, lead->model->hp.n_elements);
+    if (st) return st;
+    if ((st = grow(&cws->energies, &cws->cap_energies, (size_t)M))) return st;
+    if ((st = grow(&cws->mean_dbar, &cws->cap_mean_dbar, E))) return st;
+    if (r->atom_energies && (st = grow(&cws->atom_energies, &cws->cap_atom_energies, M * L))) return st;
+    double *mean_dbar = cws->mean_dbar;
+    for (int m = 0; m < M; ++m) {
+        gbnet_workspace *ws = cws->members[m];
+        if (!GB_GROW(ws->atom_energy, ws->cap_atom_energy, N + 1) || !GB_GROW(ws->graph_energy, ws->cap_graph_energy, 2) ||
+            !GB_GROW(ws->ones, ws->cap_ones, L + 1) || !GB_GROW(ws->dbar, ws->cap_dbar, E + 1))
+            return GBNET_ERR_NO_MEMORY;
+        if (m > 0) gb_ws_share_graph(ws, lead);
+        st = gb_ws_forward(ws, &b, 0, ws->atom_energy, ws->graph_energy);
+        if (!st && (m == 0 || !cws->shared_core)) st = gb_ws_add_repulsion_energy(ws, &b, ws->atom_energy, ws->graph_energy);
+        if (!st && m > 0 && cws->shared_core && lead->model->zbl) /* member 0's core, computed once */
+            for (size_t i = 0; i < L; ++i) {
+                ws->atom_energy[i] += lead->zbl_energy[i];
+                ws->graph_energy[0] += lead->zbl_energy[i];
+            }
+        for (size_t i = 0; i < L && !st; ++i) ws->ones[i] = 1.0;
+        if (!st) st = gb_ws_backward(ws, &b, ws->ones, NULL, NULL, ws->dbar);
+        if (st) {
+            if (M > 1) { /* say which member */
+                char why[1024];
+                snprintf(why, sizeof why, "%s", gbnet_last_error());
+                return gb_fail(st, "committee member %d: %s", m, why);
+            }
+            return st;
+        }
+        if (!cws->shared_core) gb_ws_add_repulsion_gradient(ws, &b, ws->dbar);
+        cws->energies[m] = ws->graph_energy[0];
+        if (r->atom_energies) memcpy(cws->atom_energies + m * L, ws->atom_energy, L * sizeof(double));
+        const double *dbar = ws->dbar;
+        int last = m == M - 1;
+#pragma omp parallel for schedule(static) num_threads(lead->n_threads) if (E > 16384)
+        for (size_t e = 0; e < E; ++e) { /* member order, one writer per edge */
+            double sum = m == 0 ? dbar[e] : mean_dbar[e] + dbar[e];
+            mean_dbar[e] = last ? sum / M : sum;
+        }
+    }
+    if (cws->shared_core) gb_ws_add_repulsion_gradient(lead, &b, mean_dbar);
+    if (!GB_GROW(lead->center_virials, lead->cap_center_virials, 9 * L + 1)) return GBNET_ERR_NO_MEMORY;
+    const int *in_offsets, *in_edges;
+    gb_ws_in_edges(lead, &in_offsets, &in_edges);
+    gb_forces_from_dbar_threaded(r->forces, r->atom_virials, lead->center_virials, NULL, mean_dbar, b.vec, b.offsets,
+                                 in_offsets, in_edges, b.n_centers, b.n_atoms, lead->n_threads);
+    gb_sum_center_virials(r->virial, lead->center_virials, b.n_centers);
+    member_mean(&r->energy, cws->energies, M, 1, 1, -1);
+    if (r->atom_energies) member_mean(r->atom_energies, cws->atom_energies, M, L, L, -1);
+    if (member_energies) memcpy(member_energies, cws->energies, (size_t)M * sizeof(double));
+    for (int m = 0; m < M; ++m)
+        if (!isfinite(cws->energies[m]))
+            return gb_fail(GBNET_ERR_NUMERIC, "committee member %d's energy is not finite (NaN or Inf): the model "
+                           "cannot evaluate this graph", m);
+    if (!gb_finite_result(r->energy, r->virial))
+        return gb_fail(GBNET_ERR_NUMERIC, "the committee's mean forces or virial are not finite (NaN or Inf)");
+    return GBNET_OK;
+}
+
 gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *g,
                                             gbnet_graph_result *r, double *member_energies, double *member_virials,
                                             double *member_forces) {
@@ -250,6 +337,11 @@ gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, cons
     if (r->edge_gradients)
         return gb_fail(GBNET_ERR_UNSUPPORTED, "gbnet_committee_evaluate_graph: edge gradients are not available");
     const int M = cws->n_members;
+    if (!member_forces && !member_virials && cws->output < 0 && M > 1 && g->n_local > 0) {
+        memset(r->virial, 0, sizeof r->virial);
+        r->energy = 0.0;
+        return committee_mean_graph(cws, g, r, member_energies);
+    }
     size_t L = (size_t)g->n_local, N = (size_t)g->n_total;
     gbnet_status st;
     if ((st = grow(&cws->energies, &cws->cap_energies, (size_t)M))) return st;
@@ -263,6 +355,7 @@ gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, cons
         one.forces = cws->forces + 3 * m * N;
         one.atom_energies = r->atom_energies ? cws->atom_energies + m * L : NULL;
         one.atom_virials = r->atom_virials ? cws->atom_virials + 9 * m * N : NULL;
+        if (m > 0) gb_ws_share_graph(cws->members[m], cws->members[0]);
         st = gbnet_evaluate_graph(cws->members[m], g, &one);
         if (st) {
             if (M > 1) { /* say which member */

@@ -110,6 +110,11 @@ gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, dou
                      : gb_forward_f64(ws->net64, b, mode, atom_energy, graph_energy);
 }
 
+void gb_ws_share_graph(gbnet_workspace *ws, const gbnet_workspace *lead) {
+    if (ws->net32 && lead->net32) gb_net_share_graph_f32(ws->net32, lead->net32);
+    if (ws->net64 && lead->net64) gb_net_share_graph_f64(ws->net64, lead->net64);
+}
+
 gbnet_status gb_ws_tangent(gbnet_workspace *ws, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {
     return ws->net32 ? gb_tangent_f32(ws->net32, b, d_dot, atom_energy_dot)
                      : gb_tangent_f64(ws->net64, b, d_dot, atom_energy_dot);
@@ -149,8 +154,8 @@ int gb_finite_result(double energy, const double *virial) {
 /* The repulsive core of a batch (zbl.h), after the network's forward: adds
  * each center's repulsion to its atom energy and, in atom order, to its
  * graph's energy, and keeps the edges' dE/dd in ws->zbl_dbar for
- * add_repulsion_gradient. Nothing when the model has no core. */
-static gbnet_status add_repulsion_energy(gbnet_workspace *ws, const gb_batch *b, double *atom_energy,
+ * gb_ws_add_repulsion_gradient. Nothing when the model has no core. */
+gbnet_status gb_ws_add_repulsion_energy(gbnet_workspace *ws, const gb_batch *b, double *atom_energy,
                                          double *graph_energy) {
     if (!ws->model->zbl) return GBNET_OK;
     gbnet_status st = ensure_doubles(&ws->zbl_energy, &ws->cap_zbl_energy, (size_t)b->n_centers);
@@ -169,7 +174,7 @@ static gbnet_status add_repulsion_energy(gbnet_workspace *ws, const gb_batch *b,
 }
 
 /* After the network's backward: dbar [n_edges] += the repulsion's dE/dd. */
-static void add_repulsion_gradient(const gbnet_workspace *ws, const gb_batch *b, double *dbar) {
+void gb_ws_add_repulsion_gradient(const gbnet_workspace *ws, const gb_batch *b, double *dbar) {
     if (!ws->model->zbl) return;
     for (int e = 0; e < b->n_edges; ++e) dbar[e] += ws->zbl_dbar[e];
 }
@@ -185,10 +190,10 @@ gbnet_status gb_ws_evaluate_batch(gbnet_workspace *ws, const gb_batch *b) {
     if ((st = ensure_doubles(&ws->atom_forces, &ws->cap_atom_forces, 3 * (size_t)b->n_atoms))) return st;
     if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b->n_atoms))) return st;
     if ((st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy))) return st;
-    if ((st = add_repulsion_energy(ws, b, ws->atom_energy, ws->graph_energy))) return st;
+    if ((st = gb_ws_add_repulsion_energy(ws, b, ws->atom_energy, ws->graph_energy))) return st;
     for (int i = 0; i < b->n_atoms; ++i) ws->ones[i] = 1.0; /* the seed dE/dE_i = 1 of every atom */
     if ((st = gb_ws_backward(ws, b, ws->ones, NULL, NULL, ws->dbar))) return st;
-    add_repulsion_gradient(ws, b, ws->dbar);
+    gb_ws_add_repulsion_gradient(ws, b, ws->dbar);
     const int *in_offsets, *in_edges;
     gb_ws_in_edges(ws, &in_offsets, &in_edges);
     gb_forces_from_dbar_threaded(ws->atom_forces, NULL, ws->center_virials, NULL, ws->dbar, b->vec, b->offsets,
@@ -292,24 +297,28 @@ gbnet_status gbnet_evaluate(gbnet_workspace *ws, int n, const gbnet_structure *s
 
 /* ------------------------------------------------------------ gbnet_evaluate_graph */
 
+void gb_graph_batch(gb_batch *b, const gbnet_graph *g) {
+    memset(b, 0, sizeof *b);
+    b->n_atoms = g->n_total;
+    b->n_centers = g->n_local;
+    b->n_edges = g->n_local > 0 ? g->edge_offsets[g->n_local] : 0;
+    b->species = g->species;
+    b->offsets = g->edge_offsets;
+    b->neighbor = g->edge_neighbor;
+    b->vec = g->edge_vector;
+    b->n_graphs = 1;
+    b->forward_exchange = g->forward_exchange;
+    b->reverse_exchange = g->reverse_exchange;
+    b->exchange_ctx = g->exchange_ctx;
+}
+
 gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbnet_graph_result *r) {
     if (!ws || !g || !r) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_evaluate_graph: NULL argument");
     if (g->n_local < 0 || g->n_total < g->n_local)
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "graph: need 0 <= n_local <= n_total (got %d, %d)", g->n_local,
                        g->n_total);
     gb_batch b;
-    memset(&b, 0, sizeof b);
-    b.n_atoms = g->n_total;
-    b.n_centers = g->n_local;
-    b.n_edges = g->n_local > 0 ? g->edge_offsets[g->n_local] : 0;
-    b.species = g->species;
-    b.offsets = g->edge_offsets;
-    b.neighbor = g->edge_neighbor;
-    b.vec = g->edge_vector;
-    b.n_graphs = 1;
-    b.forward_exchange = g->forward_exchange;
-    b.reverse_exchange = g->reverse_exchange;
-    b.exchange_ctx = g->exchange_ctx;
+    gb_graph_batch(&b, g);
     memset(r->virial, 0, sizeof r->virial);
     r->energy = 0.0;
     if (g->n_local == 0) {
@@ -339,14 +348,14 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
     if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, 1))) return st;
     if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b.n_edges))) return st;
     st = gb_ws_forward(ws, &b, 0, ws->atom_energy, ws->graph_energy);
-    if (!st) st = add_repulsion_energy(ws, &b, ws->atom_energy, ws->graph_energy);
+    if (!st) st = gb_ws_add_repulsion_energy(ws, &b, ws->atom_energy, ws->graph_energy);
     if (st) return st;
     r->energy = ws->graph_energy[0];
     if (r->atom_energies) memcpy(r->atom_energies, ws->atom_energy, (size_t)g->n_local * sizeof(double));
     for (int i = 0; i < g->n_local; ++i) ws->atom_energy[i] = 1.0;
     st = gb_ws_backward(ws, &b, ws->atom_energy, NULL, NULL, ws->dbar);
     if (st) return st;
-    add_repulsion_gradient(ws, &b, ws->dbar);
+    gb_ws_add_repulsion_gradient(ws, &b, ws->dbar);
     if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b.n_centers))) return st;
     const int *in_offsets, *in_edges;
     gb_ws_in_edges(ws, &in_offsets, &in_edges);

@@ -40,6 +40,9 @@ gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, dou
 gbnet_status gb_ws_tangent(gbnet_workspace *ws, const gb_batch *b, const double *d_dot, double *atom_energy_dot);
 gbnet_status gb_ws_backward(gbnet_workspace *ws, const gb_batch *b, const double *ebar, const double *ebar_dot,
                             double *grad, double *dbar);
+/* The next forward of ws reads lead's graph arrays from lead's last forward on
+ * the same batch where the two can (gb_net_share_graph): committee members. */
+void gb_ws_share_graph(gbnet_workspace *ws, const gbnet_workspace *lead);
 /* The last forward's in-edge lists (see gb_net_in_edges). */
 void gb_ws_in_edges(const gbnet_workspace *ws, const int **in_offsets, const int **in_edges);
 /* Reloads weights from a double blob (after an optimizer step). */
@@ -56,6 +59,15 @@ gbnet_status gb_ws_fill_pack(gbnet_workspace *ws, int k, const gbnet_structure *
  * model with the same cutoff): ws->atom_energy [n_atoms], ws->graph_energy
  * [n_graphs], ws->atom_forces [n_atoms][3], ws->center_virials [n_centers][9]. */
 gbnet_status gb_ws_evaluate_batch(gbnet_workspace *ws, const gb_batch *b);
+/* The repulsive core after the network's forward on b: adds each center's
+ * repulsion to atom_energy [n_centers] and graph_energy [n_graphs] and keeps
+ * the edges' dE/dd in ws->zbl_dbar; ..._gradient then adds those to dbar
+ * [n_edges] after the backward. Nothing when the model has no core. */
+gbnet_status gb_ws_add_repulsion_energy(gbnet_workspace *ws, const gb_batch *b, double *atom_energy,
+                                        double *graph_energy);
+void gb_ws_add_repulsion_gradient(const gbnet_workspace *ws, const gb_batch *b, double *dbar);
+/* The batch of one caller-given graph (one graph of n_local centers). */
+void gb_graph_batch(gb_batch *b, const gbnet_graph *g);
 /* virial [9] = sum of n centers' virials [n][9], in atom order (a fixed reduction order). */
 void gb_sum_center_virials(double *virial, const double *center_virials, int n);
 /* Energy and virial finite (a non-finite force always reaches the virial). */

@@ -142,20 +142,26 @@ void gb_cfconv_backward_fused_f32(float *hbar, double *dbar_in, const float *mba
 void gb_cfconv_backward_fused_f64(double *hbar, double *dbar_in, const double *mbar, const double *h, const double *W,
                                   const double *dW, const int *in_wrow, const int *in_center, const int *in_offsets,
                                   int N, int F, int nt);
+/* The table cell of each length d [n] (-1 at or beyond the cutoff: the filter
+ * is zero there) and the position u [n] in it, as gb_table_eval finds them:
+ * computed once per graph and read by the inline-table kernels of every
+ * block (and every committee member with the same grid). */
+void gb_table_cells_f32(int *cell, float *u, const gb_table_f32 *tab, const float *d, int n, int nt);
+void gb_table_cells_f64(int *cell, double *u, const gb_table_f64 *tab, const double *d, int n, int nt);
 /* cfconv with the filter interpolated inline from the table (no edge x F storage);
- * d[wrow[e]] is the length of edge e (reference: gb_table_eval + gb_cfconv). */
-void gb_cfconv_table_f32(float *m, const float *h, const gb_table_f32 *tab, const float *d, const int *wrow,
+ * edge e lies in cell[e] at u[e] (gb_table_cells; reference: gb_table_eval + gb_cfconv). */
+void gb_cfconv_table_f32(float *m, const float *h, const gb_table_f32 *tab, const int *cell, const float *u,
                          const int *offsets, const int *neighbor, int NC, int F, int nt);
-void gb_cfconv_table_f64(double *m, const double *h, const gb_table_f64 *tab, const double *d, const int *wrow,
+void gb_cfconv_table_f64(double *m, const double *h, const gb_table_f64 *tab, const int *cell, const double *u,
                          const int *offsets, const int *neighbor, int NC, int F, int nt);
-/* the same as the fused backward, the filter from the table at in_d[q] (the q-th in-edge's
- * length, in in-edge order) */
+/* the same as the fused backward, the filter from the table in in_cell[q] at in_u[q]
+ * (the q-th in-edge's cell and position, in in-edge order) */
 void gb_cfconv_backward_table_f32(float *hbar, double *dbar_in, const float *mbar, const float *h,
-                                  const gb_table_f32 *tab, const float *in_d, const int *in_center,
+                                  const gb_table_f32 *tab, const int *in_cell, const float *in_u, const int *in_center,
                                   const int *in_offsets, int N, int F, int nt);
 void gb_cfconv_backward_table_f64(double *hbar, double *dbar_in, const double *mbar, const double *h,
-                                  const gb_table_f64 *tab, const double *in_d, const int *in_center,
-                                  const int *in_offsets, int N, int F, int nt);
+                                  const gb_table_f64 *tab, const int *in_cell, const double *in_u,
+                                  const int *in_center, const int *in_offsets, int N, int F, int nt);
 
 /* Rows [*begin, *end) of the calling OpenMP thread when rows 0..n-1 of a CSR
  * list (offsets[n+1]) are split into contiguous parts of about equal

@@ -477,8 +477,19 @@ void GB_T(gb_cfconv_backward_fused)(REAL *hbar, double *dbar_in, const REAL *mba
     }
 }
 
+/* defines gb_table_cells_f32 and gb_table_cells_f64 */
+void GB_T(gb_table_cells)(int *cell, REAL *u, const GB_T(gb_table) *tab, const REAL *d, int n, int nt) {
+    (void)nt;
+#pragma omp parallel for schedule(static) num_threads(nt) if (n > 4096)
+    for (int e = 0; e < n; ++e) {
+        REAL u1, u2, u3;
+        cell[e] = GB_T(table_cell)(tab, d[e], &u1, &u2, &u3);
+        u[e] = cell[e] < 0 ? 0 : u1;
+    }
+}
+
 /* defines gb_cfconv_table_f32 and gb_cfconv_table_f64 */
-void GB_T(gb_cfconv_table)(REAL *m, const REAL *h, const GB_T(gb_table) *tab, const REAL *d, const int *wrow,
+void GB_T(gb_cfconv_table)(REAL *m, const REAL *h, const GB_T(gb_table) *tab, const int *cell, const REAL *cell_u,
                         const int *offsets, const int *neighbor, int NC, int F, int nt) {
     (void)nt;
 #pragma omp parallel num_threads(nt) if (NC > 64)
@@ -489,9 +500,9 @@ void GB_T(gb_cfconv_table)(REAL *m, const REAL *h, const GB_T(gb_table) *tab, co
             REAL *restrict mi = m + (size_t)i * F;
             for (int f = 0; f < F; ++f) mi[f] = 0;
             for (int e = offsets[i]; e < offsets[i + 1]; ++e) {
-                REAL u, u2, u3;
-                int k = GB_T(table_cell)(tab, d[wrow[e]], &u, &u2, &u3);
+                int k = cell[e];
                 if (k < 0) continue;
+                REAL u = cell_u[e], u2 = u * u, u3 = u * u * u;
                 const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict hj = h + (size_t)neighbor[e] * F;
                 for (int f = 0; f < F; ++f)
                     mi[f] += hj[f] * (a[f] + u * a[F + f] + u2 * a[2 * F + f] + u3 * a[3 * F + f]);
@@ -502,7 +513,8 @@ void GB_T(gb_cfconv_table)(REAL *m, const REAL *h, const GB_T(gb_table) *tab, co
 
 /* defines gb_cfconv_backward_table_f32 and gb_cfconv_backward_table_f64 */
 void GB_T(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mbar, const REAL *h, const GB_T(gb_table) *tab,
-                                 const REAL *in_d, const int *in_center, const int *in_offsets, int N, int F, int nt) {
+                                 const int *in_cell, const REAL *in_u, const int *in_center, const int *in_offsets,
+                                 int N, int F, int nt) {
     (void)nt;
     const REAL inv_h = 1 / tab->step;
 #pragma omp parallel num_threads(nt) if (N > 64)
@@ -514,9 +526,9 @@ void GB_T(gb_cfconv_backward_table)(REAL *hbar, double *dbar_in, const REAL *mba
             const REAL *restrict hj = h + (size_t)j * F;
             for (int f = 0; f < F; ++f) hb[f] = 0;
             for (int q = in_offsets[j]; q < in_offsets[j + 1]; ++q) {
-                REAL u, u2, u3;
-                int k = GB_T(table_cell)(tab, in_d[q], &u, &u2, &u3);
+                int k = in_cell[q];
                 if (k < 0) continue;
+                REAL u = in_u[q], u2 = u * u, u3 = u * u * u;
                 const REAL *restrict a = tab->coef + (size_t)k * 4 * F, *restrict mb = mbar + (size_t)in_center[q] * F;
                 REAL c2 = 2 * u, c3 = 3 * u2, s = 0;
 #pragma omp simd reduction(+ : s)

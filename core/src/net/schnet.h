@@ -85,6 +85,16 @@ gbnet_status gb_backward_f64(gb_net_f64 *net, const gb_batch *b, const double *e
 void gb_net_in_edges_f32(const gb_net_f32 *net, const int **in_offsets, const int **in_edges);
 void gb_net_in_edges_f64(const gb_net_f64 *net, const int **in_offsets, const int **in_edges);
 
+/* Makes the next forward of net (if an evaluation of a tabulated model) read
+ * the graph arrays that lead's last forward built, instead of building its
+ * own: the in-edge lists, edge lengths and table cells depend on the batch
+ * alone, so committee members on one graph share them. The caller promises
+ * that forward runs on lead's batch and lead runs no forward before net's
+ * backward; where the two cannot share (not both evaluating tables on the
+ * same grid), net builds its own. */
+void gb_net_share_graph_f32(gb_net_f32 *net, const gb_net_f32 *lead);
+void gb_net_share_graph_f64(gb_net_f64 *net, const gb_net_f64 *lead);
+
 /* What the last forward computed, for measuring channel importance (gbnet_model_prune):
  * rows [0, n_centers) of an activation, row-major [rows][cols], valid until the next pass.
  *   GB_ACT_X       x_t, the residual stream entering block t (t = T: the readout's input)

@@ -79,7 +79,16 @@ struct NET {
     /* per in-edge q (in in_edges order), so the backward reads them sequentially: */
     int *in_center; size_t cap_in_center;       /* [E] center of edge in_edges[q] */
     int *in_wrow; size_t cap_in_wrow;           /* [E] its filter row */
-    GB_T(buf) in_d;                               /* [E] its length (tabulated inference) */
+    int *in_cell; size_t cap_in_cell;           /* [E] its table cell (tabulated inference) ... */
+    GB_T(buf) in_u;                               /* [E] ... and position in the cell */
+    int *cell; size_t cap_cell;                 /* [E] table cell of edge e (tabulated inference) ... */
+    GB_T(buf) cell_u;                             /* [E] ... and its position in the cell */
+    /* Whose graph arrays (index lists, edge lengths and cells: everything above
+     * that depends on the batch alone) the layers of the last forward read:
+     * the net itself, or a committee's lead that built them on the same batch
+     * (gb_net_share_graph). */
+    const NET *graph;
+    const NET *share_next;                        /* lead for the next forward, or NULL */
     gb_qnet *q;                      /* quantized dense layers (float evaluation; NULL: none) */
     gb_calib *calib;                 /* records dense-layer inputs while set (quant.h) */
 };
@@ -102,6 +111,7 @@ NET *GB_T(gb_net_create)(const gbnet_model *model) {
     NET *net = gb_calloc(1, sizeof *net);
     if (!net) return NULL;
     net->model = model;
+    net->graph = net;
     net->F = model->hp.n_features;
     net->K = model->hp.n_rbf;
     net->R = model->hp.readout_width;
@@ -188,7 +198,10 @@ void GB_T(gb_net_free)(NET *net) {
     free(net->sort_counts);
     free(net->in_center);
     free(net->in_wrow);
-    GB_T(free_buf)(&net->in_d);
+    free(net->in_cell);
+    free(net->cell);
+    GB_T(free_buf)(&net->in_u);
+    GB_T(free_buf)(&net->cell_u);
     free(net->lens);
 #if GB_NET_QUANT
     gb_qnet_free(net->q);
@@ -213,7 +226,8 @@ size_t GB_T(gb_net_bytes)(const NET *net) {
 #endif
     return n * sizeof(real) + (net->cap_edge_center + net->cap_in_offsets + net->cap_in_edges + net->cap_wrow +
                                net->cap_u_offsets + net->cap_u_edges + net->cap_hash_keys + net->cap_hash_vals + net->cap_sort_counts + net->cap_lens +
-                               net->cap_in_center + net->cap_in_wrow + net->in_d.cap * sizeof(real));
+                               net->cap_in_center + net->cap_in_wrow + net->cap_in_cell + net->cap_cell +
+                               (net->in_u.cap + net->cell_u.cap) * sizeof(real));
 }
 
 /* defines gb_net_set_threads_f32 and gb_net_set_threads_f64 */
@@ -232,16 +246,19 @@ const real *GB_T(gb_net_activation)(const NET *net, gb_activation which, int t, 
     case GB_ACT_M: return net->m[t].p;
     case GB_ACT_S1: return net->s1[t].p;
     case GB_ACT_READOUT: *cols = net->R; return net->r.p;
-    case GB_ACT_LENGTHS: *rows = net->U; *cols = 1; return net->d.p;
+    case GB_ACT_LENGTHS: *rows = net->graph->U; *cols = 1; return net->graph->d.p;
     }
     return NULL;
 }
 
 /* defines gb_net_in_edges_f32 and gb_net_in_edges_f64 */
 void GB_T(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **in_edges) {
-    *in_offsets = net->in_offsets;
-    *in_edges = net->in_edges;
+    *in_offsets = net->graph->in_offsets;
+    *in_edges = net->graph->in_edges;
 }
+
+/* defines gb_net_share_graph_f32 and gb_net_share_graph_f64 */
+void GB_T(gb_net_share_graph)(NET *net, const NET *lead) { net->share_next = lead; }
 
 /* Filter rows per tile in inference mode: one tile's scratch (3 x 2B x F)
  * stays in cache, and the GEMM shape is the same for every thread count. */
@@ -370,6 +387,10 @@ static gbnet_status GB_T(edge_lengths_inline)(NET *net, const gb_batch *b) {
     if (bad) /* the first bad edge, for the message */
         for (int e = 0; e < E; ++e)
             if (!GB_T(usable_length)(GB_T(edge_length)(b, e))) return GB_T(unusable_length)(e);
+    /* every block's table has the same grid: one cell per edge for all of them */
+    if (!GB_T(reserve_ints)(&net->cell, &net->cap_cell, (size_t)E) || !GB_T(ensure)(&net->cell_u, (size_t)E + 1))
+        return GBNET_ERR_NO_MEMORY;
+    GB_T(gb_table_cells)(net->cell, net->cell_u.p, &net->tab[0], d, E, net->n_threads);
     return GBNET_OK;
 }
 
@@ -438,15 +459,21 @@ static gbnet_status GB_T(edge_lengths)(NET *net, const gb_batch *b, int dual, in
  * a training-mode forward: the loss asks for dE/dd after one). */
 static gbnet_status GB_T(in_edge_rows)(NET *net, int inline_table) {
     int E = net->E;
-    if (inline_table && !GB_T(ensure)(&net->in_d, (size_t)E + 1)) return GBNET_ERR_NO_MEMORY;
-    const int *in = net->in_edges, *wrow = net->wrow;
-    int *in_wrow = net->in_wrow;
-    const real *d = net->d.p;
-    real *in_d = net->in_d.p;
+    if (inline_table && (!GB_T(reserve_ints)(&net->in_cell, &net->cap_in_cell, (size_t)E) ||
+                         !GB_T(ensure)(&net->in_u, (size_t)E + 1)))
+        return GBNET_ERR_NO_MEMORY;
+    const int *in = net->in_edges, *wrow = net->wrow, *cell = net->cell;
+    int *in_wrow = net->in_wrow, *in_cell = net->in_cell;
+    const real *cell_u = net->cell_u.p;
+    real *in_u = net->in_u.p;
 #pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096)
     for (int q = 0; q < E; ++q) {
-        if (inline_table) in_d[q] = d[wrow[in[q]]];
-        else in_wrow[q] = wrow[in[q]];
+        if (inline_table) { /* (inline: edge e is row e) */
+            in_cell[q] = cell[in[q]];
+            in_u[q] = cell_u[in[q]];
+        } else {
+            in_wrow[q] = wrow[in[q]];
+        }
     }
     return GBNET_OK;
 }
@@ -711,8 +738,8 @@ static void GB_T(block_in_backward)(NET *net, const GB_T(sweep) *s, int t) {
 static void GB_T(cfconv_forward)(NET *net, const gb_batch *b, int t) {
     real *m = net->m[t].p, *h = net->h[t].p;
     if (GB_T(reads_table)(net))
-        GB_T(gb_cfconv_table)(m, h, &net->tab[t], net->d.p, net->wrow, b->offsets, b->neighbor, net->NC, net->F,
-                              net->n_threads);
+        GB_T(gb_cfconv_table)(m, h, &net->tab[t], net->graph->cell, net->graph->cell_u.p, b->offsets, b->neighbor,
+                              net->NC, net->F, net->n_threads);
     else
         GB_T(gb_cfconv)(m, h, net->W[t].p, net->wrow, b->offsets, b->neighbor, net->NC, net->F, net->n_threads);
 }
@@ -736,8 +763,8 @@ static void GB_T(cfconv_backward_layer)(NET *net, const GB_T(sweep) *s, int t) {
                                       net->ddot.p, net->edge_center, net->in_offsets, net->in_edges, N, F, nt);
         break;
     case GB_T(CFCONV_BACK_TABLE):
-        GB_T(gb_cfconv_backward_table)(hbar, s->dbar_in, mbar, h, &net->tab[t], net->in_d.p, net->in_center,
-                                       net->in_offsets, N, F, nt);
+        GB_T(gb_cfconv_backward_table)(hbar, s->dbar_in, mbar, h, &net->tab[t], net->graph->in_cell,
+                                       net->graph->in_u.p, net->graph->in_center, net->graph->in_offsets, N, F, nt);
         break;
     case GB_T(CFCONV_BACK_FUSED):
         GB_T(gb_cfconv_backward_fused)(hbar, s->dbar_in, mbar, h, net->W[t].p, net->dW[t].p, net->in_wrow,
@@ -881,6 +908,18 @@ static void GB_T(energies_forward)(NET *net, const gb_batch *b, double *atom_ene
 
 /* ------------------------------------------------------------ the passes */
 
+/* Whether net's evaluation forward on b may read lead's graph arrays: both
+ * read a table on the same grid (the cells are the same) and lead's last
+ * forward was an evaluation of its own on a batch of b's sizes (the caller
+ * promises the same batch). Anything else builds its own arrays. */
+static int GB_T(can_share_graph)(const NET *net, const NET *lead, const gb_batch *b, gb_pass_mode mode) {
+    if (mode != GB_PASS_EVALUATE || lead->mode != GB_PASS_EVALUATE || lead->graph != lead) return 0;
+    if (!net->model->table || !lead->model->table) return 0;
+    if (lead->N != b->n_atoms || lead->NC != b->n_centers || lead->E != b->n_edges) return 0;
+    return net->tab[0].n_points == lead->tab[0].n_points && net->tab[0].step == lead->tab[0].step &&
+           net->tab[0].cutoff == lead->tab[0].cutoff;
+}
+
 /* defines gb_forward_f32 and gb_forward_f64 */
 gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, double *atom_energy,
                               double *graph_energy) {
@@ -899,9 +938,17 @@ gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, do
     net->E = E;
     net->mode = mode;
     net->tangent_done = 0;
-    if ((st = GB_T(build_index_lists)(net, b))) return st;
-    if ((st = GB_T(edge_lengths)(net, b, dual, tabulated))) return st;
-    if ((st = GB_T(in_edge_rows)(net, tabulated && !dual))) return st;
+    const NET *lead = net->share_next;
+    net->share_next = NULL;
+    net->graph = net;
+    if (lead && GB_T(can_share_graph)(net, lead, b, mode)) {
+        net->graph = lead;
+        net->U = lead->U;
+    } else {
+        if ((st = GB_T(build_index_lists)(net, b))) return st;
+        if ((st = GB_T(edge_lengths)(net, b, dual, tabulated))) return st;
+        if ((st = GB_T(in_edge_rows)(net, tabulated && !dual))) return st;
+    }
 #if GB_NET_QUANT
     if (net->q && (st = gb_qnet_reserve(net->q, N > net->n_elements ? N : net->n_elements))) return st;
 #endif
@@ -965,7 +1012,7 @@ gbnet_status GB_T(gb_backward)(NET *net, const gb_batch *b, const double *ebar, 
         GB_T(block_in_backward)(net, &s, t);
     }
     if (s.dbar_in) { /* back to edge order: in_edges is a permutation, each dbar[e] has one writer */
-        const int *in = net->in_edges;
+        const int *in = net->graph->in_edges;
         const double *dbar_in = s.dbar_in;
 #pragma omp parallel for schedule(static) num_threads(net->n_threads) if (E > 4096)
         for (int q = 0; q < E; ++q) dbar[in[q]] = dbar_in[q];
