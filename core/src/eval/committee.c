@@ -355,7 +355,7 @@ gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, cons
         one.forces = cws->forces + 3 * m * N;
         one.atom_energies = r->atom_energies ? cws->atom_energies + m * L : NULL;
         one.atom_virials = r->atom_virials ? cws->atom_virials + 9 * m * N : NULL;
-        if (m > 0) gb_ws_share_graph(cws->members[m], cws->members[0]);
+        if (m > 0 && g->n_local > 0) gb_ws_share_graph(cws->members[m], cws->members[0]);
         st = gbnet_evaluate_graph(cws->members[m], g, &one);
         if (st) {
             if (M > 1) { /* say which member */

@@ -88,7 +88,9 @@ struct NET {
      * the net itself, or a committee's lead that built them on the same batch
      * (gb_net_share_graph). */
     const NET *graph;
-    const NET *share_next;                        /* lead for the next forward, or NULL */
+    const NET *share_next;                        /* lead for the next forward, or NULL ... */
+    unsigned long share_forward;                  /* ... as of lead's forward number share_forward */
+    unsigned long forwards;                       /* forwards run so far */
     gb_qnet *q;                      /* quantized dense layers (float evaluation; NULL: none) */
     gb_calib *calib;                 /* records dense-layer inputs while set (quant.h) */
 };
@@ -258,7 +260,10 @@ void GB_T(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **i
 }
 
 /* defines gb_net_share_graph_f32 and gb_net_share_graph_f64 */
-void GB_T(gb_net_share_graph)(NET *net, const NET *lead) { net->share_next = lead; }
+void GB_T(gb_net_share_graph)(NET *net, const NET *lead) {
+    net->share_next = lead;
+    net->share_forward = lead->forwards;
+}
 
 /* Filter rows per tile in inference mode: one tile's scratch (3 x 2B x F)
  * stays in cache, and the GEMM shape is the same for every thread count. */
@@ -913,6 +918,7 @@ static void GB_T(energies_forward)(NET *net, const gb_batch *b, double *atom_ene
  * forward was an evaluation of its own on a batch of b's sizes (the caller
  * promises the same batch). Anything else builds its own arrays. */
 static int GB_T(can_share_graph)(const NET *net, const NET *lead, const gb_batch *b, gb_pass_mode mode) {
+    if (lead->forwards != net->share_forward) return 0; /* lead ran again since: not this batch */
     if (mode != GB_PASS_EVALUATE || lead->mode != GB_PASS_EVALUATE || lead->graph != lead) return 0;
     if (!net->model->table || !lead->model->table) return 0;
     if (lead->N != b->n_atoms || lead->NC != b->n_centers || lead->E != b->n_edges) return 0;
@@ -924,6 +930,11 @@ static int GB_T(can_share_graph)(const NET *net, const NET *lead, const gb_batch
 gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, double *atom_energy,
                               double *graph_energy) {
     int N = b->n_atoms, NC = b->n_centers, E = b->n_edges, T = net->T, dual = mode == GB_PASS_TRAIN;
+    /* first: a share is for this forward only, and whatever follows may change
+     * the graph arrays a sharer of this net reads */
+    const NET *lead = net->share_next;
+    net->share_next = NULL;
+    net->forwards++;
     if (dual && NC != N) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "dual (training) mode needs a graph without ghosts");
     if (N > NC && (!b->forward_exchange || !b->reverse_exchange) && T > 1)
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT,
@@ -938,8 +949,6 @@ gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, do
     net->E = E;
     net->mode = mode;
     net->tangent_done = 0;
-    const NET *lead = net->share_next;
-    net->share_next = NULL;
     net->graph = net;
     if (lead && GB_T(can_share_graph)(net, lead, b, mode)) {
         net->graph = lead;
