@@ -381,9 +381,9 @@ TEST(Committee, MeanFromTheMeanEdgeGradientsEqualsTheMeanOfTheMembers) {
 // Tabulated members on one grid read member 0's in-edge lists, edge lengths
 // and table cells (gb_ws_share_graph) instead of building their own: each
 // member's energy, virial and forces are bitwise those of the member alone,
-// on a graph and on packed structures, and the members allocate no graph
-// arrays of their own (the workspace is smaller than with a member on
-// another grid, which builds its own).
+// on a graph and on packed structures, the mean path gives the same mean,
+// and the members allocate no graph arrays of their own (the workspace is
+// smaller than with a member on another grid, which builds its own).
 TEST(Committee, TabulatedMembersShareTheGraphAndGiveTheirOwnResults) {
     size_t bytes[2] = {0, 0};
     for (int grids = 0; grids < 2; ++grids) {
@@ -410,6 +410,17 @@ TEST(Committee, TabulatedMembersShareTheGraphAndGiveTheirOwnResults) {
         r.forces = f.data();
         ASSERT_EQ(gbnet_committee_evaluate_graph(cws, &g, &r, menergies.data(), mvir.data(), mforces.data()), GBNET_OK)
             << gbnet_last_error();
+        // the mean path (no member forces) on shared arrays: the same mean to rounding
+        std::vector<double> fmean(3 * n);
+        gbnet_graph_result rmean{};
+        rmean.forces = fmean.data();
+        ASSERT_EQ(gbnet_committee_evaluate_graph(cws, &g, &rmean, nullptr, nullptr, nullptr), GBNET_OK)
+            << gbnet_last_error();
+        double fscale = 0;
+        for (double v : f) fscale = std::max(fscale, std::fabs(v));
+        EXPECT_NEAR(rmean.energy, r.energy, 1e-12 * std::fabs(r.energy));
+        for (int k = 0; k < 3 * n; ++k) EXPECT_NEAR(fmean[k], f[k], 1e-12 * fscale) << k;
+        for (int k = 0; k < 9; ++k) EXPECT_NEAR(rmean.virial[k], r.virial[k], 1e-12 * (1 + fscale)) << k;
         std::vector<gbnet_result> res(in.views.size());
         std::vector<gbnet_committee_deviation> dev(in.views.size());
         std::vector<std::vector<double>> member_e(in.views.size(), std::vector<double>(M));

@@ -32,17 +32,24 @@ LmpRun run_lammps(const std::string &dir, const std::string &name, const std::st
     return run_lmp(gbnet_lmp_path(), dir, name, script, ranks);
 }
 
-// Three random O-H members of different widths (rc = 4) as one committee file.
-std::string make_committee(const std::string &dir) {
+// Three random O-H members of different widths (rc = 4) as one committee file;
+// table_points > 0: with tabulated filters on that grid (members share the
+// graph's in-edge lists, edge lengths and table cells).
+std::string make_committee(const std::string &dir, int table_points = 0) {
     const double e_ref[2] = {-4.3, -1.1};
     std::vector<gbnet_model *> ms = {small_model(small_hyperparams(16, 3, 12, 8, 4.0, {8, 1}), 2024, 12.0, 0.05),
                                      small_model(small_hyperparams(16, 3, 12, 8, 4.0, {8, 1}), 2025, 12.0, 0.05),
                                      small_model(small_hyperparams(8, 2, 10, 8, 4.0, {8, 1}), 2026, 12.0, 0.05)};
     for (auto *m : ms) EXPECT_EQ(gbnet_model_set_normalization(m, 12.0, 0.05, e_ref), GBNET_OK);
+    for (auto *m : ms) {
+        if (table_points > 0) {
+            EXPECT_EQ(gbnet_model_tabulate(m, table_points), GBNET_OK) << gbnet_last_error();
+        }
+    }
     gbnet_committee *c = nullptr;
     std::vector<const gbnet_model *> view(ms.begin(), ms.end());
     EXPECT_EQ(gbnet_committee_create(&c, view.data(), 3), GBNET_OK) << gbnet_last_error();
-    std::string path = dir + "/committee.gbnet";
+    std::string path = dir + (table_points > 0 ? "/committee_tab.gbnet" : "/committee.gbnet");
     EXPECT_EQ(gbnet_committee_save(c, path.c_str()), GBNET_OK) << gbnet_last_error();
     gbnet_committee_free(c);
     for (auto *m : ms) gbnet_model_free(m);
@@ -106,31 +113,27 @@ Snapshot first_snapshot(const std::string &path) {
     return s;
 }
 
-// Positions of the first or last snapshot of a dump "id x y z" (sorted by id).
-std::vector<double> snapshot_positions(const std::string &path, bool last) {
-    std::vector<double> x;
+// Every snapshot of a dump "id a b c" (sorted by id): [snapshot][3 N] values.
+std::vector<std::vector<double>> all_snapshots(const std::string &path) {
+    std::vector<std::vector<double>> snaps;
     std::ifstream in(path);
     std::string line;
+    bool atoms = false;
     while (std::getline(in, line)) {
-        if (line.rfind("ITEM: ATOMS", 0) != 0) continue;
-        if (!x.empty() && !last) break;
-        x.clear();
-        std::streampos at = in.tellg();
-        while (std::getline(in, line) && line.rfind("ITEM:", 0) != 0) {
-            std::istringstream f(line);
-            int id;
-            double p[3];
-            f >> id >> p[0] >> p[1] >> p[2];
-            x.insert(x.end(), p, p + 3);
-            at = in.tellg();
+        if (line.rfind("ITEM:", 0) == 0) {
+            atoms = line.rfind("ITEM: ATOMS", 0) == 0;
+            if (atoms) snaps.emplace_back();
+            continue;
         }
-        in.clear();
-        in.seekg(at);
+        if (!atoms) continue;
+        std::istringstream f(line);
+        int id;
+        double v[3];
+        f >> id >> v[0] >> v[1] >> v[2];
+        snaps.back().insert(snaps.back().end(), v, v + 3);
     }
-    return x;
+    return snaps;
 }
-std::vector<double> first_positions(const std::string &path) { return snapshot_positions(path, false); }
-std::vector<double> last_positions(const std::string &path) { return snapshot_positions(path, true); }
 
 class LammpsCommittee : public ::testing::Test {
   protected:
@@ -336,54 +339,75 @@ TEST_F(LammpsCommittee, ChosenMemberWithOutFreqEvaluatesTheOthersOnlyOnThoseStep
 
 // Integrating with the mean and out_freq 5, the deviations are computed on
 // steps 0, 5, 10 only, and on the steps between the mean's forces come from
-// the members' mean edge gradients (no member's own forces): the trajectory
-// is that of out_freq 1, where every step takes the mean of the members' own
-// forces, to rounding; on 1 and 2 ranks.
+// the members' mean edge gradients (no member's own forces): every step's
+// forces are those of out_freq 1, where every step takes the mean of the
+// members' own forces, to rounding; with exact and with tabulated members
+// (which share the graph's arrays), on 1 and 4 ranks (ghosts and exchanges).
 TEST_F(LammpsCommittee, MeanWithOutFreqComputesTheDeviationsOnlyOnThoseSteps) {
-    auto every_step = [&](const std::string &style) {
-        return script(pot, style, "thermo 1\nfix p all print 1 \"GBNET s$(step) $(pe:%.17g) $(c_dev[4]:%.17g)\"\n"
-                      "dump x all custom 10 x.dump id x y z\ndump_modify x sort id format float %.17g\n", 10);
+    auto every_step = [&](const std::string &p, const std::string &style) {
+        return script(p, style, "thermo 1\nfix p all print 1 \"GBNET s$(step) $(pe:%.17g) $(c_dev[4]:%.17g)\"\n"
+                      "dump x all custom 1 x.dump id fx fy fz\ndump_modify x sort id format float %.17g\n", 10);
     };
-    for (int ranks : {1, 2}) {
-        SCOPED_TRACE(std::to_string(ranks) + " rank(s)");
-        std::string tag = "r" + std::to_string(ranks);
-        LmpRun sparse = run_lammps(dir, "sparse" + tag, every_step("out_freq 5 out_file sparse.devi"), ranks);
-        ASSERT_EQ(sparse.status, 0) << sparse.text();
-        EXPECT_NE(sparse.text().find("forces from their mean, model deviation in compute pair gbnet and "
-                                     "d_gbnet_devi_f (the deviations every 5 steps)"),
-                  std::string::npos)
-            << sparse.text();
-        rename((dir + "/x.dump").c_str(), (dir + "/sparse.dump").c_str());
-        LmpRun dense = run_lammps(dir, "dense" + tag, every_step("out_freq 1 out_file dense.devi"), ranks);
-        ASSERT_EQ(dense.status, 0) << dense.text();
-        for (int step = 0; step <= 10; ++step) {
-            std::string k = "s" + std::to_string(step);
-            ASSERT_EQ(sparse.values[k].size(), 2u) << k << sparse.text();
-            double e = sparse.values[k][0], e_dense = dense.values[k].at(0);
-            EXPECT_LE(std::fabs(e - e_dense), 1e-10 * std::fabs(e_dense)) << k;
-            double held = sparse.values["s" + std::to_string(step - step % 5)][1];
-            EXPECT_EQ(sparse.values[k][1], held) << k;
-            if (step % 5) {
-                EXPECT_NE(dense.values[k][1], held) << k;
+    std::string tabulated = make_committee(dir, 201);
+    std::vector<std::vector<std::vector<double>>> forces_by_run;  // [run][step][3N]
+    for (const std::string &p : {pot, tabulated})
+        for (int ranks : {1, 4}) {
+            SCOPED_TRACE((p == pot ? "exact, " : "tabulated, ") + std::to_string(ranks) + " rank(s)");
+            std::string tag = (p == pot ? "e" : "t") + std::to_string(ranks);
+            LmpRun sparse = run_lammps(dir, "sparse" + tag, every_step(p, "out_freq 5 out_file sparse.devi"), ranks);
+            ASSERT_EQ(sparse.status, 0) << sparse.text();
+            EXPECT_NE(sparse.text().find("forces from their mean, model deviation in compute pair gbnet and "
+                                         "d_gbnet_devi_f (the deviations every 5 steps)"),
+                      std::string::npos)
+                << sparse.text();
+            std::vector<std::vector<double>> fs = all_snapshots(dir + "/x.dump");
+            LmpRun dense = run_lammps(dir, "dense" + tag, every_step(p, "out_freq 1 out_file dense.devi"), ranks);
+            ASSERT_EQ(dense.status, 0) << dense.text();
+            std::vector<std::vector<double>> fd = all_snapshots(dir + "/x.dump");
+            for (int step = 0; step <= 10; ++step) {
+                std::string k = "s" + std::to_string(step);
+                ASSERT_EQ(sparse.values[k].size(), 2u) << k << sparse.text();
+                double e = sparse.values[k][0], e_dense = dense.values[k].at(0);
+                EXPECT_LE(std::fabs(e - e_dense), 1e-10 * std::fabs(e_dense)) << k;
+                double held = sparse.values["s" + std::to_string(step - step % 5)][1];
+                EXPECT_EQ(sparse.values[k][1], held) << k;
+                if (step % 5) {
+                    EXPECT_NE(dense.values[k][1], held) << k;
+                }
             }
+            // the forces of every step, the steps between deviations included
+            ASSERT_EQ(fs.size(), 11u);
+            ASSERT_EQ(fd.size(), 11u);
+            double fmax = 0, worst = 0;
+            for (size_t t = 0; t < fs.size(); ++t) {
+                ASSERT_EQ(fs[t].size(), 3u * 192);
+                ASSERT_EQ(fd[t].size(), fs[t].size());
+                for (size_t i = 0; i < fs[t].size(); ++i) {
+                    fmax = std::max(fmax, std::fabs(fd[t][i]));
+                    worst = std::max(worst, std::fabs(fs[t][i] - fd[t][i]));
+                }
+            }
+            EXPECT_GT(fmax, 1e-3);
+            EXPECT_LE(worst, 1e-12 * fmax) << "largest force difference " << worst << " eV/A of " << fmax;
+            forces_by_run.push_back(fs);
+            std::vector<std::vector<double>> rows = read_devi(dir + "/sparse.devi"), all = read_devi(dir + "/dense.devi");
+            ASSERT_EQ(rows.size(), 3u);
+            ASSERT_EQ(all.size(), 11u);
+            for (size_t r = 0; r < rows.size(); ++r)
+                for (int col = 1; col < 8; ++col)
+                    EXPECT_LE(std::fabs(rows[r][col] - all[5 * r][col]), 1e-10 * std::fabs(all[5 * r][col]))
+                        << "step " << 5 * r << " column " << col;
         }
-        // positions after 10 steps: the forces between were the same
-        std::vector<double> a = last_positions(dir + "/sparse.dump"), b = last_positions(dir + "/x.dump");
-        ASSERT_EQ(a.size(), 3u * 192);
-        ASSERT_EQ(a.size(), b.size());
-        double worst = 0, moved = 0;
-        for (size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
-        std::vector<double> start = first_positions(dir + "/x.dump");
-        for (size_t i = 0; i < a.size(); ++i) moved = std::max(moved, std::fabs(a[i] - start[i]));
-        EXPECT_GT(moved, 1e-4);
-        EXPECT_LE(worst, 1e-10);
-        std::vector<std::vector<double>> rows = read_devi(dir + "/sparse.devi"), all = read_devi(dir + "/dense.devi");
-        ASSERT_EQ(rows.size(), 3u);
-        ASSERT_EQ(all.size(), 11u);
-        for (size_t r = 0; r < rows.size(); ++r)
-            for (int col = 1; col < 8; ++col)
-                EXPECT_LE(std::fabs(rows[r][col] - all[5 * r][col]), 1e-10 * std::fabs(all[5 * r][col]))
-                    << "step " << 5 * r << " column " << col;
+    // 1 against 4 ranks, every step (exact: runs 0, 1; tabulated: 2, 3)
+    ASSERT_EQ(forces_by_run.size(), 4u);
+    for (size_t a : {0u, 2u}) {
+        double fmax = 0, worst = 0;
+        for (size_t t = 0; t < forces_by_run[a].size(); ++t)
+            for (size_t i = 0; i < forces_by_run[a][t].size(); ++i) {
+                fmax = std::max(fmax, std::fabs(forces_by_run[a][t][i]));
+                worst = std::max(worst, std::fabs(forces_by_run[a][t][i] - forces_by_run[a + 1][t][i]));
+            }
+        EXPECT_LE(worst, 1e-10 * fmax) << (a == 0 ? "exact" : "tabulated") << ": 1 vs 4 ranks";
     }
 }
 

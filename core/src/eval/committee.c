@@ -174,8 +174,27 @@ static void fill_deviation(gbnet_committee_deviation *d, int n_members, const do
 
 /* ------------------------------------------------------------ structures */
 
+/* After a committee evaluation, successful or not: no member keeps a share
+ * of member 0's graph arrays that its next forward (perhaps on another
+ * graph, as one member alone) could take up. */
+static void clear_shares(gbnet_committee_workspace *cws) {
+    for (int m = 1; m < cws->n_members; ++m) gb_ws_share_graph(cws->members[m], NULL);
+}
+
+static gbnet_status evaluate_structures(gbnet_committee_workspace *cws, int n, const gbnet_structure *structures,
+                                        gbnet_result *results, gbnet_committee_deviation *deviations);
+
 gbnet_status gbnet_committee_evaluate(gbnet_committee_workspace *cws, int n, const gbnet_structure *structures,
                                       gbnet_result *results, gbnet_committee_deviation *deviations) {
+    if (!cws || n < 0 || (n > 0 && (!structures || !results)))
+        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate: invalid arguments");
+    gbnet_status st = evaluate_structures(cws, n, structures, results, deviations);
+    clear_shares(cws);
+    return st;
+}
+
+static gbnet_status evaluate_structures(gbnet_committee_workspace *cws, int n, const gbnet_structure *structures,
+                                        gbnet_result *results, gbnet_committee_deviation *deviations) {
     if (!cws || n < 0 || (n > 0 && (!structures || !results)))
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate: invalid arguments");
     const int M = cws->n_members;
@@ -322,15 +341,31 @@ static gbnet_status committee_mean_graph(gbnet_committee_workspace *cws, const g
         if (!isfinite(cws->energies[m]))
             return gb_fail(GBNET_ERR_NUMERIC, "committee member %d's energy is not finite (NaN or Inf): the model "
                            "cannot evaluate this graph", m);
-    if (!gb_finite_result(r->energy, r->virial))
-        return gb_fail(GBNET_ERR_NUMERIC, "the committee's mean forces or virial are not finite (NaN or Inf)");
+    if (!gb_finite_result(r->energy, r->virial)) {
+        int atom = -1; /* the first atom whose mean force is not finite, for the message */
+        for (size_t i = 0; i < N && atom < 0 && r->forces; ++i)
+            if (!isfinite(r->forces[3 * i]) || !isfinite(r->forces[3 * i + 1]) || !isfinite(r->forces[3 * i + 2]))
+                atom = (int)i;
+        return gb_fail(GBNET_ERR_NUMERIC, "the committee's mean forces or virial are not finite (NaN or Inf), first at "
+                       "atom %d (index in the graph; -1: not located): a member cannot evaluate this graph", atom);
+    }
     return GBNET_OK;
 }
+
+static gbnet_status evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *g, gbnet_graph_result *r,
+                                   double *member_energies, double *member_virials, double *member_forces);
 
 gbnet_status gbnet_committee_evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *g,
                                             gbnet_graph_result *r, double *member_energies, double *member_virials,
                                             double *member_forces) {
     if (!cws || !g || !r) return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate_graph: NULL argument");
+    gbnet_status st = evaluate_graph(cws, g, r, member_energies, member_virials, member_forces);
+    clear_shares(cws);
+    return st;
+}
+
+static gbnet_status evaluate_graph(gbnet_committee_workspace *cws, const gbnet_graph *g, gbnet_graph_result *r,
+                                   double *member_energies, double *member_virials, double *member_forces) {
     if (g->n_local < 0 || g->n_total < g->n_local)
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "graph: need 0 <= n_local <= n_total (got %d, %d)", g->n_local,
                        g->n_total);

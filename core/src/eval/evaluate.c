@@ -111,8 +111,8 @@ gbnet_status gb_ws_forward(gbnet_workspace *ws, const gb_batch *b, int dual, dou
 }
 
 void gb_ws_share_graph(gbnet_workspace *ws, const gbnet_workspace *lead) {
-    if (ws->net32 && lead->net32) gb_net_share_graph_f32(ws->net32, lead->net32);
-    if (ws->net64 && lead->net64) gb_net_share_graph_f64(ws->net64, lead->net64);
+    if (ws->net32) gb_net_share_graph_f32(ws->net32, lead ? lead->net32 : NULL);
+    if (ws->net64) gb_net_share_graph_f64(ws->net64, lead ? lead->net64 : NULL);
 }
 
 gbnet_status gb_ws_tangent(gbnet_workspace *ws, const gb_batch *b, const double *d_dot, double *atom_energy_dot) {

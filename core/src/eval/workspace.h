@@ -41,7 +41,8 @@ gbnet_status gb_ws_tangent(gbnet_workspace *ws, const gb_batch *b, const double 
 gbnet_status gb_ws_backward(gbnet_workspace *ws, const gb_batch *b, const double *ebar, const double *ebar_dot,
                             double *grad, double *dbar);
 /* The next forward of ws reads lead's graph arrays from lead's last forward on
- * the same batch where the two can (gb_net_share_graph): committee members. */
+ * the same batch where the two can (gb_net_share_graph): committee members.
+ * lead NULL: no share. */
 void gb_ws_share_graph(gbnet_workspace *ws, const gbnet_workspace *lead);
 /* The last forward's in-edge lists (see gb_net_in_edges). */
 void gb_ws_in_edges(const gbnet_workspace *ws, const int **in_offsets, const int **in_edges);

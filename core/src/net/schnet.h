@@ -91,7 +91,7 @@ void gb_net_in_edges_f64(const gb_net_f64 *net, const int **in_offsets, const in
  * alone, so committee members on one graph share them. The caller promises
  * that forward runs on lead's batch and lead runs no forward before net's
  * backward; where the two cannot share (not both evaluating tables on the
- * same grid), net builds its own. */
+ * same grid), net builds its own. lead NULL clears a share. */
 void gb_net_share_graph_f32(gb_net_f32 *net, const gb_net_f32 *lead);
 void gb_net_share_graph_f64(gb_net_f64 *net, const gb_net_f64 *lead);
 

@@ -262,7 +262,7 @@ void GB_T(gb_net_in_edges)(const NET *net, const int **in_offsets, const int **i
 /* defines gb_net_share_graph_f32 and gb_net_share_graph_f64 */
 void GB_T(gb_net_share_graph)(NET *net, const NET *lead) {
     net->share_next = lead;
-    net->share_forward = lead->forwards;
+    net->share_forward = lead ? lead->forwards : 0;
 }
 
 /* Filter rows per tile in inference mode: one tile's scratch (3 x 2B x F)
@@ -289,6 +289,13 @@ static gbnet_status GB_T(reserve)(NET *net, int N, int E, int dual) {
         ok &= GB_T(ensure)(&net->lr_t, lr_rows * (size_t)net->max_rank) &
               GB_T(ensure)(&net->lr_tbar, lr_rows * (size_t)net->max_rank);
     }
+    return ok ? GBNET_OK : GBNET_ERR_NO_MEMORY;
+}
+
+/* The index lists of a batch of N atoms and E edges (not needed by a net
+ * that reads another's, gb_net_share_graph). */
+static gbnet_status GB_T(reserve_graph)(NET *net, int N, int E) {
+    size_t ne = (size_t)E, ok = 1;
     ok &= GB_T(reserve_ints)(&net->edge_center, &net->cap_edge_center, ne) &
           GB_T(reserve_ints)(&net->in_offsets, &net->cap_in_offsets, (size_t)N + 1) &
           GB_T(reserve_ints)(&net->in_edges, &net->cap_in_edges, ne) & GB_T(reserve_ints)(&net->wrow, &net->cap_wrow, ne) &
@@ -954,6 +961,7 @@ gbnet_status GB_T(gb_forward)(NET *net, const gb_batch *b, gb_pass_mode mode, do
         net->graph = lead;
         net->U = lead->U;
     } else {
+        if ((st = GB_T(reserve_graph)(net, N, E))) return st;
         if ((st = GB_T(build_index_lists)(net, b))) return st;
         if ((st = GB_T(edge_lengths)(net, b, dual, tabulated))) return st;
         if ((st = GB_T(in_edge_rows)(net, tabulated && !dual))) return st;
