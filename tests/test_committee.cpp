@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include "test_util.h"
@@ -264,6 +265,56 @@ struct MoleculeList {
     }
 };
 
+// Member m alone (its workspace ws) on the graph of s from list: its energy,
+// virial and forces are bitwise the committee's member outputs; returns the energy.
+double expect_member_alone(gbnet_workspace *ws, const gbnet_structure &s, const gbnet_full_list &list, int m,
+                           const std::vector<double> &menergies, const std::vector<double> &mvir,
+                           const std::vector<double> &mforces) {
+    int n = s.n_atoms;
+    gbnet_graph gm{};
+    gm.n_local = gm.n_total = n;
+    gm.species = s.species;
+    EXPECT_EQ(gbnet_graph_from_full_list(ws, &gm, s.positions, &list, nullptr), GBNET_OK);
+    std::vector<double> fm(3 * n);
+    gbnet_graph_result rm{};
+    rm.forces = fm.data();
+    EXPECT_EQ(gbnet_evaluate_graph(ws, &gm, &rm), GBNET_OK) << gbnet_last_error();
+    EXPECT_EQ(menergies[m], rm.energy);
+    EXPECT_EQ(0, memcmp(&mvir[9 * m], rm.virial, sizeof rm.virial));
+    EXPECT_EQ(0, memcmp(&mforces[3 * (size_t)m * n], fm.data(), fm.size() * sizeof(double)));
+    return rm.energy;
+}
+
+// A committee of ms (owned) with its workspace and the graph of ethanol
+// (make_input's structure 1, no ghosts) built from its full list.
+struct EthanolCommittee {
+    std::vector<gbnet_model *> ms;
+    gbnet_committee *committee = nullptr;
+    gbnet_committee_workspace *cws = nullptr;
+    Input in;
+    gbnet_structure s{};
+    int n = 0;
+    std::unique_ptr<MoleculeList> ml;
+    gbnet_graph g{};
+    EthanolCommittee(std::vector<gbnet_model *> members, gbnet_precision precision) : ms(std::move(members)) {
+        std::vector<const gbnet_model *> c(ms.begin(), ms.end());
+        EXPECT_EQ(gbnet_committee_create(&committee, c.data(), (int)c.size()), GBNET_OK) << gbnet_last_error();
+        in = make_input(ms[0]);
+        s = in.views[1];
+        n = s.n_atoms;
+        ml = std::make_unique<MoleculeList>(n);
+        EXPECT_EQ(gbnet_committee_workspace_create(&cws, committee, precision), GBNET_OK);
+        g.n_local = g.n_total = n;
+        g.species = s.species;
+        EXPECT_EQ(gbnet_committee_graph_from_full_list(cws, &g, s.positions, &ml->list, nullptr), GBNET_OK);
+    }
+    ~EthanolCommittee() {
+        gbnet_committee_workspace_free(cws);
+        gbnet_committee_free(committee);
+        for (auto *m : ms) gbnet_model_free(m);
+    }
+};
+
 TEST_F(CommitteeTest, GraphEvaluationEqualsMembersOnTheSameGraph) {
     const int M = (int)members.size();
     // an ethanol molecule as a graph without ghosts, edges from a full list
@@ -288,18 +339,7 @@ TEST_F(CommitteeTest, GraphEvaluationEqualsMembersOnTheSameGraph) {
     for (int m = 0; m < M; ++m) {
         gbnet_workspace *ws = nullptr;
         ASSERT_EQ(gbnet_workspace_create(&ws, members[m], GBNET_DOUBLE), GBNET_OK);
-        gbnet_graph gm{};
-        gm.n_local = gm.n_total = n;
-        gm.species = s.species;
-        ASSERT_EQ(gbnet_graph_from_full_list(ws, &gm, s.positions, &list, nullptr), GBNET_OK);
-        std::vector<double> fm(3 * n);
-        gbnet_graph_result rm{};
-        rm.forces = fm.data();
-        ASSERT_EQ(gbnet_evaluate_graph(ws, &gm, &rm), GBNET_OK);
-        EXPECT_EQ(menergies[m], rm.energy);
-        EXPECT_EQ(0, memcmp(&mvir[9 * m], rm.virial, sizeof rm.virial));
-        EXPECT_EQ(0, memcmp(&mforces[3 * (size_t)m * n], fm.data(), fm.size() * sizeof(double)));
-        emean += rm.energy / M;
+        emean += expect_member_alone(ws, s, list, m, menergies, mvir, mforces) / M;
         gbnet_workspace_free(ws);
     }
     EXPECT_NEAR(r.energy, emean, 1e-12 * std::fabs(emean));
@@ -326,19 +366,10 @@ TEST(Committee, MeanFromTheMeanEdgeGradientsEqualsTheMeanOfTheMembers) {
             std::vector<double> inner(9, 0.6), outer(9, o);
             ASSERT_EQ(gbnet_model_set_zbl(ms[m], inner.data(), outer.data()), GBNET_OK) << gbnet_last_error();
         }
-        std::vector<const gbnet_model *> c(ms.begin(), ms.end());
-        gbnet_committee *committee = nullptr;
-        ASSERT_EQ(gbnet_committee_create(&committee, c.data(), M), GBNET_OK) << gbnet_last_error();
-        Input in = make_input(ms[0]);
-        const gbnet_structure &s = in.views[1];  // ethanol
-        int n = s.n_atoms;
-        MoleculeList ml(n);
-        gbnet_committee_workspace *cws = nullptr;
-        ASSERT_EQ(gbnet_committee_workspace_create(&cws, committee, GBNET_DOUBLE), GBNET_OK);
-        gbnet_graph g{};
-        g.n_local = g.n_total = n;
-        g.species = s.species;
-        ASSERT_EQ(gbnet_committee_graph_from_full_list(cws, &g, s.positions, &ml.list, nullptr), GBNET_OK);
+        EthanolCommittee ec(ms, GBNET_DOUBLE);
+        gbnet_committee_workspace *cws = ec.cws;
+        const gbnet_graph &g = ec.g;
+        int n = ec.n;
         struct Run {
             std::vector<double> f, ae, av, me;
             gbnet_graph_result r{};
@@ -372,9 +403,6 @@ TEST(Committee, MeanFromTheMeanEdgeGradientsEqualsTheMeanOfTheMembers) {
             for (int m = 0; m < M; ++m) sum += mforces[3 * (size_t)m * n + k];
             EXPECT_NEAR(mean.f[k], sum / M, 1e-12 * (1 + fscale)) << k;
         }
-        gbnet_committee_workspace_free(cws);
-        gbnet_committee_free(committee);
-        for (auto *m : ms) gbnet_model_free(m);
     }
 }
 
@@ -392,19 +420,13 @@ TEST(Committee, TabulatedMembersShareTheGraphAndGiveTheirOwnResults) {
         const int M = (int)ms.size();
         for (int m = 0; m < M; ++m)
             ASSERT_EQ(gbnet_model_tabulate(ms[m], grids == 1 && m == 1 ? 301 : 201), GBNET_OK) << gbnet_last_error();
-        std::vector<const gbnet_model *> c(ms.begin(), ms.end());
-        gbnet_committee *committee = nullptr;
-        ASSERT_EQ(gbnet_committee_create(&committee, c.data(), M), GBNET_OK) << gbnet_last_error();
-        Input in = make_input(ms[0]);
-        const gbnet_structure &s = in.views[1];  // ethanol
-        int n = s.n_atoms;
-        MoleculeList ml(n);
-        gbnet_committee_workspace *cws = nullptr;
-        ASSERT_EQ(gbnet_committee_workspace_create(&cws, committee, GBNET_FLOAT), GBNET_OK);
-        gbnet_graph g{};
-        g.n_local = g.n_total = n;
-        g.species = s.species;
-        ASSERT_EQ(gbnet_committee_graph_from_full_list(cws, &g, s.positions, &ml.list, nullptr), GBNET_OK);
+        EthanolCommittee ec(ms, GBNET_FLOAT);
+        gbnet_committee_workspace *cws = ec.cws;
+        const gbnet_graph &g = ec.g;
+        const Input &in = ec.in;
+        const gbnet_structure &s = ec.s;
+        const MoleculeList &ml = *ec.ml;
+        int n = ec.n;
         std::vector<double> f(3 * n), mforces(3 * (size_t)M * n), menergies(M), mvir(9 * M);
         gbnet_graph_result r{};
         r.forces = f.data();
@@ -431,26 +453,13 @@ TEST(Committee, TabulatedMembersShareTheGraphAndGiveTheirOwnResults) {
             SCOPED_TRACE("member " + std::to_string(m));
             gbnet_workspace *ws = nullptr;
             ASSERT_EQ(gbnet_workspace_create(&ws, ms[m], GBNET_FLOAT), GBNET_OK);
-            gbnet_graph gm{};
-            gm.n_local = gm.n_total = n;
-            gm.species = s.species;
-            ASSERT_EQ(gbnet_graph_from_full_list(ws, &gm, s.positions, &ml.list, nullptr), GBNET_OK);
-            std::vector<double> fm(3 * n);
-            gbnet_graph_result rm{};
-            rm.forces = fm.data();
-            ASSERT_EQ(gbnet_evaluate_graph(ws, &gm, &rm), GBNET_OK);
-            EXPECT_EQ(menergies[m], rm.energy);
-            EXPECT_EQ(0, memcmp(&mvir[9 * m], rm.virial, sizeof rm.virial));
-            EXPECT_EQ(0, memcmp(&mforces[3 * (size_t)m * n], fm.data(), fm.size() * sizeof(double)));
+            expect_member_alone(ws, s, ml.list, m, menergies, mvir, mforces);
             std::vector<gbnet_result> alone(in.views.size());
             ASSERT_EQ(gbnet_evaluate(ws, (int)in.views.size(), in.views.data(), alone.data()), GBNET_OK);
             for (size_t k = 0; k < in.views.size(); ++k) EXPECT_EQ(member_e[k][m], alone[k].energy) << "structure " << k;
             gbnet_workspace_free(ws);
         }
         bytes[grids] = gbnet_committee_workspace_bytes(cws);
-        gbnet_committee_workspace_free(cws);
-        gbnet_committee_free(committee);
-        for (auto *m : ms) gbnet_model_free(m);
     }
     EXPECT_LT(bytes[0], bytes[1]) << "members on member 0's grid build no graph arrays of their own";
 }

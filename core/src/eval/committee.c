@@ -101,6 +101,14 @@ gbnet_status gbnet_committee_workspace_set_output(gbnet_committee_workspace *cws
     return GBNET_OK;
 }
 
+/* A member's failure st, its message prefixed with which member (of more than one). */
+static gbnet_status member_status(gbnet_status st, int member, int n_members) {
+    if (!st || n_members < 2) return st;
+    char why[1024];
+    snprintf(why, sizeof why, "%s", gbnet_last_error());
+    return gb_fail(st, "committee member %d: %s", member, why);
+}
+
 /* ------------------------------------------------------------ reductions */
 
 void gbnet_committee_force_deviations(double *deviations, const double *forces, int n_members, int n_atoms,
@@ -266,12 +274,7 @@ gbnet_status gbnet_committee_evaluate_graph_member(gbnet_committee_workspace *cw
         return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate_graph_member: member %d is not in 0..%d",
                        member, cws->n_members - 1);
     gbnet_status st = gbnet_evaluate_graph(cws->members[member], g, r);
-    if (st && cws->n_members > 1) { /* say which member */
-        char why[1024];
-        snprintf(why, sizeof why, "%s", gbnet_last_error());
-        return gb_fail(st, "committee member %d: %s", member, why);
-    }
-    return st;
+    return member_status(st, member, cws->n_members);
 }
 
 /* The committee mean on a graph when no member's own forces or virial are
@@ -308,14 +311,7 @@ static gbnet_status committee_mean_graph(gbnet_committee_workspace *cws, const g
             }
         for (size_t i = 0; i < L && !st; ++i) ws->ones[i] = 1.0;
         if (!st) st = gb_ws_backward(ws, &b, ws->ones, NULL, NULL, ws->dbar);
-        if (st) {
-            if (M > 1) { /* say which member */
-                char why[1024];
-                snprintf(why, sizeof why, "%s", gbnet_last_error());
-                return gb_fail(st, "committee member %d: %s", m, why);
-            }
-            return st;
-        }
+        if (st) return member_status(st, m, M);
         if (!cws->shared_core) gb_ws_add_repulsion_gradient(ws, &b, ws->dbar);
         cws->energies[m] = ws->graph_energy[0];
         if (r->atom_energies) memcpy(cws->atom_energies + m * L, ws->atom_energy, L * sizeof(double));
@@ -392,14 +388,7 @@ static gbnet_status evaluate_graph(gbnet_committee_workspace *cws, const gbnet_g
         one.atom_virials = r->atom_virials ? cws->atom_virials + 9 * m * N : NULL;
         if (m > 0 && g->n_local > 0) gb_ws_share_graph(cws->members[m], cws->members[0]);
         st = gbnet_evaluate_graph(cws->members[m], g, &one);
-        if (st) {
-            if (M > 1) { /* say which member */
-                char why[1024];
-                snprintf(why, sizeof why, "%s", gbnet_last_error());
-                return gb_fail(st, "committee member %d: %s", m, why);
-            }
-            return st;
-        }
+        if (st) return member_status(st, m, M);
         cws->energies[m] = one.energy;
         memcpy(cws->virials + 9 * m, one.virial, 9 * sizeof(double));
     }
