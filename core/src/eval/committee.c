@@ -203,8 +203,6 @@ gbnet_status gbnet_committee_evaluate(gbnet_committee_workspace *cws, int n, con
 
 static gbnet_status evaluate_structures(gbnet_committee_workspace *cws, int n, const gbnet_structure *structures,
                                         gbnet_result *results, gbnet_committee_deviation *deviations) {
-    if (!cws || n < 0 || (n > 0 && (!structures || !results)))
-        return gb_fail(GBNET_ERR_INVALID_ARGUMENT, "gbnet_committee_evaluate: invalid arguments");
     const int M = cws->n_members;
     gbnet_workspace *lead = cws->members[0];
     int *atoms = gb_malloc(2 * (size_t)n * sizeof(int) + 1);
@@ -338,10 +336,7 @@ static gbnet_status committee_mean_graph(gbnet_committee_workspace *cws, const g
             return gb_fail(GBNET_ERR_NUMERIC, "committee member %d's energy is not finite (NaN or Inf): the model "
                            "cannot evaluate this graph", m);
     if (!gb_finite_result(r->energy, r->virial)) {
-        int atom = -1; /* the first atom whose mean force is not finite, for the message */
-        for (size_t i = 0; i < N && atom < 0 && r->forces; ++i)
-            if (!isfinite(r->forces[3 * i]) || !isfinite(r->forces[3 * i + 1]) || !isfinite(r->forces[3 * i + 2]))
-                atom = (int)i;
+        int atom = gb_first_nonfinite_force(r->forces, b.n_atoms);
         return gb_fail(GBNET_ERR_NUMERIC, "the committee's mean forces or virial are not finite (NaN or Inf), first at "
                        "atom %d (index in the graph; -1: not located): a member cannot evaluate this graph", atom);
     }

@@ -151,6 +151,12 @@ int gb_finite_result(double energy, const double *virial) {
     return ok;
 }
 
+int gb_first_nonfinite_force(const double *forces, int n_atoms) {
+    for (int i = 0; i < n_atoms && forces; ++i)
+        if (!isfinite(forces[3 * i]) || !isfinite(forces[3 * i + 1]) || !isfinite(forces[3 * i + 2])) return i;
+    return -1;
+}
+
 /* The repulsive core of a batch (zbl.h), after the network's forward: adds
  * each center's repulsion to its atom energy and, in atom order, to its
  * graph's energy, and keeps the edges' dE/dd in ws->zbl_dbar for
@@ -363,10 +369,8 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
                                  b.offsets, in_offsets, in_edges, b.n_centers, b.n_atoms, ws->n_threads);
     gb_sum_center_virials(r->virial, ws->center_virials, b.n_centers);
     if (!gb_finite_result(r->energy, r->virial)) {
-        int atom = -1; /* the first atom whose energy or force is not finite, for the message */
-        for (int i = 0; i < g->n_total && atom < 0 && r->forces; ++i)
-            if (!isfinite(r->forces[3 * i]) || !isfinite(r->forces[3 * i + 1]) || !isfinite(r->forces[3 * i + 2]))
-                atom = i;
+        /* the first atom whose energy or force is not finite, for the message */
+        int atom = gb_first_nonfinite_force(r->forces, g->n_total);
         for (int i = 0; i < g->n_local && atom < 0 && r->atom_energies; ++i)
             if (!isfinite(r->atom_energies[i])) atom = i;
         return gb_fail(GBNET_ERR_NUMERIC, "the energy, forces or virial are not finite (NaN or Inf), first at atom %d "

@@ -71,6 +71,8 @@ void gb_ws_add_repulsion_gradient(const gbnet_workspace *ws, const gb_batch *b, 
 void gb_graph_batch(gb_batch *b, const gbnet_graph *g);
 /* virial [9] = sum of n centers' virials [n][9], in atom order (a fixed reduction order). */
 void gb_sum_center_virials(double *virial, const double *center_virials, int n);
+/* The first of n_atoms whose force [n_atoms][3] is not finite, or -1 (also for forces NULL). */
+int gb_first_nonfinite_force(const double *forces, int n_atoms);
 /* Energy and virial finite (a non-finite force always reaches the virial). */
 int gb_finite_result(double energy, const double *virial);
 
