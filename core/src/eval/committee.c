@@ -287,7 +287,7 @@ static gbnet_status committee_mean_graph(gbnet_committee_workspace *cws, const g
     gbnet_workspace *lead = cws->members[0];
     gb_batch b;
     gb_graph_batch(&b, g);
-    size_t N = (size_t)b.n_atoms, L = (size_t)b.n_centers, E = (size_t)b.n_edges;
+    size_t L = (size_t)b.n_centers, E = (size_t)b.n_edges;
     gbnet_status st = gb_batch_check(&b, lead->model->hp.n_elements);
     if (st) return st;
     if ((st = grow(&cws->energies, &cws->cap_energies, (size_t)M))) return st;
@@ -296,21 +296,14 @@ static gbnet_status committee_mean_graph(gbnet_committee_workspace *cws, const g
     double *mean_dbar = cws->mean_dbar;
     for (int m = 0; m < M; ++m) {
         gbnet_workspace *ws = cws->members[m];
-        if (!GB_GROW(ws->atom_energy, ws->cap_atom_energy, N + 1) || !GB_GROW(ws->graph_energy, ws->cap_graph_energy, 2) ||
-            !GB_GROW(ws->ones, ws->cap_ones, L + 1) || !GB_GROW(ws->dbar, ws->cap_dbar, E + 1))
-            return GBNET_ERR_NO_MEMORY;
         if (m > 0) gb_ws_share_graph(ws, lead);
-        st = gb_ws_forward(ws, &b, 0, ws->atom_energy, ws->graph_energy);
-        if (!st && (m == 0 || !cws->shared_core)) st = gb_ws_add_repulsion_energy(ws, &b, ws->atom_energy, ws->graph_energy);
-        if (!st && m > 0 && cws->shared_core && lead->model->zbl) /* member 0's core, computed once */
+        /* a shared core: member 0 computes it, its gradient joins the mean once */
+        if ((st = gb_ws_dbar(ws, &b, m == 0 || !cws->shared_core, !cws->shared_core))) return member_status(st, m, M);
+        if (m > 0 && cws->shared_core && lead->model->zbl) /* member 0's core energy */
             for (size_t i = 0; i < L; ++i) {
                 ws->atom_energy[i] += lead->zbl_energy[i];
                 ws->graph_energy[0] += lead->zbl_energy[i];
             }
-        for (size_t i = 0; i < L && !st; ++i) ws->ones[i] = 1.0;
-        if (!st) st = gb_ws_backward(ws, &b, ws->ones, NULL, NULL, ws->dbar);
-        if (st) return member_status(st, m, M);
-        if (!cws->shared_core) gb_ws_add_repulsion_gradient(ws, &b, ws->dbar);
         cws->energies[m] = ws->graph_energy[0];
         if (r->atom_energies) memcpy(cws->atom_energies + m * L, ws->atom_energy, L * sizeof(double));
         const double *dbar = ws->dbar;

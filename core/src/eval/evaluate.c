@@ -187,19 +187,25 @@ void gb_ws_add_repulsion_gradient(const gbnet_workspace *ws, const gb_batch *b, 
 
 /* ------------------------------------------------------------ one batch */
 
-gbnet_status gb_ws_evaluate_batch(gbnet_workspace *ws, const gb_batch *b) {
+gbnet_status gb_ws_dbar(gbnet_workspace *ws, const gb_batch *b, int core_energy, int core_gradient) {
     gbnet_status st;
     if ((st = ensure_doubles(&ws->atom_energy, &ws->cap_atom_energy, (size_t)b->n_atoms))) return st;
-    if ((st = ensure_doubles(&ws->ones, &ws->cap_ones, (size_t)b->n_atoms))) return st;
+    if ((st = ensure_doubles(&ws->ones, &ws->cap_ones, (size_t)b->n_centers))) return st;
     if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, (size_t)b->n_graphs))) return st;
     if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b->n_edges))) return st;
+    if ((st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy))) return st;
+    if (core_energy && (st = gb_ws_add_repulsion_energy(ws, b, ws->atom_energy, ws->graph_energy))) return st;
+    for (int i = 0; i < b->n_centers; ++i) ws->ones[i] = 1.0; /* the seed dE/dE_i = 1 of every center */
+    if ((st = gb_ws_backward(ws, b, ws->ones, NULL, NULL, ws->dbar))) return st;
+    if (core_energy && core_gradient) gb_ws_add_repulsion_gradient(ws, b, ws->dbar);
+    return GBNET_OK;
+}
+
+gbnet_status gb_ws_evaluate_batch(gbnet_workspace *ws, const gb_batch *b) {
+    gbnet_status st;
     if ((st = ensure_doubles(&ws->atom_forces, &ws->cap_atom_forces, 3 * (size_t)b->n_atoms))) return st;
     if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b->n_atoms))) return st;
-    if ((st = gb_ws_forward(ws, b, 0, ws->atom_energy, ws->graph_energy))) return st;
-    if ((st = gb_ws_add_repulsion_energy(ws, b, ws->atom_energy, ws->graph_energy))) return st;
-    for (int i = 0; i < b->n_atoms; ++i) ws->ones[i] = 1.0; /* the seed dE/dE_i = 1 of every atom */
-    if ((st = gb_ws_backward(ws, b, ws->ones, NULL, NULL, ws->dbar))) return st;
-    gb_ws_add_repulsion_gradient(ws, b, ws->dbar);
+    if ((st = gb_ws_dbar(ws, b, 1, 1))) return st;
     const int *in_offsets, *in_edges;
     gb_ws_in_edges(ws, &in_offsets, &in_edges);
     gb_forces_from_dbar_threaded(ws->atom_forces, NULL, ws->center_virials, NULL, ws->dbar, b->vec, b->offsets,
@@ -350,18 +356,9 @@ gbnet_status gbnet_evaluate_graph(gbnet_workspace *ws, const gbnet_graph *g, gbn
     }
     gbnet_status st = gb_batch_check(&b, ws->model->hp.n_elements);
     if (st) return st;
-    if ((st = ensure_doubles(&ws->atom_energy, &ws->cap_atom_energy, (size_t)b.n_atoms))) return st;
-    if ((st = ensure_doubles(&ws->graph_energy, &ws->cap_graph_energy, 1))) return st;
-    if ((st = ensure_doubles(&ws->dbar, &ws->cap_dbar, (size_t)b.n_edges))) return st;
-    st = gb_ws_forward(ws, &b, 0, ws->atom_energy, ws->graph_energy);
-    if (!st) st = gb_ws_add_repulsion_energy(ws, &b, ws->atom_energy, ws->graph_energy);
-    if (st) return st;
+    if ((st = gb_ws_dbar(ws, &b, 1, 1))) return st;
     r->energy = ws->graph_energy[0];
     if (r->atom_energies) memcpy(r->atom_energies, ws->atom_energy, (size_t)g->n_local * sizeof(double));
-    for (int i = 0; i < g->n_local; ++i) ws->atom_energy[i] = 1.0;
-    st = gb_ws_backward(ws, &b, ws->atom_energy, NULL, NULL, ws->dbar);
-    if (st) return st;
-    gb_ws_add_repulsion_gradient(ws, &b, ws->dbar);
     if ((st = ensure_doubles(&ws->center_virials, &ws->cap_center_virials, 9 * (size_t)b.n_centers))) return st;
     const int *in_offsets, *in_edges;
     gb_ws_in_edges(ws, &in_offsets, &in_edges);

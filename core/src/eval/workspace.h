@@ -56,6 +56,15 @@ gbnet_status gb_ws_pack_structures(gbnet_workspace *ws, int n, const gbnet_struc
                                    int *edges);
 /* Concatenates the structures of pack k into ws->bb.batch. */
 gbnet_status gb_ws_fill_pack(gbnet_workspace *ws, int k, const gbnet_structure *structures);
+/* One evaluation up to the edges' dE/dd on batch b: the network's forward,
+ * the repulsive core's energy (core_energy), the seed dE/dE_i = 1 of every
+ * center, the backward and the core's dE/dd (core_energy and core_gradient;
+ * a committee sharing one core adds it to the members' mean instead):
+ * ws->atom_energy [n_atoms] (centers first), ws->graph_energy [n_graphs],
+ * ws->dbar [n_edges], and with the core ws->zbl_energy [n_centers] and
+ * ws->zbl_dbar [n_edges]. Used by gb_ws_evaluate_batch, gbnet_evaluate_graph
+ * and the committee mean (committee.c). */
+gbnet_status gb_ws_dbar(gbnet_workspace *ws, const gb_batch *b, int core_energy, int core_gradient);
 /* Runs the network forward and backward on batch b (built by any workspace of a
  * model with the same cutoff): ws->atom_energy [n_atoms], ws->graph_energy
  * [n_graphs], ws->atom_forces [n_atoms][3], ws->center_virials [n_centers][9]. */
